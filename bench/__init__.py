@@ -1,0 +1,1 @@
+"""Benchmarks: `./rigbot-bench` (or `python -m bench [rules|knowledge]`)."""

@@ -1,0 +1,1 @@
+"""RigBot application: settings, router, service, store, host probe, CLI, Discord adapter."""

@@ -1,0 +1,147 @@
+"""`python -m bot ...`: the command-line adapter over RigBotService."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="RigBot: can my hardware run this LLM, and how fast?",
+    add_completion=False,
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+
+
+def _settings():
+    from bot.settings import Settings
+
+    return Settings()
+
+
+async def _service(probe: bool = False):
+    from bot.service import RigBotService
+
+    return await RigBotService(_settings()).start(probe=probe)
+
+
+@app.callback()
+def default(ctx: typer.Context) -> None:
+    """With no command: Discord when DISCORD_TOKEN is set, else the local console."""
+    if ctx.invoked_subcommand is None:
+        if _settings().discord_token:
+            run()
+        else:
+            chat()
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question; omit with --json to read lines from stdin.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as one JSON object (per line).")] = False,
+) -> None:
+    """Answer one question (or, with --json and no question, one per stdin line)."""
+    from bot.render import to_text
+
+    async def main() -> int:
+        service = await _service()
+        try:
+            if question is None and as_json:
+                for line in sys.stdin:
+                    answer = await service.ask(line.rstrip("\n"))
+                    sys.stdout.write(answer.to_json() + "\n")
+                    sys.stdout.flush()
+                return 0
+            if question is None:
+                typer.echo("Give a question, e.g.: python -m bot ask \"can a 3060 12GB run 13B 4-bit?\"", err=True)
+                return 2
+
+            async def stream(token: str) -> None:
+                if not as_json:
+                    sys.stdout.write(token)
+                    sys.stdout.flush()
+
+            answer = await service.ask(question, on_token=stream if not as_json else None)
+            if as_json:
+                typer.echo(answer.to_json())
+            else:
+                if answer.llm:
+                    sys.stdout.write("\n\n")
+                typer.echo(to_text(answer) if not answer.llm else to_text(answer).split("\n\n", 1)[-1])
+            return 0
+        finally:
+            await service.close()
+
+    raise typer.Exit(asyncio.run(main()))
+
+
+@app.command()
+def chat() -> None:
+    """Interactive console that answers exactly as the bot does in Discord."""
+    from bot.console import run_console
+
+    asyncio.run(run_console(_settings()))
+
+
+@app.command()
+def run() -> None:
+    """Connect to Discord (token from DISCORD_TOKEN)."""
+    settings = _settings()
+    if not settings.discord_token:
+        typer.echo("DISCORD_TOKEN is not set; see README (Discord setup) or use `python -m bot chat`.", err=True)
+        raise typer.Exit(2)
+    from bot.discord import run_bot
+
+    run_bot(settings)
+
+
+@app.command()
+def reload() -> None:
+    """Rebuild the knowledge index and reload the catalogs."""
+    from rich.progress import Progress
+
+    async def main() -> int:
+        service = await _service()
+        try:
+            with Progress() as progress:
+                task = progress.add_task("embedding knowledge", total=None)
+
+                def step(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                report = await service.reload(progress=step)
+            typer.echo(json.dumps(report, indent=2))
+            return 0
+        except Exception as exc:
+            typer.echo(f"Reload failed, the previous index and catalogs keep serving: {exc}", err=True)
+            return 1
+        finally:
+            await service.close()
+
+    raise typer.Exit(asyncio.run(main()))
+
+
+@app.command()
+def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Host hardware, measured LLM tokens/s (and the rule engine's prediction), answer counts."""
+    from bot.stats import render_stats
+
+    async def main() -> dict:
+        service = await _service(probe=True)
+        try:
+            return await service.stats()
+        finally:
+            await service.close()
+
+    data = asyncio.run(main())
+    typer.echo(json.dumps(data, indent=2) if as_json else render_stats(data))
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app()

@@ -1,0 +1,58 @@
+"""The local console: the same service and the same answers as in Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from bot.render import to_text
+from bot.service import RigBotService
+
+BANNER = ("RigBot console: ask “can a 3060 12GB run 13B 4-bit?” or “why does memory bandwidth "
+          "matter?”. Commands: /stats, /reload, /quit.")
+
+
+async def run_console(settings, stdin=None, stdout=None) -> None:
+    stdin = stdin or sys.stdin
+    out = stdout or sys.stdout
+    service = await RigBotService(settings).start(probe=True)
+    out.write(BANNER + "\n")
+    try:
+        while True:
+            out.write("\nyou> ")
+            out.flush()
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                break
+            line = line.strip()
+            if line in {"/quit", "/exit"}:
+                break
+            if line == "/stats":
+                from bot.stats import render_stats
+
+                out.write(render_stats(await service.stats()) + "\n")
+                continue
+            if line == "/reload":
+                try:
+                    out.write(f"reloaded: {await service.reload()}\n")
+                except Exception as exc:
+                    out.write(f"reload failed, still serving the previous index: {exc}\n")
+                continue
+            out.write("rigbot> ")
+            streamed = False
+
+            def token(piece: str) -> None:
+                nonlocal streamed
+                streamed = True
+                out.write(piece)
+                out.flush()
+
+            def queued(position: int) -> None:
+                out.write(f"(waiting, position {position} in the queue) ")
+
+            answer = await service.ask(line, user_id="console", on_token=token, on_queue=queued)
+            text = to_text(answer)
+            out.write(("\n\n" + text.split("\n\n", 1)[-1] if streamed else text) + "\n")
+            out.flush()
+    finally:
+        await service.close()

@@ -1,0 +1,89 @@
+"""What RigBot runs on: CPU, RAM, GPUs (NVML), OS, Python, llama.cpp build."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import sys
+
+log = logging.getLogger(__name__)
+
+
+def probe_cpu() -> dict:
+    import cpuinfo
+    import psutil
+
+    info = cpuinfo.get_cpu_info()
+    flags = info.get("flags", [])
+    wanted = ("avx", "avx2", "avx512f", "avx512_vnni", "f16c", "fma", "neon", "sve", "amx_bf16")
+    return {
+        "model": info.get("brand_raw") or platform.processor(),
+        "arch": info.get("arch_string_raw") or platform.machine(),
+        "cores": psutil.cpu_count(logical=False),
+        "threads": psutil.cpu_count(logical=True),
+        "usable_threads": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "flags": [f for f in wanted if f in flags],
+    }
+
+
+def probe_gpus() -> list[dict]:
+    """NVIDIA GPUs through NVML; an empty list where there is no driver."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:
+        return []
+    try:
+        driver = pynvml.nvmlSystemGetDriverVersion()
+        gpus = []
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            handle = pynvml.nvmlDeviceGetHandleByIndex(i)
+            mem = pynvml.nvmlDeviceGetMemoryInfo(handle)
+            gpus.append({
+                "name": pynvml.nvmlDeviceGetName(handle),
+                "vram_gib": round(mem.total / 2**30, 2),
+                "driver": driver if isinstance(driver, str) else driver.decode(),
+            })
+        return gpus
+    except Exception:
+        log.exception("NVML probe failed")
+        return []
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def probe_llama_cpp() -> dict:
+    """Build facts, only if llama_cpp is already imported: the probe must not make a
+    rules-only start load libllama."""
+    if "llama_cpp" not in sys.modules:
+        return {"loaded": False}
+    import llama_cpp
+
+    info = {"loaded": True, "version": llama_cpp.__version__}
+    try:
+        info["gpu_offload"] = bool(llama_cpp.llama_supports_gpu_offload())
+        info["system_info"] = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
+    except Exception:
+        log.exception("llama.cpp build probe failed")
+    return info
+
+
+def probe_host(settings=None) -> dict:
+    import psutil
+
+    info = {
+        "hostname": platform.node(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "cpu": probe_cpu(),
+        "ram_gib": round(psutil.virtual_memory().total / 2**30, 2),
+        "gpus": probe_gpus(),
+        "llama_cpp": probe_llama_cpp(),
+    }
+    if settings is not None:
+        info["model_path"] = str(settings.model_path) if settings.model_path else "default (SmolLM2-135M)"
+        info["n_gpu_layers"] = settings.n_gpu_layers
+        info["n_threads"] = settings.n_threads
+    return info

@@ -1,0 +1,180 @@
+"""The one service every adapter calls: question → `Answer`, logged.
+
+The rules path imports nothing heavy; the knowledge runtime (torch, faiss,
+llama_cpp) is imported and started on the first knowledge question."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from bot.answer import Answer, LlmInfo, Source
+from bot.router import route
+from bot.settings import Settings
+from bot.store import Store
+from rules.catalog import default_catalog
+from rules.engine import answer_query
+from rules.parser import parse
+from rules.schema import Intent
+
+log = logging.getLogger(__name__)
+
+OnToken = Callable[[str], Awaitable[None] | None]
+OnQueue = Callable[[int], Awaitable[None] | None]
+
+HELP_SENTENCE = (
+    "I answer two kinds of questions: sizing (“can an RTX 3060 12GB run 13B 4-bit?”, "
+    "“how fast is 70B on 2x3090?”) and how local-LLM hardware works (“why does memory "
+    "bandwidth matter?”, “does the SSD matter?”)."
+)
+
+
+class KnowledgeUnavailable(RuntimeError):
+    pass
+
+
+class RigBotService:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.store: Store | None = None
+        self._knowledge = None  # knowledge.runtime.KnowledgeRuntime, started lazily
+        self._knowledge_lock = asyncio.Lock()
+
+    # life cycle -------------------------------------------------------------
+    async def start(self, probe: bool = False) -> RigBotService:
+        self.store = await Store(self.settings.db_path).open()
+        if probe:  # the CLI's one-shot `ask` skips it: the probe costs about a second
+            await self.probe_host()
+        return self
+
+    async def close(self) -> None:
+        if self._knowledge is not None:
+            await self._knowledge.close()
+            self._knowledge = None
+        if self.store is not None:
+            await self.store.close()
+
+    async def probe_host(self) -> dict:
+        from bot.host import probe_host
+
+        info = await asyncio.to_thread(probe_host, self.settings)
+        if self.store is not None:
+            await self.store.record_host(info)
+        return info
+
+    async def knowledge(self):
+        """The knowledge runtime, loaded on first use (imports torch, faiss, llama_cpp)."""
+        async with self._knowledge_lock:
+            if self._knowledge is None:
+                from knowledge.runtime import KnowledgeRuntime
+
+                runtime = KnowledgeRuntime(self.settings, self.store)
+                await runtime.start()
+                self._knowledge = runtime
+                if self.store is not None:
+                    await self.probe_host()  # now with llama.cpp build info and threads
+            return self._knowledge
+
+    # questions --------------------------------------------------------------
+    async def ask(
+        self,
+        question: str,
+        *,
+        user_id: str | None = None,
+        channel_id: str | None = None,
+        on_token: OnToken | None = None,
+        on_queue: OnQueue | None = None,
+        cancel: asyncio.Event | None = None,
+    ) -> Answer:
+        started = time.perf_counter()
+        answer = await self._answer(question, on_token, on_queue, cancel)
+        answer.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        if self.store is not None:
+            try:
+                answer.log_id = await self.store.log_answer(answer, user_id, channel_id)
+                if answer._generation:
+                    await self.store.log_generation(answer.log_id, answer._generation)
+            except Exception:  # logging must never cost the user their answer
+                log.exception("could not log answer")
+        return answer
+
+    async def _answer(self, question, on_token, on_queue, cancel) -> Answer:
+        text = (question or "").strip()
+        if not text:
+            return self._error(question, "empty_question", "Ask me something! " + HELP_SENTENCE)
+        if len(text) > self.settings.max_question_chars:
+            return self._error(
+                question, "question_too_long",
+                f"That question is {len(text):,} characters; please keep it under "
+                f"{self.settings.max_question_chars:,}, one question at a time.",
+            )
+        try:
+            query = parse(text, default_catalog())
+            if route(query) == "rules":
+                result = answer_query(query, default_catalog())
+                return Answer(question=question, route="rules", **result.model_dump())
+            return await self._knowledge_answer(question, query, on_token, on_queue, cancel)
+        except Exception:
+            log.exception("failed to answer %r", text[:200])
+            return self._error(question, "internal_error",
+                               "Something went wrong on my side while answering; it has been logged.")
+
+    def _error(self, question: str, code: str, message: str, route="rules") -> Answer:
+        return Answer(question=question or "", route=route, intent=Intent.EXPLAIN.value,
+                      answer=message, error=code)
+
+    async def _knowledge_answer(self, question, query, on_token, on_queue, cancel) -> Answer:
+        try:
+            runtime = await self.knowledge()
+        except Exception:
+            log.exception("knowledge runtime failed to start")
+            return self._error(question, "knowledge_unavailable",
+                               "My knowledge base is not available right now; sizing questions still work.",
+                               route="knowledge")
+        hits = await runtime.retrieve(question)
+        sources = [Source(title=h.page_title, section=h.title, score=round(h.score, 4), text=h.text) for h in hits]
+        if not hits:
+            return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
+                          answer="I couldn't find that in my knowledge of home LLM hardware. " + HELP_SENTENCE,
+                          sources=[], error="not_in_knowledge")
+        facts = None
+        if query.has_model and query.has_hardware:
+            facts = answer_query(query, default_catalog()).answer
+        gen = await runtime.generate(question, hits, facts, on_token=on_token, on_queue=on_queue, cancel=cancel)
+        key_facts = "\n".join(f"• {h.summary} — *{h.title}*" for h in hits)
+        body = gen.text.strip() or "(the model produced no text)"
+        if gen.stopped:
+            body += f"\n\n*({gen.stopped})*"
+        answer = Answer(
+            question=question,
+            route="knowledge",
+            intent=Intent.EXPLAIN.value,
+            answer=f"{body}\n\n**Key facts from the sources:**\n{key_facts}",
+            sources=sources,
+            llm=LlmInfo(model=gen.stats["model"], prompt_tokens=gen.stats["prompt_tokens"],
+                        completion_tokens=gen.stats["completion_tokens"],
+                        tokens_per_s=gen.stats["tokens_per_s"], ttft_ms=gen.stats["ttft_ms"]),
+        )
+        answer._generation = gen.stats
+        return answer
+
+    # admin and stats --------------------------------------------------------
+    async def reload(self, progress=None) -> dict:
+        """Reload catalogs and rebuild the knowledge index. On a broken file, raise
+        ReloadError with the reason while the old catalog and index keep serving."""
+        from rules.catalog import reload_default_catalog
+
+        report: dict = {}
+        catalog = reload_default_catalog()
+        report["catalog"] = {"gpus": len(catalog.gpus), "models": len(catalog.models),
+                             "quants": len(catalog.quants)}
+        runtime = await self.knowledge()
+        report["knowledge"] = await runtime.reload(progress=progress)
+        return report
+
+    async def stats(self) -> dict:
+        from bot.stats import build_stats
+
+        return await build_stats(self)

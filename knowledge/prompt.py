@@ -1,0 +1,26 @@
+"""The prompt: retrieved sections and, when the question names hardware, the rule
+engine's figures. Small models follow short, plain instructions best."""
+
+from __future__ import annotations
+
+import re
+
+from knowledge.index import Hit
+
+MAX_SECTION_CHARS = 700  # three sections fit a 2048-token context with room to answer
+
+
+def build_messages(question: str, hits: list[Hit], facts: str | None = None) -> list[dict]:
+    chinese = bool(re.search(r"[\u4e00-\u9fff]", question))
+    context = "\n\n".join(f"[{i}] {h.title}\n{h.text[:MAX_SECTION_CHARS]}" for i, h in enumerate(hits, 1))
+    if facts:
+        context += "\n\nSizing figures for this question:\n" + re.sub(r"\*\*", "", facts)
+    system = (
+        "You are RigBot, an expert on running large language models on home hardware. "
+        "Answer the question in 2 to 4 sentences using only the notes. "
+        + ("Answer in Chinese." if chinese else "Answer in English.")
+    )
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": f"Notes:\n{context}\n\nQuestion: {question}"},
+    ]

@@ -1,0 +1,105 @@
+"""Recommendations: the best models for given hardware, the smallest GPUs for a given model,
+and cheaper variants when a model does not fit."""
+
+from __future__ import annotations
+
+from rules.catalog import Catalog, ModelSpec, QuantType
+from rules.memory import fit
+from rules.rig import ASSUMED_RAM_GIB, Rig
+from rules.schema import Recommendation, Verdict
+from rules.speed import speed
+
+# Best quality first; below Q3 quality drops fast, so we stop there.
+PREFERRED_QUANTS = ["Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M"]
+# Cards people actually stack for local LLMs.
+STACKABLE_GPUS = ["RTX 3060 12GB", "RTX 3090", "RTX 4090", "RTX 5090", "Tesla P40", "Radeon RX 7900 XTX"]
+
+
+def default_context(model: ModelSpec) -> int:
+    return min(4096, model.native_context)
+
+
+def _recommendation(model, quant, context, rig, catalog, hardware=None) -> Recommendation:
+    f = fit(model, quant, context, rig)
+    s = speed(model, quant, f, rig, catalog)
+    return Recommendation(
+        model=model.name,
+        params_b=model.params_b,
+        quant=quant.name,
+        verdict=f.verdict,
+        total_gib=round(f.total_gib, 1),
+        expected_tokens_per_s=round(s.expected_tokens_per_s, 1) if s else None,
+        hardware=hardware,
+    )
+
+
+def models_for_rig(rig: Rig, catalog: Catalog, limit: int = 5) -> list[Recommendation]:
+    """The largest popular models that fit on the GPU(s) (or in RAM without one), each at
+    the best quantization that fits."""
+    wanted = Verdict.FITS_GPU if rig.gpus else Verdict.CPU_ONLY
+    picks = []
+    for model in catalog.models:
+        if not model.popular:
+            continue
+        for qname in PREFERRED_QUANTS:
+            rec = _recommendation(model, catalog.quant(qname), default_context(model), rig, catalog)
+            if rec.verdict == wanted:
+                picks.append(rec)
+                break
+    # Bigger models beat more bits at equal memory (the article: 4-bit 30B ≈ 8-bit 13B).
+    picks.sort(key=lambda r: (r.params_b, r.total_gib), reverse=True)
+    return _one_per_size(picks)[:limit]
+
+
+def _one_per_size(recs: list[Recommendation]) -> list[Recommendation]:
+    seen: set[int] = set()
+    out = []
+    for r in recs:
+        size = round(r.params_b)
+        if size not in seen:
+            seen.add(size)
+            out.append(r)
+    return out
+
+
+def gpus_for_model(model: ModelSpec, quant: QuantType, context: int, catalog: Catalog,
+                   limit: int = 5) -> list[Recommendation]:
+    """The smallest GPU setups that hold the whole model: single cards first, then stacks."""
+    options: list[tuple[float, int, float, Recommendation]] = []
+    singles = [g for g in catalog.gpus if g.default_variant or g.vram_gib >= 24]
+    candidates = [(g, 1) for g in singles] + [
+        (catalog.gpu(name), n) for name in STACKABLE_GPUS if name in {g.name for g in catalog.gpus}
+        for n in (2, 3, 4)
+    ]
+    for gpu, count in candidates:
+        ram = gpu.vram_gib if gpu.unified_memory else ASSUMED_RAM_GIB
+        rig = Rig(gpus=[(gpu, count)], unified_memory=gpu.unified_memory, ram_gib=ram,
+                  ram_bandwidth_gbs=gpu.bandwidth_gbs if gpu.unified_memory else 51.2)
+        label = f"{count}× {gpu.name}" if count > 1 else gpu.name
+        rec = _recommendation(model, quant, context, rig, catalog, hardware=label)
+        if rec.verdict == Verdict.FITS_GPU:
+            options.append((rig.gpu_budget_gib, count, -gpu.bandwidth_gbs, rec))
+    options.sort(key=lambda o: o[:3])
+    out, seen_budget = [], set()
+    for budget, count, _, rec in options:
+        # one option per memory size keeps the list varied: 24 GB, 32 GB, 48 GB ...
+        if (round(budget), count > 1) in seen_budget:
+            continue
+        seen_budget.add((round(budget), count > 1))
+        out.append(rec)
+        if len(out) == limit:
+            break
+    return out
+
+
+def smaller_variants(model: ModelSpec, quant: QuantType, context: int, rig: Rig,
+                     catalog: Catalog, limit: int = 3) -> list[Recommendation]:
+    """When a model misses the GPU: lower quantizations of it, or a shorter context, that fit."""
+    out = []
+    for q in catalog.quants:
+        if q.kind in {"k-quant", "i-quant"} and q.bits_per_weight < quant.bits_per_weight and q.bits >= 2:
+            rec = _recommendation(model, q, context, rig, catalog)
+            if rec.verdict == Verdict.FITS_GPU:
+                out.append(rec)
+    out.sort(key=lambda r: catalog.quant(r.quant).bits_per_weight, reverse=True)
+    return out[:limit]

@@ -1,0 +1,116 @@
+"""A resolved machine: the GPUs, the memory pool and RAM bandwidth, with the
+assumptions made to fill what a question left out."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rules.catalog import Catalog, DeviceClass, Gpu
+from rules.schema import GpuInfo, HardwareInfo, Query
+
+ASSUMED_RAM_GIB = 32.0  # the common desktop for local LLMs; said in the answer
+ASSUMED_RAM_KIND = "DDR4-3200"
+ASSUMED_CHANNELS = 2
+
+
+def unified_gpu_share(memory_gib: float) -> float:
+    """macOS lets the GPU wire about 2/3 of unified memory, 3/4 on 64 GiB and up
+    (Metal's recommendedMaxWorkingSetSize)."""
+    return memory_gib * (0.75 if memory_gib >= 64 else 0.67)
+
+
+class Rig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    gpus: list[tuple[Gpu, int]] = Field(default_factory=list)
+    unified_memory: bool = False
+    ram_gib: float
+    ram_bandwidth_gbs: float
+    cpu: str | None = None
+    assumptions: list[str] = Field(default_factory=list)
+
+    @property
+    def gpu_count(self) -> int:
+        return sum(count for _, count in self.gpus)
+
+    @property
+    def gpu_budget_gib(self) -> float:
+        if self.unified_memory:
+            return unified_gpu_share(self.ram_gib)
+        return sum(g.vram_gib * count for g, count in self.gpus)
+
+    def describe(self) -> str:
+        if not self.gpus:
+            return f"CPU only, {self.ram_gib:g} GiB RAM"
+        return " + ".join(f"{count}× {g.name}" if count > 1 else g.name for g, count in self.gpus)
+
+    def hardware_info(self) -> HardwareInfo:
+        return HardwareInfo(
+            gpus=[
+                GpuInfo(name=g.name, vram_gib=g.vram_gib, bandwidth_gbs=g.bandwidth_gbs, count=c)
+                for g, c in self.gpus
+            ],
+            unified_memory=self.unified_memory,
+            ram_gib=self.ram_gib,
+            ram_bandwidth_gbs=round(self.ram_bandwidth_gbs, 1),
+            cpu=self.cpu,
+        )
+
+    @property
+    def gpu_device_class(self) -> DeviceClass | None:
+        return self.gpus[0][0].device_class if self.gpus else None
+
+
+def rig_from_query(query: Query, catalog: Catalog) -> Rig:
+    """Turn what the question said about hardware into a Rig, stating every guess."""
+    assumptions: list[str] = []
+    gpus = [(catalog.gpu(n), c) for n, c in zip(query.gpu_names, query.gpu_counts, strict=True)]
+    if query.cpu_only:
+        gpus = []
+    unified = any(g.unified_memory for g, _ in gpus)
+    cpu = catalog_cpu = None
+    if query.cpu_name:
+        catalog_cpu = next(c for c in catalog.cpus if c.name == query.cpu_name)
+        cpu = catalog_cpu.name
+
+    if unified:
+        chip = gpus[0][0]
+        return Rig(
+            gpus=[(chip, 1)],
+            unified_memory=True,
+            ram_gib=chip.vram_gib,
+            ram_bandwidth_gbs=chip.bandwidth_gbs,
+            cpu=cpu,
+            assumptions=[
+                f"{chip.name}: {chip.vram_gib:g} GiB unified memory, of which the GPU may use "
+                f"about {unified_gpu_share(chip.vram_gib):.0f} GiB by default"
+            ],
+        )
+
+    ram_gib = query.ram_gib
+    if ram_gib is None:
+        ram_gib = ASSUMED_RAM_GIB
+        assumptions.append(f"system RAM not given: assumed {ASSUMED_RAM_GIB:g} GiB")
+
+    bandwidth = query.bandwidth_gbs
+    if bandwidth is None:
+        kind_name = query.ram_kind or (catalog_cpu.ram_kind if catalog_cpu else None)
+        channels = query.ram_channels or (catalog_cpu.memory_channels if catalog_cpu else None)
+        if kind_name is None:
+            kind_name = ASSUMED_RAM_KIND
+            if channels is None:
+                assumptions.append(
+                    f"RAM speed not given: assumed dual-channel {ASSUMED_RAM_KIND}"
+                )
+        if channels is None:
+            channels = ASSUMED_CHANNELS
+            if query.ram_kind:
+                assumptions.append("channel count not given: assumed dual channel")
+        bandwidth = catalog.ram_kind(kind_name).bandwidth_gbs(channels)
+    return Rig(
+        gpus=gpus,
+        ram_gib=ram_gib,
+        ram_bandwidth_gbs=bandwidth,
+        cpu=cpu,
+        assumptions=assumptions,
+    )

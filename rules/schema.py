@@ -1,0 +1,132 @@
+"""Structured query and result types shared by the parser, the math and the `Answer`.
+
+Memory is in GiB (2^30 bytes); bandwidth in GB/s (10^9 bytes/s).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+GIB = 2**30
+GB = 10**9
+
+
+class Verdict(StrEnum):
+    FITS_GPU = "fits_gpu"
+    PARTIAL_OFFLOAD = "partial_offload"
+    CPU_ONLY = "cpu_only"
+    DOES_NOT_FIT = "does_not_fit"
+
+
+class Intent(StrEnum):
+    CAN_RUN = "can_run"
+    REQUIREMENTS = "requirements"
+    SPEED = "speed"
+    RECOMMEND = "recommend"
+    EXPLAIN = "explain"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GpuInfo(_Model):
+    name: str
+    vram_gib: float
+    bandwidth_gbs: float
+    count: int = 1
+
+
+class HardwareInfo(_Model):
+    gpus: list[GpuInfo] = Field(default_factory=list)
+    unified_memory: bool = False
+    ram_gib: float | None = None
+    ram_bandwidth_gbs: float | None = None
+    cpu: str | None = None
+
+
+class ModelInfo(_Model):
+    name: str
+    params_b: float
+    quant: str
+    bits_per_weight: float
+    context: int
+
+
+class MemoryInfo(_Model):
+    weights_gib: float
+    kv_cache_gib: float
+    overhead_gib: float
+    total_gib: float
+    available_gib: float | None
+    gpu_layers: int | None
+    total_layers: int
+
+
+class SpeedInfo(_Model):
+    theoretical_max_tokens_per_s: float
+    expected_tokens_per_s: float
+    bottleneck: str
+
+
+class Recommendation(_Model):
+    model: str
+    params_b: float
+    quant: str
+    verdict: Verdict
+    total_gib: float
+    expected_tokens_per_s: float | None
+    hardware: str | None = None  # set when recommending GPUs for a given model
+
+
+class Query(_Model):
+    """What the parser understood from a question; everything optional."""
+
+    intent: Intent = Intent.CAN_RUN
+    # hardware
+    gpu_names: list[str] = Field(default_factory=list)  # catalog names, one per card kind
+    gpu_counts: list[int] = Field(default_factory=list)
+    vram_only: bool = False  # "12GB VRAM" without a card: gpu_names holds a typical card
+    cpu_only: bool = False
+    cpu_name: str | None = None
+    ram_gib: float | None = None
+    ram_kind: str | None = None
+    ram_channels: int | None = None
+    bandwidth_gbs: float | None = None  # "100 GB/s" in a pure speed question
+    # model
+    model_name: str | None = None  # catalog name
+    params_b: float | None = None  # a bare size ("13B") when no catalog model matched
+    model_file_gb: float | None = None  # "a 13 GB model" in a pure speed question
+    quant: str | None = None
+    context: int | None = None
+    kv_cache_type: str | None = None  # f16 | q8_0 | q4_0
+    # what went wrong, if anything (machine-readable reason and a sentence)
+    error: str | None = None
+    error_message: str | None = None
+
+    @property
+    def has_hardware(self) -> bool:
+        return bool(
+            self.gpu_names or self.cpu_only or self.cpu_name or self.ram_gib or self.ram_kind
+            or self.bandwidth_gbs
+        )
+
+    @property
+    def has_model(self) -> bool:
+        return bool(self.model_name or self.params_b or self.model_file_gb)
+
+
+class SizingResult(_Model):
+    """Everything the rules engine produced for one question."""
+
+    intent: Intent
+    hardware: HardwareInfo | None = None
+    model: ModelInfo | None = None
+    verdict: Verdict | None = None
+    memory: MemoryInfo | None = None
+    speed: SpeedInfo | None = None
+    recommendations: list[Recommendation] = Field(default_factory=list)
+    answer: str
+    error: str | None = None

@@ -46,7 +46,7 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as one JSON object (per line).")] = False,
 ) -> None:
     """Answer one question (or, with --json and no question, one per stdin line)."""
-    from bot.render import to_text
+    from bot.render import after_stream, to_text
 
     async def main() -> int:
         service = await _service()
@@ -61,18 +61,20 @@ def ask(
                 typer.echo("Give a question, e.g.: python -m bot ask \"can a 3060 12GB run 13B 4-bit?\"", err=True)
                 return 2
 
-            async def stream(token: str) -> None:
-                if not as_json:
-                    sys.stdout.write(token)
-                    sys.stdout.flush()
+            streamed: list[str] = []
 
-            answer = await service.ask(question, on_token=stream if not as_json else None)
+            def stream(token: str) -> None:
+                streamed.append(token)
+                sys.stdout.write(token)
+                sys.stdout.flush()
+
+            answer = await service.ask(question, on_token=None if as_json else stream)
             if as_json:
                 typer.echo(answer.to_json())
+            elif streamed:
+                typer.echo("\n\n" + after_stream(answer, "".join(streamed)))
             else:
-                if answer.llm:
-                    sys.stdout.write("\n\n")
-                typer.echo(to_text(answer) if not answer.llm else to_text(answer).split("\n\n", 1)[-1])
+                typer.echo(to_text(answer))
             return 0
         finally:
             await service.close()

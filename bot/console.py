@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot.render import to_text
+from bot.render import after_stream, to_text
 from bot.service import RigBotService
 
 BANNER = ("RigBot console: ask “can a 3060 12GB run 13B 4-bit?” or “why does memory bandwidth "
@@ -39,11 +39,10 @@ async def run_console(settings, stdin=None, stdout=None) -> None:
                     out.write(f"reload failed, still serving the previous index: {exc}\n")
                 continue
             out.write("rigbot> ")
-            streamed = False
+            streamed: list[str] = []
 
             def token(piece: str) -> None:
-                nonlocal streamed
-                streamed = True
+                streamed.append(piece)
                 out.write(piece)
                 out.flush()
 
@@ -51,8 +50,7 @@ async def run_console(settings, stdin=None, stdout=None) -> None:
                 out.write(f"(waiting, position {position} in the queue) ")
 
             answer = await service.ask(line, user_id="console", on_token=token, on_queue=queued)
-            text = to_text(answer)
-            out.write(("\n\n" + text.split("\n\n", 1)[-1] if streamed else text) + "\n")
+            out.write(("\n\n" + after_stream(answer, "".join(streamed)) if streamed else to_text(answer)) + "\n")
             out.flush()
     finally:
         await service.close()

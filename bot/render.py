@@ -16,3 +16,10 @@ def to_text(answer: Answer) -> str:
         parts.append(f"[{answer.llm.model}: {answer.llm.completion_tokens} tokens at "
                      f"{answer.llm.tokens_per_s:.1f} tokens/s]")
     return "\n".join(parts)
+
+
+def after_stream(answer: Answer, streamed: str) -> str:
+    """What remains to print once the generated text was streamed to the terminal."""
+    text = to_text(answer)
+    body = streamed.strip()
+    return text[text.find(body) + len(body):].lstrip("\n") if body and body in text else text

@@ -144,6 +144,31 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
     typer.echo(json.dumps(data, indent=2) if as_json else render_stats(data))
 
 
+@app.command()
+def health() -> None:
+    """Exit 0 when the catalogs load and the SQLite log opens (container health check)."""
+
+    async def main() -> int:
+        from rules.catalog import default_catalog
+
+        default_catalog()
+        service = await _service()
+        try:
+            await service.store.answer_counts()
+            return 0
+        finally:
+            await service.close()
+
+    try:
+        code = asyncio.run(main())
+    except Exception as exc:
+        typer.echo(f"unhealthy: {exc}", err=True)
+        code = 1
+    if code == 0:
+        typer.echo("ok")
+    raise typer.Exit(code)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app()

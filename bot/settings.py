@@ -9,7 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RIGBOT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RIGBOT_", env_file=".env", extra="ignore",
+                                      env_ignore_empty=True)
 
     # Discord (DISCORD_TOKEN has no prefix, as every Discord tool names it)
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")

@@ -9,7 +9,8 @@ import pytest
 
 from knowledge.sections import CONTENT_DIR, load_sections
 
-QUESTIONS = tomllib.loads((Path(__file__).parent / "data" / "retrieval_questions.toml").read_text())["q"]
+QUESTIONS = [q for p in sorted((Path(__file__).parent / "data").glob("retrieval_questions*.toml"))
+             for q in tomllib.loads(p.read_text(encoding="utf-8"))["q"]]
 
 
 def test_every_section_has_an_id_title_and_both_languages():

@@ -104,7 +104,7 @@ def _gpu_patterns(catalog_id: int) -> list[tuple[re.Pattern[str], str]]:
     catalog = _catalog_by_id[catalog_id]
     keys = sorted({k for gpu in catalog.gpus for k in gpu.keys}, key=len, reverse=True)
     prefix = r"(?:(?:nvidia|geforce|amd|radeon|intel|apple|tesla|quadro)\s*)?"
-    size = (rf"(?:\s*(?:with\s*|,\s*|\(\s*)?{_NUM}\s*(?:gb|g|gib)\b\)?"
+    size = (rf"(?:\s*(?:with\s*|,\s*|\(\s*)?{_NUM}\s*(?:gb|g|gib)(?![a-z0-9])\)?"
             r"(?!\s*(?:of\s*)?(?:system|ram|内存|ddr|model|模型|file)))?")
     return [
         (re.compile(rf"(?<![a-z0-9.])(?:(\d{{1,3}})\s*(?:x|\*)\s*|(\d{{1,2}})\s+)?{prefix}{_flex(k)}(?:s)?"
@@ -185,9 +185,12 @@ def _parse(question: str, catalog: Catalog) -> Query:
         q["bandwidth_gbs"] = float(bw.group(1))
 
     # RAM kind, channels, size
-    if kind := t.find(re.compile(r"(lp)?ddr([45])x?(?:[\s\-_@]*(\d{4}))?(?:\s*(?:mt/s|mhz))?")):
-        gen = f"{'LP' if kind.group(1) else ''}DDR{kind.group(2)}"
-        mts = kind.group(3)
+    if kind := t.find(re.compile(rf"(?:{_NUM}\s*(?:gb|g|gib)\s*(?:of\s*)?)?(lp)?ddr([45])x?(?:[\s\-_@]*(\d{{4}}))?"
+                                 r"(?:\s*(?:mt/s|mhz))?")):
+        if kind.group(1):  # "32GB DDR5-5600": the size belongs to the RAM
+            q["ram_gib"] = float(kind.group(1))
+        gen = f"{'LP' if kind.group(2) else ''}DDR{kind.group(3)}"
+        mts = kind.group(4)
         names = {r.name for r in catalog.ram_kinds}
         if mts and f"{gen}-{mts}" in names:
             q["ram_kind"] = f"{gen}-{mts}"
@@ -201,7 +204,9 @@ def _parse(question: str, catalog: Catalog) -> Query:
     if ch := t.find(re.compile(r"(\d+|single|dual|2x|quad|4x|octa|eight|six|twelve)[\s-]*channels?|(单|双|四|六|八|十二)通道")):
         word = (ch.group(1) or ch.group(2)).replace("x", "")
         q["ram_channels"] = int(word) if word.isdigit() else channel_words.get(word)
-    if ram := t.find(re.compile(rf"{_NUM}\s*(?:gb|g|gib|tb)?\s*(?:of\s*)?(?:system\s*|main\s*)?(?:ram|memory|内存|系统内存)(?!\s*bandwidth)")):
+    if "ram_gib" in q:
+        pass
+    elif ram := t.find(re.compile(rf"{_NUM}\s*(?:gb|g|gib|tb)?\s*(?:of\s*)?(?:system\s*|main\s*)?(?:ram|memory|内存|系统内存)(?!\s*bandwidth)")):
         size = float(ram.group(1)) * (1024 if "tb" in ram.group(0) else 1)
         q["ram_gib"] = size
     elif ram := t.find(re.compile(rf"(?:内存|ram)\s*(?:是|有|为|:)?\s*{_NUM}\s*(?:gb|g|gib)")):

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from conftest import ROOT
 
 ANSWER_FIELDS = {"question", "route", "intent", "hardware", "model", "verdict", "memory", "speed",
                  "recommendations", "answer", "sources", "llm", "error", "elapsed_ms"}

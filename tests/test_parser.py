@@ -1,0 +1,153 @@
+"""Natural-language questions, English and Chinese, with the structured query the
+parser must produce and the verdict the engine must reach."""
+
+import pytest
+
+from rules.engine import answer_query
+from rules.parser import parse
+from rules.schema import Intent, Verdict
+
+FITS, PARTIAL, CPU, NO = Verdict.FITS_GPU, Verdict.PARTIAL_OFFLOAD, Verdict.CPU_ONLY, Verdict.DOES_NOT_FIT
+CAN, SPEED, REC, REQ, EXPLAIN = Intent.CAN_RUN, Intent.SPEED, Intent.RECOMMEND, Intent.REQUIREMENTS, Intent.EXPLAIN
+
+# (question, expected query fields, expected intent, expected verdict or None)
+CASES = [
+    # --- English: can-run ---------------------------------------------------------------
+    ("can a 3060 12GB run 13B 4-bit?", {"gpu_names": ["RTX 3060 12GB"], "params_b": 13, "quant": "Q4_K_M"}, CAN, FITS),
+    ("Can an RTX 3060 run Llama 2 13B?", {"gpu_names": ["RTX 3060 12GB"], "model_name": "Llama 2 13B"}, CAN, FITS),
+    ("can my rtx3060 8gb run llama 2 13b q4_k_m", {"gpu_names": ["RTX 3060 8GB"], "quant": "Q4_K_M"}, CAN, PARTIAL),
+    ("will llama 3.1 70b run on a 4090?", {"gpu_names": ["RTX 4090"], "model_name": "Llama 3.1 70B"}, CAN, PARTIAL),
+    ("can 2x3090 run llama 3.1 70b", {"gpu_names": ["RTX 3090"], "gpu_counts": [2]}, CAN, FITS),
+    ("dual 4090 for 70b at 4 bit?", {"gpu_names": ["RTX 4090"], "gpu_counts": [2], "params_b": 70}, CAN, FITS),
+    ("can 3090 x2 run llama 65b", {"gpu_names": ["RTX 3090"], "gpu_counts": [2], "model_name": "LLaMA 65B"}, CAN, FITS),
+    ("can a single 3090 run llama 65b in 4-bit", {"gpu_counts": [1], "model_name": "LLaMA 65B"}, CAN, PARTIAL),
+    # Llama 2 7B Q4_K_M at 4k context is 6.6 GiB with its KV cache: 4 of 32 layers spill
+    ("can a GTX 1660 run 7B?", {"gpu_names": ["GTX 1660"], "params_b": 7}, CAN, PARTIAL),
+    ("can a GTX 1660 run 7B with 2k context?", {"context": 2048}, CAN, FITS),
+    ("can a gtx 1060 run mistral 7b 8bit", {"model_name": "Mistral 7B", "quant": "Q8_0"}, CAN, PARTIAL),
+    ("can an RX 7900 XTX run Qwen2.5 32B?", {"gpu_names": ["Radeon RX 7900 XTX"], "model_name": "Qwen2.5 32B"},
+     CAN, FITS),
+    ("can a 4060 ti 16gb run phi-4 q8_0", {"gpu_names": ["RTX 4060 Ti 16GB"], "model_name": "Phi-4", "quant": "Q8_0"},
+     CAN, PARTIAL),  # 14.5 GiB of weights + 0.8 KV + 0.8 overhead > 16
+    ("4060 ti 8gb with 32GB DDR5-5600, can it do 13b q5_k_m?",
+     {"gpu_names": ["RTX 4060 Ti 8GB"], "ram_gib": 32, "ram_kind": "DDR5-5600", "quant": "Q5_K_M"}, CAN, PARTIAL),
+    ("can a 3080 run 13b at fp16?", {"gpu_names": ["RTX 3080 10GB"], "quant": "F16"}, CAN, PARTIAL),
+    ("can a 3080 12gb run llama 3 8b in fp16 with 8k context",
+     {"gpu_names": ["RTX 3080 12GB"], "model_name": "Llama 3 8B", "quant": "F16", "context": 8192}, CAN, PARTIAL),
+    ("can a 3060 12gb run llama 3.1 8b with 128k context", {"context": 131072}, CAN, PARTIAL),
+    ("can a 3090 run llama 3.1 8b with 128k context", {"context": 131072}, CAN, FITS),  # GQA: 16 GiB of KV
+    ("can a 3060 12gb run llama 3.1 8b with 128k context and q4_0 kv cache",
+     {"context": 131072, "kv_cache_type": "q4_0"}, CAN, FITS),
+    ("Mixtral 8x7B on a 4090 with 64GB RAM?", {"model_name": "Mixtral 8x7B", "ram_gib": 64}, CAN, PARTIAL),
+    ("can a tesla p40 run llama 30b", {"gpu_names": ["Tesla P40"], "model_name": "LLaMA 30B"}, CAN, FITS),
+    ("can an a100 80gb run llama 3.1 70b at 8-bit", {"gpu_names": ["A100 80GB"], "quant": "Q8_0"}, CAN, FITS),
+    ("could an H100 run Llama 3.1 405B?", {"gpu_names": ["H100 SXM"], "model_name": "Llama 3.1 405B"}, CAN, NO),
+    ("can a m2 max 96gb run llama 3.1 70b?", {"gpu_names": ["Apple M2 Max 96GB"]}, CAN, FITS),
+    ("can an M1 8GB run llama 2 13b?", {"gpu_names": ["Apple M1 8GB"]}, CAN, NO),
+    ("can my m3 pro 36gb run gemma 2 27b", {"gpu_names": ["Apple M3 Pro 36GB"], "model_name": "Gemma 2 27B"},
+     CAN, FITS),
+    ("can I run llama 2 7b with no GPU and 16GB RAM?", {"cpu_only": True, "ram_gib": 16}, CAN, CPU),
+    ("cpu only, 8gb ram, llama 2 13b 8-bit?", {"cpu_only": True, "ram_gib": 8, "quant": "Q8_0"}, CAN, NO),
+    ("can a ryzen 7 3700x run llama 30b on cpu with 64gb ram",
+     {"cpu_name": "Ryzen 7 3700X", "cpu_only": True, "ram_gib": 64}, CAN, CPU),
+    ("12GB VRAM, can it run 13b?", {"vram_only": True, "params_b": 13}, CAN, FITS),
+    ("can a 3060 and 32gb of ram run deepseek r1 32b", {"ram_gib": 32, "model_name": "DeepSeek-R1-Distill-Qwen 32B"},
+     CAN, PARTIAL),
+    ("is a 2060 12gb enough for llama 13b gptq", {"gpu_names": ["RTX 2060 12GB"], "quant": "GPTQ_4BIT"}, CAN, FITS),
+    ("can a 5090 run llama 3.3 70b q2_k", {"gpu_names": ["RTX 5090"], "model_name": "Llama 3.3 70B", "quant": "Q2_K"},
+     CAN, FITS),
+    ("can a quadro rtx 8000 run 65b", {"gpu_names": ["Quadro RTX 8000"], "params_b": 65}, CAN, FITS),
+    ("can an arc a770 run llama 3.1 8b", {"gpu_names": ["Arc A770 16GB"], "model_name": "Llama 3.1 8B"}, CAN, FITS),
+    # --- English: speed ------------------------------------------------------------------
+    ("how fast is llama 2 13b on a 3090?", {"model_name": "Llama 2 13B", "gpu_names": ["RTX 3090"]}, SPEED, FITS),
+    ("tokens/s for 70b on 2x 3090", {"gpu_counts": [2], "params_b": 70}, SPEED, FITS),
+    ("how many tokens per second will a 13 GB model do at 115 GB/s?", {"model_file_gb": 13, "bandwidth_gbs": 115},
+     SPEED, None),
+    ("speed of llama 2 7b on ddr4-3200 dual channel, cpu only",
+     {"ram_kind": "DDR4-3200", "ram_channels": 2, "cpu_only": True}, SPEED, CPU),
+    ("how fast is 65b on a threadripper 3990x", {"cpu_name": "Threadripper 3990X", "params_b": 65}, SPEED, None),
+    ("How fast would an 8 GB model run with 89.6 GB/s", {"model_file_gb": 8, "bandwidth_gbs": 89.6}, SPEED, None),
+    ("how fast is mixtral 8x7b on a 3090 with 64gb ddr5", {"model_name": "Mixtral 8x7B", "ram_kind": "DDR5-5600"},
+     SPEED, PARTIAL),
+    # --- English: recommend / requirements ------------------------------------------------
+    ("what's the best model I can run on a 3060 12gb?", {"gpu_names": ["RTX 3060 12GB"]}, REC, None),
+    ("I have an RTX 4090 and 64GB RAM, what can I run?", {"gpu_names": ["RTX 4090"], "ram_gib": 64}, REC, None),
+    ("recommend a model for 16gb ram no gpu", {"cpu_only": True, "ram_gib": 16}, REC, None),
+    ("what gpu do I need for llama 3.1 70b?", {"model_name": "Llama 3.1 70B"}, REQ, None),
+    ("how much vram does llama 2 13b need at 8 bit?", {"model_name": "Llama 2 13B", "quant": "Q8_0"}, REQ, None),
+    ("minimum hardware for mixtral 8x22b", {"model_name": "Mixtral 8x22B"}, REQ, None),
+    ("how much ram to run 30b on cpu", {"params_b": 30, "cpu_only": True}, REQ, None),
+    # --- Chinese -------------------------------------------------------------------------
+    ("3060 12G能跑13B 4位量化吗？", {"gpu_names": ["RTX 3060 12GB"], "params_b": 13, "quant": "Q4_K_M"}, CAN, FITS),
+    ("两张3090能跑70B吗", {"gpu_names": ["RTX 3090"], "gpu_counts": [2], "params_b": 70}, CAN, FITS),
+    ("一张4090能跑llama 3.1 70b吗", {"gpu_names": ["RTX 4090"], "model_name": "Llama 3.1 70B"}, CAN, PARTIAL),
+    ("没有显卡，16GB内存能跑7B吗？", {"cpu_only": True, "ram_gib": 16, "params_b": 7}, CAN, CPU),
+    ("我只有集显和8G内存，能跑13b 8位吗", {"cpu_only": True, "ram_gib": 8, "quant": "Q8_0"}, CAN, NO),
+    ("4090跑qwen2.5 32b速度多快？", {"gpu_names": ["RTX 4090"], "model_name": "Qwen2.5 32B"}, SPEED, FITS),
+    ("3090跑70b每秒多少token", {"gpu_names": ["RTX 3090"], "params_b": 70}, SPEED, PARTIAL),
+    ("2080 Ti 能跑 llama 2 13b 吗", {"gpu_names": ["RTX 2080 Ti"]}, CAN, PARTIAL),  # 11.3 GiB > 11
+    ("跑llama 3.1 70b需要什么显卡？", {"model_name": "Llama 3.1 70B"}, REQ, None),
+    ("我有一张3060 12g和32g内存，推荐什么模型？", {"gpu_names": ["RTX 3060 12GB"], "ram_gib": 32}, REC, None),
+    ("M2 Ultra 192G能跑405B吗", {"gpu_names": ["Apple M2 Ultra 192GB"], "params_b": 405}, CAN, NO),  # 229 GiB
+    ("M2 Ultra 192G能跑405B 2bit吗", {"quant": "Q2_K"}, CAN, PARTIAL),
+    ("P40跑30b 4bit可以吗", {"gpu_names": ["Tesla P40"], "params_b": 30, "quant": "Q4_K_M"}, CAN, FITS),
+    ("4060ti 16g 能跑 mixtral 8x7b 吗，内存64g", {"gpu_names": ["RTX 4060 Ti 16GB"], "ram_gib": 64}, CAN, PARTIAL),
+    ("7900xtx跑llama 3 8b fp16可以吗", {"gpu_names": ["Radeon RX 7900 XTX"], "quant": "F16"}, CAN, FITS),
+    ("显存12G能跑多大的模型", {"vram_only": True}, REC, None),
+    ("纯CPU跑65B需要多少内存", {"cpu_only": True, "params_b": 65}, REQ, None),
+    ("130亿参数的模型，3060 8G能跑吗", {"params_b": 13, "gpu_names": ["RTX 3060 8GB"]}, CAN, PARTIAL),
+    ("ddr5-6000双通道，纯cpu跑8b多快", {"ram_kind": "DDR5-6000", "ram_channels": 2, "cpu_only": True}, SPEED, CPU),
+    ("四张3090跑405b 2bit行吗", {"gpu_counts": [4], "params_b": 405, "quant": "Q2_K"}, CAN, NO),  # 70 GiB spill > 32 GiB RAM
+    ("四张3090加128G内存跑405b 2bit行吗", {"gpu_counts": [4], "ram_gib": 128}, CAN, PARTIAL),
+    ("8k上下文下，3060 12g 跑 llama 3 8b q8 可以吗", {"context": 8192, "quant": "Q8_0"}, CAN, FITS),
+    ("a100 40g能跑llama 65b吗", {"gpu_names": ["A100 40GB"], "model_name": "LLaMA 65B"}, CAN, PARTIAL),  # Q4_K_M
+    ("a100 40g能跑llama 65b gptq吗", {"quant": "GPTQ_4BIT"}, CAN, FITS),  # the article's row
+]
+
+
+@pytest.mark.parametrize(("question", "fields", "intent", "verdict"), CASES, ids=[c[0][:48] for c in CASES])
+def test_question_parses_and_gets_its_verdict(catalog, question, fields, intent, verdict):
+    query = parse(question, catalog)
+    assert query.error is None, query.error_message
+    got = query.model_dump()
+    for field, value in fields.items():
+        assert got[field] == value, (field, got)
+    assert query.intent == intent
+    result = answer_query(query, catalog)
+    assert result.error is None
+    if verdict is not None:
+        assert result.verdict == verdict, result.answer
+
+
+def test_the_table_has_at_least_60_questions_in_both_languages():
+    chinese = [c for c in CASES if any("\u4e00" <= ch <= "\u9fff" for ch in c[0])]
+    assert len(CASES) >= 60 and len(chinese) >= 15
+
+
+def test_defaults_are_stated_in_the_answer(catalog):
+    result = answer_query(parse("can a 3090 run 13b?", catalog), catalog)
+    text = result.answer
+    assert "Q4_K_M" in text and "context" in text.lower()
+    assert "system RAM not given" in text or "assumed 32" in text
+
+
+def test_every_figure_is_explained(catalog):
+    result = answer_query(parse("can a 3060 12gb run llama 2 13b 4-bit?", catalog), catalog)
+    m = result.memory
+    assert f"weights {m.weights_gib:.1f}" in result.answer
+    assert f"KV cache {m.kv_cache_gib:.1f}" in result.answer
+    assert f"= {m.total_gib:.1f} GiB of {m.available_gib:g} GiB" in result.answer
+
+
+@pytest.mark.parametrize(("question", "error", "hint"), [
+    ("can an rtx 3095 run 13b?", "unknown_gpu", "Did you mean"),
+    ("can a 3060 16gb run 13b?", "unknown_gpu_variant", "12 GB"),
+    ("can a 3090 run a 90000b model?", "absurd_size", "Check the size"),
+    ("can 40x 3090 run 70b?", "absurd_gpu_count", "16"),
+    ("can a 3090 run 13b with 99999999k context?", "absurd_context", "4k"),
+])
+def test_bad_hardware_or_sizes_get_a_helpful_sentence(catalog, question, error, hint):
+    query = parse(question, catalog)
+    assert query.error == error
+    result = answer_query(query, catalog)
+    assert result.error == error and hint in result.answer

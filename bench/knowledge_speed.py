@@ -52,7 +52,7 @@ async def bench(threads: int, data_dir: Path) -> dict:
     for q in QUESTIONS * 2:
         raw.append(await asyncio.to_thread(decode_tokens_per_s, llm, 128))
         stamps: list[float] = []
-        answer = await service.ask(q, on_token=lambda _t: stamps.append(time.perf_counter()))
+        answer = await service.ask(q, on_token=lambda _t, s=stamps: s.append(time.perf_counter()))
         if answer.llm and answer.llm.completion_tokens > 8 and len(stamps) > 2:
             bot_perf.append(answer.llm.tokens_per_s)
             # wall clock between first and last streamed piece, as a user sees it

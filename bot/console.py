@@ -41,7 +41,7 @@ async def run_console(settings, stdin=None, stdout=None) -> None:
             out.write("rigbot> ")
             streamed: list[str] = []
 
-            def token(piece: str) -> None:
+            def token(piece: str, streamed: list[str] = streamed) -> None:
                 streamed.append(piece)
                 out.write(piece)
                 out.flush()

@@ -4,9 +4,8 @@ expected figure. With partial offload the GPU and CPU times per token add up."""
 
 from __future__ import annotations
 
-from rules.catalog import Catalog, DeviceClass
+from rules.catalog import Catalog, DeviceClass, ModelSpec, QuantType
 from rules.memory import Fit, read_bytes_per_token
-from rules.catalog import ModelSpec, QuantType
 from rules.rig import Rig
 from rules.schema import SpeedInfo, Verdict
 

@@ -4,13 +4,13 @@ speeds of real devices, predicted within 35% and never above the ceiling."""
 import csv
 
 import pytest
+from conftest import reference_file
 
 from rules.catalog import DeviceClass
 from rules.memory import CPU_OVERHEAD_GIB, GIB, fit, kv_cache_bytes, weights_bytes
 from rules.rig import Rig
 from rules.schema import Verdict
 from rules.speed import ceiling_tokens_per_s, speed, speed_from_bandwidth
-from conftest import reference_file
 
 # 4-bit table: model, minimum VRAM (GB), example GPUs (catalog names; "2x" = two cards)
 GPU_TABLE = [
@@ -42,7 +42,7 @@ def test_4bit_gpu_table_model_fits_its_minimum_vram(catalog, model_name, min_vra
 def test_the_next_size_up_does_not_fit_the_minimum(catalog):
     """The table is tight: each minimum is not enough for the next model."""
     quant = catalog.quant("GPTQ_4BIT")
-    for (_, vram, _), (bigger, _, _) in zip(GPU_TABLE, GPU_TABLE[1:]):
+    for (_, vram, _), (bigger, _, _) in zip(GPU_TABLE, GPU_TABLE[1:], strict=False):
         model = catalog.model(bigger)
         assert fit(model, quant, model.native_context, _gpu_rig(catalog, "RTX 3090", vram)).verdict != Verdict.FITS_GPU
 

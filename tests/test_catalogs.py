@@ -5,10 +5,10 @@ import csv
 import shutil
 
 import pytest
+from conftest import reference_file
 
 from rules.catalog import DATA_DIR, CatalogError, load_catalog
 from rules.memory import weights_bytes
-from conftest import reference_file
 
 GGUF_MODEL_NAMES = {
     "Llama-2-7B": "Llama 2 7B",

@@ -73,7 +73,13 @@ def _normalise(text: str) -> str:
 def _flex(key: str) -> str:
     """'rtx 3060 ti' → a pattern that also accepts 'rtx3060ti', 'RTX-3060-Ti'."""
     tokens = re.findall(r"[a-z]+|\d+|[^\sa-z\d\-_]", key.lower())
-    return _SEP.join(re.escape(t) for t in tokens)
+    pattern = re.escape(tokens[0]) if tokens else ""
+    for before, token in zip(tokens, tokens[1:], strict=False):
+        # "a100", "p40", "m1": a lone letter joins its number without a space, or
+        # "a 100 tokens/s" and "a 40 GB card" would read as GPUs
+        tight = len(before) == 1 and before.isalpha() and token.isdigit()
+        pattern += (r"[\-_]?" if tight else _SEP) + re.escape(token)
+    return pattern
 
 
 def _bounded(pattern: str) -> re.Pattern[str]:
@@ -338,12 +344,16 @@ def _default(variants: list[Gpu]) -> Gpu:
 
 
 def _typical_card(catalog: Catalog, vram: float) -> Gpu | None:
-    cards = [g for g in catalog.gpus if g.vendor == "nvidia" and not g.unified_memory
-             and g.device_class == "gpu_consumer"]
+    """A GeForce card with that much memory, of middling speed among those that have it."""
+    cards = [g for g in catalog.gpus if g.vendor == "nvidia" and re.match(r"(?:RTX|GTX) \d", g.name)]
     if not cards:
         return None
-    at_least = sorted((g for g in cards if g.vram_gib >= vram), key=lambda g: (g.vram_gib, g.bandwidth_gbs))
-    return at_least[0] if at_least else max(cards, key=lambda g: g.vram_gib)
+    enough = [g for g in cards if g.vram_gib >= vram]
+    if not enough:
+        return max(cards, key=lambda g: (g.vram_gib, g.bandwidth_gbs))
+    smallest = min(g.vram_gib for g in enough)
+    same = sorted((g for g in enough if g.vram_gib == smallest), key=lambda g: g.bandwidth_gbs)
+    return same[(len(same) - 1) // 2]
 
 
 def _did_you_mean(text: str, catalog: Catalog) -> str:

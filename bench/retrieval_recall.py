@@ -32,7 +32,7 @@ def main(content_dir: str | None = None, k: int = 3) -> dict:
     for q in questions:
         t0 = time.perf_counter()
         vector = embedder.encode([q["text"]], normalize_embeddings=True, convert_to_numpy=True)[0]
-        hits = index.search(vector, q["text"], k=k, min_score=0.0)
+        hits = index.search(vector, q["text"], k=k, min_score=0.28)
         latencies.append((time.perf_counter() - t0) * 1000)
         got = [h.section_id for h in hits]
         if set(got) & set(q["sections"]):

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     generation_timeout_s: float = 60.0
     queue_size: int = 8  # waiting knowledge questions beyond the one generating
     top_k: int = 3  # sections retrieved per question
-    min_retrieval_score: float = 0.25
+    min_retrieval_score: float = 0.28  # dense similarity; see knowledge/index.py
 
     max_question_chars: int = 1000
 

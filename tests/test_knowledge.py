@@ -55,6 +55,13 @@ async def test_off_topic_question_gets_a_short_explanation(knowledge_service):
     assert "sizing" in answer.answer
 
 
+@pytest.mark.parametrize("text", ["tell me a joke", "who won the world cup", "what is the capital of france",
+                                  "今天天气怎么样", "写一首诗", "asdf"])
+async def test_off_topic_text_retrieves_nothing(knowledge_service, text):
+    runtime = await knowledge_service.knowledge()
+    assert await runtime.retrieve(text) == []
+
+
 async def test_sizing_figures_reach_the_prompt(knowledge_service):
     from knowledge.prompt import build_messages
     from rules.engine import answer_question

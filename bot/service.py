@@ -142,7 +142,16 @@ class RigBotService:
         facts = None
         if query.has_model and query.has_hardware:
             facts = answer_query(query, default_catalog()).answer
-        gen = await runtime.generate(question, hits, facts, on_token=on_token, on_queue=on_queue, cancel=cancel)
+        from knowledge.llm import QueueFull
+
+        try:
+            gen = await runtime.generate(question, hits, facts, on_token=on_token, on_queue=on_queue, cancel=cancel)
+        except QueueFull:
+            return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
+                          answer=(f"I'm busy: {self.settings.queue_size} questions are already waiting for "
+                                  "the model. Please ask again in a minute; sizing questions still answer "
+                                  "at once."),
+                          sources=sources, error="busy")
         key_facts = "\n".join(f"• {h.summary} — *{h.title}*" for h in hits)
         body = gen.text.strip() or "(the model produced no text)"
         if gen.stopped:

@@ -107,10 +107,28 @@ class KnowledgeRuntime:
 
     async def generate(self, question: str, hits: list[Hit], facts: str | None, *, on_token=None,
                        on_queue=None, cancel=None) -> Generation:
-        messages = build_messages(question, hits, facts)
+        messages, max_tokens = await asyncio.to_thread(self._fit_prompt, question, hits, facts)
         return await self.worker.generate(
-            messages, max_tokens=self.settings.max_tokens, timeout_s=self.settings.generation_timeout_s,
+            messages, max_tokens=max_tokens, timeout_s=self.settings.generation_timeout_s,
             on_token=on_token, on_queue=on_queue, cancel=cancel)
+
+    def _fit_prompt(self, question: str, hits: list[Hit], facts: str | None) -> tuple[list[dict], int]:
+        """Keep prompt + answer inside the model's context: drop the weakest sections
+        (then the sizing figures) until the answer has room, else shorten the answer."""
+        n_ctx, wanted = self.settings.n_ctx, self.settings.max_tokens
+        while True:
+            messages = build_messages(question, hits, facts)
+            text = "\n".join(m["content"] for m in messages)
+            # + room for the chat template's role markers
+            prompt_tokens = len(self.worker.llm.tokenize(text.encode(), add_bos=False)) + 24
+            if prompt_tokens + wanted <= n_ctx:
+                return messages, wanted
+            if len(hits) > 1:
+                hits = hits[:-1]
+            elif facts:
+                facts = None
+            else:
+                return messages, max(16, n_ctx - prompt_tokens)
 
     async def close(self) -> None:
         if self.worker is not None:

@@ -139,3 +139,35 @@ async def test_reload_after_a_change_serves_the_new_content(editable_knowledge):
     assert report["sections"] > 0
     hits = await runtime.retrieve("does quokka liquid cooling help?")
     assert hits[0].section_id == "quokka-cooling"
+
+
+async def test_a_full_queue_gets_a_busy_answer(knowledge_service):
+    import asyncio
+
+    runtime = await knowledge_service.knowledge()
+    old = runtime.worker.max_waiting
+    runtime.worker.max_waiting = 0  # only the generating question, nobody waiting
+    try:
+        first = asyncio.create_task(knowledge_service.ask("why doesn't a second GPU double the speed?"))
+        while not runtime.worker.busy:
+            await asyncio.sleep(0.01)
+        second = await knowledge_service.ask("does the SSD matter?")
+        assert second.error == "busy" and "busy" in second.answer and second.sources
+        assert (await first).error is None
+    finally:
+        runtime.worker.max_waiting = old
+
+
+async def test_many_sections_are_trimmed_to_fit_the_context(knowledge_service, monkeypatch):
+    runtime = await knowledge_service.knowledge()
+    monkeypatch.setattr(runtime.settings, "top_k", 12)
+    question = "why does memory bandwidth matter more than cores, and does VRAM pool across cards?"
+    hits = await runtime.retrieve(question)
+    assert len(hits) == 12
+    messages, max_tokens = runtime._fit_prompt(question, hits, None)
+    prompt = "\n".join(m["content"] for m in messages)
+    used = len(runtime.worker.llm.tokenize(prompt.encode(), add_bos=False))
+    assert used + max_tokens <= runtime.settings.n_ctx
+    assert 1 <= prompt.count("\n[") + prompt.startswith("[") < 12
+    answer = await knowledge_service.ask(question)
+    assert answer.route == "knowledge" and answer.error is None and answer.llm.completion_tokens > 0

@@ -1,0 +1,190 @@
+"""Slash commands. Each builds a question and hands it to the same service as a
+mention would; the answer comes back through the shared `Responder`."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord import choices, render
+from bot.discord.responder import NO_MENTIONS
+
+if TYPE_CHECKING:
+    from bot.discord.client import RigBotClient
+
+log = logging.getLogger(__name__)
+
+ADMIN_ONLY = "Only server administrators (or the bot's configured admins) can do that."
+
+
+def is_admin(interaction: discord.Interaction) -> bool:
+    """The handler-side check behind every admin command: Discord's command
+    permissions can be overridden per server, this cannot."""
+    settings = interaction.client.settings  # type: ignore[attr-defined]
+    if interaction.user.id in settings.admin_user_ids:
+        return True
+    perms = getattr(interaction.user, "guild_permissions", None)
+    return bool(perms is not None and perms.administrator)
+
+
+async def refuse(interaction: discord.Interaction) -> None:
+    await interaction.response.send_message(ADMIN_ONLY, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+def _choices(names: list[str]) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=n, value=n) for n in names]
+
+
+async def gpu_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    return _choices(choices.gpu_names(current))
+
+
+async def model_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    return _choices(choices.model_names(current))
+
+
+async def quant_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    return _choices(choices.quant_names(current))
+
+
+# question builders (plain sentences the parser understands) ------------------------
+def canrun_question(gpu: str, model: str, quant: str | None = None, context: int | None = None) -> str:
+    text = f"Can {gpu.strip()} run {model.strip()}"
+    if quant:
+        text += f" {quant.strip()}"
+    if context:
+        text += f" with {context} context"
+    return text + "?"
+
+
+def recommend_question(hardware: str) -> str:
+    return f"What models can I run on {hardware.strip()}?"
+
+
+def speed_question(model: str | None, gpu: str | None, quant: str | None, bandwidth_gbs: float | None,
+                   model_size_gb: float | None) -> str | None:
+    if model:
+        what = model.strip() + (f" {quant.strip()}" if quant else "")
+    elif model_size_gb:
+        what = f"a {model_size_gb:g} GB model"
+    else:
+        return None
+    if gpu:
+        where = f"on {gpu.strip()}"
+    elif bandwidth_gbs:
+        where = f"at {bandwidth_gbs:g} GB/s"
+    else:
+        return None
+    return f"How fast is {what} {where}?"
+
+
+class RigBotCommands(commands.Cog):
+    def __init__(self, bot: RigBotClient) -> None:
+        self.bot = bot
+
+    # questions -------------------------------------------------------------------
+    @app_commands.command(name="ask", description="Ask about running LLMs on your hardware")
+    @app_commands.describe(question="e.g. “can an RTX 3060 12GB run 13B 4-bit?” or “why does bandwidth matter?”")
+    async def ask(self, interaction: discord.Interaction, question: str) -> None:
+        await self.bot.responder.answer_interaction(interaction, question)
+
+    @app_commands.command(name="canrun", description="Can this GPU run this model?")
+    @app_commands.describe(gpu="Your graphics card", model="The model", quant="Quantization (default Q4_K_M)",
+                           context="Context length in tokens (default 4096 or the model's own)")
+    @app_commands.autocomplete(gpu=gpu_autocomplete, model=model_autocomplete, quant=quant_autocomplete)
+    async def canrun(self, interaction: discord.Interaction, gpu: str, model: str, quant: str | None = None,
+                     context: app_commands.Range[int, 128, 10_000_000] | None = None) -> None:
+        await self.bot.responder.answer_interaction(interaction, canrun_question(gpu, model, quant, context))
+
+    @app_commands.command(name="recommend", description="Which models fit this hardware?")
+    @app_commands.describe(hardware="e.g. “RTX 4070 12GB”, “2x3090 and 64GB RAM”, “no GPU, 32GB DDR4”")
+    @app_commands.autocomplete(hardware=gpu_autocomplete)
+    async def recommend(self, interaction: discord.Interaction, hardware: str) -> None:
+        await self.bot.responder.answer_interaction(interaction, recommend_question(hardware))
+
+    @app_commands.command(name="speed", description="How many tokens per second? (memory bandwidth ÷ model size)")
+    @app_commands.describe(model="A model from the catalog", gpu="A GPU from the catalog",
+                           quant="Quantization (default Q4_K_M)",
+                           bandwidth_gbs="Memory bandwidth in GB/s, instead of a GPU",
+                           model_size_gb="Model file size in GB, instead of a model")
+    @app_commands.autocomplete(gpu=gpu_autocomplete, model=model_autocomplete, quant=quant_autocomplete)
+    async def speed(self, interaction: discord.Interaction, model: str | None = None, gpu: str | None = None,
+                    quant: str | None = None,
+                    bandwidth_gbs: app_commands.Range[float, 1.0, 50_000.0] | None = None,
+                    model_size_gb: app_commands.Range[float, 0.01, 5_000.0] | None = None) -> None:
+        question = speed_question(model, gpu, quant, bandwidth_gbs, model_size_gb)
+        if question is None:
+            await interaction.response.send_message(
+                "Give a `model` (or `model_size_gb`) and a `gpu` (or `bandwidth_gbs`), e.g. "
+                "`/speed model:Llama 2 13B gpu:RTX 3090` or `/speed model_size_gb:13 bandwidth_gbs:115`.",
+                ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
+        await self.bot.responder.answer_interaction(interaction, question)
+
+    # about the bot ---------------------------------------------------------------
+    def _latency_ms(self) -> float | None:
+        latency = self.bot.latency
+        return latency * 1000 if latency is not None and math.isfinite(latency) else None
+
+    @app_commands.command(name="botinfo", description="The machine RigBot runs on and its own measured tokens/s")
+    async def botinfo(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        data = await self.bot.service.stats()
+        await interaction.edit_original_response(embed=render.botinfo_embed(data, self._latency_ms()),
+                                                 allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="stats", description="Answer counts and measured LLM speed")
+    async def stats(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        data = await self.bot.service.stats()
+        await interaction.edit_original_response(embed=render.stats_embed(data, len(self.bot.guilds)),
+                                                 allowed_mentions=NO_MENTIONS)
+
+    # admin -----------------------------------------------------------------------
+    @app_commands.command(name="reload", description="Reload the catalogs and rebuild the knowledge index (admins)")
+    @app_commands.default_permissions(administrator=True)
+    async def reload(self, interaction: discord.Interaction) -> None:
+        if not is_admin(interaction):
+            await refuse(interaction)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            report = await self.bot.service.reload()
+        except Exception as exc:  # ReloadError, CatalogError: the old ones keep serving
+            log.warning("reload failed: %s", exc)
+            text = render.reload_failed_text(exc)
+        else:
+            text = render.reload_text(report)
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    rigbot = app_commands.Group(name="rigbot", description="RigBot settings for this server",
+                                default_permissions=discord.Permissions(administrator=True), guild_only=True)
+    channel = app_commands.Group(name="channel", description="Where RigBot answers every message",
+                                 parent=rigbot)
+
+    async def _set_channel(self, interaction: discord.Interaction, target, enabled: bool) -> None:
+        if not is_admin(interaction):
+            await refuse(interaction)
+            return
+        target = target or interaction.channel
+        await self.bot.set_channel_enabled(target.id, interaction.guild_id, enabled, by=interaction.user.id)
+        text = (f"I'll answer every message in <#{target.id}> now." if enabled else
+                f"In <#{target.id}> I'll only answer when mentioned or replied to.")
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @channel.command(name="enable", description="Answer every message in a channel")
+    @app_commands.describe(channel="The channel (default: this one)")
+    async def channel_enable(self, interaction: discord.Interaction,
+                             channel: discord.TextChannel | discord.Thread | None = None) -> None:
+        await self._set_channel(interaction, channel, True)
+
+    @channel.command(name="disable", description="Stop answering every message in a channel")
+    @app_commands.describe(channel="The channel (default: this one)")
+    async def channel_disable(self, interaction: discord.Interaction,
+                              channel: discord.TextChannel | discord.Thread | None = None) -> None:
+        await self._set_channel(interaction, channel, False)

@@ -1,0 +1,80 @@
+"""Natural-language questions: answered when the bot is mentioned, when a message
+replies to one of its messages, in DMs, and in channels an administrator enabled."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+if TYPE_CHECKING:
+    from bot.discord.client import RigBotClient
+
+log = logging.getLogger(__name__)
+
+
+class NaturalLanguage(commands.Cog):
+    def __init__(self, bot: RigBotClient) -> None:
+        self.bot = bot
+
+    def _mentioned(self, message: discord.Message) -> bool:
+        me = self.bot.user
+        if me is None:
+            return False
+        if me.id in message.raw_mentions:  # not `mentioned_in`: that is true for @everyone
+            return True
+        role = message.guild.self_role if message.guild is not None else None
+        return role is not None and role.id in message.raw_role_mentions
+
+    async def _replies_to_me(self, message: discord.Message) -> bool:
+        ref = message.reference
+        if ref is None or ref.message_id is None or self.bot.user is None:
+            return False
+        target = ref.resolved if isinstance(ref.resolved, discord.Message) else ref.cached_message
+        if target is None and ref.resolved is None and ref.channel_id == message.channel.id:
+            try:
+                target = await message.channel.fetch_message(ref.message_id)
+            except discord.HTTPException:
+                return False
+        return target is not None and target.author.id == self.bot.user.id
+
+    def _in_enabled_channel(self, message: discord.Message) -> bool:
+        ids = {message.channel.id, getattr(message.channel, "parent_id", None)}
+        return any(i is not None and str(i) in self.bot.enabled_channels for i in ids)
+
+    def question_from(self, message: discord.Message) -> str:
+        """The message text without the bot's own mention (user or managed role)."""
+        text = message.content
+        if self.bot.user is not None:
+            text = re.sub(rf"<@!?{self.bot.user.id}>", " ", text)
+        role = message.guild.self_role if message.guild is not None else None
+        if role is not None:
+            text = text.replace(f"<@&{role.id}>", " ")
+        return re.sub(r"[ \t]+", " ", text).strip(" \t,:")
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.webhook_id is not None:
+            return  # other bots and webhooks, and ourselves
+        if self.bot.user is not None and message.author.id == self.bot.user.id:
+            return
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return
+        addressed = (
+            message.guild is None
+            or self._mentioned(message)
+            or self._in_enabled_channel(message)
+            or await self._replies_to_me(message)
+        )
+        if not addressed:
+            return
+        question = self.question_from(message)
+        if not question and message.guild is not None and not self._mentioned(message):
+            return  # an image or sticker in an enabled channel: nothing to answer
+        try:
+            await self.bot.responder.answer_message(message, question)
+        except discord.HTTPException:
+            log.exception("could not answer message %s in channel %s", message.id, message.channel.id)

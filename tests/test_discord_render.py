@@ -1,0 +1,48 @@
+"""Layout of answers for Discord: splitting within Discord's limits, verdict colours,
+the memory bar. Pure functions; no Discord connection needed."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.answer import Answer
+from bot.discord import render
+
+
+def test_split_text_prefers_paragraphs_then_lines():
+    paragraphs = [("word " * 80).strip() for _ in range(12)]  # 12 × ~400 chars
+    text = "\n\n".join(paragraphs)
+    pieces = render.split_text(text, 2000)
+    assert len(pieces) >= 3 and all(len(p) <= 2000 for p in pieces)
+    assert all(p.endswith("word") for p in pieces), "cut at a boundary, not inside a word"
+    assert "".join(pieces).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace("\n", "")
+    assert render.split_text("x" * 4500, 2000) == ["x" * 2000, "x" * 2000, "x" * 500]
+
+
+def test_long_rule_text_continues_in_more_embeds():
+    answer = Answer(question="q", route="rules", intent="can_run", answer="\n".join(["line " * 30] * 60))
+    embeds = render.rule_embeds(answer)
+    assert len(embeds) >= 2
+    for e in embeds:
+        assert len(e.description) <= render.EMBED_DESCRIPTION_LIMIT and len(e) <= render.EMBED_TOTAL_LIMIT
+
+
+def test_memory_bar():
+    assert render.memory_bar(9.5, 12) == "████████░░ 9.5/12 GiB"
+    assert render.memory_bar(30, 12).startswith("█" * 10)
+    assert render.memory_bar(7.2, None) == "needs 7.2 GiB"
+
+
+def test_verdict_colours():
+    def colour(verdict, error=None):
+        return render.answer_colour(Answer(question="q", route="rules", intent="can_run", answer="a",
+                                           verdict=verdict, error=error))
+
+    assert colour("fits_gpu") == discord.Colour.green()
+    assert colour("partial_offload") == colour("cpu_only") == discord.Colour.gold()
+    assert colour("does_not_fit") == discord.Colour.red()
+    assert colour(None, error="unknown_gpu") == discord.Colour.light_grey()
+
+
+def test_rate_limited_text():
+    assert render.rate_limited_text(59.2) == "You're asking fast — try again in 60 s."

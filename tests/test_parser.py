@@ -151,3 +151,20 @@ def test_bad_hardware_or_sizes_get_a_helpful_sentence(catalog, question, error, 
     assert query.error == error
     result = answer_query(query, catalog)
     assert result.error == error and hint in result.answer
+
+
+def test_every_catalog_name_reads_back_as_itself(catalog):
+    """Slash-command options and autocomplete offer catalog names; each must parse."""
+    for gpu in catalog.gpus:
+        query = parse(f"can {gpu.name} run Llama 2 13B Q4_K_M", catalog)
+        assert query.gpu_names == [gpu.name] and query.model_name == "Llama 2 13B", gpu.name
+    for model in catalog.models:
+        query = parse(f"can RTX 3090 run {model.name}", catalog)
+        assert query.model_name == model.name and query.gpu_names == ["RTX 3090"], model.name
+    for quant in catalog.quants:
+        assert parse(f"can RTX 3090 run Llama 2 13B {quant.name}", catalog).quant == quant.name
+
+
+def test_a_lone_letter_and_number_is_not_a_gpu(catalog):
+    assert parse("can it do a 100 tokens/s on 7b?", catalog).gpu_names == []
+    assert parse("is a 40 gb card enough for 65b?", catalog).gpu_names == []

@@ -46,6 +46,19 @@ def load_llama(path: Path, n_ctx: int, n_threads: int, n_gpu_layers: int):
     )
 
 
+# low temperature: answers should follow the notes; the penalty stops a 135M model looping
+SAMPLING = {"temperature": 0.3, "top_p": 0.9, "repeat_penalty": 1.2}
+
+
+def raw_chat_decode(llm, messages: list[dict], max_tokens: int) -> dict:
+    """The same chat request straight through llama-cpp-python, no worker, queue or
+    streaming: the baseline RigBot's own generation speed is compared against."""
+    llm.reset()
+    reset_perf(llm)
+    llm.create_chat_completion(messages, max_tokens=max_tokens, **SAMPLING)
+    return perf_counters(llm)
+
+
 def perf_counters(llm) -> dict:
     """llama.cpp's own timings of the last request (reset before each one)."""
     llama_cpp = llama_cpp_module()
@@ -173,8 +186,7 @@ class LlmWorker:
             try:
                 self.llm.reset()
                 reset_perf(self.llm)
-                stream = self.llm.create_chat_completion(
-                    messages, max_tokens=max_tokens, temperature=0.3, top_p=0.9, repeat_penalty=1.2, stream=True)
+                stream = self.llm.create_chat_completion(messages, max_tokens=max_tokens, stream=True, **SAMPLING)
                 for chunk in stream:
                     piece = chunk["choices"][0]["delta"].get("content")
                     if piece:

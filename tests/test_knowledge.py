@@ -164,10 +164,13 @@ async def test_many_sections_are_trimmed_to_fit_the_context(knowledge_service, m
     question = "why does memory bandwidth matter more than cores, and does VRAM pool across cards?"
     hits = await runtime.retrieve(question)
     assert len(hits) == 12
+    budget = runtime.settings.max_tokens
+    monkeypatch.setattr(runtime.settings, "max_tokens", 1200)  # leaves room for only a few sections
     messages, max_tokens = runtime._fit_prompt(question, hits, None)
     prompt = "\n".join(m["content"] for m in messages)
     used = len(runtime.worker.llm.tokenize(prompt.encode(), add_bos=False))
     assert used + max_tokens <= runtime.settings.n_ctx
     assert 1 <= prompt.count("\n[") + prompt.startswith("[") < 12
+    monkeypatch.setattr(runtime.settings, "max_tokens", budget)
     answer = await knowledge_service.ask(question)
     assert answer.route == "knowledge" and answer.error is None and answer.llm.completion_tokens > 0

@@ -70,7 +70,7 @@ def probe_llama_cpp() -> dict:
     return info
 
 
-def probe_host(settings=None) -> dict:
+def probe_host(settings=None, runtime=None) -> dict:
     import psutil
 
     info = {
@@ -85,5 +85,13 @@ def probe_host(settings=None) -> dict:
     if settings is not None:
         info["model_path"] = str(settings.model_path) if settings.model_path else "default (SmolLM2-135M)"
         info["n_gpu_layers"] = settings.n_gpu_layers
-        info["n_threads"] = settings.n_threads
+        info["n_threads"] = settings.n_threads  # None until measured at the model's first start
+    if runtime is not None and runtime.worker is not None:
+        # what is actually loaded and used, once the knowledge runtime has started
+        info["model_file"] = str(runtime.model_path)
+        info["model_file_bytes"] = runtime.model_path.stat().st_size
+        info["n_threads"] = runtime.worker.n_threads
+        info["n_gpu_layers"] = runtime.worker.n_gpu_layers
+        info["n_ctx"] = runtime.settings.n_ctx
+        info["thread_measurements"] = runtime.thread_measurements or None
     return info

@@ -59,7 +59,7 @@ class RigBotService:
     async def probe_host(self) -> dict:
         from bot.host import probe_host
 
-        info = await asyncio.to_thread(probe_host, self.settings)
+        info = await asyncio.to_thread(probe_host, self.settings, self._knowledge)
         if self.store is not None:
             await self.store.record_host(info)
         return info

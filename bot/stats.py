@@ -47,15 +47,19 @@ async def build_stats(service) -> dict:
 
         model_path = default_model_path()
     prediction = predicted_tokens_per_s(host or {}, Path(model_path))
-    ratio = None
+    ratio = note = None
     if measured and prediction:
         ratio = round(measured["median"] / prediction["expected_tokens_per_s"], 3)
+        if prediction["model_file_gb"] < 1 and ratio < 0.5:
+            note = ("A model this small is limited by compute, not by memory bandwidth, so the "
+                    "bandwidth rule (made for multi-GB models) over-predicts it.")
     return {
         "host": host,
         "model": Path(model_path).name,
         "tokens_per_s": measured,
         "predicted": prediction,
         "measured_over_predicted": ratio,
+        "note": note,
         "thread_measurements": await store.recall("thread_measurements"),
         "answers_by_route": await store.answer_counts(),
     }
@@ -77,8 +81,11 @@ def render_stats(data: dict) -> str:
         if t else "Measured: no generations yet (ask a knowledge question first)")
     if p := data.get("predicted"):
         lines.append(f"Rule engine predicts: {p['expected_tokens_per_s']} tokens/s expected "
-                     f"(ceiling {p['theoretical_max_tokens_per_s']}) for a {p['model_file_gb']} GB file")
+                     f"(ceiling {p['theoretical_max_tokens_per_s']}) for a {p['model_file_gb']} GB file "
+                     f"at {p['ram_bandwidth_gbs_assumed']:g} GB/s (dual-channel DDR4-3200 assumed)")
     if data.get("measured_over_predicted") is not None:
         lines.append(f"Measured ÷ predicted: {data['measured_over_predicted']}")
+    if data.get("note"):
+        lines.append(data["note"])
     lines.append("Answers: " + (", ".join(f"{k} {v}" for k, v in data["answers_by_route"].items()) or "none"))
     return "\n".join(lines)

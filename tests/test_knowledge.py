@@ -174,3 +174,20 @@ async def test_many_sections_are_trimmed_to_fit_the_context(knowledge_service, m
     monkeypatch.setattr(runtime.settings, "max_tokens", budget)
     answer = await knowledge_service.ask(question)
     assert answer.route == "knowledge" and answer.error is None and answer.llm.completion_tokens > 0
+
+
+async def test_stats_show_the_host_measured_speed_and_the_prediction(knowledge_service):
+    from bot.stats import render_stats
+
+    await knowledge_service.ask("what is the KV cache?")
+    data = await knowledge_service.stats()
+    host = data["host"]
+    assert host["cpu"]["threads"] >= 1 and host["ram_gib"] > 0 and "llama_cpp" in host
+    assert host["model_file"].endswith(".gguf") and host["n_threads"] >= 1
+    assert data["tokens_per_s"]["median"] > 0 and data["tokens_per_s"]["p10"] <= data["tokens_per_s"]["p90"]
+    assert data["predicted"]["expected_tokens_per_s"] <= data["predicted"]["theoretical_max_tokens_per_s"]
+    assert data["measured_over_predicted"] == pytest.approx(
+        data["tokens_per_s"]["median"] / data["predicted"]["expected_tokens_per_s"], rel=0.01)
+    assert data["answers_by_route"]["knowledge"] >= 1
+    text = render_stats(data)
+    assert "Measured ÷ predicted" in text and "tokens/s" in text

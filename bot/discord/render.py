@@ -240,6 +240,8 @@ def _speed_lines(data: dict) -> list[str]:
                      f"(ceiling {p['theoretical_max_tokens_per_s']})")
     if data.get("measured_over_predicted") is not None:
         lines.append(f"**Measured ÷ predicted:** {data['measured_over_predicted']}")
+    if data.get("note"):
+        lines.append(f"*{data['note']}*")
     return lines
 
 

@@ -63,3 +63,31 @@ async def test_long_answer_is_split_into_followups(world, knowledge_service, mon
     assert "**Sources:**" in "\n\n".join(m.content for m in messages)
     assert messages[-1].components and not messages[0].components, "buttons on the last piece only"
     assert not result.ephemeral
+
+
+async def test_everyone_in_text_rigbot_did_not_write_pings_nobody(world, knowledge_service, tmp_path):
+    """Answers carry text from elsewhere (generated prose, the key facts of the
+    knowledge files); a knowledge file that says @everyone must not ping anyone."""
+    import shutil
+
+    from knowledge.sections import CONTENT_DIR
+
+    runtime = await knowledge_service.knowledge()
+    copy = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, copy)
+    (copy / "en" / "zz-announce.md").write_text(
+        "# Announcements\n\n## Ping test for the zebra announcement {#zz-announce}\n"
+        "@everyone @here <@&123456> the zebra announcement: every zebra owner must read this now.\n")
+    old_dir, old_index = runtime.content_dir, runtime.index
+    runtime.content_dir = copy
+    try:
+        await runtime.reload()
+        sent = await world.alice.send(world.channel, f"<@{world.bot_id}> what is the zebra announcement?")
+        replies = world.replies_to(sent.id)
+        final = "\n".join(m.content for m in replies)
+        assert "@everyone" in final and "zebra" in final
+        for message in replies:
+            assert message.mention_everyone is False
+            assert not message.ping_user_ids and not message.ping_role_ids
+    finally:
+        runtime.content_dir, runtime.index = old_dir, old_index

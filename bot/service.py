@@ -17,6 +17,7 @@ from bot.store import Store
 from rules.catalog import default_catalog
 from rules.engine import answer_query
 from rules.parser import parse
+from rules.phrases import language_of, say
 from rules.schema import Intent
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ class RigBotService:
             question=question,
             route="knowledge",
             intent=Intent.EXPLAIN.value,
-            answer=f"{body}\n\n**Key facts from the sources:**\n{key_facts}",
+            answer=f"{body}\n\n{say(language_of(question), 'key_facts')}\n{key_facts}",
             sources=sources,
             llm=LlmInfo(model=gen.stats["model"], prompt_tokens=gen.stats["prompt_tokens"],
                         completion_tokens=gen.stats["completion_tokens"],

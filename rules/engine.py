@@ -6,6 +6,7 @@ from __future__ import annotations
 from rules.catalog import Catalog, DeviceClass, ModelSpec, QuantType, default_catalog
 from rules.memory import Fit, fit, weights_bytes
 from rules.parser import parse
+from rules.phrases import say
 from rules.recommend import default_context, gpus_for_model, models_for_rig, smaller_variants
 from rules.rig import Rig, rig_from_query
 from rules.schema import (
@@ -36,14 +37,6 @@ DEFAULT_MODEL_FOR_SIZE = {
     405: "Llama 3.1 405B",
 }
 
-HEADLINE = {
-    Verdict.FITS_GPU: "✅ **Yes**",
-    Verdict.PARTIAL_OFFLOAD: "⚠️ **Partly**",
-    Verdict.CPU_ONLY: "🖥️ **On the CPU**",
-    Verdict.DOES_NOT_FIT: "❌ **No**",
-}
-
-
 def answer_question(question: str, catalog: Catalog | None = None) -> SizingResult:
     catalog = catalog or default_catalog()
     return answer_query(parse(question, catalog), catalog)
@@ -51,6 +44,7 @@ def answer_question(question: str, catalog: Catalog | None = None) -> SizingResu
 
 def resolve_model(query: Query, catalog: Catalog) -> tuple[ModelSpec, list[str]]:
     """The catalog model the question means, or a stand-in of the same size."""
+    lang = query.lang
     if query.model_name:
         return catalog.model(query.model_name), []
     size = query.params_b or 7.0
@@ -58,17 +52,17 @@ def resolve_model(query: Query, catalog: Catalog) -> tuple[ModelSpec, list[str]]
     rounded = round(size)
     if abs(size - rounded) < 0.05 and DEFAULT_MODEL_FOR_SIZE.get(rounded) in names:
         model = catalog.model(DEFAULT_MODEL_FOR_SIZE[rounded])
-        return model, [f"“{size:g}B” read as {model.name}"]
+        return model, [say(lang, "note_size_read_as", size=size, model=model.name)]
     dense = [m for m in catalog.models if not m.is_moe]
     nearest = min(dense, key=lambda m: abs(m.params_b - size))
     if abs(nearest.params_b - size) / size < 0.08:
-        return nearest, [f"“{size:g}B” read as {nearest.name}"]
+        return nearest, [say(lang, "note_size_read_as", size=size, model=nearest.name)]
     stand_in = nearest.model_copy(update={
-        "name": f"a {size:g}B model",
+        "name": say(lang, "stand_in_name", size=size),
         "params_b": size,
         "layers": max(1, round(nearest.layers * (size / nearest.params_b) ** 0.5)),
     })
-    return stand_in, [f"no {size:g}B model in my catalog: shaped like {nearest.name}, scaled to {size:g}B"]
+    return stand_in, [say(lang, "note_stand_in", size=size, model=nearest.name)]
 
 
 def answer_query(query: Query, catalog: Catalog | None = None) -> SizingResult:
@@ -86,30 +80,27 @@ def answer_query(query: Query, catalog: Catalog | None = None) -> SizingResult:
         return _requirements(query, catalog)
     if query.has_model:
         return _can_run(query, catalog)
-    return SizingResult(
-        intent=query.intent,
-        answer="Tell me a GPU (or 'no GPU' and your RAM) and a model size, e.g. "
-        "“can an RTX 3060 12GB run 13B 4-bit?”",
-        error="nothing_to_size",
-    )
+    return SizingResult(intent=query.intent, answer=say(query.lang, "nothing_to_size"), error="nothing_to_size")
 
 
 def _model_setup(query: Query, catalog: Catalog) -> tuple[ModelSpec, QuantType, int, list[str]]:
     model, notes = resolve_model(query, catalog)
+    lang = query.lang
     if query.quant:
         quant = catalog.quant(query.quant)
     else:
         quant = catalog.quant(DEFAULT_QUANT)
-        notes.append(f"no quantization named: {quant.name} ({quant.bits_per_weight:g} bits/weight)")
+        notes.append(say(lang, "note_default_quant", quant=quant.name, bits=quant.bits_per_weight))
     if query.context:
         context = query.context
         if context > model.native_context:
-            notes.append(f"{context:,} tokens is beyond {model.name}'s native {model.native_context:,}")
+            notes.append(say(lang, "note_beyond_context", context=context, model=model.name,
+                             native=model.native_context))
     else:
         context = default_context(model)
-        notes.append(f"context {context:,} tokens (native {model.native_context:,})")
+        notes.append(say(lang, "note_context", context=context, native=model.native_context))
     if query.kv_cache_type and query.kv_cache_type != "f16":
-        notes.append(f"KV cache quantized to {query.kv_cache_type} (needs flash attention in llama.cpp)")
+        notes.append(say(lang, "note_kv_quant", kv=query.kv_cache_type))
     return model, quant, context, notes
 
 
@@ -140,45 +131,42 @@ def _rounded(s: SpeedInfo | None) -> SpeedInfo | None:
     )
 
 
-def _sum_line(f: Fit) -> str:
-    return (f"weights {f.weights_gib:.1f} + KV cache {f.kv_cache_gib:.1f} + overhead "
-            f"{f.overhead_gib:.1f} = {f.total_gib:.1f} GiB")
+def _sum_line(f: Fit, lang: str) -> str:
+    return say(lang, "memory_sum", weights=f.weights_gib, kv=f.kv_cache_gib, overhead=f.overhead_gib,
+               total=f.total_gib)
 
 
-def _speed_line(s: SpeedInfo, rig: Rig, per_token_gb: float) -> str:
-    where = {"gpu_memory_bandwidth": "GPU memory bandwidth", "ram_bandwidth": "RAM bandwidth"}[s.bottleneck]
-    return (f"**Speed:** about {s.expected_tokens_per_s:.1f} tokens/s expected, ceiling "
-            f"{s.theoretical_max_tokens_per_s:.1f} tokens/s ({per_token_gb:.1f} GB read per token; "
-            f"limited by {where}).")
+def _speed_line(s: SpeedInfo, per_token_gb: float, lang: str) -> str:
+    return say(lang, "speed", expected=s.expected_tokens_per_s, ceiling=s.theoretical_max_tokens_per_s,
+               per_token=per_token_gb, limit=say(lang, f"limit_{s.bottleneck}"))
 
 
 def _can_run(query: Query, catalog: Catalog) -> SizingResult:
     model, quant, context, notes = _model_setup(query, catalog)
     rig = rig_from_query(query, catalog)
+    lang = query.lang
     if query.vram_only:
-        notes.append(f"a GPU with that much VRAM sized as a typical one: {rig.gpus[0][0].name}")
+        notes.append(say(lang, "note_vram_only", gpu=rig.gpus[0][0].name))
     f = fit(model, quant, context, rig, query.kv_cache_type or "f16")
     s = speed(model, quant, f, rig, catalog)
-    what = f"{model.name} ({quant.name}, {context:,} context)"
-    lines = [_verdict_sentence(f, what, rig)]
-    lines.append(f"**Memory:** {_memory_sentence(f, rig)}")
+    what = say(lang, "what", model=model.name, quant=quant.name, context=context)
+    lines = [_verdict_sentence(f, what, rig, lang), _memory_sentence(f, rig, lang)]
     per_token_gb = weights_bytes(model, quant) / GB * (
         (model.active_params_b / model.params_b) if model.active_params_b else 1)
     if s:
-        lines.append(_speed_line(s, rig, per_token_gb))
+        lines.append(_speed_line(s, per_token_gb, lang))
     if model.is_moe:
-        lines.append(f"Mixture of experts: all {model.params_b:g}B parameters must be in memory, "
-                     f"but only {model.active_params_b:g}B are read per token.")
+        lines.append(say(lang, "moe", total=model.params_b, active=model.active_params_b))
     if rig.gpu_count > 1 and f.verdict == Verdict.FITS_GPU:
-        lines.append("Layers are split across the cards; they work one after another, so a second "
-                     "card adds memory, not speed.")
+        lines.append(say(lang, "multi_gpu"))
     alternatives = []
     if f.verdict != Verdict.FITS_GPU and rig.gpus:
         alternatives = smaller_variants(model, quant, context, rig, catalog)
         if alternatives:
-            lines.append("**Fits the GPU instead:** " + "; ".join(
-                f"{a.quant} ({a.total_gib:.1f} GiB, ~{a.expected_tokens_per_s:g} tok/s)" for a in alternatives))
-    lines.append(_assumptions(notes + rig.assumptions))
+            lines.append(say(lang, "alternatives", items=say(lang, "list_sep").join(
+                say(lang, "alternative_item", quant=a.quant, total=a.total_gib, tps=a.expected_tokens_per_s)
+                for a in alternatives)))
+    lines.append(_assumptions(notes + rig.assumptions, lang))
     return SizingResult(
         intent=query.intent if query.intent != Intent.EXPLAIN else Intent.CAN_RUN,
         hardware=rig.hardware_info(),
@@ -191,34 +179,26 @@ def _can_run(query: Query, catalog: Catalog) -> SizingResult:
     )
 
 
-def _verdict_sentence(f: Fit, what: str, rig: Rig) -> str:
-    where = rig.describe()
-    if f.verdict == Verdict.FITS_GPU:
-        return f"{HEADLINE[f.verdict]}: {what} fits in the {where}."
-    if f.verdict == Verdict.PARTIAL_OFFLOAD:
-        return (f"{HEADLINE[f.verdict]}: {what} does not fit in the {where}'s memory, but with "
-                f"llama.cpp `--n-gpu-layers {f.gpu_layers}` {f.gpu_layers} of {f.total_layers} layers "
-                f"go on the GPU and the rest runs from system RAM.")
-    if f.verdict == Verdict.CPU_ONLY:
-        if rig.gpus:
-            return (f"{HEADLINE[f.verdict]}: not one layer of {what} fits in the {where}'s memory; "
-                    f"it runs from system RAM on the CPU.")
-        return f"{HEADLINE[f.verdict]}: {what} runs from system RAM with llama.cpp."
-    return f"{HEADLINE[f.verdict]}: {what} does not fit on this machine ({where})."
+def _verdict_sentence(f: Fit, what: str, rig: Rig, lang: str) -> str:
+    key = f"verdict_{f.verdict.value}"
+    if f.verdict == Verdict.CPU_ONLY and rig.gpus:
+        key = "verdict_cpu_only_with_gpu"
+    return say(lang, key, headline=say(lang, f"headline_{f.verdict.value}"), what=what,
+               where=rig.describe(lang), layers=f.gpu_layers, total=f.total_layers)
 
 
-def _memory_sentence(f: Fit, rig: Rig) -> str:
+def _memory_sentence(f: Fit, rig: Rig, lang: str) -> str:
+    total = _sum_line(f, lang)
     if f.verdict == Verdict.FITS_GPU:
-        return f"{_sum_line(f)} of {f.gpu_budget_gib:.0f} GiB."
+        return say(lang, "memory_gpu", sum=total, budget=f.gpu_budget_gib)
     if not rig.gpus:
-        return f"{_sum_line(f)} of {rig.ram_gib:g} GiB RAM."
-    gpu_part = f"{f.gpu_budget_gib:.0f} GiB {'GPU share of unified memory' if rig.unified_memory else 'VRAM'}"
-    return (f"{_sum_line(f)}; the GPU side holds {gpu_part}, the CPU side needs "
-            f"{f.ram_needed_gib:.1f} GiB of {rig.ram_gib:g} GiB RAM.")
+        return say(lang, "memory_cpu", sum=total, ram=rig.ram_gib)
+    return say(lang, "memory_split", sum=total, budget=f.gpu_budget_gib, ram_needed=f.ram_needed_gib,
+               ram=rig.ram_gib, gpu_kind=say(lang, "gpu_kind_unified" if rig.unified_memory else "gpu_kind_vram"))
 
 
-def _assumptions(notes: list[str]) -> str:
-    return "**Assumptions:** " + "; ".join(notes) + "." if notes else ""
+def _assumptions(notes: list[str], lang: str) -> str:
+    return say(lang, "assumptions", notes=say(lang, "list_sep").join(notes)) if notes else ""
 
 
 def _requirements(query: Query, catalog: Catalog) -> SizingResult:
@@ -229,18 +209,16 @@ def _requirements(query: Query, catalog: Catalog) -> SizingResult:
 
     vram_needed = cpu_fit.weights_gib + cpu_fit.kv_cache_gib + GPU_OVERHEAD_GIB
     options = gpus_for_model(model, quant, context, catalog)
-    lines = [
-        f"**{model.name}** ({quant.name}, {context:,} context) needs about **{vram_needed:.1f} GiB** "
-        f"on one GPU (weights {cpu_fit.weights_gib:.1f} + KV cache {cpu_fit.kv_cache_gib:.1f} + "
-        f"overhead {GPU_OVERHEAD_GIB:g}) or **{cpu_fit.total_gib:.1f} GiB of RAM** on the CPU "
-        f"(overhead {CPU_OVERHEAD_GIB:g}).",
-    ]
+    lang = query.lang
+    lines = [say(lang, "requirements", model=model.name, quant=quant.name, context=context, vram=vram_needed,
+                 weights=cpu_fit.weights_gib, kv=cpu_fit.kv_cache_gib, gpu_overhead=GPU_OVERHEAD_GIB,
+                 ram=cpu_fit.total_gib, cpu_overhead=CPU_OVERHEAD_GIB)]
     if options:
-        lines.append("**Smallest GPU setups that hold it:** " + "; ".join(
-            f"{o.hardware} (~{o.expected_tokens_per_s:g} tok/s)" for o in options))
+        lines.append(say(lang, "smallest_setups", items=say(lang, "list_sep").join(
+            say(lang, "setup_item", hardware=o.hardware, tps=o.expected_tokens_per_s) for o in options)))
     else:
-        lines.append("No single machine in my catalog holds it on GPUs; it needs a server or CPU RAM.")
-    lines.append(_assumptions(notes))
+        lines.append(say(lang, "no_gpu_setup"))
+    lines.append(_assumptions(notes, lang))
     memory = _memory_info(cpu_fit, None).model_copy(update={
         "overhead_gib": GPU_OVERHEAD_GIB, "total_gib": round(vram_needed, 2), "gpu_layers": None})
     best = options[0] if options else None
@@ -264,15 +242,15 @@ def _requirements(query: Query, catalog: Catalog) -> SizingResult:
 def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
     rig = rig_from_query(query, catalog)
     recs = models_for_rig(rig, catalog)
-    where = rig.describe()
+    lang = query.lang
+    where = rig.describe(lang)
     if recs:
-        lines = [f"**Best models for the {where}** (largest first, each at the best quantization that fits):"]
-        lines += [f"• {r.model} {r.quant}: {r.total_gib:.1f} GiB, ~{r.expected_tokens_per_s:g} tokens/s"
-                  for r in recs]
+        lines = [say(lang, "best_models", where=where)]
+        lines += [say(lang, "best_model_item", model=r.model, quant=r.quant, total=r.total_gib,
+                      tps=r.expected_tokens_per_s) for r in recs]
     else:
-        lines = [f"Nothing in my catalog fits entirely in the {where}; small models can still run "
-                 "with partial offload."]
-    lines.append(_assumptions(rig.assumptions + ["context min(4096, native) for each model"]))
+        lines = [say(lang, "nothing_fits", where=where)]
+    lines.append(_assumptions(rig.assumptions + [say(lang, "note_recommend_context")], lang))
     return SizingResult(
         intent=Intent.RECOMMEND,
         hardware=rig.hardware_info(),
@@ -301,12 +279,12 @@ def _pure_speed(query: Query, catalog: Catalog) -> SizingResult:
         size_gb = weights_bytes(model, quant) / GB
         notes += model_notes
     s = speed_from_bandwidth(bandwidth, size_gb, device, catalog)
+    lang = query.lang
     lines = [
-        f"**Ceiling: {bandwidth:g} GB/s ÷ {size_gb:g} GB = {s.theoretical_max_tokens_per_s:.1f} tokens/s.** "
-        "Each generated token reads every weight once, so memory bandwidth sets the limit.",
-        f"**Expected:** about {s.expected_tokens_per_s:.1f} tokens/s "
-        f"(measured efficiency {catalog.efficiency(device):.0%} for {device.value.replace('_', ' ')}).",
+        say(lang, "pure_ceiling", bandwidth=bandwidth, size=size_gb, ceiling=s.theoretical_max_tokens_per_s),
+        say(lang, "pure_expected", expected=s.expected_tokens_per_s, efficiency=catalog.efficiency(device),
+            device=say(lang, f"device_{device.value}")),
+        _assumptions(notes, lang),
     ]
-    lines.append(_assumptions(notes))
     return SizingResult(intent=Intent.SPEED, speed=_rounded(s), answer="\n".join(lines),
                         hardware=None)

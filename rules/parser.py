@@ -12,6 +12,7 @@ import unicodedata
 from functools import cache
 
 from rules.catalog import Catalog, Gpu, default_catalog
+from rules.phrases import language_of, say
 from rules.schema import Intent, Query
 
 MAX_GPUS = 16
@@ -167,18 +168,17 @@ def parse(question: str, catalog: Catalog | None = None) -> Query:
     try:
         return _parse(question or "", catalog)
     except Exception as exc:  # the parser must never take the bot down
-        return Query(
-            intent=Intent.EXPLAIN,
-            error="parse_failed",
-            error_message=f"I could not understand that question ({type(exc).__name__}).",
-        )
+        lang = language_of(question if isinstance(question, str) else "")
+        return Query(intent=Intent.EXPLAIN, lang=lang, error="parse_failed",
+                     error_message=say(lang, "error_parse_failed", kind=type(exc).__name__))
 
 
 def _parse(question: str, catalog: Catalog) -> Query:
     cid = _register(catalog)
     raw = _normalise(question)
     t = _Text(raw)
-    q: dict = {}
+    lang = language_of(question)
+    q: dict = {"lang": lang}
 
     # KV cache type before model quantization ("q8_0 kv cache")
     kv = t.find(re.compile(r"(q8_0|q8|8[\s-]*bit|q4_0|q4|4[\s-]*bit|f16|fp16)\s*(?:kv|k/v)[\s-]*cache|(?:kv|k/v)[\s-]*cache\s*(?:in|at|of|=|:)?\s*(q8_0|q8|8[\s-]*bit|q4_0|q4|4[\s-]*bit|f16|fp16)"))
@@ -270,20 +270,16 @@ def _parse(question: str, catalog: Catalog) -> Query:
                 q["params_b"] = value
     if (p := q.get("params_b")) is not None and not (MIN_PARAMS_B <= p <= MAX_PARAMS_B):
         q["error"] = "absurd_size"
-        q["error_message"] = (
-            f"A {p:g}B-parameter model is outside anything that exists or could run at home "
-            f"(open models range from about {MIN_PARAMS_B:g}B to about 1000B). "
-            "Check the size: 7B, 13B, 70B?"
-        )
+        q["error_message"] = say(lang, "error_absurd_size", size=p, low=MIN_PARAMS_B)
     if (c := q.get("context")) is not None and not (128 <= c <= MAX_CONTEXT):
         q["error"] = "absurd_context"
-        q["error_message"] = f"A context of {c:,} tokens is not a usable setting; try something like 4k, 8k or 32k."
+        q["error_message"] = say(lang, "error_absurd_context", context=c)
     if (r := q.get("ram_gib")) is not None and not (0.5 <= r <= 16384):
         q["error"] = "absurd_ram"
-        q["error_message"] = f"{r:g} GB of RAM is not a machine I can size; give the RAM in GB, like 32GB."
+        q["error_message"] = say(lang, "error_absurd_ram", ram=r)
     if (b := q.get("bandwidth_gbs")) is not None and not (1 <= b <= 50000):
         q["error"] = "absurd_bandwidth"
-        q["error_message"] = f"{b:g} GB/s is not a real memory bandwidth; DDR4 dual channel is about 50 GB/s, an RTX 4090 about 1000."
+        q["error_message"] = say(lang, "error_absurd_bandwidth", bandwidth=b)
 
     return Query(intent=_intent(raw, q), **q)
 
@@ -300,14 +296,12 @@ def _parse_gpus(t: _Text, catalog: Catalog, cid: int, q: dict) -> None:
             if gpu is None:
                 sizes = ", ".join(f"{g.vram_gib:g} GB" for g in variants)
                 q["error"] = "unknown_gpu_variant"
-                q["error_message"] = (
-                    f"I don't know that card with {size:g} GB; it comes with {sizes}. "
-                    f"Did you mean {_default(variants).name}?"
-                )
+                q["error_message"] = say(q["lang"], "error_unknown_gpu_variant", size=size, sizes=sizes,
+                                         default=_default(variants).name)
                 return
             if count < 1 or count > MAX_GPUS:
                 q["error"] = "absurd_gpu_count"
-                q["error_message"] = f"{count} GPUs is more than one machine holds; I size up to {MAX_GPUS}."
+                q["error_message"] = say(q["lang"], "error_absurd_gpu_count", count=count, most=MAX_GPUS)
                 return
             if gpu.name in names:
                 counts[names.index(gpu.name)] += count
@@ -321,7 +315,7 @@ def _parse_gpus(t: _Text, catalog: Catalog, cid: int, q: dict) -> None:
     # a GPU-looking name the catalog lacks: "did you mean"
     if unknown := _UNKNOWN_GPU.search(t.text):
         q["error"] = "unknown_gpu"
-        q["error_message"] = _did_you_mean(unknown.group(0).strip(), catalog)
+        q["error_message"] = _did_you_mean(unknown.group(0).strip(), catalog, q["lang"])
         return
     # "12GB VRAM" without a card: size it as a typical card with that memory
     if vram := (t.find(_VRAM_ONLY) or t.find(_VRAM_ONLY_ZH)):
@@ -356,15 +350,15 @@ def _typical_card(catalog: Catalog, vram: float) -> Gpu | None:
     return same[(len(same) - 1) // 2]
 
 
-def _did_you_mean(text: str, catalog: Catalog) -> str:
+def _did_you_mean(text: str, catalog: Catalog, lang: str = "en") -> str:
     from rapidfuzz import fuzz, process, utils
 
     choices = {g.name: g.name for g in catalog.gpus if g.default_variant}
     best = process.extract(text, choices, scorer=fuzz.WRatio, processor=utils.default_process, limit=3)
     names = [name for _, score, name in best if score >= 50]
     if not names:
-        return f"I don't know a GPU called '{text}'. Try a name like 'RTX 3060 12GB' or 'RX 7900 XTX'."
-    return f"I don't know a GPU called '{text}'. Did you mean {' or '.join(names)}?"
+        return say(lang, "error_unknown_gpu_no_match", text=text)
+    return say(lang, "error_unknown_gpu", text=text, names=say(lang, "or").join(names))
 
 
 def did_you_mean_gpu(text: str, catalog: Catalog | None = None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from rules.catalog import Catalog, DeviceClass, Gpu
+from rules.phrases import say
 from rules.schema import GpuInfo, HardwareInfo, Query
 
 ASSUMED_RAM_GIB = 32.0  # the common desktop for local LLMs; said in the answer
@@ -39,9 +40,9 @@ class Rig(BaseModel):
             return unified_gpu_share(self.ram_gib)
         return sum(g.vram_gib * count for g, count in self.gpus)
 
-    def describe(self) -> str:
+    def describe(self, lang: str = "en") -> str:
         if not self.gpus:
-            return f"CPU only, {self.ram_gib:g} GiB RAM"
+            return say(lang, "rig_cpu_only", ram=self.ram_gib)
         return " + ".join(f"{count}× {g.name}" if count > 1 else g.name for g, count in self.gpus)
 
     def hardware_info(self) -> HardwareInfo:
@@ -81,16 +82,14 @@ def rig_from_query(query: Query, catalog: Catalog) -> Rig:
             ram_gib=chip.vram_gib,
             ram_bandwidth_gbs=chip.bandwidth_gbs,
             cpu=cpu,
-            assumptions=[
-                f"{chip.name}: {chip.vram_gib:g} GiB unified memory, of which the GPU may use "
-                f"about {unified_gpu_share(chip.vram_gib):.0f} GiB by default"
-            ],
+            assumptions=[say(query.lang, "note_unified", chip=chip.name, memory=chip.vram_gib,
+                             share=unified_gpu_share(chip.vram_gib))],
         )
 
     ram_gib = query.ram_gib
     if ram_gib is None:
         ram_gib = ASSUMED_RAM_GIB
-        assumptions.append(f"system RAM not given: assumed {ASSUMED_RAM_GIB:g} GiB")
+        assumptions.append(say(query.lang, "note_ram_assumed", ram=ASSUMED_RAM_GIB))
 
     bandwidth = query.bandwidth_gbs
     if bandwidth is None:
@@ -99,13 +98,11 @@ def rig_from_query(query: Query, catalog: Catalog) -> Rig:
         if kind_name is None:
             kind_name = ASSUMED_RAM_KIND
             if channels is None:
-                assumptions.append(
-                    f"RAM speed not given: assumed dual-channel {ASSUMED_RAM_KIND}"
-                )
+                assumptions.append(say(query.lang, "note_ram_speed_assumed", kind=ASSUMED_RAM_KIND))
         if channels is None:
             channels = ASSUMED_CHANNELS
             if query.ram_kind:
-                assumptions.append("channel count not given: assumed dual channel")
+                assumptions.append(say(query.lang, "note_channels_assumed"))
         bandwidth = catalog.ram_kind(kind_name).bandwidth_gbs(channels)
     return Rig(
         gpus=gpus,

@@ -85,6 +85,7 @@ class Query(_Model):
     """What the parser understood from a question; everything optional."""
 
     intent: Intent = Intent.CAN_RUN
+    lang: str = "en"  # the question's language, which the answer is written in: en | zh
     # hardware
     gpu_names: list[str] = Field(default_factory=list)  # catalog names, one per card kind
     gpu_counts: list[int] = Field(default_factory=list)

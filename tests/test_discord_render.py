@@ -46,3 +46,19 @@ def test_verdict_colours():
 
 def test_rate_limited_text():
     assert render.rate_limited_text(59.2) == "You're asking fast — try again in 60 s."
+
+
+async def test_chinese_question_gets_a_chinese_embed(service):
+    answer = await service.ask("一张4090能跑llama 3.1 70b吗")
+    embed = render.rule_embeds(answer)[0]
+    assert "部分卸载" in embed.title
+    names = [f.name for f in embed.fields]
+    assert names[:2] == ["内存", "速度"] and "替代方案" in names
+    assert "层在 GPU 上" in embed.fields[0].value and "瓶颈" in embed.fields[1].value
+    assert "部分可以" in embed.description and "规则引擎" in embed.footer.text
+
+
+async def test_english_question_gets_an_english_embed(service):
+    answer = await service.ask("can a 4090 run llama 3.1 70b?")
+    embed = render.rule_embeds(answer)[0]
+    assert "partial offload" in embed.title and [f.name for f in embed.fields][:2] == ["Memory", "Speed"]

@@ -8,6 +8,7 @@ import math
 import discord
 
 from bot.answer import Answer
+from rules.phrases import language_of
 
 MESSAGE_LIMIT = 2000  # characters of message content
 EMBED_DESCRIPTION_LIMIT = 4096
@@ -24,12 +25,40 @@ VERDICT_COLOURS = {
 ERROR_COLOUR = discord.Colour.light_grey()
 NEUTRAL_COLOUR = discord.Colour.blurple()
 
-VERDICT_LABELS = {
-    "fits_gpu": "fits in GPU memory",
-    "partial_offload": "partial offload",
-    "cpu_only": "CPU only",
-    "does_not_fit": "does not fit",
+# The embed's own words, in the language of the question (the answer text itself
+# comes from the rules engine already in that language).
+LABELS = {
+    "en": {
+        "fits_gpu": "fits in GPU memory", "partial_offload": "partial offload", "cpu_only": "CPU only",
+        "does_not_fit": "does not fit", "not_answerable": "Not quite answerable as asked",
+        "runs_on": "What runs on {hardware}", "needs": "What {model} needs", "speed_estimate": "Speed estimate",
+        "on": " on ", "memory": "Memory", "speed": "Speed", "models_fit": "Models that fit",
+        "hardware_runs_it": "Hardware that runs it", "alternatives": "Alternatives",
+        "needs_gib": "needs {total:.1f} GiB", "layers_on_gpu": "{layers}/{total} layers on the GPU",
+        "memory_sum": "weights {weights:.1f} + KV cache {kv:.2f} + overhead {overhead:.1f} GiB",
+        "speed_value": "~{expected:.1f} tokens/s expected (ceiling {ceiling:.1f}); limited by {limit}",
+        "gpu_memory_bandwidth": "GPU memory bandwidth", "ram_bandwidth": "RAM bandwidth",
+        "item_on": " on {hardware}", "more": "… and {count} more", "footer": "rules engine · {ms:.0f} ms",
+        "sources": "**Sources:**",
+    },
+    "zh": {
+        "fits_gpu": "可完全放进显存", "partial_offload": "部分卸载", "cpu_only": "纯 CPU",
+        "does_not_fit": "放不下", "not_answerable": "这样问还没法回答",
+        "runs_on": "{hardware} 能跑什么", "needs": "{model} 需要什么", "speed_estimate": "速度估算",
+        "on": " · ", "memory": "内存", "speed": "速度", "models_fit": "能放下的模型",
+        "hardware_runs_it": "能跑它的硬件", "alternatives": "替代方案",
+        "needs_gib": "需要 {total:.1f} GiB", "layers_on_gpu": "{layers}/{total} 层在 GPU 上",
+        "memory_sum": "权重 {weights:.1f} + KV 缓存 {kv:.2f} + 额外开销 {overhead:.1f} GiB",
+        "speed_value": "预计约 {expected:.1f} tokens/s（上限 {ceiling:.1f}）；瓶颈：{limit}",
+        "gpu_memory_bandwidth": "显存带宽", "ram_bandwidth": "内存带宽",
+        "item_on": "（{hardware}）", "more": "…… 另有 {count} 项", "footer": "规则引擎 · {ms:.0f} ms",
+        "sources": "**来源：**",
+    },
 }
+
+
+def _label(answer: Answer, key: str, **fields) -> str:
+    return LABELS[language_of(answer.question)][key].format(**fields)
 
 
 # splitting ------------------------------------------------------------------------
@@ -58,10 +87,10 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 # rule answers ---------------------------------------------------------------------
-def memory_bar(total_gib: float, available_gib: float | None, width: int = 10) -> str:
+def memory_bar(total_gib: float, available_gib: float | None, width: int = 10, lang: str = "en") -> str:
     """`███████░░░ 9.5/12 GiB`; a full bar past the limit; just the need without one."""
     if not available_gib:
-        return f"needs {total_gib:.1f} GiB"
+        return LABELS[lang]["needs_gib"].format(total=total_gib)
     share = total_gib / available_gib
     filled = max(0, min(width, round(share * width)))
     if share > 0 and filled == 0:
@@ -79,7 +108,7 @@ def answer_colour(answer: Answer) -> discord.Colour:
 
 def _title(answer: Answer) -> str:
     if answer.error:
-        return "Not quite answerable as asked"
+        return _label(answer, "not_answerable")
     parts = []
     if answer.model is not None:
         parts.append(f"{answer.model.name} · {answer.model.quant}")
@@ -90,15 +119,15 @@ def _title(answer: Answer) -> str:
         parts.append(answer.hardware.cpu)
     hardware = parts[-1] if answer.hardware is not None and (answer.hardware.gpus or answer.hardware.cpu) else None
     if answer.intent == "recommend" and hardware:
-        title = f"What runs on {hardware}"
+        title = _label(answer, "runs_on", hardware=hardware)
     elif answer.intent == "requirements" and answer.model is not None:
-        title = f"What {parts[0]} needs"
+        title = _label(answer, "needs", model=parts[0])
     elif answer.intent == "speed" and answer.model is None:
-        title = "Speed estimate"
+        title = _label(answer, "speed_estimate")
     else:
-        title = " on ".join(parts) if parts else answer.intent.replace("_", " ").capitalize()
+        title = _label(answer, "on").join(parts) if parts else answer.intent.replace("_", " ").capitalize()
     if answer.verdict is not None:
-        title += f" — {VERDICT_LABELS.get(answer.verdict.value, answer.verdict.value)}"
+        title += f" — {_label(answer, answer.verdict.value)}"
     return title[:256]
 
 
@@ -106,11 +135,10 @@ def _memory_field(answer: Answer) -> str | None:
     m = answer.memory
     if m is None:
         return None
-    lines = [f"`{memory_bar(m.total_gib, m.available_gib)}`",
-             f"weights {m.weights_gib:.1f} + KV cache {m.kv_cache_gib:.2f} + overhead "
-             f"{m.overhead_gib:.1f} GiB"]
+    lines = [f"`{memory_bar(m.total_gib, m.available_gib, lang=language_of(answer.question))}`",
+             _label(answer, "memory_sum", weights=m.weights_gib, kv=m.kv_cache_gib, overhead=m.overhead_gib)]
     if m.gpu_layers is not None and answer.verdict is not None and answer.verdict.value == "partial_offload":
-        lines.append(f"{m.gpu_layers}/{m.total_layers} layers on the GPU")
+        lines.append(_label(answer, "layers_on_gpu", layers=m.gpu_layers, total=m.total_layers))
     return "\n".join(lines)
 
 
@@ -118,12 +146,8 @@ def _speed_field(answer: Answer) -> str | None:
     s = answer.speed
     if s is None:
         return None
-    return (f"~{s.expected_tokens_per_s:.1f} tokens/s expected "
-            f"(ceiling {s.theoretical_max_tokens_per_s:.1f}); limited by {_words(s.bottleneck)}")
-
-
-def _words(code: str) -> str:
-    return " ".join(w.upper() if w in ("gpu", "ram", "cpu", "vram") else w for w in code.split("_"))
+    return _label(answer, "speed_value", expected=s.expected_tokens_per_s,
+                  ceiling=s.theoretical_max_tokens_per_s, limit=_label(answer, s.bottleneck))
 
 
 def _alternatives_field(answer: Answer, limit: int = 8) -> str | None:
@@ -132,20 +156,20 @@ def _alternatives_field(answer: Answer, limit: int = 8) -> str | None:
     lines = []
     for r in answer.recommendations[:limit]:
         speed = f", ~{r.expected_tokens_per_s:.0f} tok/s" if r.expected_tokens_per_s else ""
-        where = f" on {r.hardware}" if r.hardware else ""
-        lines.append(f"• {r.model} {r.quant}{where}: {VERDICT_LABELS.get(r.verdict.value, r.verdict.value)}, "
+        where = _label(answer, "item_on", hardware=r.hardware) if r.hardware else ""
+        lines.append(f"• {r.model} {r.quant}{where}: {_label(answer, r.verdict.value)}, "
                      f"{r.total_gib:.1f} GiB{speed}")
     if len(answer.recommendations) > limit:
-        lines.append(f"… and {len(answer.recommendations) - limit} more")
+        lines.append(_label(answer, "more", count=len(answer.recommendations) - limit))
     return _clip("\n".join(lines), FIELD_VALUE_LIMIT)
 
 
 def _alternatives_name(answer: Answer) -> str:
     if answer.intent == "recommend":
-        return "Models that fit"
+        return _label(answer, "models_fit")
     if any(r.hardware for r in answer.recommendations):
-        return "Hardware that runs it"
-    return "Alternatives"
+        return _label(answer, "hardware_runs_it")
+    return _label(answer, "alternatives")
 
 
 def _clip(text: str, limit: int) -> str:
@@ -157,12 +181,12 @@ def rule_embeds(answer: Answer) -> list[discord.Embed]:
     text continues in further embeds (each within Discord's limits)."""
     colour = answer_colour(answer)
     first = discord.Embed(title=_title(answer), colour=colour)
-    fields = [("Memory", _memory_field(answer)), ("Speed", _speed_field(answer)),
+    fields = [(_label(answer, "memory"), _memory_field(answer)), (_label(answer, "speed"), _speed_field(answer)),
               (_alternatives_name(answer), _alternatives_field(answer))]
     for name, value in fields:
         if value:
             first.add_field(name=name, value=_clip(value, FIELD_VALUE_LIMIT), inline=False)
-    footer = f"rules engine · {answer.elapsed_ms:.0f} ms"
+    footer = _label(answer, "footer", ms=answer.elapsed_ms)
     first.set_footer(text=footer)
     used = len(first.title or "") + len(footer) + sum(len(f.name or "") + len(f.value or "") for f in first.fields)
     room = min(EMBED_DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - used - 16)
@@ -180,7 +204,7 @@ def rule_embeds(answer: Answer) -> list[discord.Embed]:
 def sources_line(answer: Answer) -> str:
     if not answer.sources:
         return ""
-    return "**Sources:** " + "; ".join(f"{s.title} › {s.section} ({s.score:.2f})" for s in answer.sources)
+    return _label(answer, "sources") + " " + "; ".join(f"{s.title} › {s.section} ({s.score:.2f})" for s in answer.sources)
 
 
 def knowledge_text(answer: Answer) -> str:

@@ -25,13 +25,6 @@ log = logging.getLogger(__name__)
 OnToken = Callable[[str], Awaitable[None] | None]
 OnQueue = Callable[[int], Awaitable[None] | None]
 
-HELP_SENTENCE = (
-    "I answer two kinds of questions: sizing (“can an RTX 3060 12GB run 13B 4-bit?”, "
-    "“how fast is 70B on 2x3090?”) and how local-LLM hardware works (“why does memory "
-    "bandwidth matter?”, “does the SSD matter?”)."
-)
-
-
 class KnowledgeUnavailable(RuntimeError):
     pass
 
@@ -104,13 +97,11 @@ class RigBotService:
     async def _answer(self, question, on_token, on_queue, cancel) -> Answer:
         text = (question or "").strip()
         if not text:
-            return self._error(question, "empty_question", "Ask me something! " + HELP_SENTENCE)
+            return self._error(question, "empty_question", say("en", "bot_empty_question", help=say("en", "help")))
+        lang = language_of(text)
         if len(text) > self.settings.max_question_chars:
-            return self._error(
-                question, "question_too_long",
-                f"That question is {len(text):,} characters; please keep it under "
-                f"{self.settings.max_question_chars:,}, one question at a time.",
-            )
+            return self._error(question, "question_too_long", say(
+                lang, "bot_question_too_long", length=len(text), most=self.settings.max_question_chars))
         try:
             query = parse(text, default_catalog())
             if route(query) == "rules":
@@ -119,26 +110,25 @@ class RigBotService:
             return await self._knowledge_answer(question, query, on_token, on_queue, cancel)
         except Exception:
             log.exception("failed to answer %r", text[:200])
-            return self._error(question, "internal_error",
-                               "Something went wrong on my side while answering; it has been logged.")
+            return self._error(question, "internal_error", say(lang, "bot_internal_error"))
 
     def _error(self, question: str, code: str, message: str, route="rules") -> Answer:
         return Answer(question=question or "", route=route, intent=Intent.EXPLAIN.value,
                       answer=message, error=code)
 
     async def _knowledge_answer(self, question, query, on_token, on_queue, cancel) -> Answer:
+        lang = query.lang
         try:
             runtime = await self.knowledge()
         except Exception:
             log.exception("knowledge runtime failed to start")
-            return self._error(question, "knowledge_unavailable",
-                               "My knowledge base is not available right now; sizing questions still work.",
+            return self._error(question, "knowledge_unavailable", say(lang, "bot_knowledge_unavailable"),
                                route="knowledge")
         hits = await runtime.retrieve(question)
         sources = [Source(title=h.page_title, section=h.title, score=round(h.score, 4), text=h.text) for h in hits]
         if not hits:
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
-                          answer="I couldn't find that in my knowledge of home LLM hardware. " + HELP_SENTENCE,
+                          answer=say(lang, "bot_not_in_knowledge", help=say(lang, "help")),
                           sources=[], error="not_in_knowledge")
         facts = None
         if query.has_model and query.has_hardware:
@@ -149,9 +139,7 @@ class RigBotService:
             gen = await runtime.generate(question, hits, facts, on_token=on_token, on_queue=on_queue, cancel=cancel)
         except QueueFull:
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
-                          answer=(f"I'm busy: {self.settings.queue_size} questions are already waiting for "
-                                  "the model. Please ask again in a minute; sizing questions still answer "
-                                  "at once."),
+                          answer=say(lang, "bot_busy", waiting=self.settings.queue_size),
                           sources=sources, error="busy")
         key_facts = "\n".join(f"• {h.summary} — *{h.title}*" for h in hits)
         body = gen.text.strip() or "(the model produced no text)"
@@ -161,7 +149,7 @@ class RigBotService:
             question=question,
             route="knowledge",
             intent=Intent.EXPLAIN.value,
-            answer=f"{body}\n\n{say(language_of(question), 'key_facts')}\n{key_facts}",
+            answer=f"{body}\n\n{say(lang, 'key_facts')}\n{key_facts}",
             sources=sources,
             llm=LlmInfo(model=gen.stats["model"], prompt_tokens=gen.stats["prompt_tokens"],
                         completion_tokens=gen.stats["completion_tokens"],

@@ -55,3 +55,12 @@ def test_phrase_file_languages_must_match(tmp_path):
 async def test_knowledge_answer_labels_follow_the_question(knowledge_service):
     answer = await knowledge_service.ask("为什么内存带宽很重要？")
     assert "来源要点" in answer.answer and "Key facts" not in answer.answer
+
+
+async def test_the_bots_own_sentences_follow_the_question(service, knowledge_service):
+    too_long = await service.ask("3090能跑13b吗？" * 200)
+    assert too_long.error == "question_too_long" and "请控制在 1,000 以内" in too_long.answer
+    off_topic = await knowledge_service.ask("今天天气怎么样")
+    assert off_topic.error == "not_in_knowledge" and "找不到" in off_topic.answer
+    english = await knowledge_service.ask("tell me a joke")
+    assert english.error == "not_in_knowledge" and "sizing" in english.answer

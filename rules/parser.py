@@ -361,10 +361,6 @@ def _did_you_mean(text: str, catalog: Catalog, lang: str = "en") -> str:
     return say(lang, "error_unknown_gpu", text=text, names=say(lang, "or").join(names))
 
 
-def did_you_mean_gpu(text: str, catalog: Catalog | None = None) -> str:
-    return _did_you_mean(text, catalog or default_catalog())
-
-
 def _intent(raw: str, q: dict) -> Intent:
     has_hw = bool(q.get("gpu_names") or q.get("cpu_only") or q.get("cpu_name") or q.get("ram_gib")
                   or q.get("ram_kind") or q.get("bandwidth_gbs"))

@@ -97,9 +97,17 @@ def run() -> None:
     if not settings.discord_token:
         typer.echo("DISCORD_TOKEN is not set; see README (Discord setup) or use `python -m bot chat`.", err=True)
         raise typer.Exit(2)
-    from bot.discord import run_bot
+    from bot.discord import MissingToken, run_bot
 
-    run_bot(settings)
+    try:
+        run_bot(settings)
+    except MissingToken as exc:  # a token Discord rejects, or the intent switched off
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:  # no route to discord.com at login
+        logging.getLogger(__name__).debug("login failed", exc_info=True)
+        typer.echo(f"Could not reach Discord ({exc}); check the network and try again.", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -63,3 +63,11 @@ def test_help_lists_every_command(tmp_path):
     out = run_cli(["--help"], tmp_path)
     for command in ("ask", "chat", "run", "reload", "stats"):
         assert command in out.stdout
+
+
+def test_run_with_a_blank_token_explains_instead_of_crashing(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], capture_output=True, text=True, cwd=ROOT, timeout=120,
+        env=dict(os.environ, RIGBOT_DATA_DIR=str(tmp_path / "data"), DISCORD_TOKEN="   "))
+    assert out.returncode == 2
+    assert "DISCORD_TOKEN is not set" in out.stderr and "Traceback" not in out.stderr

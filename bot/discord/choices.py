@@ -39,35 +39,27 @@ def rank(items: list[tuple[str, list[str]]], current: str, limit: int = MAX_CHOI
     return [name[:100] for _, _, name in scored[:limit]]
 
 
-def _catalog():
+def _ranked(items_of, current: str) -> list[str]:
+    """`rank` over what `items_of(catalog)` lists; no choices while the catalog is broken."""
     from rules.catalog import default_catalog
 
-    return default_catalog()
+    try:
+        items = items_of(default_catalog())
+    except Exception:
+        log.warning("catalog unavailable for autocomplete", exc_info=True)
+        return []
+    return rank(items, current)
 
 
 def gpu_names(current: str) -> list[str]:
-    try:
-        gpus = _catalog().gpus
-    except Exception:
-        log.warning("catalog unavailable for autocomplete", exc_info=True)
-        return []
-    return rank([(g.name, list(g.keys)) for g in gpus], current)
+    return _ranked(lambda c: [(g.name, list(g.keys)) for g in c.gpus], current)
 
 
 def model_names(current: str) -> list[str]:
-    try:
-        models = _catalog().models
-    except Exception:
-        log.warning("catalog unavailable for autocomplete", exc_info=True)
-        return []
-    ordered = sorted(models, key=lambda m: not m.popular)  # popular ones first when nothing is typed
-    return rank([(m.name, list(m.aliases)) for m in ordered], current)
+    # popular ones first when nothing is typed
+    return _ranked(lambda c: [(m.name, list(m.aliases)) for m in sorted(c.models, key=lambda m: not m.popular)],
+                   current)
 
 
 def quant_names(current: str) -> list[str]:
-    try:
-        quants = _catalog().quants
-    except Exception:
-        log.warning("catalog unavailable for autocomplete", exc_info=True)
-        return []
-    return rank([(q.name, list(q.words)) for q in quants], current)
+    return _ranked(lambda c: [(q.name, list(q.words)) for q in c.quants], current)

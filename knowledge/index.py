@@ -15,6 +15,7 @@ import numpy as np
 
 from knowledge.chunking import Chunk, chunk_sections
 from knowledge.sections import Section
+from rules.phrases import language_of
 
 DENSE_WEIGHT = 0.6  # the rest goes to BM25 (normalised to the best lexical match)
 STRONG_DENSE = 0.40  # this close in meaning is on topic whatever the words
@@ -119,7 +120,7 @@ class KnowledgeIndex:
 
         if not self._on_topic(dense, tokens, min_score):
             return []
-        lang = "zh" if _CJK.search(question) else "en"
+        lang = language_of(question)  # cite the sections in the question's language
         best: dict[str, tuple[float, int]] = {}
         for i in np.argsort(-combined):
             sid = self.chunks[i].section_id

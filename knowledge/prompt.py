@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from knowledge.index import Hit
+from rules.phrases import language_of
 
 # Prompt processing dominates time to first token on a CPU (~160 tokens/s for
 # SmolLM2 on one thread), and its tokenizer spends about a token per Chinese
@@ -14,7 +15,7 @@ MAX_SECTION_CHARS = {"en": 500, "zh": 220}
 
 
 def build_messages(question: str, hits: list[Hit], facts: str | None = None) -> list[dict]:
-    chinese = bool(re.search(r"[\u4e00-\u9fff]", question))
+    chinese = language_of(question) == "zh"
     context = "\n\n".join(f"[{i}] {h.title}\n{h.text[:MAX_SECTION_CHARS.get(h.lang, 500)]}" for i, h in enumerate(hits, 1))
     if facts:
         context += "\n\nSizing figures for this question:\n" + re.sub(r"\*\*", "", facts)

@@ -97,8 +97,10 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = await aiosqlite.connect(self.path)
         self.db.row_factory = aiosqlite.Row
-        await self.db.execute("PRAGMA journal_mode=WAL")
-        await self.db.execute("PRAGMA busy_timeout=5000")
+        # execute() returns a cursor; an unclosed one keeps a statement in progress and a
+        # later COMMIT fails ("cannot commit transaction - SQL statements in progress")
+        await self.db.execute_fetchall("PRAGMA busy_timeout=5000")
+        await self.db.execute_fetchall("PRAGMA journal_mode=WAL")
         await self.migrate()
         row = await self._one("SELECT id FROM hosts ORDER BY id DESC LIMIT 1")
         self.host_id = row["id"] if row else None

@@ -39,19 +39,29 @@ class Gpu(_Strict):
     # The variant chosen when a question names the card without its memory size.
     default_variant: bool = True
     unified_memory: bool = False
+    # Apple silicon: the GPU core counts this memory variant is sold with ("40-core GPU"
+    # picks the M3 Max at 400 GB/s), and the machines it ships in ("MacBook Pro").
+    gpu_cores: list[int] = Field(default_factory=list)
+    machines: list[str] = Field(default_factory=list)
     source: str = Field(min_length=3)
 
-    @field_validator("keys")
+    @field_validator("keys", "machines")
     @classmethod
     def _lower_keys(cls, keys: list[str]) -> list[str]:
         return [k.lower().strip() for k in keys]
+
+    @property
+    def chip(self) -> str:
+        """The name without its memory size: "Apple M3 Max 48GB" → "Apple M3 Max"."""
+        return self.name.rsplit(" ", 1)[0] if self.name.endswith("GB") else self.name
 
 
 class RamKind(_Strict):
     name: str  # "DDR4-3200"
     generation: str  # DDR4 | DDR5 | LPDDR5 ...
     mts: int = Field(gt=0)  # mega-transfers per second
-    bus_bits: int = 64  # bits per channel (DIMM)
+    bus_bits: int = 64  # bits per channel: 64 per DIMM channel, 16 per LPDDR5 channel
+    default_channels: int = Field(default=2, gt=0, le=32)  # dual channel; LPDDR: a 128-bit laptop bus
     source: str = Field(min_length=3)
 
     def bandwidth_gbs(self, channels: int) -> float:
@@ -63,7 +73,7 @@ class Cpu(_Strict):
     keys: list[str] = Field(min_length=1)
     cores: int = Field(gt=0)
     threads: int = Field(gt=0)
-    memory_channels: int = Field(gt=0, le=16)
+    memory_channels: int = Field(gt=0, le=16)  # 64-bit channels per socket
     ram_kind: str  # default/typical memory, a RamKind name
     source: str = Field(min_length=3)
 

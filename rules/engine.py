@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rules.catalog import Catalog, DeviceClass, ModelSpec, QuantType, default_catalog
 from rules.memory import Fit, fit, weights_bytes
-from rules.parser import parse
+from rules.parse import parse
 from rules.phrases import say
 from rules.recommend import default_context, gpus_for_model, models_for_rig, smaller_variants
 from rules.rig import Rig, rig_from_query
@@ -67,9 +67,24 @@ def resolve_model(query: Query, catalog: Catalog) -> tuple[ModelSpec, list[str]]
 
 def answer_query(query: Query, catalog: Catalog | None = None) -> SizingResult:
     catalog = catalog or default_catalog()
+    result = _answer(query, catalog)
+    # the parser's assumptions and what it could not read are always said
+    missing = [a for a in query.assumptions if a not in result.answer]
+    extra = [_assumptions(missing, query.lang)] if missing else []
+    if query.unread:
+        extra.append(say(query.lang, "not_understood", items=say(query.lang, "list_sep").join(query.unread)))
+    if extra:
+        result = result.model_copy(update={"answer": "\n".join([result.answer, *extra])})
+    return result
+
+
+def _answer(query: Query, catalog: Catalog) -> SizingResult:
     if query.error:
         return SizingResult(intent=query.intent, answer=query.error_message or query.error,
                             error=query.error)
+    if query.gguf_path and not query.has_model:
+        return SizingResult(intent=query.intent, answer=say(query.lang, "error_gguf_not_read", path=query.gguf_path),
+                            error="gguf_not_read")
     if query.bandwidth_gbs and query.model_file_gb:
         return _pure_speed(query, catalog)
     if query.has_model and not query.model_name and not query.params_b:
@@ -85,6 +100,7 @@ def answer_query(query: Query, catalog: Catalog | None = None) -> SizingResult:
 
 def _model_setup(query: Query, catalog: Catalog) -> tuple[ModelSpec, QuantType, int, list[str]]:
     model, notes = resolve_model(query, catalog)
+    notes = list(query.assumptions) + notes
     lang = query.lang
     if query.quant:
         quant = catalog.quant(query.quant)
@@ -250,7 +266,7 @@ def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
                       tps=r.expected_tokens_per_s) for r in recs]
     else:
         lines = [say(lang, "nothing_fits", where=where)]
-    lines.append(_assumptions(rig.assumptions + [say(lang, "note_recommend_context")], lang))
+    lines.append(_assumptions(query.assumptions + rig.assumptions + [say(lang, "note_recommend_context")], lang))
     return SizingResult(
         intent=Intent.RECOMMEND,
         hardware=rig.hardware_info(),
@@ -260,7 +276,7 @@ def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
 
 
 def _pure_speed(query: Query, catalog: Catalog) -> SizingResult:
-    notes = []
+    notes = [] if query.has_model and query.params_b or query.model_name else list(query.assumptions)
     if query.bandwidth_gbs:
         bandwidth = query.bandwidth_gbs
         device = DeviceClass.CPU

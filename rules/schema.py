@@ -95,6 +95,7 @@ class Query(_Model):
     ram_gib: float | None = None
     ram_kind: str | None = None
     ram_channels: int | None = None
+    ram_bus_bits: int | None = None  # "256-bit LPDDR5X": total memory bus width
     bandwidth_gbs: float | None = None  # "100 GB/s" in a pure speed question
     # model
     model_name: str | None = None  # catalog name
@@ -103,6 +104,11 @@ class Query(_Model):
     quant: str | None = None
     context: int | None = None
     kv_cache_type: str | None = None  # f16 | q8_0 | q4_0
+    unknown_model: str | None = None  # a model name the catalog lacks, as written ("Zorblax-13B")
+    gguf_path: str | None = None  # a local *.gguf named in the question, sized from its header
+    # what the parser assumed and what it could not read, worded for the answer
+    assumptions: list[str] = Field(default_factory=list)
+    unread: list[str] = Field(default_factory=list)
     # what went wrong, if anything (machine-readable reason and a sentence)
     error: str | None = None
     error_message: str | None = None

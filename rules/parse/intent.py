@@ -1,0 +1,48 @@
+"""What the question asks for, from its words and what was read from it."""
+
+from __future__ import annotations
+
+import re
+
+from rules.schema import Intent
+
+_SPEED_WORDS = re.compile(
+    r"how fast|tokens?\s*/\s*s|tokens?\s*per\s*s|tok/s|t/s|\bspeed|\bfast\b|速度|多快|每秒|快吗|tps"
+)
+_RECOMMEND_WORDS = re.compile(
+    r"what (?:model|llm|models|llms|size)|which (?:model|llm|models)|best (?:model|llm)|what can i run"
+    r"|what could i run|biggest|largest|recommend|suggest|推荐|能跑什么|跑什么|什么模型|哪个模型|哪些模型|最大的模型|多大的模型"
+)
+_REQUIREMENT_WORDS = re.compile(
+    r"what (?:gpu|card|graphics|hardware|pc|computer|setup|rig)|which (?:gpu|card)|how much (?:vram|ram|memory)"
+    r"|requirement|need|minimum|要多少|需要|什么显卡|多少显存|多少内存|最低|配置"
+)
+_EXPLAIN_WORDS = re.compile(
+    r"^\s*(?:why|how does|how do|explain|what is|what's|what are|difference|is it true)"
+    r"|为什么|为何|什么是|区别|解释|原理|是什么"
+)
+
+
+def intent_of(raw: str, q: dict) -> Intent:
+    has_hw = bool(q.get("gpu_names") or q.get("cpu_only") or q.get("cpu_name") or q.get("ram_gib")
+                  or q.get("ram_kind") or q.get("bandwidth_gbs"))
+    has_model = bool(q.get("model_name") or q.get("params_b") or q.get("model_file_gb") or q.get("gguf_path"))
+    if q.get("error"):
+        return Intent.CAN_RUN
+    if _SPEED_WORDS.search(raw) and (has_model or q.get("bandwidth_gbs")):
+        return Intent.SPEED
+    if q.get("bandwidth_gbs") and q.get("model_file_gb"):
+        return Intent.SPEED
+    if has_hw and not has_model:
+        if _EXPLAIN_WORDS.search(raw) and not _RECOMMEND_WORDS.search(raw):
+            return Intent.EXPLAIN
+        return Intent.RECOMMEND
+    if has_model and not has_hw:
+        if _EXPLAIN_WORDS.search(raw) and not _REQUIREMENT_WORDS.search(raw):
+            return Intent.EXPLAIN
+        return Intent.REQUIREMENTS
+    if has_model and has_hw:
+        if _REQUIREMENT_WORDS.search(raw) and re.search(r"how much|多少", raw):
+            return Intent.REQUIREMENTS
+        return Intent.CAN_RUN
+    return Intent.EXPLAIN

@@ -34,10 +34,19 @@ _GPU_CORES = re.compile(r"(\d{1,2})\s*[-\s]?(?:core|c)\s*(?:gpu|graphics)|(?:gpu
                         r"|(\d{1,2})\s*核\s*(?:gpu|图形|显卡|图形处理器)|gpu\s*(\d{1,2})\s*核")
 _MAC = re.compile(r"(?<![a-z])(macbook\s*pro|macbook\s*air|mac\s*studio|mac\s*mini|mac\s*pro|imac|macbook)"
                   r"(?:\s*\(?1[3-6](?:\.\d)?(?:\s*(?:\"|”|''|-?\s*inch(?:es)?|in\b|寸|英寸))?\)?)?(?![a-z])")
+_MAC_NAMES = {"macbook pro": "MacBook Pro", "macbook air": "MacBook Air", "mac studio": "Mac Studio",
+              "mac mini": "Mac mini", "mac pro": "Mac Pro", "imac": "iMac", "macbook": "MacBook"}
 _MEMORY_WORDS = r"(?:unified\s*memory|memory|ram|统一内存|内存|记忆体)"
 _MEMORY_AFTER = re.compile(rf"{NUM}\s*{SIZE_UNIT}\s*(?:of\s*)?(?:unified\s*|system\s*)?{_MEMORY_WORDS}")
 _MEMORY_BEFORE = re.compile(rf"{_MEMORY_WORDS}\s*(?:is|of|[:：=]|是|有|为)?\s*{NUM}\s*{SIZE_UNIT}")
 _ADJACENT_SIZE = re.compile(rf"\s*(?:,|with|w/|and|\(|/|-|配|带)?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:model|模型|file|文件))")
+
+
+_ANY_CORES = re.compile(r"(?<![\d.])(\d{1,2})[\s-]*(?:core|核)(?![\s-]*(?:cpu|处理器|processor))")
+
+
+def _chip_key(chip: re.Match[str]) -> str:
+    return f"m{chip.group(1)}" + (f" {chip.group(2)}" if chip.group(2) else "")
 
 
 def _apple_variants(catalog: Catalog, key: str) -> list[Gpu]:
@@ -61,11 +70,20 @@ def read_apple(t: Text, r: Reading, catalog: Catalog) -> None:
             t.take(m)
     cores_match = t.find(_GPU_CORES)
     cores = int(next(g for g in cores_match.groups() if g)) if cores_match else None
+    if cores is None and chip:
+        # "40-core M3 Max": a core count that is one of the chip's GPU core counts
+        known = {c for g in _apple_variants(catalog, _chip_key(chip)) for c in g.gpu_cores}
+        for m in _ANY_CORES.finditer(t.text):
+            if int(m.group(1)) in known:
+                t.take(m)
+                cores = int(m.group(1))
+                break
     memory = _apple_memory(t, spans)
     machine = re.sub(r"\s+", " ", mac.group(1)) if mac else None
+    shown = _MAC_NAMES.get(machine, machine)
 
     if chip:
-        key = f"m{chip.group(1)}" + (f" {chip.group(2)}" if chip.group(2) else "")
+        key = _chip_key(chip)
         variants = _apple_variants(catalog, key)
         if not variants:
             _unknown_gpu(r, catalog, f"apple {key}")
@@ -80,7 +98,7 @@ def read_apple(t: Text, r: Reading, catalog: Catalog) -> None:
         variants = [g for g in variants if _generation(g) == newest]
         chip_name = min((g.chip for g in variants), key=len)  # the plain chip before Pro/Max
         variants = [g for g in variants if g.chip == chip_name]
-        r.note("note_mac_chip_assumed", machine=machine, chip=chip_name)
+        r.note("note_mac_chip_assumed", machine=shown, chip=chip_name)
 
     chip_name = variants[0].chip
     if cores is not None:
@@ -329,39 +347,52 @@ def _gpu_variant(r: Reading, catalog: Catalog, key: str, size: float | None) -> 
 
 
 def gpu_from_tool(r: Reading, catalog: Catalog, name: str, vram_gib: float | None, count: int) -> None:
-    """A GPU as a tool printed it ("NVIDIA GeForce RTX 3090", 24576 MiB; old nvidia-smi
-    cuts names: "GeForce GTX 108..."): the catalog card whose key it names, the memory
-    variant nearest to the reported size (drivers report a little less than marketed)."""
-    text = re.sub(r"\.\.\.|…", "", name.lower()).strip()
+    """A GPU as a tool printed it ("NVIDIA GeForce RTX 3090", 24576 MiB): the catalog card
+    its name names, in the memory variant nearest the reported size (drivers report a
+    little less than marketed). Old nvidia-smi cuts names ("GeForce GTX 108..."): the
+    memory size then decides among the cards the stem fits; when it cannot, that is said."""
+    text = re.sub(r"\.\.\.|…", " ", name.lower()).strip()
     truncated = text != name.lower().strip()
-    candidates: list[str] = []
-    for pattern, key in _gpu_patterns(catalog):
-        if pattern.search(text):
-            candidates = [key]
-            break
-    if not candidates and truncated:
-        stem = re.sub(r"^(?:nvidia\s*|amd\s*|intel\s*)?(?:geforce\s*|radeon\s*|tesla\s*|quadro\s*)?", "", text)
-        candidates = [k for g in catalog.gpus if g.vendor != "apple" for k in g.keys if k.startswith(stem)]
-    variants = list({g.name: g for g in catalog.gpus for k in candidates if k in g.keys}.values())
-    if not variants:
-        _unknown_gpu(r, catalog, name.strip())
-        return
-    if vram_gib is not None:
-        near = min(variants, key=lambda g: abs(g.vram_gib - vram_gib))
-        if abs(near.vram_gib - vram_gib) > 0.1 * near.vram_gib:
+    buffer = Text(text)
+    keys = [key for pattern, key in _gpu_patterns(catalog) if buffer.find(pattern)]  # "7900 xt/7900 xtx": both
+    if not keys and truncated:
+        stem = re.sub(r"^(?:nvidia\s*|amd\s*|intel\s*)?(?:geforce\s*|radeon\s*|tesla\s*|quadro\s*)?", "", text).strip()
+        if stem:
+            keys = [k for g in catalog.gpus if g.vendor != "apple" for k in g.keys if k.startswith(stem)]
+    variants = list({g.name: g for g in catalog.gpus for k in keys if k in g.keys}.values())
+    if vram_gib is not None and variants:
+        near = [g for g in variants if abs(g.vram_gib - vram_gib) <= 0.1 * g.vram_gib]
+        if not near:
             sizes = ", ".join(f"{g.vram_gib:g} GB" for g in variants)
             r.fail("unknown_gpu_variant", "error_unknown_gpu_variant", size=round(vram_gib, 1), sizes=sizes,
                    default=_default(variants).name)
             return
-        gpu = near
+        variants = near
+    cards = {frozenset(g.keys) for g in variants}
+    if len(cards) > 1 or not variants:
+        if not truncated and not variants:
+            _unknown_gpu(r, catalog, name.strip())
+            return
+        # a cut or ambiguous name: say so, and size by memory alone when it is known
+        r.could_not_read("unread_gpu_name", text=name.strip())
+        if vram_gib is not None and (gpu := typical_card(catalog, round(vram_gib))):
+            r.fields["vram_only"] = True
+            _append(r, gpu.name, count)
+        return
+    if vram_gib is not None:
+        gpu = min(variants, key=lambda g: abs(g.vram_gib - vram_gib))
     else:
         gpu = _default(variants)
         if len(variants) > 1:
             r.note("note_gpu_variant_assumed", gpu=gpu.name,
                    sizes=", ".join(f"{g.vram_gib:g}" for g in sorted(variants, key=lambda g: g.vram_gib)))
+    _append(r, gpu.name, count)
+
+
+def _append(r: Reading, name: str, count: int) -> None:
     names = list(r.fields.get("gpu_names", []))
     counts = list(r.fields.get("gpu_counts", []))
-    _add(names, counts, gpu.name, count)
+    _add(names, counts, name, count)
     r.fields["gpu_names"], r.fields["gpu_counts"] = names, counts
 
 

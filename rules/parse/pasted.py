@@ -71,8 +71,11 @@ _FREE_LINE = re.compile(r"^\s*(?:total\s+used\s+free.*|Swap:.*)$", re.MULTILINE)
 _WMIC_MEMORY_HEADER = re.compile(r"^\s*Capacity\s+(?:.*?\s)?(?:ConfiguredClockSpeed|Speed)\b.*$", re.MULTILINE)
 _WMIC_ROW = re.compile(r"^\s*(\d{9,14})\s+(\d{3,5})(?:\s+(\d{1,2}))?\s*$", re.MULTILINE)
 _WMIC_TYPE_HEADER = re.compile(r"SMBIOSMemoryType", re.IGNORECASE)
-_WMIC_VIDEO = re.compile(r"^\s*(?:(\d{6,12})\s+)?((?:NVIDIA|AMD|Radeon|Intel|GeForce)[^\n]*?)\s*$", re.MULTILINE)
-_WMIC_VIDEO_HEADER = re.compile(r"^\s*(?:AdapterRAM\s+Name|Name\s+AdapterRAM|Name)\s*$", re.MULTILINE)
+_WMIC_VIDEO = re.compile(r"^\s*(?:(\d{6,12})\s+)?((?:NVIDIA|AMD|Radeon|Intel|GeForce)(?![^\n]*(?:Processor|Ryzen|Core\(TM\)|Xeon|EPYC))"
+                         r"[^\n]*?)\s*(?:\d{6,12})?\s*$", re.MULTILINE)
+_COMMAND_LINE = re.compile(r"^\s*(?:[A-Za-z]:\\[^>\n]*>|\$|#|%)\s*(?:wmic|nvidia-smi|rocm-smi|rocminfo|lscpu|free|"
+                           r"system_profiler|dxdiag)\b.*$", re.MULTILINE | re.IGNORECASE)
+_WMIC_VIDEO_HEADER = re.compile(r"^\s*(?:AdapterRAM\s+Name|Name\s+AdapterRAM)\s*$", re.MULTILINE | re.IGNORECASE)
 _WMIC_CPU = re.compile(r"^\s*((?:AMD|Intel)\S*\s.*?(?:Processor|CPU|Core|Ryzen|Xeon|EPYC).*?)\s*$", re.MULTILINE)
 _WMIC_TOTAL = re.compile(r"^\s*TotalPhysicalMemory\s*\n\s*(\d{9,14})\s*$", re.MULTILINE)
 _DX_CARD = re.compile(r"^\s*Card name\s*:\s*(.+?)\s*$", re.MULTILINE)
@@ -98,6 +101,8 @@ def cut_pasted(question: str) -> tuple[str, Pasted]:
     text = _macos(text, p)
     text = _lscpu_free(text, p)
     text = _windows(text, p)
+    if p.tools:
+        text = _COMMAND_LINE.sub("", text)
     return text, p
 
 

@@ -70,6 +70,8 @@ def read_apple(t: Text, r: Reading, catalog: Catalog) -> None:
             t.take(m)
     cores_match = t.find(_GPU_CORES)
     cores = int(next(g for g in cores_match.groups() if g)) if cores_match else None
+    if cores_match:
+        spans.append(cores_match.span())
     if cores is None and chip:
         # "40-core M3 Max": a core count that is one of the chip's GPU core counts
         known = {c for g in _apple_variants(catalog, _chip_key(chip)) for c in g.gpu_cores}
@@ -77,6 +79,7 @@ def read_apple(t: Text, r: Reading, catalog: Catalog) -> None:
             if int(m.group(1)) in known:
                 t.take(m)
                 cores = int(m.group(1))
+                spans.append(m.span())
                 break
     memory = _apple_memory(t, spans)
     machine = re.sub(r"\s+", " ", mac.group(1)) if mac else None
@@ -158,10 +161,11 @@ def _apple_memory(t: Text, spans: list[tuple[int, int]]) -> float | None:
 
 
 # --- RAM -------------------------------------------------------------------------------
+_SIZE_AFTER_KIND = rf"(?:\s*[,，]?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:vram|显存|model|模型|file)))?"
 _RAM_KIND = re.compile(rf"(?:{NUM}\s*{SIZE_UNIT}\s*(?:of\s*)?)?(lp)?ddr([45])(x)?(?:[\s\-_@]*(\d{{4,5}}))?"
-                       r"(?:\s*(?:mt/s|mts|mhz))?")
+                       rf"(?:\s*(?:mt/s|mts|mhz))?{_SIZE_AFTER_KIND}")
 _RAM_KIND_SPEED_FIRST = re.compile(rf"(?:{NUM}\s*{SIZE_UNIT}\s*(?:of\s*)?)?(\d{{4,5}})\s*(?:mt/s|mts|mhz)\s*"
-                                   r"(lp)?ddr([45])(x)?")
+                                   rf"(lp)?ddr([45])(x)?{_SIZE_AFTER_KIND}")
 _TYPICAL_SPEED = {"DDR4": "DDR4-3200", "DDR5": "DDR5-5600", "LPDDR5": "LPDDR5-6400", "LPDDR5X": "LPDDR5X-8533"}
 _PLAUSIBLE_MTS = {"DDR4": (1600, 5600), "DDR5": (3200, 12800), "LPDDR4": (2133, 4267), "LPDDR4X": (2133, 4267),
                   "LPDDR5": (3200, 6400), "LPDDR5X": (6400, 10700)}
@@ -180,15 +184,13 @@ _RAM_SIZE_BEFORE = re.compile(rf"(?:系统内存|内存|ram|system memory)\s*(?:
 def read_ram(t: Text, r: Reading, catalog: Catalog) -> None:
     f = r.fields
     if m := t.find(_RAM_KIND_SPEED_FIRST):
-        size, unit, mts, lp, gen, x = m.groups()
-        _ram_kind(r, catalog, lp, gen, x, mts, m.group(0).strip())
-        if size:
-            f["ram_gib"] = size_gib(float(size), unit)
+        size, unit, mts, lp, gen, x, size2, unit2 = m.groups()
+        _ram_kind(r, catalog, lp, gen, x, mts, f"{mts} {'lp' if lp else ''}ddr{gen}{x or ''}")
     elif m := t.find(_RAM_KIND):
-        size, unit, lp, gen, x, mts = m.groups()
-        _ram_kind(r, catalog, lp, gen, x, mts, m.group(0).strip())
-        if size:  # "32GB DDR5-5600": the size belongs to the RAM
-            f["ram_gib"] = size_gib(float(size), unit)
+        size, unit, lp, gen, x, mts, size2, unit2 = m.groups()
+        _ram_kind(r, catalog, lp, gen, x, mts, f"{'lp' if lp else ''}ddr{gen}{x or ''}-{mts}" if mts else "")
+    if m and (size or size2):  # "32GB DDR5-5600", "DDR5-5600 32GB": the size belongs to the RAM
+        f["ram_gib"] = size_gib(float(size or size2), unit or unit2)
     if m := t.find(_CHANNELS):
         word = next(g for g in m.groups() if g)
         f["ram_channels"] = (int(word) if word.isdigit() else _CHANNEL_WORDS.get(word) or zh_number(word))
@@ -208,7 +210,7 @@ def _ram_kind(r: Reading, catalog: Catalog, lp: str | None, gen: str, x: str | N
     if mts is None:
         typical = _TYPICAL_SPEED.get(generation)
         if typical is None:
-            r.could_not_read("unread_ram_kind", text=text)
+            r.could_not_read("unread_ram_kind", text=generation)
             return
         r.fields["ram_kind"] = typical
         r.note("note_ram_kind_speed_assumed", generation=generation, kind=typical)
@@ -223,10 +225,10 @@ def _ram_kind(r: Reading, catalog: Catalog, lp: str | None, gen: str, x: str | N
         r.fields["ram_kind"] = name
         r.note("note_ram_speed_unlisted", kind=name, mts=int(mts))
         return
-    r.could_not_read("unread_ram_speed", text=text, generation=generation)
-    if typical := _TYPICAL_SPEED.get(generation):
+    typical = _TYPICAL_SPEED.get(generation)
+    r.could_not_read("unread_ram_speed", text=text.upper(), generation=generation, kind=typical or "?")
+    if typical:
         r.fields["ram_kind"] = typical
-        r.note("note_ram_kind_speed_assumed", generation=generation, kind=typical)
 
 
 # --- CPUs ------------------------------------------------------------------------------
@@ -245,10 +247,17 @@ def _cpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str]]:
     return [(bounded(prefix + flex(k)), name) for k, name in pairs]
 
 
+_SIZE_NEXT_TO_CPU = re.compile(rf"\s*(?:with|w/|,|，|\+|加|配|and)?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:vram|显存|model|模型|file))")
+
+
 def read_cpu(t: Text, r: Reading, catalog: Catalog) -> None:
     for pattern, name in _cpu_patterns(catalog):
-        if t.find(pattern):
+        if m := t.find(pattern):
             r.fields["cpu_name"] = name
+            # "EPYC 9654 with 768GB": a size next to a CPU is its RAM
+            if r.fields.get("ram_gib") is None and (size := _SIZE_NEXT_TO_CPU.match(t.text, m.end())):
+                t.take(size)
+                r.fields["ram_gib"] = size_gib(float(size.group(1)), size.group(2))
             break
     if t.find(_CPU_ONLY):
         r.fields["cpu_only"] = True
@@ -294,6 +303,7 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
     f = r.fields
     names: list[str] = list(f.get("gpu_names", []))
     counts: list[int] = list(f.get("gpu_counts", []))
+    found: list[tuple[int, str, int]] = []  # (position, card, count): listed in the question's order
     for pattern, key in _gpu_patterns(catalog):
         while match := t.find(pattern):
             count = int(match.group(1) or match.group(2) or match.group(4) or match.group(5) or 1)
@@ -304,7 +314,9 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
             if count < 1 or count > MAX_GPUS:
                 r.fail("absurd_gpu_count", "error_absurd_gpu_count", count=count, most=MAX_GPUS)
                 return
-            _add(names, counts, gpu.name, count)
+            found.append((match.start(), gpu.name, count))
+    for _, name, count in sorted(found):
+        _add(names, counts, name, count)
     if names:
         f["gpu_names"], f["gpu_counts"] = names, counts
         return

@@ -12,7 +12,7 @@ from rules.parse.reading import Reading, cached_per_catalog
 from rules.parse.text import NUM, Text, bounded, flex
 
 _KV_WORD = r"(q8_0|q8|8[\s-]*bit|q4_0|q4|4[\s-]*bit|f16|fp16)"
-_KV_CACHE = re.compile(rf"{_KV_WORD}\s*(?:kv|k/v)[\s-]*cache|(?:kv|k/v)[\s-]*cache\s*(?:in|at|of|=|:)?\s*{_KV_WORD}")
+_KV_CACHE = re.compile(rf"{_KV_WORD}\s*(?:kv|k/v)[\s-]*cache|(?:kv|k/v)[\s-]*cache\s*(?:in|at|of|=|:|用|为|是|设为|量化为?)?\s*{_KV_WORD}")
 _MODEL_FILE = re.compile(rf"{NUM}\s*(?:gb|g)\s*(?:large\s*)?(?:model|file|模型)|模型\s*(?:大小|是|有)?\s*{NUM}\s*(?:gb|g)")
 _BARE_SIZE = re.compile(r"(?<![\d.a-z])(\d+(?:\.\d+)?)\s*(?:x\s*(\d+(?:\.\d+)?)\s*)?(b|billion|亿)(?![a-z])")
 # a local GGUF file: "./models/foo.gguf", "C:\models\Foo-Q4_K_M.gguf", "~/foo.gguf"

@@ -38,6 +38,11 @@ def normalise_counts(text: str) -> str:
     text = re.sub(r"(\d{1,2})\s*(?:张|块|片|卡)(?!\s*[a-z]*\s*(?:内存|ram))", r"\1x ", text)
     text = re.sub(rf"{_ZH_NUMBER}\s*个{_GPU_AHEAD}", lambda m: f"{zh_number(m.group(1))}x ", text)
     text = text.replace("双显卡", "2x gpus ").replace("单显卡", "1x gpus ")
+    text = re.sub(r"双\s*卡", "2x ", text)
+    text = re.sub(r"单\s*卡", "1x ", text)
+    # "four-bit", "eight bit": bit counts, not GPU counts
+    text = re.sub(r"(?<![a-z])(two|three|four|five|six|eight|sixteen)[\s-]*bits?(?![a-z])",
+                  lambda m: f"{EN_COUNTS[m.group(1)]}-bit", text)
     # English words: "six 3090s", "two RTX 4090", "a pair of 3090s"; not "four-bit" or "eight channels"
     words = "|".join(sorted(EN_COUNTS, key=len, reverse=True))
     text = re.sub(rf"(?<![a-z])({words})\s+(?:of\s+)?{_GPU_AHEAD}", lambda m: f"{EN_COUNTS[m.group(1)]}x ", text)

@@ -13,7 +13,7 @@ import re
 from rules.catalog import Catalog, Gpu
 from rules.parse.numbers import SIZE_UNIT, size_gib, zh_number
 from rules.parse.reading import Reading, cached_per_catalog
-from rules.parse.text import NUM, Text, bounded, flex
+from rules.parse.text import NUM, Text, anchor, bounded, flex
 
 MAX_GPUS = 16
 _SIZE_TOLERANCE_GIB = 0.51  # "24GB" names the 24 GiB variant; 23.99 from nvidia-smi too
@@ -240,19 +240,19 @@ _CPU_ONLY = re.compile(
 
 
 @cached_per_catalog
-def _cpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str]]:
+def _cpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
     pairs = [(key, c.name) for c in catalog.cpus for key in c.keys]
     pairs.sort(key=lambda p: len(p[0]), reverse=True)
     prefix = r"(?:(?:intel|amd|core|ryzen|xeon|epyc)\s*)?"
-    return [(bounded(prefix + flex(k)), name) for k, name in pairs]
+    return [(bounded(prefix + flex(k)), name, anchor(k)) for k, name in pairs]
 
 
 _SIZE_NEXT_TO_CPU = re.compile(rf"\s*(?:with|w/|,|，|\+|加|配|and)?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:vram|显存|model|模型|file))")
 
 
 def read_cpu(t: Text, r: Reading, catalog: Catalog) -> None:
-    for pattern, name in _cpu_patterns(catalog):
-        if m := t.find(pattern):
+    for pattern, name, key_anchor in _cpu_patterns(catalog):
+        if key_anchor in t.text and (m := t.find(pattern)):
             r.fields["cpu_name"] = name
             # "EPYC 9654 with 768GB": a size next to a CPU is its RAM
             if r.fields.get("ram_gib") is None and (size := _SIZE_NEXT_TO_CPU.match(t.text, m.end())):
@@ -266,8 +266,8 @@ def read_cpu(t: Text, r: Reading, catalog: Catalog) -> None:
 def cpu_by_text(text: str, catalog: Catalog) -> str | None:
     """A catalog CPU named in a line of tool output ("AMD EPYC 9654 96-Core Processor")."""
     lowered = text.lower()
-    for pattern, name in _cpu_patterns(catalog):
-        if pattern.search(lowered):
+    for pattern, name, key_anchor in _cpu_patterns(catalog):
+        if key_anchor in lowered and pattern.search(lowered):
             return name
     return None
 
@@ -280,13 +280,13 @@ _GPU_COUNT_AFTER = r"(?:\s*(?:x|\*)\s*(\d{1,3})(?![a-z0-9])|\s*[,(]?\s*(\d{1,2})
 
 
 @cached_per_catalog
-def _gpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str]]:
+def _gpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
     """One pattern per GPU key, with an optional count before ("2x", "2 ") or after
     ("x2", "2 cards") and an optional memory size after ("3060 12gb")."""
     keys = sorted({k for gpu in catalog.gpus if gpu.vendor != "apple" for k in gpu.keys}, key=len, reverse=True)
     return [
         (re.compile(rf"(?<![a-z0-9.])(?:(\d{{1,3}})\s*(?:x|\*)\s*|(\d{{1,2}})\s+)?{_GPU_PREFIX}{flex(k)}(?:s)?"
-                    rf"(?![a-z0-9]){_GPU_SIZE}{_GPU_COUNT_AFTER}"), k)
+                    rf"(?![a-z0-9]){_GPU_SIZE}{_GPU_COUNT_AFTER}"), k, anchor(k))
         for k in keys
     ]
 
@@ -304,8 +304,8 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
     names: list[str] = list(f.get("gpu_names", []))
     counts: list[int] = list(f.get("gpu_counts", []))
     found: list[tuple[int, str, int]] = []  # (position, card, count): listed in the question's order
-    for pattern, key in _gpu_patterns(catalog):
-        while match := t.find(pattern):
+    for pattern, key, key_anchor in _gpu_patterns(catalog):
+        while key_anchor in t.text and (match := t.find(pattern)):
             count = int(match.group(1) or match.group(2) or match.group(4) or match.group(5) or 1)
             size = float(match.group(3)) if match.group(3) else None
             gpu = _gpu_variant(r, catalog, key, size)
@@ -366,7 +366,7 @@ def gpu_from_tool(r: Reading, catalog: Catalog, name: str, vram_gib: float | Non
     text = re.sub(r"\.\.\.|…", " ", name.lower()).strip()
     truncated = text != name.lower().strip()
     buffer = Text(text)
-    keys = [key for pattern, key in _gpu_patterns(catalog) if buffer.find(pattern)]  # "7900 xt/7900 xtx": both
+    keys = [key for pattern, key, key_anchor in _gpu_patterns(catalog) if key_anchor in text and buffer.find(pattern)]  # "7900 xt/7900 xtx": both
     if not keys and truncated:
         stem = re.sub(r"^(?:nvidia\s*|amd\s*|intel\s*)?(?:geforce\s*|radeon\s*|tesla\s*|quadro\s*)?", "", text).strip()
         if stem:

@@ -9,7 +9,7 @@ import re
 
 from rules.catalog import Catalog
 from rules.parse.reading import Reading, cached_per_catalog
-from rules.parse.text import NUM, Text, bounded, flex
+from rules.parse.text import NUM, Text, anchor, bounded, flex
 
 _KV_WORD = r"(q8_0|q8|8[\s-]*bit|q4_0|q4|4[\s-]*bit|f16|fp16)"
 _KV_CACHE = re.compile(rf"{_KV_WORD}\s*(?:kv|k/v)[\s-]*cache|(?:kv|k/v)[\s-]*cache\s*(?:in|at|of|=|:|用|为|是|设为|量化为?)?\s*{_KV_WORD}")
@@ -38,7 +38,7 @@ _RUN_WORD = re.compile(r"(?:(?<![a-z])(?:run|running|load|loading)\s+|跑\s*|运
 
 
 @cached_per_catalog
-def _quant_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str]]:
+def _quant_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
     pairs = []
     for q in catalog.quants:
         pairs.append((q.name.lower(), q.name))
@@ -47,17 +47,17 @@ def _quant_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str]]:
     out = []
     for word, name in pairs:
         if re.search(r"[\u4e00-\u9fff]", word):
-            out.append((re.compile(re.escape(word)), name))
+            out.append((re.compile(re.escape(word)), name, word))
         else:
-            out.append((bounded(flex(word)), name))
+            out.append((bounded(flex(word)), name, anchor(word)))
     return out
 
 
 @cached_per_catalog
-def _model_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str]]:
+def _model_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
     pairs = [(alias, m.name) for m in catalog.models for alias in m.aliases]
     pairs.sort(key=lambda p: len(p[0]), reverse=True)
-    return [(bounded(flex(alias)), name) for alias, name in pairs]
+    return [(bounded(flex(alias)), name, anchor(alias)) for alias, name in pairs]
 
 
 def read_gguf_path(question: str, t: Text, r: Reading) -> None:
@@ -80,16 +80,16 @@ def read_model_file(t: Text, r: Reading) -> None:
 
 
 def read_quant(t: Text, r: Reading, catalog: Catalog) -> None:
-    for pattern, name in _quant_patterns(catalog):
-        if t.find(pattern):
+    for pattern, name, key_anchor in _quant_patterns(catalog):
+        if key_anchor in t.text and t.find(pattern):
             r.fields["quant"] = name
             return
 
 
 def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
     """A catalog model by one of its aliases; before GPUs, so "llama 3.1 8b" keeps its "8b"."""
-    for pattern, name in _model_patterns(catalog):
-        if t.find(pattern):
+    for pattern, name, key_anchor in _model_patterns(catalog):
+        if key_anchor in t.text and t.find(pattern):
             r.fields["model_name"] = name
             return
 

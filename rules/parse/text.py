@@ -29,6 +29,13 @@ def flex(key: str) -> str:
     return pattern
 
 
+def anchor(key: str) -> str:
+    """The longest run of letters or digits in a key: any spelling flex() accepts contains
+    it, so a pattern whose anchor is absent from the text cannot match (a cheap pre-check)."""
+    tokens = re.findall(r"[a-z]+|\d+|[\u4e00-\u9fff]+", key.lower())
+    return max(tokens, key=len) if tokens else ""
+
+
 def bounded(pattern: str) -> re.Pattern[str]:
     """A pattern that starts and ends on a word boundary (plural 's' allowed)."""
     return re.compile(rf"(?<![a-z0-9.]){pattern}(?:s)?(?![a-z0-9])")

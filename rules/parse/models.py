@@ -27,11 +27,19 @@ gguf ollama q bare generic typical base instruct chat local locally only just al
 serve serving train training finetune inference infer try trying want get gets be handle host hosting
 both each per if then so but nor not no yes ok okay hi hello please tell say pick choose between
 """.split())
-# after "run"/"跑": a word that is not a model name
+# after "run"/"跑": a word that is not a model name (tools, places, filler)
 _NOT_MODEL_WORDS = _NOT_NAMES | frozenset("""
 anything something everything stuff things them these those models llms ai inference locally local well
 smoothly fine faster slower bigger larger smaller big large small multiple several many more most best
 ok okay properly offline online fast slow home lots together parallel concurrently at all
+llama.cpp llamacpp ollama vllm koboldcpp exllama exllamav2 lmstudio oobabooga docker windows linux wsl mac
+macos cuda rocm vulkan metal server servers python code games game
+""".split())
+# families people name, so "yi 34b" or "falcon-40b" is an unknown *model*, not a bare size
+_FAMILY_WORDS = frozenset("""
+llama llama2 llama3 codellama tinyllama mistral mixtral qwen qwen2 qwen3 qwq gemma gemma2 gemma3 phi phi3 phi4
+deepseek yi falcon starcoder starcoder2 command granite glm chatglm kimi gpt nemotron internlm baichuan vicuna
+wizardlm orca solar zephyr openchat hermes dolphin smollm olmo mpt bloom opt pythia stablelm minicpm aya
 """.split())
 _RUN_WORD = re.compile(r"(?:(?<![a-z])(?:run|running|load|loading)\s+|跑\s*|运行\s*|部署\s*)"
                        r"([a-z][a-z0-9.+]*(?:[-_][a-z0-9.+]+)*)(?=\s*(?:$|[?？!！,，.。]|on\b|with\b|at\b|in\b|using\b|吗|么|呢|嘛|可以|行|的))")
@@ -99,7 +107,7 @@ def read_size_or_unknown_name(t: Text, r: Reading, catalog: Catalog, original: s
     if r.fields.get("model_name") or r.fields.get("gguf_path"):
         return
     for m in _BARE_SIZE.finditer(t.text):
-        start = _name_start(t.text, m.start())
+        start = _name_start(t.text, original, m.start())
         if start is not None:
             _unknown_model(r, catalog, _original_span(original, t.text, start, m.end()))
             return
@@ -118,16 +126,21 @@ def read_size_or_unknown_name(t: Text, r: Reading, catalog: Catalog, original: s
             value *= float(size.group(2))
         r.fields["params_b"] = value
         return
-    if m := _RUN_WORD.search(t.text):
-        word = m.group(1)
-        if word not in _NOT_MODEL_WORDS and not word.isdigit() and len(word) >= 3:
+    # "can my 3090 run zorblax?": a size-less name, only next to hardware (else it may be a how-to)
+    if r.fields.get("gpu_names") or r.fields.get("cpu_name") or r.fields.get("ram_gib"):
+        m = _RUN_WORD.search(t.text)
+        word = m.group(1) if m else ""
+        if word and word not in _NOT_MODEL_WORDS and not word.isdigit() and len(word) >= 3:
             _unknown_model(r, catalog, _original_span(original, t.text, m.start(1), m.end(1)))
 
 
-def _name_start(text: str, end: int) -> int | None:
-    """Where the name written right before a size starts ("zorblax-" in "zorblax-13b",
-    "llama 3.1 " in "llama 3.1 13b"), or None when only stop words stand there ("run a 13b")."""
-    m = re.search(r"(?<![a-z0-9.+])((?:[a-z][a-z0-9.+]*[\-_:/ ]{1,2})(?:[a-z0-9][a-z0-9.+]*[\-_:/ ]{1,2}){0,3})$", text[:end])
+def _name_start(text: str, cased: str, end: int) -> int | None:
+    """Where a model name written right before a size starts ("Zorblax-" in "Zorblax-13B",
+    "llama 3.1 " in "llama 3.1 13b"), or None when the words there do not name a model
+    ("run a 13b", "the best 7b"): a name is joined to the size ("-", "_", ":"), or has a
+    capital or a digit as written ("FooLM", "qwen3"), or is a model family word."""
+    m = re.search(r"(?<![a-z0-9.+])((?:[a-z][a-z0-9.+]*[\-_:/ ]{1,2})(?:[a-z0-9][a-z0-9.+]*[\-_:/ ]{1,2}){0,3})$",
+                  text[:end])
     if not m:
         return None
     tokens = list(re.finditer(r"[a-z0-9][a-z0-9.+]*", m.group(1)))
@@ -135,7 +148,11 @@ def _name_start(text: str, end: int) -> int | None:
         tokens.pop(0)
     if not tokens or tokens[-1].group() in _NOT_NAMES:
         return None
-    return m.start(1) + tokens[0].start()
+    start = m.start(1) + tokens[0].start()
+    written = cased[start:end] if len(cased) == len(text) else text[start:end]
+    joined = bool(re.search(r"[\-_:]\s*$", text[start:end]))
+    looks_named = bool(re.search(r"[A-Z0-9]", written)) or tokens[0].group() in _FAMILY_WORDS
+    return start if joined or looks_named else None
 
 
 def _original_span(original: str, normalised: str, start: int, end: int) -> str:

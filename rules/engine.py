@@ -276,7 +276,8 @@ def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
 
 
 def _pure_speed(query: Query, catalog: Catalog) -> SizingResult:
-    notes = [] if query.has_model and query.params_b or query.model_name else list(query.assumptions)
+    # the parser's assumptions come with the model notes when a model is sized below
+    notes = list(query.assumptions) if query.model_file_gb else []
     if query.bandwidth_gbs:
         bandwidth = query.bandwidth_gbs
         device = DeviceClass.CPU

@@ -144,14 +144,14 @@ def _apple_variants_of(catalog: Catalog, gpu: Gpu) -> list[Gpu]:
 
 def _apple_memory(t: Text, spans: list[tuple[int, int]]) -> float | None:
     """The Mac's memory: "64GB unified memory", "内存 64G", or a size right next to the chip."""
-    for pattern in (_MEMORY_AFTER, _MEMORY_BEFORE):
-        if m := t.find(pattern):
-            return size_gib(float(m.group(1)), m.group(2))
     end = max(e for _, e in spans)
     # "M3 MacBook Pro 16GB", "M2 Max (64GB)": the size right after the last Apple word
     if m := _ADJACENT_SIZE.match(t.text, end):
         t.take(m)
         return size_gib(float(m.group(1)), m.group(2))
+    for pattern in (_MEMORY_AFTER, _MEMORY_BEFORE):
+        if m := t.find(pattern):
+            return size_gib(float(m.group(1)), m.group(2))
     start = min(s for s, _ in spans)
     # "64GB M2 Max"
     if m := re.search(rf"{NUM}\s*{SIZE_UNIT}\s*$", t.text[:start]):

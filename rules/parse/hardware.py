@@ -162,10 +162,10 @@ def _apple_memory(t: Text, spans: list[tuple[int, int]]) -> float | None:
 
 # --- RAM -------------------------------------------------------------------------------
 _SIZE_AFTER_KIND = rf"(?:\s*[,，]?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:vram|显存|model|模型|file)))?"
-_RAM_KIND = re.compile(rf"(?:{NUM}\s*{SIZE_UNIT}\s*(?:of\s*)?)?(lp)?ddr([45])(x)?(?:[\s\-_@]*(\d{{4,5}}))?"
+_RAM_KIND = re.compile(rf"(?:{NUM}\s*{SIZE_UNIT}\s*(?:of\s*)?)?(lp)?ddr([3-6])(x)?(?:[\s\-_@]*(\d{{4,5}}))?"
                        rf"(?:\s*(?:mt/s|mts|mhz))?{_SIZE_AFTER_KIND}")
 _RAM_KIND_SPEED_FIRST = re.compile(rf"(?:{NUM}\s*{SIZE_UNIT}\s*(?:of\s*)?)?(\d{{4,5}})\s*(?:mt/s|mts|mhz)\s*"
-                                   rf"(lp)?ddr([45])(x)?{_SIZE_AFTER_KIND}")
+                                   rf"(lp)?ddr([3-6])(x)?{_SIZE_AFTER_KIND}")
 _TYPICAL_SPEED = {"DDR4": "DDR4-3200", "DDR5": "DDR5-5600", "LPDDR5": "LPDDR5-6400", "LPDDR5X": "LPDDR5X-8533"}
 _PLAUSIBLE_MTS = {"DDR4": (1600, 5600), "DDR5": (3200, 12800), "LPDDR4": (2133, 4267), "LPDDR4X": (2133, 4267),
                   "LPDDR5": (3200, 6400), "LPDDR5X": (6400, 10700)}
@@ -203,15 +203,37 @@ def read_ram(t: Text, r: Reading, catalog: Catalog) -> None:
             f["ram_gib"] = size_gib(float(m.group(1)), m.group(2))
 
 
+_LEFTOVER_SIZE = re.compile(rf"(?<![a-z0-9.]){NUM}\s*{SIZE_UNIT}(?!\s*(?:/|per|每|of\s+(?:vram|video)|vram|显存|model|模型|file|文件|"
+                            r"ssd|nvme|hdd|disk|硬盘|固态|download|下载|storage|swap))")
+
+
+def read_leftover_size(t: Text, r: Reading, catalog: Catalog) -> None:
+    """A memory size no device claimed ("a 4090 and 64GB"): system RAM when that is the
+    only reading left, said as an assumption; several such sizes are reported unread."""
+    sizes = list(_LEFTOVER_SIZE.finditer(t.text))
+    if not sizes or r.failed:
+        return
+    unified = any(catalog.gpu(n).unified_memory for n in r.fields.get("gpu_names", []))
+    if len(sizes) == 1 and r.fields.get("ram_gib") is None and not unified:
+        m = sizes[0]
+        t.take(m)
+        r.fields["ram_gib"] = size_gib(float(m.group(1)), m.group(2))
+        r.note("note_size_read_as_ram", size=r.fields["ram_gib"])
+        return
+    for m in sizes:
+        t.take(m)
+        r.could_not_read("unread_size", text=m.group(0).strip())
+
+
 def _ram_kind(r: Reading, catalog: Catalog, lp: str | None, gen: str, x: str | None, mts: str | None,
               text: str) -> None:
     generation = f"{'LP' if lp else ''}DDR{gen}{'X' if (x and lp) else ''}"
     names = {k.name for k in catalog.ram_kinds}
+    typical = _TYPICAL_SPEED.get(generation)
+    if typical is None:  # DDR3, DDR6, LPDDR4: not kinds the catalog sizes
+        r.could_not_read("unread_ram_kind", text=f"{generation}-{mts}" if mts else generation)
+        return
     if mts is None:
-        typical = _TYPICAL_SPEED.get(generation)
-        if typical is None:
-            r.could_not_read("unread_ram_kind", text=generation)
-            return
         r.fields["ram_kind"] = typical
         r.note("note_ram_kind_speed_assumed", generation=generation, kind=typical)
         return
@@ -225,10 +247,8 @@ def _ram_kind(r: Reading, catalog: Catalog, lp: str | None, gen: str, x: str | N
         r.fields["ram_kind"] = name
         r.note("note_ram_speed_unlisted", kind=name, mts=int(mts))
         return
-    typical = _TYPICAL_SPEED.get(generation)
-    r.could_not_read("unread_ram_speed", text=text.upper(), generation=generation, kind=typical or "?")
-    if typical:
-        r.fields["ram_kind"] = typical
+    r.could_not_read("unread_ram_speed", text=text.upper(), generation=generation, kind=typical)
+    r.fields["ram_kind"] = typical
 
 
 # --- CPUs ------------------------------------------------------------------------------

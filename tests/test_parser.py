@@ -233,6 +233,8 @@ PASTED_CASES = [
     ("wmic-windows.txt", {"gpu_names": ["RTX 4080 Super"], "ram_gib": 32, "ram_kind": "DDR5-6000"}),
     ("wmic-cpu-ddr4.txt", {"cpu_name": "Ryzen 9 5900X", "ram_gib": 64, "ram_kind": "DDR4-3600"}),
     ("dxdiag.txt", {"gpu_names": ["RTX 4070"], "cpu_name": "Ryzen 7 7800X3D", "ram_gib": 32}),
+    ("llama-cpp-cuda-log.txt", {"gpu_names": ["RTX 3090"], "gpu_counts": [2], "context": 8192}),
+    ("llama-cpp-metal-log.txt", {"gpu_names": ["Apple M2 Max 64GB"], "context": 16384}),
 ]
 
 
@@ -247,6 +249,15 @@ def test_pasted_tool_output(catalog, name, fields):
         assert got[field] == value, (field, got)
     result = answer_query(query, catalog)
     assert "pasted" in result.answer  # the answer says where the hardware came from
+
+
+def test_a_llama_cpp_log_gives_the_model_its_quant_and_context(catalog):
+    query = parse((PASTED / "llama-cpp-cuda-log.txt").read_text("utf-8") + "\nwhy only 14 tokens/s?", catalog)
+    assert (query.model_name, query.quant, query.context) == ("Llama 3.1 70B", "Q4_K_M", 8192)
+    assert query.gpu_names == ["RTX 3090"] and query.gpu_counts == [2]
+    query = parse((PASTED / "llama-cpp-metal-log.txt").read_text("utf-8") + "\n这个速度正常吗？", catalog)
+    assert (query.model_name, query.quant, query.lang) == ("Qwen2.5 14B", "Q8_0", "zh")
+    assert any("Metal" in a for a in query.assumptions)  # the 64 GB was inferred, and that is said
 
 
 def test_a_cut_gpu_name_is_reported_not_guessed(catalog):

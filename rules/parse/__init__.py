@@ -78,7 +78,11 @@ def _apply_pasted(p: Pasted, r: Reading, catalog: Catalog) -> None:
     f = r.fields
     if not f.get("gpu_names") and not f.get("cpu_only"):
         if p.apple_phrase:
-            hardware.read_apple(Text(p.apple_phrase), r, catalog)
+            phrase = p.apple_phrase
+            if p.metal_working_set_gib and (memory := _memory_from_working_set(p, catalog)):
+                phrase += f" {memory:g}gb"
+                r.note("note_metal_memory", memory=memory, working_set=p.metal_working_set_gib)
+            hardware.read_apple(Text(phrase), r, catalog)
         for gpu in p.gpus:
             hardware.gpu_from_tool(r, catalog, gpu.name, gpu.vram_gib, 1)
             if r.failed:
@@ -95,11 +99,35 @@ def _apply_pasted(p: Pasted, r: Reading, catalog: Catalog) -> None:
             f["cpu_name"] = name
         else:
             r.could_not_read("unread_cpu", text=p.cpu_text)
+    if p.context and f.get("context") is None:
+        f["context"] = p.context
+    if p.quant and f.get("quant") is None:
+        f["quant"] = p.quant if p.quant in {q.name for q in catalog.quants} else None
+        if f["quant"] is None:
+            del f["quant"]
+            r.could_not_read("unread_quant", text=p.quant)
+    if p.model_text and not (f.get("model_name") or f.get("params_b") or f.get("unknown_model")):
+        model_words = Text(numbers.normalise_counts(normalise(p.model_text)))
+        models.read_model(model_words, r, catalog)
+        if not f.get("model_name"):
+            models.read_size_or_unknown_name(model_words, r, catalog, p.model_text)
     if p.sockets and p.sockets > 1:
         r.note("note_sockets", sockets=p.sockets)
     for name in p.skipped:
         r.note("note_integrated_skipped", gpu=name)
     r.note("note_pasted", tools=", ".join(p.tools))
+
+
+def _memory_from_working_set(p: Pasted, catalog: Catalog) -> float | None:
+    """Metal lets the GPU wire 3/4 of memory from 64 GiB up, about 2/3 below (rules.rig):
+    the Mac's memory is the catalog size that share points back to."""
+    sizes = {g.vram_gib for g in catalog.gpus if g.vendor == "apple"}
+    for share in (0.75, 2 / 3):
+        memory = p.metal_working_set_gib / share
+        near = min(sizes, key=lambda s: abs(s - memory))
+        if abs(near - memory) <= 0.03 * near and (share == 0.75) == (near >= 64):
+            return near
+    return None
 
 
 def _unified(fields: dict, catalog: Catalog) -> bool:

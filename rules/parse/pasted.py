@@ -31,6 +31,11 @@ class Pasted:
     cpu_text: str | None = None
     sockets: int | None = None
     skipped: list[str] = field(default_factory=list)  # lines seen but not used (integrated GPUs)
+    # from a llama.cpp log: the model's own name, its file type and the context it ran with
+    metal_working_set_gib: float | None = None  # Metal's recommendedMaxWorkingSetSize
+    model_text: str | None = None
+    quant: str | None = None
+    context: int | None = None
 
 
 # nvidia-smi ----------------------------------------------------------------------------
@@ -86,6 +91,21 @@ _DX_LINE = re.compile(r"^\s*(?:Card name|Manufacturer|Chip type|DAC type|Device 
                       r"Shared Memory|Memory|Processor|Operating System|System Manufacturer|System Model|BIOS|"
                       r"Page File|DirectX Version|Current Mode)\s*:.*$", re.MULTILINE)
 
+# llama.cpp logs ---------------------------------------------------------------------------
+_LLAMA_DEVICE = re.compile(r"^\s*Device \d+:\s*(.+?),\s*compute capability.*$", re.MULTILINE)
+_LLAMA_METAL = re.compile(r"^\s*ggml_metal_init:\s*found device:\s*(Apple M\d(?:\s+(?:Pro|Max|Ultra))?)\s*$", re.MULTILINE)
+_LLAMA_WORKING_SET = re.compile(r"recommendedMaxWorkingSetSize\s*=\s*([\d.]+)\s*MB")
+_LLAMA_NAME = re.compile(r"^\s*\S*:\s*general\.name\s*(?:str\s*)?=\s*(.+?)\s*$", re.MULTILINE)
+_LLAMA_FTYPE = re.compile(r"^\s*\S*:\s*(?:model ftype|file type)\s*=\s*(.+?)\s*$", re.MULTILINE)
+_LLAMA_CTX = re.compile(r"^\s*\S*:\s*n_ctx\s*=\s*(\d+)\s*$", re.MULTILINE)
+_LLAMA_LINE = re.compile(r"^\s*(?:(?:ggml|llama|llm|print_info|load|load_tensors|main|common|system_info|build|"
+                         r"gguf|clip|srv|slot)\w*:.*|Device \d+:.*compute capability.*)$", re.MULTILINE)
+# llama.cpp's file-type names → GGUF quant names
+_FTYPES = {"q4_k - medium": "Q4_K_M", "q4_k - small": "Q4_K_S", "q5_k - medium": "Q5_K_M", "q5_k - small": "Q5_K_S",
+           "q3_k - medium": "Q3_K_M", "q3_k - small": "Q3_K_S", "q3_k - large": "Q3_K_L", "q2_k - medium": "Q2_K",
+           "q6_k": "Q6_K", "q8_0": "Q8_0", "q4_0": "Q4_0", "q4_1": "Q4_1", "q5_0": "Q5_0", "q5_1": "Q5_1",
+           "f16": "F16", "bf16": "BF16", "all f32": "F32"}
+
 _INTEGRATED = re.compile(r"uhd graphics|iris|hd graphics|microsoft basic|radeon\(tm\) graphics|radeon graphics|"
                          r"vega \d+ graphics|parsec|virtual|remote display", re.IGNORECASE)
 
@@ -101,6 +121,7 @@ def cut_pasted(question: str) -> tuple[str, Pasted]:
     text = _macos(text, p)
     text = _lscpu_free(text, p)
     text = _windows(text, p)
+    text = _llama_log(text, p)
     if p.tools:
         text = _COMMAND_LINE.sub("", text)
     return text, p
@@ -222,6 +243,28 @@ def _windows(text: str, p: Pasted) -> str:
             text = text.replace(cpu.group(0), "")
             text = re.sub(r"^\s*Name\s*$", "", text, flags=re.MULTILINE)
     return text
+
+
+def _llama_log(text: str, p: Pasted) -> str:
+    devices = _LLAMA_DEVICE.findall(text)
+    metal = _LLAMA_METAL.search(text)
+    name = _LLAMA_NAME.search(text)
+    if not (devices or metal or name):
+        return text
+    p.gpus += [ToolGpu(d, None) for d in devices if not _INTEGRATED.search(d)]
+    if metal and not p.apple_phrase:
+        p.apple_phrase = metal.group(1).lower()
+        if working_set := _LLAMA_WORKING_SET.search(text):
+            p.metal_working_set_gib = float(working_set.group(1)) * 1e6 / GIB
+    if name:
+        p.model_text = name.group(1)
+    if ftype := _LLAMA_FTYPE.search(text):
+        raw = re.sub(r"\s*\(.*\)\s*$", "", ftype.group(1)).strip().lower()
+        p.quant = _FTYPES.get(raw) or (raw.split()[0].upper() if re.match(r"i?q\d", raw) else None)
+    if ctx := _LLAMA_CTX.findall(text):
+        p.context = int(ctx[-1])
+    p.tools.append("llama.cpp log")
+    return _strip(text, _LLAMA_LINE)
 
 
 def _tool_gpu(p: Pasted, name: str, vram: float | None) -> None:

@@ -311,6 +311,8 @@ def _gpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
     ]
 
 
+_TOTAL = re.compile(r"\s*(?:in\s+)?(?:total|combined|总共|总计|合计)\)?")
+_LAPTOP = re.compile(r"laptop|notebook|mobile|max-q|笔记本|移动版|游戏本")
 _UNKNOWN_GPU = re.compile(
     r"(?<![a-z0-9])(?:rtx|gtx|rx|arc|radeon|geforce|quadro|tesla|titan|instinct)\s*-?\s*"
     r"([a-z]?\d{2,5}[a-z]*(?:\s*(?:ti|super|xtx|xt|max|pro|ultra))?)"
@@ -328,6 +330,9 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
         while key_anchor in t.text and (match := t.find(pattern)):
             count = int(match.group(1) or match.group(2) or match.group(4) or match.group(5) or 1)
             size = float(match.group(3)) if match.group(3) else None
+            if size and count > 1 and (total := _TOTAL.match(t.text, match.end())):
+                t.take(total)  # "2x3090 (48GB total)": the size is for all the cards
+                size /= count
             gpu = _gpu_variant(r, catalog, key, size)
             if gpu is None:
                 return
@@ -339,6 +344,13 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
         _add(names, counts, name, count)
     if names:
         f["gpu_names"], f["gpu_counts"] = names, counts
+        cards = [catalog.gpu(n) for n in names]
+        laptop = _LAPTOP.search(t.text)
+        if laptop and any(not g.unified_memory for g in cards):
+            # a laptop RTX 4090 has 16 GB, not the desktop card's 24: not in the catalog
+            r.fail("laptop_gpu", "error_laptop_gpu", gpu=next(g.name for g in cards if not g.unified_memory))
+        elif len(names) > 1:
+            r.note("note_mixed_gpus", gpus=" + ".join(names))
         return
     # a GPU-looking name the catalog lacks: "did you mean"
     if unknown := _UNKNOWN_GPU.search(t.text):

@@ -87,7 +87,12 @@ def read_model_file(t: Text, r: Reading) -> None:
         r.fields["model_file_gb"] = float(m.group(1) or m.group(2))
 
 
+_BPW = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:bpw|bits? per weight)")
+
+
 def read_quant(t: Text, r: Reading, catalog: Catalog) -> None:
+    if m := t.find(_BPW):  # "4.65 bpw" (EXL2): the engine sizes named quant types only
+        r.could_not_read("unread_bpw", text=m.group(0).strip())
     for pattern, name, key_anchor in _quant_patterns(catalog):
         if key_anchor in t.text and t.find(pattern):
             r.fields["quant"] = name

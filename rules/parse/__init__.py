@@ -47,6 +47,7 @@ def _parse(question: str, catalog: Catalog) -> Query:
     models.read_gguf_path(rest, t, r)
     models.read_kv_cache(t, r)
     hardware.read_bandwidth(t, r)
+    hardware.read_vram(t, r)
     hardware.read_apple(t, r, catalog)  # before RAM: a Mac's "64GB RAM" is its unified memory
     hardware.read_ram(t, r, catalog)
     hardware.read_cpu(t, r, catalog)

@@ -82,6 +82,9 @@ def read_apple(t: Text, r: Reading, catalog: Catalog) -> None:
                 spans.append(m.span())
                 break
     memory = _apple_memory(t, spans)
+    if other := _APPLE_CHIP.search(t.text):  # "M3 Max 36G和M4 Pro 48G": one machine is sized
+        t.take(other)
+        r.could_not_read("unread_second_chip", text=other.group(0).strip())
     machine = re.sub(r"\s+", " ", mac.group(1)) if mac else None
     shown = _MAC_NAMES.get(machine, machine)
 
@@ -255,7 +258,7 @@ def _ram_kind(r: Reading, catalog: Catalog, lp: str | None, gen: str, x: str | N
 _CPU_ONLY = re.compile(
     r"no\s*(?:dedicated\s*|discrete\s*)?(?:gpu|graphics card|video card)|without\s*(?:a\s*)?(?:gpu|graphics card)"
     r"|cpu[\s-]*only|only\s*(?:a\s*|the\s*|my\s*)?cpu|on\s*(?:the\s*|my\s*|a\s*)?cpu\b|pure\s*cpu"
-    r"|没有?显卡|无显卡|不用显卡|纯\s*cpu|只用\s*cpu|只有\s*cpu|用\s*cpu\s*跑|仅\s*cpu|集显|核显"
+    r"|没有?显卡|无显卡|不用显卡|没有?独显|无独显|没有?独立显卡|纯\s*cpu|只用\s*cpu|只有\s*cpu|用\s*cpu\s*跑|仅\s*cpu|集显|核显"
 )
 
 
@@ -321,6 +324,13 @@ _VRAM_ONLY = re.compile(rf"{NUM}\s*(?:gb|g|gib)\s*(?:of\s*)?(?:vram|显存|video
 _VRAM_ONLY_ZH = re.compile(rf"(?:显存|vram)\s*(?:是|有|为|:|：)?\s*{NUM}\s*(?:gb|g|gib)")
 
 
+def read_vram(t: Text, r: Reading) -> None:
+    """"显存8G", "12GB of VRAM": read before RAM sizes, so "显存8G内存32G" is 8 GB of VRAM
+    and 32 GB of RAM, not 8 GB of RAM."""
+    if m := (t.find(_VRAM_ONLY_ZH) or t.find(_VRAM_ONLY)):
+        r.vram_gib = float(m.group(1))
+
+
 def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
     f = r.fields
     names: list[str] = list(f.get("gpu_names", []))
@@ -357,10 +367,9 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
         _unknown_gpu(r, catalog, unknown.group(0).strip())
         return
     # "12GB VRAM" without a card: size it as a typical card with that memory
-    if vram := (t.find(_VRAM_ONLY) or t.find(_VRAM_ONLY_ZH)):
-        if gpu := typical_card(catalog, float(vram.group(1))):
-            f["gpu_names"], f["gpu_counts"] = [gpu.name], [1]
-            f["vram_only"] = True
+    if r.vram_gib is not None and (gpu := typical_card(catalog, r.vram_gib)):
+        f["gpu_names"], f["gpu_counts"] = [gpu.name], [1]
+        f["vram_only"] = True
 
 
 def _add(names: list[str], counts: list[int], name: str, count: int) -> None:
@@ -376,6 +385,8 @@ def _gpu_variant(r: Reading, catalog: Catalog, key: str, size: float | None) -> 
     unified = variants[0].unified_memory
     if size is None and unified and r.fields.get("ram_gib"):
         size = r.fields.pop("ram_gib")  # "Strix Halo with 64GB RAM": the one memory pool
+    if size is None and not unified and r.vram_gib is not None:
+        size = r.vram_gib  # "3060, 显存8G": the card's memory, said elsewhere in the sentence
     if size is None:
         gpu = _default(variants)
         if len(variants) > 1:

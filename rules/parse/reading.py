@@ -19,6 +19,7 @@ class Reading:
     fields: dict = field(default_factory=dict)
     assumptions: list[str] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)
+    vram_gib: float | None = None  # "显存8G", "12GB VRAM": a card's memory, read before RAM sizes
 
     def note(self, key: str, **values) -> None:
         """An assumption, worded in the question's language."""

@@ -273,7 +273,14 @@ def _cpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
 _SIZE_NEXT_TO_CPU = re.compile(rf"\s*(?:with|w/|,|，|\+|加|配|and)?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:vram|显存|model|模型|file))")
 
 
+# devices the catalog does not size: said, so their RAM is not read as a PC's
+_UNSIZED_DEVICE = re.compile(r"raspberry\s*pi|树莓派|\bphone\b|iphone|android|手机|ipad|jetson|steam\s*deck|switch\b|"
+                             r"chromebook|orange\s*pi")
+
+
 def read_cpu(t: Text, r: Reading, catalog: Catalog) -> None:
+    if m := t.find(_UNSIZED_DEVICE):
+        r.could_not_read("unread_device", text=m.group(0).strip())
     for pattern, name, key_anchor in _cpu_patterns(catalog):
         if key_anchor in t.text and (m := t.find(pattern)):
             r.fields["cpu_name"] = name

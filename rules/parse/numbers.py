@@ -62,7 +62,7 @@ def size_gib(value: float, unit: str) -> float:
     return value
 
 
-SIZE_UNIT = r"(tb|tib|gb|gib|g|mb|mib)(?![a-z0-9/])"
+SIZE_UNIT = r"(tb|tib|terabytes?|gb|gib|gigs?|gigabytes?|g|mb|mib|megabytes?)(?![a-z0-9/])"
 
 # contexts, most explicit first
 _CTX_WORD = r"(?:context|ctx|上下文|context\s*window|window)"

@@ -274,7 +274,7 @@ _SIZE_NEXT_TO_CPU = re.compile(rf"\s*(?:with|w/|,|，|\+|加|配|and)?\s*{NUM}\s
 
 
 # devices the catalog does not size: said, so their RAM is not read as a PC's
-_UNSIZED_DEVICE = re.compile(r"raspberry\s*pi|树莓派|\bphone\b|iphone|android|手机|ipad|jetson|steam\s*deck|switch\b|"
+_UNSIZED_DEVICE = re.compile(r"raspberry\s*pi|树莓派|\bphone\b|iphone|android|手机|ipad|jetson|steam\s*deck|"
                              r"chromebook|orange\s*pi")
 
 

@@ -3,9 +3,9 @@ assumptions made to fill what a question left out."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-
 import re
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from rules.catalog import Catalog, Cpu, DeviceClass, Gpu, RamKind
 from rules.phrases import say

@@ -230,7 +230,7 @@ def _windows(text: str, p: Pasted) -> str:
         p.tools.append("dxdiag")
         return _strip(text, _DX_LINE)
     if _WMIC_VIDEO_HEADER.search(text):
-        for ram, name in _WMIC_VIDEO.findall(text):
+        for _adapter_ram, name in _WMIC_VIDEO.findall(text):
             # AdapterRAM is a 32-bit field: it tops out at 4 GiB, so the name decides
             _tool_gpu(p, name, None)
         p.tools.append("wmic path win32_VideoController")

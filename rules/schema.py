@@ -69,6 +69,14 @@ class SpeedInfo(_Model):
     theoretical_max_tokens_per_s: float
     expected_tokens_per_s: float
     bottleneck: str
+    # [low, high] from the calibration residuals of the device class (rules/calibration.py)
+    expected_range: list[float] | None = None
+    measurements: int | None = None  # calibration rows the range comes from
+    device_class: str | None = None  # the class whose fitted figures were used
+    prompt_tokens_per_s: float | None = None  # prefill (compute-bound); None when compute is unknown
+    prompt_tokens_per_s_range: list[float] | None = None
+    time_to_first_token_s: float | None = None  # for `prompt_tokens`
+    prompt_tokens: int | None = None
 
 
 class Recommendation(_Model):

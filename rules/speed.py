@@ -1,13 +1,28 @@
-"""Speed math: generating a token reads every (active) weight once, so memory
-bandwidth sets the ceiling; a measured efficiency per device class gives the
-expected figure. With partial offload the GPU and CPU times per token add up."""
+"""Speed math. Generating a token reads every (active) weight once, so memory bandwidth
+sets the ceiling. The expected figure comes from the calibrated model
+(rules/calibration.py, data/speed_fit.toml):
+
+    seconds per token = max(bytes ÷ (efficiency × bandwidth), FLOPs ÷ effective compute)
+                        + fixed cost per token
+
+with efficiency and fixed cost per device class, a factor per quant family, and a range
+from the class's residuals. With partial offload the GPU and CPU parts add up; with
+several GPUs each holds layers in proportion to its memory and they run one after
+another; with MoE expert offload (`--n-cpu-moe`) the experts are read from RAM.
+Prefill is compute-bound: prompt tokens/s = efficiency × peak FLOP/s ÷ (2 × parameters).
+"""
 
 from __future__ import annotations
 
-from rules.catalog import Catalog, DeviceClass, ModelSpec, QuantType
+from dataclasses import dataclass
+
+from rules.calibration import ClassFit, SpeedFit, decode_seconds, device_tflops, load_fit
+from rules.catalog import Catalog, DeviceClass, Gpu, ModelSpec, QuantType
 from rules.memory import Fit, read_bytes_per_token
 from rules.rig import Rig
 from rules.schema import SpeedInfo, Verdict
+
+DEFAULT_CPU_CLASS = "cpu_avx2"  # x86 desktop/server CPUs; AVX-512 borrows it (calibration.FALLBACK_CLASS)
 
 
 def ceiling_tokens_per_s(bandwidth_gbs: float, bytes_per_token: float) -> float:
@@ -15,47 +30,159 @@ def ceiling_tokens_per_s(bandwidth_gbs: float, bytes_per_token: float) -> float:
     return bandwidth_gbs * 1e9 / bytes_per_token
 
 
-def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catalog) -> SpeedInfo | None:
+def gpu_class(gpu: Gpu) -> str:
+    """The fit's device class for a catalog GPU: its vendor's usual llama.cpp backend."""
+    if gpu.unified_memory or gpu.vendor == "apple":
+        return "metal"
+    if gpu.vendor == "nvidia":
+        return "cuda_hbm" if gpu.device_class == DeviceClass.GPU_DATACENTER else "cuda"
+    if gpu.vendor == "intel":
+        return "sycl"
+    return "vulkan_rocm"
+
+
+@dataclass(frozen=True)
+class HostCompute:
+    """A measured CPU: its class (ISA) and matmul GFLOP/s (bot/host.py measures both)."""
+
+    cpu_class: str = DEFAULT_CPU_CLASS
+    gflops: float | None = None
+
+
+@dataclass
+class _Part:
+    """One device's share of a token: ideal and expected seconds, and its class."""
+
+    cls: ClassFit
+    ideal: float
+    expected: float
+    compute_bound: bool = False
+
+
+def _gpu_parts(rig: Rig, fraction: float, bytes_per_token: float, qf: float, fit: SpeedFit) -> list[_Part]:
+    """llama.cpp's default split gives each GPU layers in proportion to its memory
+    (tensor split); the cards work one after another, so their times add."""
+    total_vram = sum(g.vram_gib * c for g, c in rig.gpus)
+    parts = []
+    for gpu, count in rig.gpus:
+        share = fraction * gpu.vram_gib * count / total_vram
+        cf = fit.for_class(gpu_class(gpu))
+        read = share * bytes_per_token
+        parts.append(_Part(cf, read / (gpu.bandwidth_gbs * 1e9),
+                           decode_seconds(read, gpu.bandwidth_gbs, cf, qf) - cf.fixed_ms / 1000))
+    return parts
+
+
+def _cpu_part(rig: Rig, read_bytes: float, flops: float, qf: float, fit: SpeedFit,
+              host: HostCompute | None) -> _Part:
+    cf = fit.for_class(host.cpu_class if host else DEFAULT_CPU_CLASS)
+    gflops = host.gflops * fit.cpu_compute_efficiency if host and host.gflops else None
+    expected = decode_seconds(read_bytes, rig.ram_bandwidth_gbs, cf, qf, flops=flops, gflops=gflops)
+    expected -= cf.fixed_ms / 1000
+    read_only = decode_seconds(read_bytes, rig.ram_bandwidth_gbs, cf, qf) - cf.fixed_ms / 1000
+    return _Part(cf, read_bytes / (rig.ram_bandwidth_gbs * 1e9), expected, compute_bound=expected > read_only)
+
+
+def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catalog | None = None, *,
+          prompt_tokens: int | None = None, host: HostCompute | None = None,
+          experts_in_ram: bool = False) -> SpeedInfo | None:
+    """Decode (and prefill) speed of `model` placed as `fit` says on `rig`.
+    `experts_in_ram`: MoE expert tensors stay in system RAM (llama.cpp `--n-cpu-moe`),
+    attention and shared tensors on the GPU."""
     if fit.verdict == Verdict.DOES_NOT_FIT:
         return None
+    params = load_fit()
     per_token = read_bytes_per_token(model, quant)
-    gpu_fraction = (fit.gpu_layers or 0) / fit.total_layers if rig.gpus else 0.0
-    cpu_eff = catalog.efficiency(DeviceClass.CPU)
+    qf_gpu = params.quant(quant.name, "cuda")
+    qf_cpu = params.quant(quant.name, DEFAULT_CPU_CLASS)
+    active_b = model.active_params_b or model.params_b
+    flops = 2e9 * active_b
 
-    # seconds per token, ideal and expected, for each part
-    gpu_ideal = gpu_expected = 0.0
-    if gpu_fraction:
-        # llama.cpp splits layers across GPUs by memory; they run one after another.
-        total_vram = sum(g.vram_gib * c for g, c in rig.gpus)
-        for gpu, count in rig.gpus:
-            share = gpu_fraction * gpu.vram_gib * count / total_vram
-            seconds = share * per_token / (gpu.bandwidth_gbs * 1e9)
-            gpu_ideal += seconds
-            gpu_expected += seconds / catalog.efficiency(gpu.device_class)
-    cpu_fraction = 1.0 - gpu_fraction
-    cpu_ideal = cpu_fraction * per_token / (rig.ram_bandwidth_gbs * 1e9)
-    cpu_expected = cpu_ideal / cpu_eff
-
-    if cpu_fraction == 0:
-        bottleneck = "gpu_memory_bandwidth"
-    elif gpu_fraction == 0:
-        bottleneck = "ram_bandwidth"
+    parts: list[_Part] = []
+    if rig.gpus and experts_in_ram and model.expert_params_b:
+        expert_share = _active_expert_share(model)
+        parts += _gpu_parts(rig, 1.0, per_token * (1 - expert_share), qf_gpu, params)
+        parts.append(_cpu_part(rig, per_token * expert_share, flops * expert_share, qf_cpu, params, host))
     else:
-        bottleneck = "ram_bandwidth" if cpu_expected >= gpu_expected else "gpu_memory_bandwidth"
-    return SpeedInfo(
-        theoretical_max_tokens_per_s=1.0 / (gpu_ideal + cpu_ideal),
-        expected_tokens_per_s=1.0 / (gpu_expected + cpu_expected),
+        gpu_fraction = (fit.gpu_layers or 0) / fit.total_layers if rig.gpus else 0.0
+        if gpu_fraction:
+            parts += _gpu_parts(rig, gpu_fraction, per_token, qf_gpu, params)
+        if gpu_fraction < 1:
+            cpu_fraction = 1 - gpu_fraction
+            parts.append(_cpu_part(rig, per_token * cpu_fraction, flops * cpu_fraction, qf_cpu, params, host))
+
+    # one fixed cost per device kind that takes part (a GPU's launch/sync cost, the CPU's thread sync)
+    fixed = sum({id(p.cls): p.cls.fixed_ms for p in parts}.values()) / 1000
+    ideal = sum(p.ideal for p in parts)
+    expected_s = sum(p.expected for p in parts) + fixed
+    dominant = max(parts, key=lambda p: p.expected)
+    expected = 1 / expected_s
+    on_cpu = dominant is parts[-1] and (not rig.gpus or parts[-1].cls.device_class.startswith("cpu"))
+    if dominant.compute_bound:
+        bottleneck = "cpu_compute"
+    else:
+        bottleneck = "ram_bandwidth" if on_cpu else "gpu_memory_bandwidth"
+    info = SpeedInfo(
+        theoretical_max_tokens_per_s=1 / ideal,
+        expected_tokens_per_s=min(expected, 1 / ideal),
+        expected_range=[expected * dominant.cls.ratio_low, min(1 / ideal, expected * dominant.cls.ratio_high)],
+        measurements=dominant.cls.range_rows,
+        device_class=dominant.cls.device_class,
         bottleneck=bottleneck,
     )
+    return _with_prefill(info, rig, flops, params, host, prompt_tokens, experts_in_ram, fit)
 
 
-def speed_from_bandwidth(
-    bandwidth_gbs: float, model_gb: float, device_class: DeviceClass, catalog: Catalog
-) -> SpeedInfo:
+def _active_expert_share(model: ModelSpec) -> float:
+    """Share of the bytes read per token that sit in expert tensors."""
+    dense = model.params_b - model.expert_params_b
+    active_experts = max(0.0, model.active_params_b - dense)
+    return active_experts / model.active_params_b
+
+
+def _with_prefill(info: SpeedInfo, rig: Rig, flops: float, params: SpeedFit, host: HostCompute | None,
+                  prompt_tokens: int | None, experts_in_ram: bool, fit: Fit) -> SpeedInfo:
+    """Prompt processing is compute-bound; shown only where the device's compute is known."""
+    rate = band = None
+    full_gpu = rig.gpus and fit.verdict == Verdict.FITS_GPU and not experts_in_ram
+    if full_gpu:
+        gpu = rig.gpus[0][0]  # layers run one after another: the first card's rate stands for all
+        cf = params.for_class(gpu_class(gpu))
+        tflops = device_tflops().get(gpu.name)
+        if tflops and cf.prefill_efficiency:
+            rate = cf.prefill_efficiency * tflops * 1e12 / flops
+            band = [rate * cf.prefill_ratio_low, rate * cf.prefill_ratio_high]
+    elif not rig.gpus and host and host.gflops:
+        # CPU prefill runs batched matmuls at close to the measured matmul rate
+        rate = host.gflops * 1e9 / flops
+    if rate is None:
+        return info
+    update = {"prompt_tokens_per_s": rate, "prompt_tokens_per_s_range": band}
+    if prompt_tokens:
+        update |= {"prompt_tokens": prompt_tokens, "time_to_first_token_s": prompt_tokens / rate}
+    return info.model_copy(update=update)
+
+
+PURE_CLASS = {DeviceClass.CPU: DEFAULT_CPU_CLASS, DeviceClass.GPU_CONSUMER: "cuda",
+              DeviceClass.GPU_DATACENTER: "cuda_hbm", DeviceClass.APPLE: "metal"}
+
+
+def speed_from_bandwidth(bandwidth_gbs: float, model_gb: float, device_class: DeviceClass,
+                         catalog: Catalog | None = None) -> SpeedInfo:
     """A pure speed question: 'how fast is a 13 GB model at 115 GB/s?'"""
+    params = load_fit()
+    cf = params.for_class(PURE_CLASS[device_class])
     ceiling = ceiling_tokens_per_s(bandwidth_gbs, model_gb * 1e9)
+    expected = min(ceiling, 1 / decode_seconds(model_gb * 1e9, bandwidth_gbs, cf, 1.0))
     return SpeedInfo(
         theoretical_max_tokens_per_s=ceiling,
-        expected_tokens_per_s=ceiling * catalog.efficiency(device_class),
+        expected_tokens_per_s=expected,
+        expected_range=[expected * cf.ratio_low, min(ceiling, expected * cf.ratio_high)],
+        measurements=cf.range_rows,
+        device_class=cf.device_class,
         bottleneck="gpu_memory_bandwidth" if device_class != DeviceClass.CPU else "ram_bandwidth",
     )
+
+
+def class_fit(device_class: str) -> ClassFit:
+    return load_fit().for_class(device_class)

@@ -21,8 +21,8 @@ FIT_FILE = DATA_DIR / "speed_fit.toml"
 
 # Device classes the fit has parameters for, and where a class without enough
 # measurements of its own borrows them (same memory path, different vector unit).
-DEVICE_CLASSES = ("cuda", "cuda_hbm", "metal", "vulkan_rocm", "sycl", "cpu_avx2", "cpu_avx512", "cpu_neon")
-FALLBACK_CLASS = {"cpu_avx512": "cpu_avx2", "cpu_neon": "cpu_avx2", "sycl": "vulkan_rocm"}
+DEVICE_CLASSES = ("cuda", "cuda_hbm", "cuda_pascal", "metal", "vulkan_rocm", "sycl", "cpu_avx2", "cpu_avx512", "cpu_neon")
+FALLBACK_CLASS = {"cpu_avx512": "cpu_avx2", "cpu_neon": "cpu_avx2", "sycl": "vulkan_rocm", "cuda_pascal": "cuda"}
 MIN_ROWS_FOR_OWN_RANGE = 5
 OLD_ERA = "pre-cuda-graphs"
 
@@ -32,9 +32,9 @@ QUANT_FAMILIES = ("legacy", "k-quant", "k-quant-low", "i-quant", "float")
 
 
 def quant_key(quant: str, device_class: str) -> str:
-    """Quant factors are fitted separately for CPUs and GPUs: a GPU's slow path for a
-    weight type (Pascal on Q2_K) says nothing about a CPU's."""
-    domain = "cpu" if device_class.startswith("cpu") else "gpu"
+    """Quant factors are fitted separately for CPUs, Pascal GPUs and other GPUs: Pascal's
+    slow path for Q2_K/Q3_K says nothing about a newer card's or a CPU's."""
+    domain = "cpu" if device_class.startswith("cpu") else "pascal" if device_class == "cuda_pascal" else "gpu"
     return f"{domain}:{quant_family(quant)}"
 
 
@@ -192,7 +192,10 @@ def fit_measurements(rows: list[Measurement], cpu_compute_efficiency: float,
     classes = sorted({r.device_class for r in rows})
     # a family without measurements keeps factor 1 rather than an unconstrained guess
     families = sorted({r.family for r in rows if not r.family.endswith(":legacy")})
-    old_classes = sorted({r.device_class for r in rows if r.era == OLD_ERA})
+    # an old-build extra cost is only identifiable where the class also has current builds;
+    # a class measured only on old builds keeps their cost as its fixed cost (conservative)
+    old_classes = sorted({r.device_class for r in rows if r.era == OLD_ERA}
+                         & {r.device_class for r in rows if r.era != OLD_ERA})
     n_c = len(classes)
 
     def unpack(x):

@@ -26,6 +26,10 @@ class Intent(StrEnum):
     SPEED = "speed"
     RECOMMEND = "recommend"
     EXPLAIN = "explain"
+    MAX_CONTEXT = "max_context"
+    FINE_TUNE = "fine_tune"
+    SERVE = "serve"
+    COMMAND = "command"
 
 
 class _Model(BaseModel):
@@ -77,6 +81,34 @@ class SpeedInfo(_Model):
     prompt_tokens_per_s_range: list[float] | None = None
     time_to_first_token_s: float | None = None  # for `prompt_tokens`
     prompt_tokens: int | None = None
+
+
+class ServingInfo(_Model):
+    """N users, each with its own llama.cpp slot (`-np N`, `-c N × context`)."""
+
+    users: int
+    context_per_user: int
+    kv_cache_gib: float  # all slots together
+    kv_cache_per_user_gib: float
+    aggregate_tokens_per_s: float | None
+    per_user_tokens_per_s: float | None
+    max_users: int  # users that fit at this context per user
+
+
+class TrainingInfo(_Model):
+    """Memory to fine-tune; `memory.total_gib` carries the total."""
+
+    method: str  # full | lora | qlora
+    weights_gib: float
+    adapters_gib: float
+    gradients_gib: float
+    optimizer_gib: float
+    activations_gib: float
+    overhead_gib: float
+    total_gib: float
+    batch_size: int
+    sequence_length: int
+    lora_rank: int | None = None
 
 
 class Recommendation(_Model):
@@ -137,5 +169,8 @@ class SizingResult(_Model):
     memory: MemoryInfo | None = None
     speed: SpeedInfo | None = None
     recommendations: list[Recommendation] = Field(default_factory=list)
+    serving: ServingInfo | None = None
+    training: TrainingInfo | None = None
+    command: str | None = None  # the llama.cpp command line that realises the answer
     answer: str
     error: str | None = None

@@ -14,6 +14,7 @@ Prefill is compute-bound: prompt tokens/s = efficiency × peak FLOP/s ÷ (2 × p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rules.calibration import ClassFit, SpeedFit, decode_seconds, device_tflops, load_fit
@@ -35,6 +36,8 @@ def gpu_class(gpu: Gpu) -> str:
     if gpu.unified_memory or gpu.vendor == "apple":
         return "metal"
     if gpu.vendor == "nvidia":
+        if re.match(r"(GTX 10\d0|Tesla P\d+|Titan X)", gpu.name):
+            return "cuda_pascal"
         return "cuda_hbm" if gpu.device_class == DeviceClass.GPU_DATACENTER else "cuda"
     if gpu.vendor == "intel":
         return "sycl"
@@ -85,22 +88,23 @@ def _cpu_part(rig: Rig, read_bytes: float, flops: float, qf: float, fit: SpeedFi
 
 def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catalog | None = None, *,
           prompt_tokens: int | None = None, host: HostCompute | None = None,
-          experts_in_ram: bool = False) -> SpeedInfo | None:
+          cpu_expert_fraction: float = 0.0) -> SpeedInfo | None:
     """Decode (and prefill) speed of `model` placed as `fit` says on `rig`.
-    `experts_in_ram`: MoE expert tensors stay in system RAM (llama.cpp `--n-cpu-moe`),
-    attention and shared tensors on the GPU."""
+    `cpu_expert_fraction`: share of the MoE layers whose expert tensors stay in system RAM
+    (llama.cpp `--n-cpu-moe`); attention, shared tensors and the other experts on the GPU."""
+    experts_in_ram = cpu_expert_fraction > 0
     if fit.verdict == Verdict.DOES_NOT_FIT:
         return None
     params = load_fit()
     per_token = read_bytes_per_token(model, quant)
-    qf_gpu = params.quant(quant.name, "cuda")
+    qf_gpu = params.quant(quant.name, gpu_class(rig.gpus[0][0])) if rig.gpus else 1.0
     qf_cpu = params.quant(quant.name, DEFAULT_CPU_CLASS)
     active_b = model.active_params_b or model.params_b
     flops = 2e9 * active_b
 
     parts: list[_Part] = []
     if rig.gpus and experts_in_ram and model.expert_params_b:
-        expert_share = _active_expert_share(model)
+        expert_share = _active_expert_share(model) * cpu_expert_fraction
         parts += _gpu_parts(rig, 1.0, per_token * (1 - expert_share), qf_gpu, params)
         parts.append(_cpu_part(rig, per_token * expert_share, flops * expert_share, qf_cpu, params, host))
     else:

@@ -90,6 +90,27 @@ class Measurement(_Strict):
         return 2e9 * (self.active_params_b or self.params_b)
 
 
+class HostMeasurement(_Strict):
+    """llama.cpp on one of RigBot's own hosts, with the host's measured bandwidth and FLOP/s."""
+
+    cpu: str
+    device_class: str
+    ram_read_gbs: float = Field(gt=0)
+    matmul_gflops_1thread: float = Field(gt=0)
+    threads: int = Field(ge=1)
+    model: str
+    params_b: float = Field(gt=0)
+    size_gb: float = Field(gt=0)
+    tg_runs: list[float] = Field(min_length=1)
+    pp: float | None = None
+    source: str = Field(min_length=10)
+
+    @property
+    def tg(self) -> float:
+        ordered = sorted(self.tg_runs)
+        return ordered[len(ordered) // 2]
+
+
 class ClassFit(_Strict):
     """Fitted decode and prefill parameters of one device class."""
 
@@ -138,6 +159,11 @@ def load_measurements(path: Path = MEASUREMENTS_FILE) -> list[Measurement]:
     return rows
 
 
+def load_host_measurements(path: Path = MEASUREMENTS_FILE) -> list[HostMeasurement]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [HostMeasurement(**h) for h in data.get("host", [])]
+
+
 @cache
 def device_tflops(path: Path = MEASUREMENTS_FILE) -> dict[str, float]:
     """Peak FP32 TFLOPS by device name (for prefill)."""
@@ -181,8 +207,7 @@ def predict_prefill(m: Measurement, fit: SpeedFit) -> float | None:
 
 # --- fitting (build / test time) ---------------------------------------------------------
 
-def fit_measurements(rows: list[Measurement], cpu_compute_efficiency: float,
-                     cpu_compute_source: str) -> SpeedFit:
+def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement]) -> SpeedFit:
     """Least squares on log(predicted ÷ measured) over every decode row: per class an
     efficiency (≤ 1) and a fixed cost (and an old-build extra cost where rows carry an
     era), and one bandwidth factor per quant family (legacy = 1)."""
@@ -237,6 +262,7 @@ def fit_measurements(rows: list[Measurement], cpu_compute_efficiency: float,
             ratio_low=low, ratio_high=high, range_rows=len(idx) if own else len(rows),
             prefill_efficiency=p_eff, prefill_rows=p_n, prefill_ratio_low=p_low, prefill_ratio_high=p_high,
         )
+    cpu_compute_efficiency, cpu_compute_source = _fit_host_compute(hosts, fits, {k: float(v) for k, v in qf.items()})
     return SpeedFit(
         method=("scipy.optimize.least_squares (soft_l1, f_scale 0.15) on log(predicted/measured) tg, "
                 "per device class: efficiency in [0.2, 1], fixed ms/token, old-build extra ms; "
@@ -249,6 +275,24 @@ def fit_measurements(rows: list[Measurement], cpu_compute_efficiency: float,
         cpu_compute_efficiency=cpu_compute_efficiency,
         cpu_compute_source=cpu_compute_source,
     )
+
+
+def _fit_host_compute(hosts: list[HostMeasurement], fits: dict[str, ClassFit],
+                      qf: dict[str, float]) -> tuple[float, str]:
+    """The share of the measured one-thread matmul FLOP/s that llama.cpp's decode reaches:
+    what is left of each host's measured time per token after the fixed cost, spent on
+    2 × parameters FLOPs. Median over hosts."""
+    import numpy as np
+
+    shares = []
+    for h in hosts:
+        cf = fits.get(h.device_class) or fits[FALLBACK_CLASS[h.device_class]]
+        compute_s = 1 / h.tg - cf.fixed_ms / 1000
+        shares.append(2e9 * h.params_b / (compute_s * h.matmul_gflops_1thread * 1e9 * h.threads))
+    if not shares:
+        return 0.2, "no host measurements: a guess"
+    share = round(float(np.median(shares)), 4)
+    return share, f"median of {len(shares)} RigBot host measurement(s) in measurements.toml [[host]]"
 
 
 def _ratio_band(log_pred_over_meas) -> tuple[float, float]:
@@ -301,14 +345,8 @@ def _toml_str(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-# RigBot's own hosts: llama.cpp single-thread decode of SmolLM2-135M Q4_1 against numpy's
-# matmul FLOP/s measured at start (bot/host.py). Updated when a host measurement is added.
-HOST_COMPUTE_EFFICIENCY = 0.05
-HOST_COMPUTE_SOURCE = "placeholder until measured on a RigBot host"
-
-
 if __name__ == "__main__":
     rows = load_measurements()
-    fitted = fit_measurements(rows, HOST_COMPUTE_EFFICIENCY, HOST_COMPUTE_SOURCE)
+    fitted = fit_measurements(rows, load_host_measurements())
     write_fit(fitted)
     print(f"fitted {len(rows)} rows -> {FIT_FILE}")

@@ -8,10 +8,9 @@ import pytest
 
 from rules.calibration import (
     FIT_FILE,
-    HOST_COMPUTE_EFFICIENCY,
-    HOST_COMPUTE_SOURCE,
     fit_measurements,
     load_fit,
+    load_host_measurements,
     load_measurements,
     predict_measurement,
     predict_prefill,
@@ -77,13 +76,14 @@ def test_prefill_prediction_within_the_fitted_band():
 
 def test_fitted_file_matches_a_fresh_fit():
     """speed_fit.toml is generated, never edited: refitting the data gives the same figures."""
-    fresh = fit_measurements(ROWS, HOST_COMPUTE_EFFICIENCY, HOST_COMPUTE_SOURCE)
+    fresh = fit_measurements(ROWS, load_host_measurements())
     stored = load_fit()
     assert stored.measurements == len(ROWS), f"regenerate {FIT_FILE} with: python -m rules.calibration"
     for name, cf in fresh.classes.items():
         kept = stored.classes[name]
         assert kept.efficiency == pytest.approx(cf.efficiency, rel=0.01), name
         assert kept.fixed_ms == pytest.approx(cf.fixed_ms, rel=0.02, abs=0.05), name
+    assert stored.cpu_compute_efficiency == pytest.approx(fresh.cpu_compute_efficiency, rel=0.02)
     for family, factor in fresh.quant_factor.items():
         assert stored.quant_factor[family] == pytest.approx(factor, rel=0.01)
 

@@ -259,9 +259,11 @@ def _speed_lines(data: dict) -> list[str]:
                      f"over {t['generations']} generations")
     else:
         lines.append("**Measured:** no generations yet — ask a knowledge question first")
-    if p := data.get("predicted"):
-        lines.append(f"**Rule engine predicts:** ~{p['expected_tokens_per_s']} tokens/s "
-                     f"(ceiling {p['theoretical_max_tokens_per_s']})")
+    if (p := data.get("predicted")) and p.get("expected_tokens_per_s"):
+        low, high = p["expected_range"]
+        lines.append(f"**Rule engine predicts:** ~{p['expected_tokens_per_s']} tokens/s, likely {low}–{high} "
+                     f"(ceiling {p['theoretical_max_tokens_per_s']}; from the measured "
+                     f"{p['ram_bandwidth_gbs_measured']:g} GB/s and {p['matmul_gflops_measured']:g} GFLOP/s)")
     if data.get("measured_over_predicted") is not None:
         lines.append(f"**Measured ÷ predicted:** {data['measured_over_predicted']}")
     if data.get("note"):

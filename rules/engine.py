@@ -26,7 +26,7 @@ from rules.schema import (
     Verdict,
 )
 from rules.serving import serving
-from rules.speed import speed, speed_from_bandwidth
+from rules.speed import gpu_class, speed, speed_from_bandwidth
 from rules.training import DEFAULT_BATCH, DEFAULT_SEQUENCE, METHODS, training_memory
 
 DEFAULT_QUANT = "Q4_K_M"
@@ -334,11 +334,13 @@ def _requirements(query: Query, catalog: Catalog) -> SizingResult:
     best = options[0] if options else None
     speed_info = None
     if best:
-        gpu_name = best.hardware.split("× ")[-1]
+        count, _, gpu_name = best.hardware.rpartition("× ")
         gpu = catalog.gpu(gpu_name)
-        speed_info = SpeedInfo(theoretical_max_tokens_per_s=round(best.expected_tokens_per_s / catalog.efficiency(gpu.device_class), 1),
-                               expected_tokens_per_s=best.expected_tokens_per_s,
-                               bottleneck="gpu_memory_bandwidth")
+        rig = Rig(gpus=[(gpu, int(count or 1))], unified_memory=gpu.unified_memory,
+                  ram_gib=gpu.vram_gib if gpu.unified_memory else 1e9,
+                  ram_bandwidth_gbs=gpu.bandwidth_gbs if gpu.unified_memory else 51.2)
+        speed_info = _rounded(speed(model, quant, fit(model, quant, context, rig, query.kv_cache_type or "f16"),
+                                    rig, catalog))
     return SizingResult(
         intent=query.intent if query.intent != Intent.EXPLAIN else Intent.REQUIREMENTS,
         model=_model_info(model, quant, context),
@@ -371,6 +373,7 @@ def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
 
 def _pure_speed(query: Query, catalog: Catalog) -> SizingResult:
     notes = []
+    fit_class = None
     if query.bandwidth_gbs:
         bandwidth = query.bandwidth_gbs
         device = DeviceClass.CPU
@@ -378,7 +381,7 @@ def _pure_speed(query: Query, catalog: Catalog) -> SizingResult:
         rig = rig_from_query(query, catalog)
         if rig.gpus:
             gpu = rig.gpus[0][0]
-            bandwidth, device = gpu.bandwidth_gbs, gpu.device_class
+            bandwidth, device, fit_class = gpu.bandwidth_gbs, gpu.device_class, gpu_class(gpu)
         else:
             bandwidth, device = rig.ram_bandwidth_gbs, DeviceClass.CPU
         notes += rig.assumptions
@@ -388,12 +391,15 @@ def _pure_speed(query: Query, catalog: Catalog) -> SizingResult:
         model, quant, _, model_notes = _model_setup(query, catalog)
         size_gb = weights_bytes(model, quant) / GB
         notes += model_notes
-    s = speed_from_bandwidth(bandwidth, size_gb, device, catalog)
+    s = speed_from_bandwidth(bandwidth, size_gb, device, catalog, fit_class=fit_class)
     lang = query.lang
     lines = [
         say(lang, "pure_ceiling", bandwidth=bandwidth, size=size_gb, ceiling=s.theoretical_max_tokens_per_s),
-        say(lang, "pure_expected", expected=s.expected_tokens_per_s, efficiency=catalog.efficiency(device),
-            device=say(lang, f"device_{device.value}")),
+        say(lang, "pure_expected", expected=s.expected_tokens_per_s,
+            efficiency=s.expected_tokens_per_s / s.theoretical_max_tokens_per_s,
+            device=say(lang, f"class_{s.device_class}")),
+        say(lang, "speed_range", low=_tps(s.expected_range[0]), high=_tps(s.expected_range[1]),
+            count=s.measurements, device_class=say(lang, f"class_{s.device_class}")),
         _assumptions(notes, lang),
     ]
     return SizingResult(intent=Intent.SPEED, speed=_rounded(s), answer="\n".join(lines),

@@ -172,10 +172,11 @@ PURE_CLASS = {DeviceClass.CPU: DEFAULT_CPU_CLASS, DeviceClass.GPU_CONSUMER: "cud
 
 
 def speed_from_bandwidth(bandwidth_gbs: float, model_gb: float, device_class: DeviceClass,
-                         catalog: Catalog | None = None) -> SpeedInfo:
-    """A pure speed question: 'how fast is a 13 GB model at 115 GB/s?'"""
+                         catalog: Catalog | None = None, fit_class: str | None = None) -> SpeedInfo:
+    """A pure speed question: 'how fast is a 13 GB model at 115 GB/s?' `fit_class` names the
+    calibrated class when the device is known (e.g. "vulkan_rocm" for a Radeon)."""
     params = load_fit()
-    cf = params.for_class(PURE_CLASS[device_class])
+    cf = params.for_class(fit_class or PURE_CLASS[device_class])
     ceiling = ceiling_tokens_per_s(bandwidth_gbs, model_gb * 1e9)
     expected = min(ceiling, 1 / decode_seconds(model_gb * 1e9, bandwidth_gbs, cf, 1.0))
     return SpeedInfo(

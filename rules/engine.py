@@ -16,11 +16,11 @@ from rules.recommend import default_context, gpus_for_model, models_for_rig, sma
 from rules.rig import Rig, rig_from_query
 from rules.schema import (
     GB,
+    GIB,
     Intent,
     MemoryInfo,
     ModelInfo,
     Query,
-    GIB,
     SizingResult,
     SpeedInfo,
     Verdict,

@@ -134,8 +134,9 @@ class SpeedFit(_Strict):
     measurements: int
     quant_factor: dict[str, float]  # "gpu:k-quant" → factor on the bandwidth reached
     classes: dict[str, ClassFit]
-    # RigBot's own host: effective ÷ measured matmul FLOP/s in single-thread decode
+    # RigBot's own host: effective ÷ measured matmul FLOP/s in decode and in prefill
     cpu_compute_efficiency: float
+    cpu_prefill_efficiency: float
     cpu_compute_source: str
 
     def quant(self, quant: str, device_class: str) -> float:
@@ -262,7 +263,7 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement]) -> S
             ratio_low=low, ratio_high=high, range_rows=len(idx) if own else len(rows),
             prefill_efficiency=p_eff, prefill_rows=p_n, prefill_ratio_low=p_low, prefill_ratio_high=p_high,
         )
-    cpu_compute_efficiency, cpu_compute_source = _fit_host_compute(hosts, fits, {k: float(v) for k, v in qf.items()})
+    cpu_compute_efficiency, cpu_prefill_efficiency, cpu_compute_source = _fit_host_compute(hosts, fits)
     return SpeedFit(
         method=("scipy.optimize.least_squares (soft_l1, f_scale 0.15) on log(predicted/measured) tg, "
                 "per device class: efficiency in [0.2, 1], fixed ms/token, old-build extra ms; "
@@ -273,26 +274,28 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement]) -> S
         quant_factor={k: round(float(v), 4) for k, v in qf.items()},
         classes=fits,
         cpu_compute_efficiency=cpu_compute_efficiency,
+        cpu_prefill_efficiency=cpu_prefill_efficiency,
         cpu_compute_source=cpu_compute_source,
     )
 
 
-def _fit_host_compute(hosts: list[HostMeasurement], fits: dict[str, ClassFit],
-                      qf: dict[str, float]) -> tuple[float, str]:
-    """The share of the measured one-thread matmul FLOP/s that llama.cpp's decode reaches:
-    what is left of each host's measured time per token after the fixed cost, spent on
-    2 × parameters FLOPs. Median over hosts."""
+def _fit_host_compute(hosts: list[HostMeasurement], fits: dict[str, ClassFit]) -> tuple[float, float, str]:
+    """The share of the measured one-thread matmul FLOP/s that llama.cpp reaches: in decode,
+    what is left of each host's time per token after the fixed cost, spent on
+    2 × parameters FLOPs; in prefill, prompt tokens/s × 2 × parameters. Medians over hosts."""
     import numpy as np
 
-    shares = []
+    decode, prefill = [], []
     for h in hosts:
         cf = fits.get(h.device_class) or fits[FALLBACK_CLASS[h.device_class]]
-        compute_s = 1 / h.tg - cf.fixed_ms / 1000
-        shares.append(2e9 * h.params_b / (compute_s * h.matmul_gflops_1thread * 1e9 * h.threads))
-    if not shares:
-        return 0.2, "no host measurements: a guess"
-    share = round(float(np.median(shares)), 4)
-    return share, f"median of {len(shares)} RigBot host measurement(s) in measurements.toml [[host]]"
+        rate = h.matmul_gflops_1thread * 1e9 * h.threads
+        decode.append(2e9 * h.params_b / ((1 / h.tg - cf.fixed_ms / 1000) * rate))
+        if h.pp:
+            prefill.append(h.pp * 2e9 * h.params_b / rate)
+    if not decode:
+        raise ValueError("measurements.toml needs at least one [[host]] row")
+    return (round(float(np.median(decode)), 4), round(float(np.median(prefill)), 4) if prefill else 0.0,
+            f"medians of {len(decode)} RigBot host measurement(s) in measurements.toml [[host]]")
 
 
 def _ratio_band(log_pred_over_meas) -> tuple[float, float]:
@@ -326,6 +329,7 @@ def write_fit(fit: SpeedFit, path: Path = FIT_FILE) -> None:
         f"method = {_toml_str(fit.method)}",
         f"measurements = {fit.measurements}",
         f"cpu_compute_efficiency = {fit.cpu_compute_efficiency}",
+        f"cpu_prefill_efficiency = {fit.cpu_prefill_efficiency}",
         f"cpu_compute_source = {_toml_str(fit.cpu_compute_source)}",
         "",
         "[quant_factor]",

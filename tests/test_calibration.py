@@ -98,3 +98,22 @@ def test_issue_cases_now_fit():
                 ("Tesla P40", "LLaMA 7B", "Q2_K", 1)]:
         r = by[key]
         assert r.tg / predict_measurement(r, fit) == pytest.approx(1, abs=0.25), key
+
+
+def test_held_out_sources_still_fit(capsys):
+    """Leave one source out, fit on the rest, predict its rows: how the model does on
+    measurements it has not seen (the in-sample table above cannot show that)."""
+    hosts = load_host_measurements()
+    within = total = 0
+    for source in sorted({r.source for r in ROWS}):
+        train = [r for r in ROWS if r.source != source]
+        held = [r for r in ROWS if r.source == source]
+        if not all(any(t.device_class == r.device_class for t in train) for r in held):
+            continue  # a class seen only in this source cannot be predicted without it
+        fitted = fit_measurements(train, hosts)
+        for r in held:
+            total += 1
+            within += 0.65 <= r.tg / predict_measurement(r, fitted) <= 1.35
+    with capsys.disabled():
+        print(f"\nheld-out sources: {within}/{total} rows within ±35%")
+    assert within / total >= 0.85

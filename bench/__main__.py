@@ -2,7 +2,13 @@
 
 import sys
 
-from bench import calibration_chart, knowledge_speed, retrieval_recall, rules_latency, self_prediction
+from bench import (
+    calibration_chart,
+    knowledge_speed,
+    retrieval_recall,
+    rules_latency,
+    self_prediction,
+)
 
 which = sys.argv[1:] or ["rules", "recall", "knowledge", "host", "calibration"]
 if "rules" in which:

@@ -48,11 +48,13 @@ def _ollama_tags() -> dict[str, dict]:
     return {entry["model"]: entry for entry in data["tag"]}
 
 
-def ollama(model: ModelSpec, quant: QuantType, context: int) -> str | None:
-    """`ollama run` for models in Ollama's library at a quant it publishes."""
+def ollama(model: ModelSpec, quant: QuantType) -> str | None:
+    """`ollama run` for models in Ollama's library at a quant it publishes. The context is
+    set inside the session (`/set parameter num_ctx`): OLLAMA_CONTEXT_LENGTH only acts on
+    `ollama serve`, not on the `ollama run` client."""
     entry = _ollama_tags().get(model.name)
     if not entry or quant.name not in entry["quants"]:
         return None
     suffix = "fp16" if quant.name == "F16" else "q" + quant.name[1:]  # Ollama spells q4_K_M, q8_0, fp16
     tag = f"{entry['tag']}-{suffix}"
-    return f"OLLAMA_CONTEXT_LENGTH={context} ollama run {tag}"
+    return f"ollama run {tag}"

@@ -283,8 +283,8 @@ def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None) -> Si
 
 def _command_lines(command: str, model: ModelSpec, quant: QuantType, context: int, lang: str) -> str:
     text = say(lang, "command", command=command)
-    if tag := ollama(model, quant, context):
-        text += "\n" + say(lang, "command_ollama", command=tag)
+    if tag := ollama(model, quant):
+        text += "\n" + say(lang, "command_ollama", command=tag, context=context)
     return text
 
 

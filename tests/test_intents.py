@@ -121,7 +121,8 @@ def test_time_to_first_token():
 def test_every_can_run_answer_ends_with_the_command():
     r = answer_question("can a 3060 12GB run llama 3.1 8b q4_k_m?")
     assert r.command == "llama-server -m Llama-3.1-8B-Q4_K_M.gguf -ngl 99 -c 4096"
-    assert r.answer.rstrip().endswith("`OLLAMA_CONTEXT_LENGTH=4096 ollama run llama3.1:8b-instruct-q4_K_M`")
+    assert r.answer.rstrip().endswith(
+        "`ollama run llama3.1:8b-instruct-q4_K_M`, then `/set parameter num_ctx 4096` in the session")
     partial = answer_question("can a 3060 12GB run llama 3.1 70b q4_k_m with 64GB RAM?")
     assert partial.verdict == Verdict.PARTIAL_OFFLOAD
     assert f"-ngl {partial.memory.gpu_layers} " in partial.command

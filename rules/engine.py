@@ -157,6 +157,12 @@ def _rounded(s: SpeedInfo | None) -> SpeedInfo | None:
     })
 
 
+def _rec_speed(r) -> dict[str, str]:
+    """A recommendation's speed and its range, as the phrases print them."""
+    low, high = r.expected_range or (r.expected_tokens_per_s, r.expected_tokens_per_s)
+    return {"tps": _tps(r.expected_tokens_per_s), "low": _tps(low), "high": _tps(high)}
+
+
 def _tps(x: float) -> str:
     """Tokens/s as people read them: 42, 8.8, 0.92."""
     return f"{x:.0f}" if x >= 20 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
@@ -259,7 +265,7 @@ def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None) -> Si
         alternatives = smaller_variants(model, quant, context, rig, catalog)
         if alternatives:
             lines.append(say(lang, "alternatives", items=say(lang, "list_sep").join(
-                say(lang, "alternative_item", quant=a.quant, total=a.total_gib, tps=a.expected_tokens_per_s)
+                say(lang, "alternative_item", quant=a.quant, total=a.total_gib, **_rec_speed(a))
                 for a in alternatives)))
     lines.append(_assumptions(notes + rig.assumptions, lang))
     command = None
@@ -324,7 +330,7 @@ def _requirements(query: Query, catalog: Catalog) -> SizingResult:
                  ram=cpu_fit.total_gib, cpu_overhead=CPU_OVERHEAD_GIB)]
     if options:
         lines.append(say(lang, "smallest_setups", items=say(lang, "list_sep").join(
-            say(lang, "setup_item", hardware=o.hardware, tps=o.expected_tokens_per_s) for o in options)))
+            say(lang, "setup_item", hardware=o.hardware, **_rec_speed(o)) for o in options)))
     else:
         lines.append(say(lang, "no_gpu_setup"))
     lines.append(_assumptions(notes, lang))
@@ -357,8 +363,8 @@ def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
     where = rig.describe(lang)
     if recs:
         lines = [say(lang, "best_models", where=where)]
-        lines += [say(lang, "best_model_item", model=r.model, quant=r.quant, total=r.total_gib,
-                      tps=r.expected_tokens_per_s) for r in recs]
+        lines += [say(lang, "best_model_item", model=r.model, quant=r.quant, total=r.total_gib, **_rec_speed(r))
+                  for r in recs]
     else:
         lines = [say(lang, "nothing_fits", where=where)]
     lines.append(_assumptions(rig.assumptions + [say(lang, "note_recommend_context")], lang))

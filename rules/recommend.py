@@ -29,6 +29,7 @@ def _recommendation(model, quant, context, rig, catalog, hardware=None) -> Recom
         verdict=f.verdict,
         total_gib=round(f.total_gib, 1),
         expected_tokens_per_s=round(s.expected_tokens_per_s, 1) if s else None,
+        expected_range=[round(v, 1) for v in s.expected_range] if s and s.expected_range else None,
         hardware=hardware,
     )
 

@@ -118,6 +118,7 @@ class Recommendation(_Model):
     verdict: Verdict
     total_gib: float
     expected_tokens_per_s: float | None
+    expected_range: list[float] | None = None  # [low, high], as in SpeedInfo
     hardware: str | None = None  # set when recommending GPUs for a given model
 
 

@@ -196,6 +196,8 @@ def _alternatives_field(answer: Answer, limit: int = 8) -> str | None:
     lines = []
     for r in answer.recommendations[:limit]:
         speed = f", ~{r.expected_tokens_per_s:.0f} tok/s" if r.expected_tokens_per_s else ""
+        if r.expected_tokens_per_s and r.expected_range:
+            speed += f" ({r.expected_range[0]:.0f}–{r.expected_range[1]:.0f})"
         where = _label(answer, "item_on", hardware=r.hardware) if r.hardware else ""
         lines.append(f"• {r.model} {r.quant}{where}: {_label(answer, r.verdict.value)}, "
                      f"{r.total_gib:.1f} GiB{speed}")

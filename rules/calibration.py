@@ -69,12 +69,24 @@ class Measurement(_Strict):
     size_gb: float = Field(gt=0)
     tg: float = Field(gt=0)
     pp: float | None = None
+    kv_tokens: int = 0  # cached tokens each decode step reads, on average over the test
+    kv_bytes_per_ctx_token: float = 0.0
+    flash_attention: bool = True  # False: attention without llama.cpp's flash-attention kernels
     source: str = Field(min_length=10)
 
     @property
-    def bytes_per_token(self) -> float:
+    def weight_bytes_per_token(self) -> float:
         share = self.active_params_b / self.params_b if self.active_params_b else 1.0
         return self.size_gb * 1e9 * share
+
+    @property
+    def kv_bytes_per_token(self) -> float:
+        """The KV cache read per token at its average fill during the test."""
+        return self.kv_bytes_per_ctx_token * self.kv_tokens
+
+    @property
+    def bytes_per_token(self) -> float:
+        return self.weight_bytes_per_token + self.kv_bytes_per_token
 
     @property
     def ceiling_tokens_per_s(self) -> float:
@@ -133,6 +145,10 @@ class SpeedFit(_Strict):
     method: str
     measurements: int
     quant_factor: dict[str, float]  # "gpu:k-quant" → factor on the bandwidth reached
+    # reading the KV cache costs this many times its bytes, with llama.cpp's flash attention
+    # (the default now) and without it (older builds read it far less efficiently)
+    kv_read_factor: float
+    kv_read_factor_no_fa: float
     classes: dict[str, ClassFit]
     # RigBot's own host: effective ÷ measured matmul FLOP/s in decode and in prefill
     cpu_compute_efficiency: float
@@ -155,7 +171,8 @@ def load_measurements(path: Path = MEASUREMENTS_FILE) -> list[Measurement]:
     for group in data["group"]:
         for row in group["rows"]:
             merged = {"device_class": group["device_class"], "backend": group["backend"],
-                      "era": group.get("era"), "source": group["source"], **row}
+                      "era": group.get("era"), "source": group["source"],
+                      "flash_attention": group.get("flash_attention", True), **row}
             rows.append(Measurement(**merged))
     return rows
 
@@ -183,10 +200,10 @@ def load_fit(path: Path = FIT_FILE) -> SpeedFit:
 
 def decode_seconds(bytes_per_token: float, bandwidth_gbs: float, cf: ClassFit, quant_factor: float,
                    *, era: str | None = None, flops: float | None = None,
-                   gflops: float | None = None) -> float:
-    """Seconds per generated token on one device: the slower of reading the weights and
-    computing with them, plus the fixed cost per token."""
-    read = bytes_per_token / (min(1.0, cf.efficiency * quant_factor) * bandwidth_gbs * 1e9)
+                   gflops: float | None = None, kv_bytes: float = 0.0, kv_factor: float = 1.0) -> float:
+    """Seconds per generated token on one device: the slower of reading the weights (and
+    the KV cache) and computing with them, plus the fixed cost per token."""
+    read = (bytes_per_token + kv_factor * kv_bytes) / (min(1.0, cf.efficiency * quant_factor) * bandwidth_gbs * 1e9)
     compute = flops / (gflops * 1e9) if flops and gflops else 0.0
     fixed = cf.fixed_ms + (cf.fixed_ms_old if era == OLD_ERA else 0.0)
     return max(read, compute) + fixed / 1000
@@ -194,8 +211,9 @@ def decode_seconds(bytes_per_token: float, bandwidth_gbs: float, cf: ClassFit, q
 
 def predict_measurement(m: Measurement, fit: SpeedFit) -> float:
     cf = fit.for_class(m.device_class)
-    return 1.0 / decode_seconds(m.bytes_per_token, m.bandwidth_gbs, cf, fit.quant(m.quant, m.device_class),
-                                era=m.era)
+    kv_factor = fit.kv_read_factor if m.flash_attention else fit.kv_read_factor_no_fa
+    return 1.0 / decode_seconds(m.weight_bytes_per_token, m.bandwidth_gbs, cf, fit.quant(m.quant, m.device_class),
+                                era=m.era, kv_bytes=m.kv_bytes_per_token, kv_factor=kv_factor)
 
 
 def predict_prefill(m: Measurement, fit: SpeedFit) -> float | None:
@@ -228,25 +246,26 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement]) -> S
         eff = dict(zip(classes, x[:n_c], strict=True))
         fixed = dict(zip(classes, x[n_c:2 * n_c], strict=True))
         qf = {r.family: 1.0 for r in rows} | dict(zip(families, x[2 * n_c:2 * n_c + len(families)], strict=True))
-        old = dict(zip(old_classes, x[2 * n_c + len(families):], strict=True))
-        return eff, fixed, qf, old
+        old = dict(zip(old_classes, x[2 * n_c + len(families):-2], strict=True))
+        return eff, fixed, qf, old, x[-2], x[-1]
 
     def residuals(x):
-        eff, fixed, qf, old = unpack(x)
+        eff, fixed, qf, old, kv_fa, kv_no_fa = unpack(x)
         out = []
         for r in rows:
             reached = min(1.0, eff[r.device_class] * qf[r.family])  # never above the ceiling
-            seconds = r.bytes_per_token / (reached * r.bandwidth_gbs * 1e9)
+            read = r.weight_bytes_per_token + (kv_fa if r.flash_attention else kv_no_fa) * r.kv_bytes_per_token
+            seconds = read / (reached * r.bandwidth_gbs * 1e9)
             seconds += (fixed[r.device_class] + (old.get(r.device_class, 0.0) if r.era == OLD_ERA else 0.0)) / 1000
             out.append(math.log((1 / seconds) / r.tg))
         return np.array(out)
 
-    x0 = [0.8] * n_c + [2.0] * n_c + [1.0] * len(families) + [2.0] * len(old_classes)
-    lo = [0.2] * n_c + [0.0] * n_c + [0.3] * len(families) + [0.0] * len(old_classes)
-    hi = [1.0] * n_c + [60.0] * n_c + [1.3] * len(families) + [30.0] * len(old_classes)
+    x0 = [0.8] * n_c + [2.0] * n_c + [1.0] * len(families) + [2.0] * len(old_classes) + [1.0, 1.5]
+    lo = [0.2] * n_c + [0.0] * n_c + [0.3] * len(families) + [0.0] * len(old_classes) + [0.3, 0.3]
+    hi = [1.0] * n_c + [60.0] * n_c + [1.3] * len(families) + [30.0] * len(old_classes) + [8.0, 8.0]
     # soft_l1 keeps a single odd row (a slow driver, a mislabelled size) from dragging a class
     result = least_squares(residuals, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.15)
-    eff, fixed, qf, old = unpack(result.x)
+    eff, fixed, qf, old, kv_fa, kv_no_fa = unpack(result.x)
     res = residuals(result.x)
     all_low, all_high = _ratio_band(res)
 
@@ -267,11 +286,13 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement]) -> S
     return SpeedFit(
         method=("scipy.optimize.least_squares (soft_l1, f_scale 0.15) on log(predicted/measured) tg, "
                 "per device class: efficiency in [0.2, 1], fixed ms/token, old-build extra ms; "
-                "per quant family: bandwidth factor (legacy = 1). Ranges: 10th-90th percentile of "
+                "per quant family: bandwidth factor (legacy = 1); a factor on KV cache bytes read with and one without flash attention. Ranges: 10th-90th percentile of "
                 "measured/predicted in the class (all rows when the class has fewer than 5). "
                 "Prefill: median of measured/(peak FP32 FLOP/s / 2·params) per class."),
         measurements=len(rows),
         quant_factor={k: round(float(v), 4) for k, v in qf.items()},
+        kv_read_factor=round(float(kv_fa), 3),
+        kv_read_factor_no_fa=round(float(kv_no_fa), 3),
         classes=fits,
         cpu_compute_efficiency=cpu_compute_efficiency,
         cpu_prefill_efficiency=cpu_prefill_efficiency,
@@ -328,6 +349,8 @@ def write_fit(fit: SpeedFit, path: Path = FIT_FILE) -> None:
         "# Regenerate: python -m rules.calibration",
         f"method = {_toml_str(fit.method)}",
         f"measurements = {fit.measurements}",
+        f"kv_read_factor = {fit.kv_read_factor}",
+        f"kv_read_factor_no_fa = {fit.kv_read_factor_no_fa}",
         f"cpu_compute_efficiency = {fit.cpu_compute_efficiency}",
         f"cpu_prefill_efficiency = {fit.cpu_prefill_efficiency}",
         f"cpu_compute_source = {_toml_str(fit.cpu_compute_source)}",

@@ -149,6 +149,7 @@ def _rounded(s: SpeedInfo | None) -> SpeedInfo | None:
     return s.model_copy(update={
         "theoretical_max_tokens_per_s": round(s.theoretical_max_tokens_per_s, 1),
         "expected_tokens_per_s": round(s.expected_tokens_per_s, 1),
+        "full_context_tokens_per_s": _r(s.full_context_tokens_per_s),
         "expected_range": [round(v, 1) for v in s.expected_range] if s.expected_range else None,
         "prompt_tokens_per_s": _r(s.prompt_tokens_per_s, 0),
         "prompt_tokens_per_s_range": [round(v) for v in s.prompt_tokens_per_s_range]
@@ -173,12 +174,15 @@ def _sum_line(f: Fit, lang: str) -> str:
                total=f.total_gib)
 
 
-def _speed_line(s: SpeedInfo, per_token_gb: float, lang: str) -> str:
+def _speed_line(s: SpeedInfo, per_token_gb: float, lang: str, context: int | None = None) -> str:
     lines = [say(lang, "speed", expected=s.expected_tokens_per_s, ceiling=s.theoretical_max_tokens_per_s,
                  per_token=per_token_gb, limit=say(lang, f"limit_{s.bottleneck}"))]
     if s.expected_range:
         lines.append(say(lang, "speed_range", low=_tps(s.expected_range[0]), high=_tps(s.expected_range[1]),
                          count=s.measurements, device_class=say(lang, f"class_{s.device_class}")))
+    # say it when a full context costs noticeably: a long context is read for every token
+    if context and s.full_context_tokens_per_s and s.full_context_tokens_per_s < 0.9 * s.expected_tokens_per_s:
+        lines.append(say(lang, "speed_full_context", context=context, tps=_tps(s.full_context_tokens_per_s)))
     if s.prompt_tokens_per_s:
         if s.prompt_tokens_per_s_range:
             lines.append(say(lang, "prefill", rate=f"{s.prompt_tokens_per_s:,.0f}",
@@ -252,7 +256,7 @@ def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None) -> Si
     per_token_gb = weights_bytes(model, quant) / GB * (
         (model.active_params_b / model.params_b) if model.active_params_b else 1)
     if s:
-        lines.append(_speed_line(s, per_token_gb, lang))
+        lines.append(_speed_line(s, per_token_gb, lang, context))
     if model.is_moe:
         lines.append(say(lang, "moe", total=model.params_b, active=model.active_params_b))
     if rig.gpu_count > 1 and len(rig.gpus) == 1 and f.verdict == Verdict.FITS_GPU:

@@ -71,8 +71,10 @@ class MemoryInfo(_Model):
 
 class SpeedInfo(_Model):
     theoretical_max_tokens_per_s: float
-    expected_tokens_per_s: float
+    expected_tokens_per_s: float  # at the start of a conversation (what benchmarks report)
     bottleneck: str
+    # near the end of a full context, where each token also reads the whole KV cache
+    full_context_tokens_per_s: float | None = None
     # [low, high] from the calibration residuals of the device class (rules/calibration.py)
     expected_range: list[float] | None = None
     measurements: int | None = None  # calibration rows the range comes from

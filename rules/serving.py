@@ -31,7 +31,8 @@ def serving(model: ModelSpec, quant: QuantType, rig: Rig, users: int, context: i
         # each slot's KV cache, half full on average, is read once per step
         bandwidth = rig.gpus[0][0].bandwidth_gbs if rig.gpus else rig.ram_bandwidth_gbs
         cf = load_fit().for_class(gpu_class(rig.gpus[0][0]) if rig.gpus else "cpu_avx2")
-        step += users * kv_cache_bytes(model, context // 2, kv_type) / (cf.efficiency * bandwidth * 1e9)
+        kv_read = load_fit().kv_read_factor * kv_cache_bytes(model, context // 2, kv_type)
+        step += users * kv_read / (min(1.0, cf.efficiency) * bandwidth * 1e9)
         # and the batch's matmuls must be computed: compute-bound once N is large
         tflops = device_tflops().get(rig.gpus[0][0].name) if rig.gpus else None
         if tflops and cf.prefill_efficiency:

@@ -107,6 +107,8 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
     flops = 2e9 * active_b
 
     parts: list[_Part] = []
+    gpu_kv_fraction = 1.0 if rig.gpus and experts_in_ram else (
+        (fit.gpu_layers or 0) / fit.total_layers if rig.gpus else 0.0)
     if rig.gpus and experts_in_ram and model.expert_params_b:
         expert_share = _active_expert_share(model) * cpu_expert_fraction
         parts += _gpu_parts(rig, 1.0, per_token * (1 - expert_share), qf_gpu, params)
@@ -130,8 +132,11 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
         bottleneck = "cpu_compute"
     else:
         bottleneck = "ram_bandwidth" if on_cpu else "gpu_memory_bandwidth"
+    full_s = expected_s + _full_context_seconds(rig, fit.kv_cache_gib * 2**30, gpu_kv_fraction,
+                                                qf_gpu, qf_cpu, params, host)
     info = SpeedInfo(
         theoretical_max_tokens_per_s=1 / ideal,
+        full_context_tokens_per_s=min(expected, 1 / full_s),
         expected_tokens_per_s=min(expected, 1 / ideal),
         expected_range=[expected * dominant.cls.ratio_low, min(1 / ideal, expected * dominant.cls.ratio_high)],
         measurements=dominant.cls.range_rows,
@@ -139,6 +144,25 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
         bottleneck=bottleneck,
     )
     return _with_prefill(info, rig, flops, params, host, prompt_tokens, experts_in_ram, fit)
+
+
+def _full_context_seconds(rig: Rig, kv_bytes: float, gpu_fraction: float, qf_gpu: float, qf_cpu: float,
+                          params: SpeedFit, host: HostCompute | None) -> float:
+    """Extra seconds per token once the context is full: every generated token also reads
+    the whole KV cache, each layer's part where that layer lives."""
+    seconds = 0.0
+    if rig.gpus and gpu_fraction:
+        total_vram = sum(g.vram_gib * c for g, c in rig.gpus)
+        for gpu, count in rig.gpus:
+            share = gpu_fraction * gpu.vram_gib * count / total_vram
+            cf = params.for_class(gpu_class(gpu))
+            seconds += decode_seconds(0.0, gpu.bandwidth_gbs, cf, qf_gpu, kv_bytes=share * kv_bytes,
+                                      kv_factor=params.kv_read_factor) - cf.fixed_ms / 1000
+    if gpu_fraction < 1:
+        cf = params.for_class(host.cpu_class if host else DEFAULT_CPU_CLASS)
+        seconds += decode_seconds(0.0, rig.ram_bandwidth_gbs, cf, qf_cpu, kv_bytes=(1 - gpu_fraction) * kv_bytes,
+                                  kv_factor=params.kv_read_factor) - cf.fixed_ms / 1000
+    return seconds
 
 
 def _active_expert_share(model: ModelSpec) -> float:

@@ -4,6 +4,8 @@ first token and the llama.cpp command, from words to the JSON contract's fields.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.answer import Answer
 from rules.catalog import default_catalog
@@ -162,3 +164,22 @@ def test_chinese_answers():
     assert r.intent == Intent.SERVE and "个用户" in r.answer
     r = answer_question("3090 微调 llama 2 13b 要多少显存")
     assert r.intent == Intent.FINE_TUNE and "微调" in r.answer
+
+
+_CATALOG = default_catalog()
+
+
+@settings(max_examples=80, deadline=None)
+@given(model=st.sampled_from([m for m in _CATALOG.models if m.params_b < 80]),
+       vram=st.floats(4, 96), extra=st.floats(0.5, 48))
+def test_more_memory_never_shortens_the_context(model, vram, extra):
+    quant = _CATALOG.quant("Q4_K_M")
+    gpu = _CATALOG.gpu("RTX 3090")
+
+    def limits(v):
+        rig = Rig(gpus=[(gpu.model_copy(update={"vram_gib": v}), 1)], ram_gib=32, ram_bandwidth_gbs=51.2)
+        return [c.context for c in context_limits(model, quant, rig)]
+
+    small, big = limits(vram), limits(vram + extra)
+    assert all(b >= s for s, b in zip(small, big, strict=True))
+    assert small[0] <= small[1] <= small[2] <= model.native_context  # f16 ≤ q8_0 ≤ q4_0

@@ -132,8 +132,9 @@ def _rounded(s: SpeedInfo | None) -> SpeedInfo | None:
 
 
 def _sum_line(f: Fit, lang: str) -> str:
-    return say(lang, "memory_sum", weights=f.weights_gib, kv=f.kv_cache_gib, overhead=f.overhead_gib,
-               total=f.total_gib)
+    # the figures of MemoryInfo (2 decimals), so text and JSON round alike
+    return say(lang, "memory_sum", weights=round(f.weights_gib, 2), kv=round(f.kv_cache_gib, 2),
+               overhead=round(f.overhead_gib, 2), total=round(f.total_gib, 2))
 
 
 def _speed_line(s: SpeedInfo, per_token_gb: float, lang: str) -> str:

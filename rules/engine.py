@@ -4,13 +4,15 @@ figure explained in its Markdown answer."""
 from __future__ import annotations
 
 from rules.catalog import Catalog, DeviceClass, ModelSpec, QuantType, default_catalog
-from rules.memory import Fit, fit, weights_bytes
+from rules.gguf_file import GgufError, GgufInfo, read_gguf
+from rules.memory import Fit, effective_bits_per_weight, fit, read_bytes_per_token, weights_bytes
 from rules.parser import parse
 from rules.phrases import say
 from rules.recommend import default_context, gpus_for_model, models_for_rig, smaller_variants
 from rules.rig import Rig, rig_from_query
 from rules.schema import (
     GB,
+    GIB,
     Intent,
     MemoryInfo,
     ModelInfo,
@@ -70,6 +72,8 @@ def answer_query(query: Query, catalog: Catalog | None = None) -> SizingResult:
     if query.error:
         return SizingResult(intent=query.intent, answer=query.error_message or query.error,
                             error=query.error)
+    if getattr(query, "gguf_path", None):
+        return _from_file(query, catalog)
     if query.bandwidth_gbs and query.model_file_gb:
         return _pure_speed(query, catalog)
     if query.has_model and not query.model_name and not query.params_b:
@@ -84,13 +88,24 @@ def answer_query(query: Query, catalog: Catalog | None = None) -> SizingResult:
 
 
 def _model_setup(query: Query, catalog: Catalog) -> tuple[ModelSpec, QuantType, int, list[str]]:
-    model, notes = resolve_model(query, catalog)
     lang = query.lang
-    if query.quant:
+    if getattr(query, "gguf_path", None):  # the file's own weights and quantization
+        model, quant, notes = _file_model(read_gguf(query.gguf_path), lang)
+    else:
+        model, notes = resolve_model(query, catalog)
+        quant = None
+    if quant is not None:
+        pass
+    elif query.quant:
         quant = catalog.quant(query.quant)
+    elif model.default_quant:  # gpt-oss: published in MXFP4, not re-quantized
+        quant = catalog.quant(model.default_quant)
+        notes.append(say(lang, "note_native_quant", quant=quant.name, model=model.name,
+                         bits=round(effective_bits_per_weight(model, quant, catalog), 2)))
     else:
         quant = catalog.quant(DEFAULT_QUANT)
-        notes.append(say(lang, "note_default_quant", quant=quant.name, bits=quant.bits_per_weight))
+        notes.append(say(lang, "note_default_quant", quant=quant.name,
+                         bits=round(effective_bits_per_weight(model, quant, catalog), 2)))
     if query.context:
         context = query.context
         if context > model.native_context:
@@ -106,7 +121,39 @@ def _model_setup(query: Query, catalog: Catalog) -> tuple[ModelSpec, QuantType, 
 
 def _model_info(model: ModelSpec, quant: QuantType, context: int) -> ModelInfo:
     return ModelInfo(name=model.name, params_b=model.params_b, quant=quant.name,
-                     bits_per_weight=quant.bits_per_weight, context=context)
+                     bits_per_weight=round(effective_bits_per_weight(model, quant), 2), context=context)
+
+
+def _file_model(info: GgufInfo, lang: str) -> tuple[ModelSpec, QuantType, list[str]]:
+    """A GGUF file as a model and a quant whose bits per weight are the file's own, so the
+    weights come out as the file's exact tensor bytes."""
+    model = info.model_spec()
+    bits = info.weights_bytes * 8 / info.params
+    quant = QuantType(name=info.quant, bits_per_weight=bits, bits=max(1, round(bits)), kind="file",
+                      source=f"tensor infos of {info.path}")
+    mix = say(lang, "list_sep").join(f"{n}× {t}" for t, n in sorted(info.tensor_types.items(), key=lambda x: -x[1]))
+    notes = [say(lang, "note_gguf_file", name=info.name, arch=info.architecture, tensors=sum(info.tensor_types.values()),
+                 weights=info.weights_bytes / GIB, mix=mix)]
+    if info.parts_read < info.parts_total:
+        notes.append(say(lang, "note_gguf_parts", read=info.parts_read, total=info.parts_total))
+    if not info.kv_exact:
+        notes.append(say(lang, "note_gguf_kv_estimate", arch=info.architecture))
+    if not info.quant_from_file_type:
+        notes.append(say(lang, "note_gguf_quant_guess", quant=info.quant))
+    return model, quant, notes
+
+
+def _from_file(query: Query, catalog: Catalog) -> SizingResult:
+    """A question naming a local GGUF: sized from the file, or a sentence saying why not
+    (never another model in its place)."""
+    try:
+        read_gguf(query.gguf_path)
+    except GgufError as exc:
+        return SizingResult(intent=query.intent, error=exc.reason,
+                            answer=say(query.lang, f"error_{exc.reason}", path=exc.path, detail=exc.detail))
+    if query.has_hardware:
+        return _can_run(query, catalog)
+    return _requirements(query, catalog)
 
 
 def _memory_info(f: Fit, available: float | None) -> MemoryInfo:
@@ -152,8 +199,7 @@ def _can_run(query: Query, catalog: Catalog) -> SizingResult:
     s = speed(model, quant, f, rig, catalog)
     what = say(lang, "what", model=model.name, quant=quant.name, context=context)
     lines = [_verdict_sentence(f, what, rig, lang), _memory_sentence(f, rig, lang)]
-    per_token_gb = weights_bytes(model, quant) / GB * (
-        (model.active_params_b / model.params_b) if model.active_params_b else 1)
+    per_token_gb = read_bytes_per_token(model, quant) / GB
     if s:
         lines.append(_speed_line(s, per_token_gb, lang))
     if model.is_moe:

@@ -310,3 +310,58 @@ def _read(resolved: str) -> GgufInfo:
         parts_total=total,
         kv_exact=arch not in RECURRENT_ARCHS and pattern_known,
     )
+
+
+# --- a GGUF known only by its file name (a Discord attachment) ---------------------------
+_ORG_PREFIX = re.compile(r"^(?:meta-llama|meta|google|mistralai|qwen|microsoft|deepseek-ai|openai|"
+                         r"moonshotai|zai-org|thudm|unsloth|bartowski|thebloke|lmstudio-community)_",
+                         re.IGNORECASE)
+
+
+def _canon(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+class FileNameMatch(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    model: str | None  # catalog model name, None when the name holds no model we know
+    quant: str | None  # catalog quant name found in the file name
+
+
+def match_file_name(file_name: str, catalog) -> FileNameMatch:
+    """'Qwen2.5-7B-Instruct-Q4_K_M.gguf' -> Qwen2.5 7B, Q4_K_M. The longest catalog alias
+    contained in the name wins, so 'DeepSeek-R1-Distill-Llama-8B' is the distill, not
+    Llama 3.1 8B; a name with no known alias gives model None (never a guess)."""
+    stem = re.sub(r"(-\d{5}-of-\d{5})?\.gguf$", "", Path(file_name).name, flags=re.IGNORECASE)
+    quant = None
+    quant_names = sorted((q.name for q in catalog.quants), key=len, reverse=True)
+    for name in quant_names:
+        hit = re.search(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", stem, re.IGNORECASE)
+        if hit:
+            quant = name
+            stem = stem[:hit.start()] + stem[hit.end():]
+            break
+    text = _canon(_ORG_PREFIX.sub("", stem))
+    best: tuple[int, str] | None = None
+    for model in catalog.models:
+        for alias in [model.name, *model.aliases]:
+            key = _canon(alias)
+            if len(key) >= 4 and key in text and (best is None or len(key) > best[0]):
+                best = (len(key), model.name)
+    return FileNameMatch(file=Path(file_name).name, model=best[1] if best else None, quant=quant)
+
+
+def attachment_question(question: str, file_name: str, catalog, lang: str) -> tuple[str, str]:
+    """The question with the model and quant read from an attached GGUF's file name, and
+    the sentence that says so (shown with the answer)."""
+    from rules.phrases import say
+
+    match = match_file_name(file_name, catalog)
+    if match.model is None:
+        detail = f" ({match.quant})" if match.quant else ""
+        return question, say(lang, "gguf_attachment_unknown", file=match.file, detail=detail)
+    quant = match.quant or catalog.model(match.model).default_quant or "Q4_K_M"
+    note = say(lang, "gguf_attachment_matched", file=match.file, model=match.model, quant=quant)
+    return f"{question} {match.model} {quant}".strip(), note

@@ -204,11 +204,11 @@ def effective_bits_per_weight(model: ModelSpec, quant: QuantType, catalog: Catal
     return weights_bytes(model, quant, catalog) * 8 / (model.params_b * 1e9)
 
 
-def kv_cells(model: ModelSpec, context: int, layer: int) -> int:
-    """Cells llama.cpp allocates for one layer (llama-server defaults: one sequence,
-    no --swa-full)."""
+def kv_cells(model: ModelSpec, context: int, layer: int, swa_full: bool = False) -> int:
+    """Cells llama.cpp allocates for one layer (llama-server defaults: one sequence, no
+    --swa-full; llama-cpp-python's Llama() defaults to swa_full=True)."""
     padded = -(-context // KV_PAD) * KV_PAD
-    if model.is_swa_layer(layer):
+    if model.is_swa_layer(layer) and not swa_full:
         window = min(padded, model.sliding_window + N_UBATCH)
         return -(-window // KV_PAD) * KV_PAD
     return padded
@@ -222,13 +222,13 @@ def kv_elements_per_cell(model: ModelSpec) -> int:
     return model.kv_heads * (model.kv_head_dim + (model.v_head_dim or model.kv_head_dim))
 
 
-def kv_cache_bytes(model: ModelSpec, context: int, kv_type: str = "f16") -> float:
+def kv_cache_bytes(model: ModelSpec, context: int, kv_type: str = "f16", swa_full: bool = False) -> float:
     """What llama.cpp's KV cache takes at this context: full-attention layers hold every
     position, sliding-window layers their window, MLA layers the compressed latent.
     Grouped-query attention shares KV heads, which is why Llama 3 8B's cache is 4x
     smaller than Llama 2 7B's."""
     per_cell = kv_elements_per_cell(model) * KV_BYTES_PER_ELEMENT[kv_type]
-    return sum(kv_cells(model, context, i) for i in range(model.layers)) * per_cell
+    return sum(kv_cells(model, context, i, swa_full) for i in range(model.layers)) * per_cell
 
 
 def read_bytes_per_token(model: ModelSpec, quant: QuantType, catalog: Catalog | None = None) -> float:

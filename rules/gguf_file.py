@@ -217,11 +217,17 @@ def _swa_pattern(reader, arch: str, layers: int) -> tuple[int | None, bool]:
 
 def read_gguf(path: str | Path) -> GgufInfo:
     """Read a GGUF header; raises GgufError with a reason (missing, not_gguf, no_model)."""
-    return _read(str(Path(path).expanduser().resolve()))
+    resolved = Path(path).expanduser().resolve()
+    try:
+        stat = resolved.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = None
+    return _read(str(resolved), stamp)
 
 
 @lru_cache(maxsize=16)
-def _read(resolved: str) -> GgufInfo:
+def _read(resolved: str, _stamp: tuple[int, int] | None) -> GgufInfo:  # re-read when the file changes
     path = Path(resolved)
     if not path.is_file():
         raise GgufError("gguf_missing", resolved)

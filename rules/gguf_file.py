@@ -103,7 +103,7 @@ class GgufInfo(BaseModel):
             sliding_window=self.sliding_window if self.swa_pattern else None,
             swa_pattern=self.swa_pattern if self.sliding_window else None,
             kv_lora_rank=self.kv_lora_rank,
-            qk_rope_head_dim=self.rope_dim if self.is_mla else None,
+            qk_rope_head_dim=(self.rope_dim or 0) if self.is_mla else None,
             experts=self.experts,
             experts_active=self.experts_active,
             aliases=[self.name.lower() or "gguf"],
@@ -218,6 +218,8 @@ def _swa_pattern(reader, arch: str, layers: int) -> tuple[int | None, bool]:
 def read_gguf(path: str | Path) -> GgufInfo:
     """Read a GGUF header; raises GgufError with a reason (missing, not_gguf, no_model)."""
     resolved = Path(path).expanduser().resolve()
+    if resolved.suffix.lower() != ".gguf":  # never probe other files (a path can come from a chat)
+        raise GgufError("gguf_not_gguf", str(resolved))
     try:
         stat = resolved.stat()
         stamp = (stat.st_mtime_ns, stat.st_size)
@@ -269,6 +271,7 @@ def _read(resolved: str, _stamp: tuple[int, int] | None) -> GgufInfo:  # re-read
     nextn = _int(reader, f"{arch}.nextn_predict_layers", 0)
     layers = blocks - nextn
     kv_heads = _int(reader, f"{arch}.attention.head_count_kv", heads)
+    per_layer_heads = isinstance(_field(reader, f"{arch}.attention.head_count_kv"), list)
     key_length = _int(reader, f"{arch}.attention.key_length", hidden // heads)
     value_length = _int(reader, f"{arch}.attention.value_length", key_length)
     kv_lora = _int(reader, f"{arch}.attention.kv_lora_rank")
@@ -314,7 +317,7 @@ def _read(resolved: str, _stamp: tuple[int, int] | None) -> GgufInfo:  # re-read
         experts_active=_int(reader, f"{arch}.expert_used_count") or None,
         parts_read=len(parts),
         parts_total=total,
-        kv_exact=arch not in RECURRENT_ARCHS and pattern_known,
+        kv_exact=arch not in RECURRENT_ARCHS and pattern_known and not per_layer_heads,
     )
 
 

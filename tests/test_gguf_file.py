@@ -155,3 +155,69 @@ def test_an_attachment_question_says_what_it_read(catalog):
     assert "Qwen2.5-7B-Instruct-Q4_K_M.gguf" in note and "not downloaded" in note
     same, unknown = attachment_question("can a 3060 run this?", "Zorblax-13B.Q4_K_M.gguf", catalog, "zh")
     assert same == "can a 3060 run this?" and "没有我认识的模型" in unknown
+
+
+def _write_gguf(path, arch: str, meta: dict, tensors: dict):
+    """A small but real GGUF, written by gguf's own GGUFWriter."""
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(str(path), arch)
+    for key, value in meta.items():
+        if isinstance(value, bool):
+            writer.add_bool(key, value)
+        elif isinstance(value, list):
+            writer.add_array(key, value)
+        elif isinstance(value, str):
+            writer.add_string(key, value)
+        else:
+            writer.add_uint32(key, value)
+    for name, shape in tensors.items():
+        writer.add_tensor(name, np.zeros(shape, dtype=np.float16))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def test_mla_moe_header(tmp_path):
+    """A DeepSeek-shaped header: MLA caches kv_lora_rank + rope dims per layer, no V; the
+    routed experts count fully in the weights but only 2 of 8 per token."""
+    a = "deepseek2"
+    meta = {f"{a}.block_count": 2, f"{a}.context_length": 4096, f"{a}.embedding_length": 64,
+            f"{a}.attention.head_count": 4, f"{a}.attention.head_count_kv": 4, f"{a}.attention.kv_lora_rank": 32,
+            f"{a}.rope.dimension_count": 16, f"{a}.expert_count": 8, f"{a}.expert_used_count": 2,
+            "general.file_type": 1, "general.name": "tiny-mla-moe"}
+    tensors = {"token_embd.weight": (100, 64)}
+    for i in range(2):
+        tensors |= {f"blk.{i}.attn_kv_a_mqa.weight": (48, 64), f"blk.{i}.ffn_gate_exps.weight": (8, 32, 64),
+                    f"blk.{i}.ffn_up_exps.weight": (8, 32, 64), f"blk.{i}.ffn_down_exps.weight": (8, 64, 32)}
+    info = read_gguf(_write_gguf(tmp_path / "tiny-mla.gguf", a, meta, tensors))
+    assert info.is_mla and info.experts == 8 and info.quant == "F16"
+    expert_bytes = 2 * 3 * 8 * 32 * 64 * 2
+    assert info.expert_bytes == expert_bytes
+    assert info.weights_bytes == expert_bytes + (100 * 64 + 2 * 48 * 64) * 2
+    assert info.read_bytes_per_token == info.weights_bytes - expert_bytes * (1 - 2 / 8)
+    assert kv_cache_bytes(info.model_spec(), 4096) == 2 * (32 + 16) * 4096 * 2
+
+
+def test_sliding_window_layout_from_the_header(tmp_path):
+    a = "gemma3"
+    meta = {f"{a}.block_count": 12, f"{a}.context_length": 8192, f"{a}.embedding_length": 64,
+            f"{a}.attention.head_count": 2, f"{a}.attention.head_count_kv": 1, f"{a}.attention.key_length": 32,
+            f"{a}.attention.sliding_window": 256,
+            f"{a}.attention.sliding_window_pattern": [i % 4 < 3 for i in range(12)], "general.file_type": 1}
+    info = read_gguf(_write_gguf(tmp_path / "tiny-swa.gguf", a, meta, {"token_embd.weight": (100, 64)}))
+    assert (info.sliding_window, info.swa_pattern, info.kv_exact) == (256, 4, True)
+    # 3 global layers hold 8192 cells, 9 local ones 256 + 512 = 768 (padded to 256)
+    assert kv_cache_bytes(info.model_spec(), 8192) == (3 * 8192 + 9 * 768) * 2 * 32 * 2
+
+
+def test_a_recurrent_architecture_says_its_kv_figure_is_an_estimate(tmp_path):
+    a = "mamba2"
+    meta = {f"{a}.block_count": 2, f"{a}.context_length": 4096, f"{a}.embedding_length": 64, "general.file_type": 1}
+    path = _write_gguf(tmp_path / "tiny-mamba.gguf", a, meta, {"token_embd.weight": (100, 64)})
+    assert read_gguf(path).kv_exact is False
+    result = answer_query(Query(gguf_path=str(path), intent=Intent.REQUIREMENTS))
+    assert result.error is None and "the KV figure is an estimate" in result.answer

@@ -83,6 +83,24 @@ def ask(
 
 
 @app.command()
+def size(
+    path: Annotated[str, typer.Argument(help="A local .gguf file (the first part of a split GGUF).")],
+    context: Annotated[int | None, typer.Option("--context", "-c", help="Context length in tokens.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as one JSON object.")] = False,
+) -> None:
+    """Size a GGUF from its own header: exact weights, KV cache, GPU and RAM needed."""
+    from bot.answer import Answer
+    from bot.render import to_text
+    from rules.engine import answer_query
+    from rules.schema import Intent, Query
+
+    result = answer_query(Query(intent=Intent.REQUIREMENTS, gguf_path=path, context=context))
+    answer = Answer(question=f"size {path}", route="rules", **result.model_dump())
+    typer.echo(answer.to_json() if as_json else to_text(answer))
+    raise typer.Exit(1 if result.error else 0)
+
+
+@app.command()
 def chat() -> None:
     """Interactive console that answers exactly as the bot does in Discord."""
     from bot.console import run_console

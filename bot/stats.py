@@ -14,79 +14,17 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-# GGUF value types: struct format and size (gguf spec); 8 = string, 9 = array
-_GGUF_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
-
-
-def read_gguf_header(path) -> tuple[dict, int]:
-    """Scalar metadata and the total parameter count of a GGUF file, reading only its
-    header (milliseconds; gguf.GGUFReader also decodes the tokenizer's arrays, seconds)."""
-    import struct
-
-    with open(path, "rb") as f:
-        def take(fmt: str):
-            size = struct.calcsize("<" + fmt)
-            return struct.unpack("<" + fmt, f.read(size))[0]
-
-        def string() -> str:
-            return f.read(take("Q")).decode("utf-8", errors="replace")
-
-        def value(kind: int):
-            if kind == 8:
-                return string()
-            if kind == 9:
-                item, count = take("I"), take("Q")
-                if item == 8:
-                    for _ in range(count):
-                        f.seek(take("Q"), 1)
-                else:
-                    f.seek(struct.calcsize("<" + _GGUF_SCALARS[item]) * count, 1)
-                return None  # arrays (tokenizer, per-layer lists) are not needed here
-            return take(_GGUF_SCALARS[kind])
-
-        if f.read(4) != b"GGUF":
-            raise ValueError(f"{path} is not a GGUF file")
-        take("I")  # version
-        tensors, kvs = take("Q"), take("Q")
-        meta = {}
-        for _ in range(kvs):
-            key = string()
-            meta[key] = value(take("I"))
-        params = 0
-        for _ in range(tensors):
-            string()
-            dims = [take("Q") for _ in range(take("I"))]
-            take("I"), take("Q")  # type, offset
-            count = 1
-            for d in dims:
-                count *= d
-            params += count
-    return meta, params
-
-
 def model_from_gguf(model_path) -> tuple:
-    """(ModelSpec, QuantType) for a GGUF file, from its header: the architecture the rules
-    engine needs, and the file's real bits per weight (embeddings are often kept wider)."""
-    from rules.catalog import ModelSpec, default_catalog
+    """(ModelSpec, QuantType) for a GGUF file, from its header (rules/gguf_file.py): the
+    architecture the speed model needs, and the file's real bits per weight."""
+    from rules.catalog import QuantType
+    from rules.gguf_file import read_gguf
 
-    meta, params = read_gguf_header(model_path)
-    arch = meta["general.architecture"]
-    heads = meta[f"{arch}.attention.head_count"]
-    model = ModelSpec(
-        name=model_path.stem, family=arch, params_b=params / 1e9,
-        layers=meta[f"{arch}.block_count"], hidden_size=meta[f"{arch}.embedding_length"], heads=heads,
-        kv_heads=meta.get(f"{arch}.attention.head_count_kv") or heads,
-        native_context=meta[f"{arch}.context_length"], aliases=[model_path.stem], source=str(model_path),
-    )
-    import gguf  # the file-type names (LlamaFileType); light, no file reading
-
-    quant_name = gguf.LlamaFileType(meta["general.file_type"]).name.removeprefix("MOSTLY_")
-    catalog = default_catalog()
-    known = {q.name.upper() for q in catalog.quants}
-    base = catalog.quant(quant_name if quant_name.upper() in known else "Q4_0")
-    quant = base.model_copy(update={"name": quant_name,
-                                    "bits_per_weight": model_path.stat().st_size * 8 / params})
-    return model, quant
+    info = read_gguf(model_path)
+    bits = info.weights_bytes * 8 / info.params
+    quant = QuantType(name=info.quant, bits_per_weight=bits, bits=max(1, round(bits)), kind="file",
+                      source=f"tensor infos of {info.path}")
+    return info.model_spec(), quant
 
 
 def cpu_class(flags: list[str]) -> str:
@@ -105,7 +43,7 @@ def predicted_tokens_per_s(host: dict, model_path, n_threads: int | None = None)
     measured = (host or {}).get("measured")
     try:
         model, quant = model_from_gguf(model_path)
-    except (OSError, ValueError, KeyError, AttributeError):
+    except (OSError, ValueError, KeyError, AttributeError):  # GgufError is a ValueError
         return None
     if not measured:
         return {"model_file_gb": round(model_path.stat().st_size / 1e9, 3), "expected_tokens_per_s": None,

@@ -8,8 +8,18 @@ import math
 from rules.catalog import Catalog, DeviceClass, ModelSpec, QuantType, default_catalog
 from rules.command import llama_server, ollama
 from rules.context import context_limits
+from rules.gguf_file import GgufError, GgufInfo, read_gguf
 from rules.intents import Extras, read_extras
-from rules.memory import CPU_OVERHEAD_GIB, GPU_OVERHEAD_GIB, Fit, fit, kv_cache_bytes, weights_bytes
+from rules.memory import (
+    CPU_OVERHEAD_GIB,
+    GPU_OVERHEAD_GIB,
+    Fit,
+    effective_bits_per_weight,
+    fit,
+    kv_cache_bytes,
+    read_bytes_per_token,
+    weights_bytes,
+)
 from rules.parser import parse
 from rules.phrases import say
 from rules.recommend import default_context, gpus_for_model, models_for_rig, smaller_variants
@@ -26,7 +36,7 @@ from rules.schema import (
     Verdict,
 )
 from rules.serving import serving
-from rules.speed import gpu_class, speed, speed_from_bandwidth
+from rules.speed import expert_weight_bytes, gpu_class, speed, speed_from_bandwidth
 from rules.training import DEFAULT_BATCH, DEFAULT_SEQUENCE, METHODS, training_memory
 
 DEFAULT_QUANT = "Q4_K_M"
@@ -81,6 +91,8 @@ def answer_query(query: Query, catalog: Catalog | None = None, question: str | N
     if query.error:
         return SizingResult(intent=query.intent, answer=query.error_message or query.error,
                             error=query.error)
+    if getattr(query, "gguf_path", None):
+        return _from_file(query, catalog)
     intent = extras.intent or query.intent
     if intent == Intent.FINE_TUNE and query.has_model and (query.model_name or query.params_b):
         return _fine_tune(query, catalog, extras)
@@ -102,13 +114,24 @@ def answer_query(query: Query, catalog: Catalog | None = None, question: str | N
 
 
 def _model_setup(query: Query, catalog: Catalog) -> tuple[ModelSpec, QuantType, int, list[str]]:
-    model, notes = resolve_model(query, catalog)
     lang = query.lang
-    if query.quant:
+    if getattr(query, "gguf_path", None):  # the file's own weights and quantization
+        model, quant, notes = _file_model(read_gguf(query.gguf_path), lang)
+    else:
+        model, notes = resolve_model(query, catalog)
+        quant = None
+    if quant is not None:
+        pass
+    elif query.quant:
         quant = catalog.quant(query.quant)
+    elif model.default_quant:  # gpt-oss: published in MXFP4, not re-quantized
+        quant = catalog.quant(model.default_quant)
+        notes.append(say(lang, "note_native_quant", quant=quant.name, model=model.name,
+                         bits=round(effective_bits_per_weight(model, quant, catalog), 2)))
     else:
         quant = catalog.quant(DEFAULT_QUANT)
-        notes.append(say(lang, "note_default_quant", quant=quant.name, bits=quant.bits_per_weight))
+        notes.append(say(lang, "note_default_quant", quant=quant.name,
+                         bits=round(effective_bits_per_weight(model, quant, catalog), 2)))
     if query.context:
         context = query.context
         if context > model.native_context:
@@ -124,7 +147,39 @@ def _model_setup(query: Query, catalog: Catalog) -> tuple[ModelSpec, QuantType, 
 
 def _model_info(model: ModelSpec, quant: QuantType, context: int) -> ModelInfo:
     return ModelInfo(name=model.name, params_b=model.params_b, quant=quant.name,
-                     bits_per_weight=quant.bits_per_weight, context=context)
+                     bits_per_weight=round(effective_bits_per_weight(model, quant), 2), context=context)
+
+
+def _file_model(info: GgufInfo, lang: str) -> tuple[ModelSpec, QuantType, list[str]]:
+    """A GGUF file as a model and a quant whose bits per weight are the file's own, so the
+    weights come out as the file's exact tensor bytes."""
+    model = info.model_spec()
+    bits = info.weights_bytes * 8 / info.params
+    quant = QuantType(name=info.quant, bits_per_weight=bits, bits=max(1, round(bits)), kind="file",
+                      source=f"tensor infos of {info.path}")
+    mix = say(lang, "list_sep").join(f"{n}× {t}" for t, n in sorted(info.tensor_types.items(), key=lambda x: -x[1]))
+    notes = [say(lang, "note_gguf_file", name=info.name, arch=info.architecture, tensors=sum(info.tensor_types.values()),
+                 weights=info.weights_bytes / GIB, mix=mix)]
+    if info.parts_read < info.parts_total:
+        notes.append(say(lang, "note_gguf_parts", read=info.parts_read, total=info.parts_total))
+    if not info.kv_exact:
+        notes.append(say(lang, "note_gguf_kv_estimate", arch=info.architecture))
+    if not info.quant_from_file_type:
+        notes.append(say(lang, "note_gguf_quant_guess", quant=info.quant))
+    return model, quant, notes
+
+
+def _from_file(query: Query, catalog: Catalog) -> SizingResult:
+    """A question naming a local GGUF: sized from the file, or a sentence saying why not
+    (never another model in its place)."""
+    try:
+        read_gguf(query.gguf_path)
+    except GgufError as exc:
+        return SizingResult(intent=query.intent, error=exc.reason,
+                            answer=say(query.lang, f"error_{exc.reason}", path=exc.path, detail=exc.detail))
+    if query.has_hardware:
+        return _can_run(query, catalog)
+    return _requirements(query, catalog)
 
 
 def _memory_info(f: Fit, available: float | None) -> MemoryInfo:
@@ -170,8 +225,9 @@ def _tps(x: float) -> str:
 
 
 def _sum_line(f: Fit, lang: str) -> str:
-    return say(lang, "memory_sum", weights=f.weights_gib, kv=f.kv_cache_gib, overhead=f.overhead_gib,
-               total=f.total_gib)
+    # the figures of MemoryInfo (2 decimals), so text and JSON round alike
+    return say(lang, "memory_sum", weights=round(f.weights_gib, 2), kv=round(f.kv_cache_gib, 2),
+               overhead=round(f.overhead_gib, 2), total=round(f.total_gib, 2))
 
 
 def _speed_line(s: SpeedInfo, per_token_gb: float, lang: str, context: int | None = None) -> str:
@@ -210,10 +266,9 @@ def expert_offload(model: ModelSpec, quant: QuantType, context: int, rig: Rig, k
     """MoE that misses the GPU: how many layers' experts llama.cpp's `--n-cpu-moe` must
     keep in RAM so that attention, shared tensors and the other experts fit the GPU.
     None when that placement does not fit either."""
-    if not (model.is_moe and model.expert_params_b and rig.gpus) or rig.unified_memory:
+    if not (model.is_moe and rig.gpus) or rig.unified_memory:
         return None
-    expert_bits = quant.bits_per_weight_experts or quant.bits_per_weight
-    experts = model.expert_params_b * 1e9 * expert_bits / 8 / GIB
+    experts = expert_weight_bytes(model, quant) / GIB
     dense = weights_bytes(model, quant) / GIB - experts
     kv = kv_cache_bytes(model, context, kv_type) / GIB
     spare = rig.gpu_budget_gib - GPU_OVERHEAD_GIB * rig.gpu_count - dense - kv
@@ -240,8 +295,7 @@ def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None) -> Si
         cpu_moe = expert_offload(model, quant, context, rig, kv_type)
     what = say(lang, "what", model=model.name, quant=quant.name, context=context)
     if cpu_moe:
-        expert_bits = quant.bits_per_weight_experts or quant.bits_per_weight
-        in_ram = model.expert_params_b * 1e9 * expert_bits / 8 / GIB * cpu_moe / model.layers
+        in_ram = expert_weight_bytes(model, quant) / GIB * cpu_moe / model.layers
         f = f.model_copy(update={"verdict": Verdict.PARTIAL_OFFLOAD, "gpu_layers": f.total_layers,
                                  "ram_needed_gib": in_ram + CPU_OVERHEAD_GIB})
         s = speed(model, quant, f, rig, catalog, prompt_tokens=prompt,
@@ -253,8 +307,7 @@ def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None) -> Si
     else:
         s = speed(model, quant, f, rig, catalog, prompt_tokens=prompt)
         lines = [_verdict_sentence(f, what, rig, lang), _memory_sentence(f, rig, lang)]
-    per_token_gb = weights_bytes(model, quant) / GB * (
-        (model.active_params_b / model.params_b) if model.active_params_b else 1)
+    per_token_gb = read_bytes_per_token(model, quant) / GB
     if s:
         lines.append(_speed_line(s, per_token_gb, lang, context))
     if model.is_moe:

@@ -143,6 +143,7 @@ class Query(_Model):
     model_name: str | None = None  # catalog name
     params_b: float | None = None  # a bare size ("13B") when no catalog model matched
     model_file_gb: float | None = None  # "a 13 GB model" in a pure speed question
+    gguf_path: str | None = None  # a local .gguf file named in the question
     quant: str | None = None
     context: int | None = None
     kv_cache_type: str | None = None  # f16 | q8_0 | q4_0

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from rules.calibration import ClassFit, SpeedFit, decode_seconds, device_tflops, load_fit
 from rules.catalog import Catalog, DeviceClass, Gpu, ModelSpec, QuantType
-from rules.memory import CPU_OVERHEAD_GIB, Fit, read_bytes_per_token
+from rules.memory import CPU_OVERHEAD_GIB, Fit, read_bytes_per_token, weights_bytes
 from rules.rig import Rig
 from rules.schema import SpeedInfo, Verdict
 
@@ -109,8 +109,8 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
     parts: list[_Part] = []
     gpu_kv_fraction = 1.0 if rig.gpus and experts_in_ram else (
         (fit.gpu_layers or 0) / fit.total_layers if rig.gpus else 0.0)
-    if rig.gpus and experts_in_ram and model.expert_params_b:
-        expert_share = _active_expert_share(model) * cpu_expert_fraction
+    if rig.gpus and experts_in_ram and model.is_moe:
+        expert_share = _active_expert_share(model, quant) * cpu_expert_fraction
         parts += _gpu_parts(rig, 1.0, per_token * (1 - expert_share), qf_gpu, params)
         parts.append(_cpu_part(rig, per_token * expert_share, flops * expert_share, qf_cpu, params, host))
     else:
@@ -165,11 +165,19 @@ def _full_context_seconds(rig: Rig, kv_bytes: float, gpu_fraction: float, qf_gpu
     return seconds
 
 
-def _active_expert_share(model: ModelSpec) -> float:
-    """Share of the bytes read per token that sit in expert tensors."""
-    dense = model.params_b - model.expert_params_b
-    active_experts = max(0.0, model.active_params_b - dense)
-    return active_experts / model.active_params_b
+def expert_weight_bytes(model: ModelSpec, quant: QuantType) -> float:
+    """Bytes of a MoE's routed-expert tensors. memory.py reads the dense part plus
+    experts_active/experts of them per token, so total − read = experts × (1 − a/n)."""
+    if not model.is_moe:
+        return 0.0
+    unused = 1 - model.experts_active / model.experts
+    return (weights_bytes(model, quant) - read_bytes_per_token(model, quant)) / unused
+
+
+def _active_expert_share(model: ModelSpec, quant: QuantType) -> float:
+    """Share of the bytes read per token that sit in routed-expert tensors."""
+    active_experts = expert_weight_bytes(model, quant) * model.experts_active / model.experts
+    return active_experts / read_bytes_per_token(model, quant)
 
 
 def _with_prefill(info: SpeedInfo, rig: Rig, flops: float, params: SpeedFit, host: HostCompute | None,

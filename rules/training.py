@@ -27,7 +27,9 @@ LAYER_WORKING_BYTES = 34.0
 
 
 def _ffn_size(model: ModelSpec) -> float:
-    """Feed-forward width, from the parameter count (the catalog does not list it)."""
+    """Feed-forward width: the catalog's, or else from the parameter count."""
+    if model.intermediate_size:
+        return float(model.intermediate_size)
     h = model.hidden_size
     kv_dim = model.kv_heads * model.kv_head_dim
     attention = 2 * h * h + 2 * h * kv_dim

@@ -27,8 +27,9 @@ def test_default_model_read_from_its_gguf_header():
     assert (model.layers, model.hidden_size, model.heads, model.kv_heads) == (30, 576, 9, 3)
     assert model.params_b == pytest.approx(0.1345, abs=0.001)
     assert quant.name == "Q4_1"
-    # the file's real size, not the nominal 5 bits: the embeddings are kept wider
-    assert quant.bits_per_weight * model.params_b * 1e9 / 8 == pytest.approx(Path(default_model_path()).stat().st_size)
+    # the file's real tensor bytes, not the nominal 5 bits: the embeddings are kept wider
+    assert quant.bits_per_weight * model.params_b * 1e9 / 8 == pytest.approx(
+        Path(default_model_path()).stat().st_size, rel=0.02)
 
 
 def test_self_prediction_uses_the_answers_speed_model():

@@ -123,6 +123,36 @@ class HostMeasurement(_Strict):
         return max(self.tg_runs)
 
 
+class OffloadMeasurement(_Strict):
+    """A MoE with the experts of `n_cpu_moe` layers in RAM (llama.cpp `--n-cpu-moe`)."""
+
+    gpu: str
+    gpu_bandwidth_gbs: float = Field(gt=0)
+    gpu_class: str
+    cpu: str
+    ram_read_gbs: float = Field(gt=0)
+    model: str
+    quant: str
+    layers: int = Field(gt=0)
+    n_cpu_moe: int = Field(ge=1)
+    experts: int = Field(ge=2)
+    experts_active: int = Field(ge=1)
+    dense_gb: float = Field(gt=0)
+    expert_gb: float = Field(gt=0)
+    tg: float = Field(gt=0)
+    source: str = Field(min_length=10)
+
+    def seconds_without_handoffs(self, fit: SpeedFit) -> float:
+        """The speed model's time per token before the per-layer GPU↔CPU hand-off."""
+        share = self.n_cpu_moe / self.layers
+        active = self.expert_gb * 1e9 * self.experts_active / self.experts
+        gpu_cf, cpu_cf = fit.for_class(self.gpu_class), fit.for_class("cpu_avx2")
+        gpu = decode_seconds(self.dense_gb * 1e9 + active * (1 - share), self.gpu_bandwidth_gbs, gpu_cf,
+                             fit.quant(self.quant, self.gpu_class))
+        cpu = decode_seconds(active * share, self.ram_read_gbs, cpu_cf, fit.quant(self.quant, "cpu_avx2"))
+        return gpu + cpu
+
+
 class ClassFit(_Strict):
     """Fitted decode and prefill parameters of one device class."""
 
@@ -154,6 +184,10 @@ class SpeedFit(_Strict):
     cpu_compute_efficiency: float
     cpu_prefill_efficiency: float
     cpu_compute_source: str
+    # per layer whose experts stay in RAM: hidden state GPU → CPU → GPU and the sync
+    expert_offload_layer_ms: float = 0.0
+    expert_offload_source: str = ""
+    expert_offload_rows: int = 0
 
     def quant(self, quant: str, device_class: str) -> float:
         return self.quant_factor.get(quant_key(quant, device_class), 1.0)
@@ -175,6 +209,25 @@ def load_measurements(path: Path = MEASUREMENTS_FILE) -> list[Measurement]:
                       "flash_attention": group.get("flash_attention", True), **row}
             rows.append(Measurement(**merged))
     return rows
+
+
+def load_offload_measurements(path: Path = MEASUREMENTS_FILE) -> list[OffloadMeasurement]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [OffloadMeasurement(**o) for o in data.get("offload", [])]
+
+
+def fit_offload(fit: SpeedFit, rows: list[OffloadMeasurement]) -> SpeedFit:
+    """The per-layer hand-off cost: what each row's measured time per token leaves over the
+    speed model's, per layer with its experts in RAM. Median over rows."""
+    import numpy as np
+
+    if not rows:
+        return fit
+    costs = [(1 / r.tg - r.seconds_without_handoffs(fit)) / r.n_cpu_moe * 1000 for r in rows]
+    return fit.model_copy(update={
+        "expert_offload_layer_ms": round(max(0.0, float(np.median(costs))), 4),
+        "expert_offload_rows": len(rows),
+        "expert_offload_source": f"median of {len(rows)} --n-cpu-moe measurement(s) in measurements.toml [[offload]]"})
 
 
 def load_host_measurements(path: Path = MEASUREMENTS_FILE) -> list[HostMeasurement]:
@@ -354,6 +407,9 @@ def write_fit(fit: SpeedFit, path: Path = FIT_FILE) -> None:
         f"cpu_compute_efficiency = {fit.cpu_compute_efficiency}",
         f"cpu_prefill_efficiency = {fit.cpu_prefill_efficiency}",
         f"cpu_compute_source = {_toml_str(fit.cpu_compute_source)}",
+        f"expert_offload_layer_ms = {fit.expert_offload_layer_ms}",
+        f"expert_offload_source = {_toml_str(fit.expert_offload_source)}",
+        f"expert_offload_rows = {fit.expert_offload_rows}",
         "",
         "[quant_factor]",
         *[f'"{k}" = {v}' for k, v in fit.quant_factor.items()],
@@ -374,6 +430,6 @@ def _toml_str(s: str) -> str:
 
 if __name__ == "__main__":
     rows = load_measurements()
-    fitted = fit_measurements(rows, load_host_measurements())
+    fitted = fit_offload(fit_measurements(rows, load_host_measurements()), load_offload_measurements())
     write_fit(fitted)
     print(f"fitted {len(rows)} rows -> {FIT_FILE}")

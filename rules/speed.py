@@ -123,6 +123,8 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
 
     # one fixed cost per device kind that takes part (a GPU's launch/sync cost, the CPU's thread sync)
     fixed = sum({id(p.cls): p.cls.fixed_ms for p in parts}.values()) / 1000
+    if experts_in_ram and model.is_moe:  # each layer with experts in RAM hands off GPU → CPU → GPU
+        fixed += cpu_expert_fraction * model.layers * params.expert_offload_layer_ms / 1000
     ideal = sum(p.ideal for p in parts)
     expected_s = sum(p.expected for p in parts) + fixed
     dominant = max(parts, key=lambda p: p.expected)
@@ -134,13 +136,20 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
         bottleneck = "ram_bandwidth" if on_cpu else "gpu_memory_bandwidth"
     full_s = expected_s + _full_context_seconds(rig, fit.kv_cache_gib * 2**30, gpu_kv_fraction,
                                                 qf_gpu, qf_cpu, params, host)
+    low, high, count, cls = dominant.cls.ratio_low, dominant.cls.ratio_high, dominant.cls.range_rows, \
+        dominant.cls.device_class
+    if experts_in_ram and model.is_moe:
+        # expert offload rests on few measurements: the widest band of any class, said as such
+        low = min(c.ratio_low for c in params.classes.values())
+        high = max(c.ratio_high for c in params.classes.values())
+        count, cls = params.expert_offload_rows, "expert_offload"
     info = SpeedInfo(
         theoretical_max_tokens_per_s=1 / ideal,
         full_context_tokens_per_s=min(expected, 1 / full_s),
         expected_tokens_per_s=min(expected, 1 / ideal),
-        expected_range=[expected * dominant.cls.ratio_low, min(1 / ideal, expected * dominant.cls.ratio_high)],
-        measurements=dominant.cls.range_rows,
-        device_class=dominant.cls.device_class,
+        expected_range=[expected * low, min(1 / ideal, expected * high)],
+        measurements=count,
+        device_class=cls,
         bottleneck=bottleneck,
     )
     return _with_prefill(info, rig, flops, params, host, prompt_tokens, experts_in_ram, fit)

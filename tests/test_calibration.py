@@ -9,9 +9,11 @@ import pytest
 from rules.calibration import (
     FIT_FILE,
     fit_measurements,
+    fit_offload,
     load_fit,
     load_host_measurements,
     load_measurements,
+    load_offload_measurements,
     predict_measurement,
     predict_prefill,
 )
@@ -76,7 +78,7 @@ def test_prefill_prediction_within_the_fitted_band():
 
 def test_fitted_file_matches_a_fresh_fit():
     """speed_fit.toml is generated, never edited: refitting the data gives the same figures."""
-    fresh = fit_measurements(ROWS, load_host_measurements())
+    fresh = fit_offload(fit_measurements(ROWS, load_host_measurements()), load_offload_measurements())
     stored = load_fit()
     assert stored.measurements == len(ROWS), f"regenerate {FIT_FILE} with: python -m rules.calibration"
     for name, cf in fresh.classes.items():
@@ -84,6 +86,7 @@ def test_fitted_file_matches_a_fresh_fit():
         assert kept.efficiency == pytest.approx(cf.efficiency, rel=0.01), name
         assert kept.fixed_ms == pytest.approx(cf.fixed_ms, rel=0.02, abs=0.05), name
     assert stored.cpu_compute_efficiency == pytest.approx(fresh.cpu_compute_efficiency, rel=0.02)
+    assert stored.expert_offload_layer_ms == pytest.approx(fresh.expert_offload_layer_ms, rel=0.02)
     for family, factor in fresh.quant_factor.items():
         assert stored.quant_factor[family] == pytest.approx(factor, rel=0.01)
 

@@ -124,3 +124,19 @@ def test_a_full_context_slows_decoding():
     short = speed(long, quant, fit(long, quant, 512, rig), rig)
     assert short.full_context_tokens_per_s > s.full_context_tokens_per_s
     assert s.full_context_tokens_per_s < s.expected_tokens_per_s == pytest.approx(short.expected_tokens_per_s)
+
+
+def test_expert_offload_against_a_measurement():
+    """llmfit PR 755: RTX 2080 + i9-10900X (about 102 GB/s), Qwen3-30B-A3B Q4_K_M,
+    `--n-cpu-moe 36`: 36.7 tokens/s. The per-layer hand-off cost is fitted on this row, so
+    this checks that the answer path and the fit agree, and that the range is wide."""
+    model, quant = CATALOG.model("Qwen3 30B-A3B"), CATALOG.quant("Q4_K_M")
+    rig = Rig(gpus=[(CATALOG.gpu("RTX 2080"), 1)], ram_gib=62, ram_bandwidth_gbs=102)
+    placed = fit(model, quant, 4096, rig).model_copy(update={"verdict": Verdict.PARTIAL_OFFLOAD,
+                                                            "gpu_layers": model.layers})
+    s = speed(model, quant, placed, rig, cpu_expert_fraction=36 / model.layers)
+    assert s.expected_tokens_per_s == pytest.approx(36.7, rel=0.15)
+    low, high = s.expected_range
+    assert low <= 36.7 <= high and s.device_class == "expert_offload"
+    # all experts on the GPU's side would be faster; all in RAM slower
+    assert speed(model, quant, placed, rig, cpu_expert_fraction=1.0).expected_tokens_per_s < s.expected_tokens_per_s

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rules.intents import detect_intent
 from rules.schema import Intent
 
 _SPEED_WORDS = re.compile(
@@ -29,6 +30,8 @@ def intent_of(raw: str, q: dict) -> Intent:
     has_model = bool(q.get("model_name") or q.get("params_b") or q.get("model_file_gb") or q.get("gguf_path"))
     if q.get("error"):
         return Intent.CAN_RUN
+    if has_model and (follow_on := detect_intent(raw)):  # max_context, fine_tune, serve, command
+        return follow_on
     if _SPEED_WORDS.search(raw) and (has_model or q.get("bandwidth_gbs")):
         return Intent.SPEED
     if q.get("bandwidth_gbs") and q.get("model_file_gb"):

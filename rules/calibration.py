@@ -38,6 +38,16 @@ def quant_key(quant: str, device_class: str) -> str:
     return f"{domain}:{quant_family(quant)}"
 
 
+def moe_domain(device_class: str) -> str:
+    """MoE per-layer costs are fitted per backend: CUDA cards share one, as do Apple GPUs,
+    AMD/Intel GPUs (Vulkan/ROCm/SYCL) and CPUs."""
+    if device_class.startswith("cpu"):
+        return "cpu"
+    if device_class.startswith("cuda"):
+        return "cuda"
+    return "metal" if device_class == "metal" else "vulkan"
+
+
 def quant_family(quant: str) -> str:
     q = quant.upper()
     if q.startswith(("F16", "BF16", "F32")):
@@ -65,6 +75,7 @@ class Measurement(_Strict):
     model: str
     params_b: float = Field(gt=0)
     active_params_b: float | None = None
+    moe_layers: int = 0  # layers with routed experts (0: a dense model)
     quant: str
     size_gb: float = Field(gt=0)
     tg: float = Field(gt=0)
@@ -100,6 +111,11 @@ class Measurement(_Strict):
     @property
     def flops_per_token(self) -> float:
         return 2e9 * (self.active_params_b or self.params_b)
+
+    @property
+    def moe(self) -> str | None:
+        """The MoE domain whose per-layer cost this row carries, None for a dense model."""
+        return moe_domain(self.device_class) if self.moe_layers else None
 
 
 class HostMeasurement(_Strict):
@@ -150,7 +166,8 @@ class OffloadMeasurement(_Strict):
         gpu = decode_seconds(self.dense_gb * 1e9 + active * (1 - share), self.gpu_bandwidth_gbs, gpu_cf,
                              fit.quant(self.quant, self.gpu_class))
         cpu = decode_seconds(active * share, self.ram_read_gbs, cpu_cf, fit.quant(self.quant, "cpu_avx2"))
-        return gpu + cpu
+        moe = (self.n_cpu_moe * fit.moe_ms("cpu_avx2") + (self.layers - self.n_cpu_moe) * fit.moe_ms(self.gpu_class))
+        return gpu + cpu + moe / 1000
 
 
 class ClassFit(_Strict):
@@ -188,6 +205,31 @@ class SpeedFit(_Strict):
     expert_offload_layer_ms: float = 0.0
     expert_offload_source: str = ""
     expert_offload_rows: int = 0
+    # per MoE layer and token, by backend (moe_domain): routing and the many small expert
+    # matmuls. A GPU backend without MoE rows borrows the largest GPU cost (the slower
+    # guess); a CPU without them the largest of all.
+    moe_layer_ms: dict[str, float] = {}
+    moe_rows: dict[str, int] = {}
+    # measured ÷ predicted of MoE rows, each predicted by a fit without its source, per
+    # backend ("all": every MoE row, for backends with fewer than 3): MoE answers widen
+    # their class's range to this band, because the data is thin
+    moe_band: dict[str, list[float]] = {}
+
+    def moe_ms(self, device_class: str) -> float:
+        domain = moe_domain(device_class)
+        if domain in self.moe_layer_ms:
+            return self.moe_layer_ms[domain]
+        pool = [v for d, v in self.moe_layer_ms.items() if d != "cpu" or domain == "cpu"]
+        return max(pool, default=0.0)
+
+    def moe_range(self, device_class: str) -> tuple[float, float, int]:
+        """The MoE band for a backend and how many MoE rows it rests on."""
+        domain = moe_domain(device_class)
+        if domain in self.moe_band:
+            low, high = self.moe_band[domain]
+            return low, high, self.moe_rows[domain]
+        low, high = self.moe_band.get("all", [1.0, 1.0])
+        return low, high, sum(self.moe_rows.values())
 
     def quant(self, quant: str, device_class: str) -> float:
         return self.quant_factor.get(quant_key(quant, device_class), 1.0)
@@ -253,12 +295,14 @@ def load_fit(path: Path = FIT_FILE) -> SpeedFit:
 
 def decode_seconds(bytes_per_token: float, bandwidth_gbs: float, cf: ClassFit, quant_factor: float,
                    *, era: str | None = None, flops: float | None = None,
-                   gflops: float | None = None, kv_bytes: float = 0.0, kv_factor: float = 1.0) -> float:
+                   gflops: float | None = None, kv_bytes: float = 0.0, kv_factor: float = 1.0,
+                   moe_ms: float = 0.0) -> float:
     """Seconds per generated token on one device: the slower of reading the weights (and
-    the KV cache) and computing with them, plus the fixed cost per token."""
+    the KV cache) and computing with them, plus the fixed cost per token (and, for a MoE,
+    `moe_ms`: its MoE layers times the backend's cost per MoE layer)."""
     read = (bytes_per_token + kv_factor * kv_bytes) / (min(1.0, cf.efficiency * quant_factor) * bandwidth_gbs * 1e9)
     compute = flops / (gflops * 1e9) if flops and gflops else 0.0
-    fixed = cf.fixed_ms + (cf.fixed_ms_old if era == OLD_ERA else 0.0)
+    fixed = cf.fixed_ms + (cf.fixed_ms_old if era == OLD_ERA else 0.0) + moe_ms
     return max(read, compute) + fixed / 1000
 
 
@@ -266,7 +310,8 @@ def predict_measurement(m: Measurement, fit: SpeedFit) -> float:
     cf = fit.for_class(m.device_class)
     kv_factor = fit.kv_read_factor if m.flash_attention else fit.kv_read_factor_no_fa
     return 1.0 / decode_seconds(m.weight_bytes_per_token, m.bandwidth_gbs, cf, fit.quant(m.quant, m.device_class),
-                                era=m.era, kv_bytes=m.kv_bytes_per_token, kv_factor=kv_factor)
+                                era=m.era, kv_bytes=m.kv_bytes_per_token, kv_factor=kv_factor,
+                                moe_ms=m.moe_layers * fit.moe_ms(m.device_class))
 
 
 def predict_prefill(m: Measurement, fit: SpeedFit) -> float | None:
@@ -279,10 +324,12 @@ def predict_prefill(m: Measurement, fit: SpeedFit) -> float | None:
 
 # --- fitting (build / test time) ---------------------------------------------------------
 
-def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement]) -> SpeedFit:
+def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, moe_band: bool = True) -> SpeedFit:
     """Least squares on log(predicted ÷ measured) over every decode row: per class an
     efficiency (≤ 1) and a fixed cost (and an old-build extra cost where rows carry an
-    era), and one bandwidth factor per quant family (legacy = 1)."""
+    era), one bandwidth factor per quant family (legacy = 1), and per backend with MoE
+    rows a fixed cost per MoE layer. `moe_band`: also refit without each MoE source to
+    get the MoE range (off inside those refits)."""
     import numpy as np
     from scipy.optimize import least_squares
 
@@ -293,32 +340,35 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement]) -> S
     # a class measured only on old builds keeps their cost as its fixed cost (conservative)
     old_classes = sorted({r.device_class for r in rows if r.era == OLD_ERA}
                          & {r.device_class for r in rows if r.era != OLD_ERA})
-    n_c = len(classes)
+    domains = sorted({r.moe for r in rows if r.moe})
+    n_c, n_f, n_o = len(classes), len(families), len(old_classes)
 
     def unpack(x):
         eff = dict(zip(classes, x[:n_c], strict=True))
         fixed = dict(zip(classes, x[n_c:2 * n_c], strict=True))
-        qf = {r.family: 1.0 for r in rows} | dict(zip(families, x[2 * n_c:2 * n_c + len(families)], strict=True))
-        old = dict(zip(old_classes, x[2 * n_c + len(families):-2], strict=True))
-        return eff, fixed, qf, old, x[-2], x[-1]
+        qf = {r.family: 1.0 for r in rows} | dict(zip(families, x[2 * n_c:2 * n_c + n_f], strict=True))
+        old = dict(zip(old_classes, x[2 * n_c + n_f:2 * n_c + n_f + n_o], strict=True))
+        moe = dict(zip(domains, x[2 * n_c + n_f + n_o:-2], strict=True))
+        return eff, fixed, qf, old, moe, x[-2], x[-1]
 
     def residuals(x):
-        eff, fixed, qf, old, kv_fa, kv_no_fa = unpack(x)
+        eff, fixed, qf, old, moe, kv_fa, kv_no_fa = unpack(x)
         out = []
         for r in rows:
             reached = min(1.0, eff[r.device_class] * qf[r.family])  # never above the ceiling
             read = r.weight_bytes_per_token + (kv_fa if r.flash_attention else kv_no_fa) * r.kv_bytes_per_token
             seconds = read / (reached * r.bandwidth_gbs * 1e9)
-            seconds += (fixed[r.device_class] + (old.get(r.device_class, 0.0) if r.era == OLD_ERA else 0.0)) / 1000
-            out.append(math.log((1 / seconds) / r.tg))
+            ms = fixed[r.device_class] + (old.get(r.device_class, 0.0) if r.era == OLD_ERA else 0.0)
+            ms += r.moe_layers * moe[r.moe] if r.moe else 0.0
+            out.append(math.log((1 / (seconds + ms / 1000)) / r.tg))
         return np.array(out)
 
-    x0 = [0.8] * n_c + [2.0] * n_c + [1.0] * len(families) + [2.0] * len(old_classes) + [1.0, 1.5]
-    lo = [0.2] * n_c + [0.0] * n_c + [0.3] * len(families) + [0.0] * len(old_classes) + [0.3, 0.3]
-    hi = [1.0] * n_c + [60.0] * n_c + [1.3] * len(families) + [30.0] * len(old_classes) + [8.0, 8.0]
+    x0 = [0.8] * n_c + [2.0] * n_c + [1.0] * n_f + [2.0] * n_o + [0.05] * len(domains) + [1.0, 1.5]
+    lo = [0.2] * n_c + [0.0] * n_c + [0.3] * n_f + [0.0] * n_o + [0.0] * len(domains) + [0.3, 0.3]
+    hi = [1.0] * n_c + [60.0] * n_c + [1.3] * n_f + [30.0] * n_o + [2.0] * len(domains) + [8.0, 8.0]
     # soft_l1 keeps a single odd row (a slow driver, a mislabelled size) from dragging a class
     result = least_squares(residuals, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.15)
-    eff, fixed, qf, old, kv_fa, kv_no_fa = unpack(result.x)
+    eff, fixed, qf, old, moe, kv_fa, kv_no_fa = unpack(result.x)
     res = residuals(result.x)
     all_low, all_high = _ratio_band(res)
 
@@ -336,11 +386,13 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement]) -> S
             prefill_efficiency=p_eff, prefill_rows=p_n, prefill_ratio_low=p_low, prefill_ratio_high=p_high,
         )
     cpu_compute_efficiency, cpu_prefill_efficiency, cpu_compute_source = _fit_host_compute(hosts, fits)
-    return SpeedFit(
+    fit = SpeedFit(
         method=("scipy.optimize.least_squares (soft_l1, f_scale 0.15) on log(predicted/measured) tg, "
                 "per device class: efficiency in [0.2, 1], fixed ms/token, old-build extra ms; "
-                "per quant family: bandwidth factor (legacy = 1); a factor on KV cache bytes read with and one without flash attention. Ranges: 10th-90th percentile of "
-                "measured/predicted in the class (all rows when the class has fewer than 5). "
+                "per quant family: bandwidth factor (legacy = 1); a factor on KV cache bytes read with and one without flash attention; "
+                "per backend with MoE rows: ms per MoE layer and token in [0, 2]. Ranges: 10th-90th percentile of "
+                "measured/predicted in the class (all rows when the class has fewer than 5); MoE answers widen it to "
+                "the min-max of measured/predicted over MoE rows, each predicted by a fit without its source. "
                 "Prefill: median of measured/(peak FP32 FLOP/s / 2·params) per class."),
         measurements=len(rows),
         quant_factor={k: round(float(v), 4) for k, v in qf.items()},
@@ -350,7 +402,32 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement]) -> S
         cpu_compute_efficiency=cpu_compute_efficiency,
         cpu_prefill_efficiency=cpu_prefill_efficiency,
         cpu_compute_source=cpu_compute_source,
+        moe_layer_ms={d: round(float(v), 4) for d, v in moe.items()},
+        moe_rows={d: sum(r.moe == d for r in rows) for d in domains},
     )
+    if moe_band and domains:
+        fit = fit.model_copy(update={"moe_band": _moe_held_out_bands(rows, hosts)})
+    return fit
+
+
+MIN_MOE_ROWS_FOR_OWN_BAND = 3
+
+
+def _moe_held_out_bands(rows: list[Measurement], hosts: list[HostMeasurement]) -> dict[str, list[float]]:
+    """measured ÷ predicted of each MoE row when its source is left out of the fit (with so
+    few MoE rows, in-sample residuals would flatter the model): min and max per backend
+    with at least 3 MoE rows, and over all MoE rows ("all") for the others."""
+    ratios: dict[str, list[float]] = {}
+    for source in sorted({r.source for r in rows if r.moe}):
+        train = [r for r in rows if r.source != source]
+        fitted = fit_measurements(train, hosts, moe_band=False)
+        for r in rows:
+            if r.source == source and r.moe:
+                ratios.setdefault(r.moe, []).append(r.tg / predict_measurement(r, fitted))
+    every = [x for v in ratios.values() for x in v]
+    bands = {"all": [round(min(every), 3), round(max(every), 3)]}
+    bands |= {d: [round(min(v), 3), round(max(v), 3)] for d, v in ratios.items() if len(v) >= MIN_MOE_ROWS_FOR_OWN_BAND}
+    return bands
 
 
 def _fit_host_compute(hosts: list[HostMeasurement], fits: dict[str, ClassFit]) -> tuple[float, float, str]:
@@ -410,6 +487,15 @@ def write_fit(fit: SpeedFit, path: Path = FIT_FILE) -> None:
         f"expert_offload_layer_ms = {fit.expert_offload_layer_ms}",
         f"expert_offload_source = {_toml_str(fit.expert_offload_source)}",
         f"expert_offload_rows = {fit.expert_offload_rows}",
+        "",
+        "[moe_layer_ms]",
+        *[f'{k} = {v}' for k, v in fit.moe_layer_ms.items()],
+        "",
+        "[moe_rows]",
+        *[f'{k} = {v}' for k, v in fit.moe_rows.items()],
+        "",
+        "[moe_band]",
+        *[f'{k} = {v}' for k, v in fit.moe_band.items()],
         "",
         "[quant_factor]",
         *[f'"{k}" = {v}' for k, v in fit.quant_factor.items()],

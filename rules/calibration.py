@@ -78,6 +78,10 @@ class Measurement(_Strict):
     moe_layers: int = 0  # layers with routed experts (0: a dense model)
     quant: str
     size_gb: float = Field(gt=0)
+    # MoE: GB of weights read per token where RigBot's tensor sizing (rules/memory.py) knows
+    # the model; a file's share of active parameters misses that attention and shared tensors
+    # are often stored wider than the experts (gpt-oss: BF16 attention, MXFP4 experts)
+    read_gb: float | None = Field(default=None, gt=0)
     tg: float = Field(gt=0)
     pp: float | None = None
     kv_tokens: int = 0  # cached tokens each decode step reads, on average over the test
@@ -87,6 +91,8 @@ class Measurement(_Strict):
 
     @property
     def weight_bytes_per_token(self) -> float:
+        if self.read_gb:
+            return self.read_gb * 1e9
         share = self.active_params_b / self.params_b if self.active_params_b else 1.0
         return self.size_gb * 1e9 * share
 
@@ -222,9 +228,9 @@ class SpeedFit(_Strict):
         pool = [v for d, v in self.moe_layer_ms.items() if d != "cpu" or domain == "cpu"]
         return max(pool, default=0.0)
 
-    def moe_range(self, device_class: str) -> tuple[float, float, int]:
-        """The MoE band for a backend and how many MoE rows it rests on."""
-        domain = moe_domain(device_class)
+    def moe_range(self, device_class: str | None) -> tuple[float, float, int]:
+        """The MoE band for a backend (None: over all MoE rows) and how many rows it rests on."""
+        domain = moe_domain(device_class) if device_class else None
         if domain in self.moe_band:
             low, high = self.moe_band[domain]
             return low, high, self.moe_rows[domain]

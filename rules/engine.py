@@ -242,11 +242,16 @@ def _sum_line(f: Fit, lang: str) -> str:
                overhead=round(f.overhead_gib, 2), total=round(f.total_gib, 2))
 
 
+def _range_key(s: SpeedInfo) -> str:
+    """English counts: "1 measurement", "3 measurements"."""
+    return "speed_range_one" if s.measurements == 1 else "speed_range"
+
+
 def _speed_line(s: SpeedInfo, per_token_gb: float, lang: str, context: int | None = None) -> str:
     lines = [say(lang, "speed", expected=s.expected_tokens_per_s, ceiling=s.theoretical_max_tokens_per_s,
                  per_token=per_token_gb, limit=say(lang, f"limit_{s.bottleneck}"))]
     if s.expected_range:
-        lines.append(say(lang, "speed_range", low=_tps(s.expected_range[0]), high=_tps(s.expected_range[1]),
+        lines.append(say(lang, _range_key(s), low=_tps(s.expected_range[0]), high=_tps(s.expected_range[1]),
                          count=s.measurements, device_class=say(lang, f"class_{s.device_class}")))
     # say it when a full context costs noticeably: a long context is read for every token
     if context and s.full_context_tokens_per_s and s.full_context_tokens_per_s < 0.9 * s.expected_tokens_per_s:
@@ -473,7 +478,7 @@ def _pure_speed(query: Query, catalog: Catalog) -> SizingResult:
         say(lang, "pure_expected", expected=s.expected_tokens_per_s,
             efficiency=s.expected_tokens_per_s / s.theoretical_max_tokens_per_s,
             device=say(lang, f"class_{s.device_class}")),
-        say(lang, "speed_range", low=_tps(s.expected_range[0]), high=_tps(s.expected_range[1]),
+        say(lang, _range_key(s), low=_tps(s.expected_range[0]), high=_tps(s.expected_range[1]),
             count=s.measurements, device_class=say(lang, f"class_{s.device_class}")),
         _assumptions(notes, lang),
     ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rules.calibration import ClassFit, SpeedFit, decode_seconds, device_tflops, load_fit
+from rules.calibration import ClassFit, SpeedFit, decode_seconds, device_tflops, load_fit, moe_domain
 from rules.catalog import Catalog, DeviceClass, Gpu, ModelSpec, QuantType
 from rules.memory import CPU_OVERHEAD_GIB, Fit, read_bytes_per_token, weights_bytes
 from rules.rig import Rig
@@ -125,6 +125,14 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
     fixed = sum({id(p.cls): p.cls.fixed_ms for p in parts}.values()) / 1000
     if experts_in_ram and model.is_moe:  # each layer with experts in RAM hands off GPU → CPU → GPU
         fixed += cpu_expert_fraction * model.layers * params.expert_offload_layer_ms / 1000
+    if model.is_moe:
+        # routing and many small expert matmuls: a fitted cost per MoE layer, on the
+        # backend where that layer's experts run
+        on_gpu = (1 - cpu_expert_fraction if experts_in_ram
+                  else (fit.gpu_layers or 0) / fit.total_layers) if rig.gpus else 0.0
+        gpu_ms = params.moe_ms(gpu_class(rig.gpus[0][0])) if rig.gpus else 0.0
+        cpu_ms = params.moe_ms(host.cpu_class if host else DEFAULT_CPU_CLASS)
+        fixed += moe_layer_count(model) * (on_gpu * gpu_ms + (1 - on_gpu) * cpu_ms) / 1000
     ideal = sum(p.ideal for p in parts)
     expected_s = sum(p.expected for p in parts) + fixed
     dominant = max(parts, key=lambda p: p.expected)
@@ -138,10 +146,15 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
                                                 qf_gpu, qf_cpu, params, host)
     low, high, count, cls = dominant.cls.ratio_low, dominant.cls.ratio_high, dominant.cls.range_rows, \
         dominant.cls.device_class
+    if model.is_moe and not experts_in_ram:
+        # few MoE measurements: the class's band widened to the MoE rows' held-out band
+        moe_low, moe_high, count = params.moe_range(cls)
+        low, high, cls = min(low, moe_low), max(high, moe_high), f"moe_{moe_domain(cls)}"
     if experts_in_ram and model.is_moe:
         # expert offload rests on few measurements: the widest band of any class, said as such
-        low = min(c.ratio_low for c in params.classes.values())
-        high = max(c.ratio_high for c in params.classes.values())
+        moe_low, moe_high, _ = params.moe_range(None)  # spans two backends: all MoE rows
+        low = min([c.ratio_low for c in params.classes.values()] + [moe_low])
+        high = max([c.ratio_high for c in params.classes.values()] + [moe_high])
         count, cls = params.expert_offload_rows, "expert_offload"
     info = SpeedInfo(
         theoretical_max_tokens_per_s=1 / ideal,
@@ -172,6 +185,12 @@ def _full_context_seconds(rig: Rig, kv_bytes: float, gpu_fraction: float, qf_gpu
         seconds += decode_seconds(0.0, rig.ram_bandwidth_gbs, cf, qf_cpu, kv_bytes=(1 - gpu_fraction) * kv_bytes,
                                   kv_factor=params.kv_read_factor) - cf.fixed_ms / 1000
     return seconds
+
+
+def moe_layer_count(model: ModelSpec) -> int:
+    """Layers with routed experts (DeepSeek's leading dense layers and Llama 4 Maverick's
+    interleaved dense layers do not count)."""
+    return sum(model.is_moe_layer(i) for i in range(model.layers))
 
 
 def expert_weight_bytes(model: ModelSpec, quant: QuantType) -> float:

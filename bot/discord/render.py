@@ -39,6 +39,7 @@ LABELS = {
         "speed_value": "~{expected:.1f} tokens/s expected (ceiling {ceiling:.1f}); limited by {limit}",
         "gpu_memory_bandwidth": "GPU memory bandwidth", "ram_bandwidth": "RAM bandwidth",
         "cpu_compute": "CPU compute", "speed_range": "likely {low:g}–{high:g} ({count} measurements)",
+        "speed_range_one": "likely {low:g}–{high:g} (1 measurement)",
         "prefill_value": "prompt: ~{rate:,.0f} tokens/s", "ttft_value": "first token after ~{seconds:.1f} s",
         "command": "Command", "serving": "Serving",
         "serving_value": "{users} users × {context:,} tokens: KV {kv:.1f} GiB; up to {max_users} users fit",
@@ -58,6 +59,7 @@ LABELS = {
         "speed_value": "预计约 {expected:.1f} tokens/s（上限 {ceiling:.1f}）；瓶颈：{limit}",
         "gpu_memory_bandwidth": "显存带宽", "ram_bandwidth": "内存带宽",
         "cpu_compute": "CPU 算力", "speed_range": "大概 {low:g}–{high:g}（{count} 条实测）",
+        "speed_range_one": "大概 {low:g}–{high:g}（1 条实测）",
         "prefill_value": "提示词：约 {rate:,.0f} tokens/s", "ttft_value": "约 {seconds:.1f} 秒后出第一个 token",
         "command": "命令", "serving": "多用户",
         "serving_value": "{users} 个用户 × {context:,} token：KV {kv:.1f} GiB；最多 {max_users} 个用户",
@@ -161,8 +163,8 @@ def _speed_field(answer: Answer) -> str | None:
     lines = [_label(answer, "speed_value", expected=s.expected_tokens_per_s,
                     ceiling=s.theoretical_max_tokens_per_s, limit=_label(answer, s.bottleneck))]
     if s.expected_range:
-        lines.append(_label(answer, "speed_range", low=s.expected_range[0], high=s.expected_range[1],
-                            count=s.measurements))
+        key = "speed_range_one" if s.measurements == 1 else "speed_range"  # English singular
+        lines.append(_label(answer, key, low=s.expected_range[0], high=s.expected_range[1], count=s.measurements))
     if s.prompt_tokens_per_s:
         lines.append(_label(answer, "prefill_value", rate=s.prompt_tokens_per_s))
     if s.time_to_first_token_s is not None:

@@ -111,6 +111,8 @@ def _answer(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
         return _max_context(query, catalog)
     if intent == Intent.SERVE and query.has_model and query.has_hardware and (query.model_name or query.params_b):
         return _serve(query, catalog, extras)
+    if intent == Intent.SERVE and query.has_hardware and not query.has_model and extras.users:
+        return _serve_recommend(query, catalog, extras)
     if query.bandwidth_gbs and query.model_file_gb:
         return _pure_speed(query, catalog)
     if query.has_model and not query.model_name and not query.params_b:
@@ -448,6 +450,34 @@ def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
         recommendations=recs,
         answer="\n".join(lines),
     )
+
+
+def _serve_recommend(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
+    """"Can a 3090 serve 8 users at 8k each?" with no model named: the models that can,
+    each sized with one llama.cpp slot of that context per user."""
+    from rules.serving import models_for_serving
+
+    rig = rig_from_query(query, catalog)
+    lang = query.lang
+    where = rig.describe(lang)
+    users = extras.users
+    context = query.context or 4096
+    notes = list(query.assumptions) + rig.assumptions
+    if not query.context:
+        notes.append(say(lang, "note_serve_context", context=context))
+    kv_type = query.kv_cache_type or "f16"
+    recs = models_for_serving(rig, catalog, users, context, kv_type)
+    if recs:
+        lines = [say(lang, "serve_models", where=where, users=users, context=context)]
+        lines += [say(lang, "serve_model_item", model=r.model, quant=r.quant, total=r.total_gib, users=users,
+                      aggregate=_tps(r.aggregate_tokens_per_s), **_rec_speed(r))
+                  for r in recs if r.expected_tokens_per_s]
+        lines.append(say(lang, "serve_models_hint"))
+    else:
+        lines = [say(lang, "serve_nothing_fits", where=where, users=users, context=context)]
+    lines.append(_assumptions(notes, lang))
+    return SizingResult(intent=Intent.SERVE, hardware=rig.hardware_info(), recommendations=recs,
+                        answer="\n".join(line for line in lines if line))
 
 
 def _pure_speed(query: Query, catalog: Catalog) -> SizingResult:

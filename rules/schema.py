@@ -122,6 +122,10 @@ class Recommendation(_Model):
     expected_tokens_per_s: float | None
     expected_range: list[float] | None = None  # [low, high], as in SpeedInfo
     hardware: str | None = None  # set when recommending GPUs for a given model
+    # set when recommending models to serve several users: the speed above is then per
+    # user with all `users` generating, this their total
+    users: int | None = None
+    aggregate_tokens_per_s: float | None = None
 
 
 class Query(_Model):

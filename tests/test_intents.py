@@ -113,6 +113,40 @@ def test_serve_answer():
     assert too_many.verdict == Verdict.DOES_NOT_FIT and too_many.command is None
 
 
+@pytest.mark.parametrize("question", ["Can one 3090 serve 8 users at 8k context each?",
+                                      "一张3090能同时服务8个用户吗，每人8k上下文？"])
+def test_serve_without_a_model_lists_models_sized_for_the_users(question):
+    """No model named: not the single-user recommendation list, but the models that hold
+    8 slots of 8192 tokens each, with each user's speed while all 8 generate."""
+    r = answer_question(question)
+    assert r.intent == Intent.SERVE and r.recommendations
+    rig = Rig(gpus=[(_CATALOG.gpu("RTX 3090"), 1)], ram_gib=32, ram_bandwidth_gbs=51.2)
+    for rec in r.recommendations:
+        model, quant = _CATALOG.model(rec.model), _CATALOG.quant(rec.quant)
+        need = (weights_bytes(model, quant) + 8 * kv_cache_bytes(model, 8192, "f16")) / GIB + GPU_OVERHEAD_GIB
+        assert rec.total_gib == pytest.approx(need, abs=0.06) and need <= rig.gpu_budget_gib
+        assert rec.users == 8 and rec.aggregate_tokens_per_s == pytest.approx(8 * rec.expected_tokens_per_s, rel=0.02)
+        low, high = rec.expected_range
+        assert low <= rec.expected_tokens_per_s <= high
+        # each user is slower than one user alone would be
+        single = answer_question(f"how fast is {rec.model} {rec.quant} on a 3090")
+        assert rec.expected_tokens_per_s < single.speed.expected_tokens_per_s
+    assert ("8,192" in r.answer) and ("8 users" in r.answer or "8 个用户" in r.answer)
+    # the 32B that leads the one-user list does not hold 8 × 8k slots next to its weights
+    assert "Qwen2.5 32B" not in [rec.model for rec in r.recommendations]
+
+
+def test_a_moe_serving_several_users_reads_more_experts():
+    """Eight slots route to different experts, so a step reads far more than one token's
+    8 of 128: the per-user speed of Qwen3-30B-A3B drops much more than a dense model's."""
+    from rules.serving import extra_expert_bytes
+
+    moe, q = _CATALOG.model("Qwen3 30B-A3B"), _CATALOG.quant("Q4_K_M")
+    assert extra_expert_bytes(moe, q, 1) == 0
+    assert extra_expert_bytes(moe, q, 8) > 4 * extra_expert_bytes(moe, q, 1) + 5e9
+    assert extra_expert_bytes(_CATALOG.model("Llama 3.1 8B"), q, 8) == 0
+
+
 def test_time_to_first_token():
     r = answer_question("How long until the first token for a 4000-token prompt with llama 3.1 8b on a 4090?")
     s = r.speed

@@ -40,6 +40,7 @@ LABELS = {
         "gpu_memory_bandwidth": "GPU memory bandwidth", "ram_bandwidth": "RAM bandwidth",
         "cpu_compute": "CPU compute", "speed_range": "likely {low:g}–{high:g} ({count} measurements)",
         "speed_range_one": "likely {low:g}–{high:g} (1 measurement)",
+        "per_user": " per user ({users} generating)",
         "prefill_value": "prompt: ~{rate:,.0f} tokens/s", "ttft_value": "first token after ~{seconds:.1f} s",
         "command": "Command", "serving": "Serving",
         "serving_value": "{users} users × {context:,} tokens: KV {kv:.1f} GiB; up to {max_users} users fit",
@@ -60,6 +61,7 @@ LABELS = {
         "gpu_memory_bandwidth": "显存带宽", "ram_bandwidth": "内存带宽",
         "cpu_compute": "CPU 算力", "speed_range": "大概 {low:g}–{high:g}（{count} 条实测）",
         "speed_range_one": "大概 {low:g}–{high:g}（1 条实测）",
+        "per_user": "（{users} 人同时生成时每人）",
         "prefill_value": "提示词：约 {rate:,.0f} tokens/s", "ttft_value": "约 {seconds:.1f} 秒后出第一个 token",
         "command": "命令", "serving": "多用户",
         "serving_value": "{users} 个用户 × {context:,} token：KV {kv:.1f} GiB；最多 {max_users} 个用户",
@@ -200,6 +202,8 @@ def _alternatives_field(answer: Answer, limit: int = 8) -> str | None:
         speed = f", ~{r.expected_tokens_per_s:.0f} tok/s" if r.expected_tokens_per_s else ""
         if r.expected_tokens_per_s and r.expected_range:
             speed += f" ({r.expected_range[0]:.0f}–{r.expected_range[1]:.0f})"
+        if r.expected_tokens_per_s and r.users:
+            speed += _label(answer, "per_user", users=r.users)
         where = _label(answer, "item_on", hardware=r.hardware) if r.hardware else ""
         lines.append(f"• {r.model} {r.quant}{where}: {_label(answer, r.verdict.value)}, "
                      f"{r.total_gib:.1f} GiB{speed}")
@@ -209,7 +213,7 @@ def _alternatives_field(answer: Answer, limit: int = 8) -> str | None:
 
 
 def _alternatives_name(answer: Answer) -> str:
-    if answer.intent == "recommend":
+    if answer.intent in ("recommend", "serve"):
         return _label(answer, "models_fit")
     if any(r.hardware for r in answer.recommendations):
         return _label(answer, "hardware_runs_it")

@@ -37,7 +37,7 @@ from rules.schema import (
 )
 from rules.serving import serving
 from rules.speed import expert_weight_bytes, gpu_class, speed, speed_from_bandwidth
-from rules.training import DEFAULT_BATCH, DEFAULT_SEQUENCE, METHODS, training_memory
+from rules.training import DEFAULT_BATCH, DEFAULT_SEQUENCE, LORA_RANK, METHODS, training_memory
 
 DEFAULT_QUANT = "Q4_K_M"
 
@@ -563,12 +563,14 @@ def _max_context(query: Query, catalog: Catalog) -> SizingResult:
 
 def _fine_tune(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
     """Full, LoRA and QLoRA memory; the verdict for the method asked (LoRA when none)."""
-    model, quant, context, notes = _model_setup(query, catalog)
+    # training sizes 16-bit (or 4-bit NF4) weights and a sequence length: no GGUF quant or
+    # context is assumed, so none is said; what is assumed is the training setup itself
+    model, model_notes = resolve_model(query, catalog)
     lang = query.lang
-    # training uses the 16-bit (or 4-bit NF4) weights and a sequence length, not a GGUF quant or context
-    dropped = {say(lang, "note_default_quant", quant=quant.name, bits=quant.bits_per_weight),
-               say(lang, "note_context", context=context, native=model.native_context)}
-    notes = [n for n in notes if n not in dropped]
+    notes = list(query.assumptions) + model_notes
+    if query.quant:
+        notes.append(say(lang, "note_train_quant_ignored", quant=query.quant))
+    notes.append(say(lang, "note_train_setup", rank=LORA_RANK))
     batch = extras.batch_size or DEFAULT_BATCH
     seq = extras.sequence_length or query.context or DEFAULT_SEQUENCE
     if not extras.batch_size:

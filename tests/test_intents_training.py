@@ -53,3 +53,23 @@ def test_answer_states_batch_and_sequence_and_gives_the_verdict_for_the_gpu():
     no = answer_question("full fine-tune llama 2 7b on a 4090")
     assert no.verdict == Verdict.DOES_NOT_FIT and no.training.method == "full"
     assert "QLoRA" in no.answer  # what fits instead
+
+
+@pytest.mark.parametrize(("question", "setup", "inference_words"), [
+    ("How much VRAM to QLoRA fine-tune Llama 2 7B?", "4-bit NF4", ("Q4_K_M", "no quantization named")),
+    ("3090 微调 llama 2 13b 要多少显存", "4 位 NF4", ("Q4_K_M", "未指定量化")),
+])
+def test_fine_tune_assumptions_say_what_training_assumes(question, setup, inference_words):
+    """A GGUF quant has nothing to do with training memory: the assumptions name the
+    training setup (bf16 / NF4 base, AdamW, LoRA rank, checkpointing), not 'Q4_K_M'."""
+    r = answer_question(question)
+    assumptions = r.answer.splitlines()[-1]
+    assert setup in assumptions and "AdamW" in assumptions
+    for word in inference_words:
+        assert word not in r.answer
+    assert r.model.quant in ("BF16", "NF4")
+
+
+def test_a_named_gguf_quant_is_said_to_be_unused_for_training():
+    r = answer_question("QLoRA fine-tune Llama 2 7B Q4_K_M on a 3060 12GB")
+    assert "fine-tuning does not use it" in r.answer and r.model.quant == "NF4"

@@ -194,3 +194,21 @@ def test_range_sentence_counts_in_english_and_chinese():
     assert "measurements on MoE models on NVIDIA GPUs" in many
     zh = answer_question("gpt-oss-120b 在 3090 加 64GB DDR5 上多快？").answer
     assert "仅 1 条实测数据" in zh
+
+
+@settings(max_examples=80, deadline=None)
+@given(gpu=st.sampled_from(GPUS), count=st.integers(1, 4),
+       model=st.sampled_from([m for m in CATALOG.models if m.is_moe]),
+       quant=st.sampled_from(QUANTS[:5]), ram=st.sampled_from([32, 64, 128, 256]))
+def test_moe_expected_within_its_range_and_below_ceiling(gpu, count, model, quant, ram):
+    """MoE figures, on one card, several, or spilling to RAM: within their (wider) range,
+    never above the ceiling, and the range names its MoE band or the offload band."""
+    rig = Rig(gpus=[(gpu, count)], ram_gib=ram, ram_bandwidth_gbs=51.2)
+    f = fit(model, quant, 4096, rig)
+    s = speed(model, quant, f, rig)
+    if s is None:
+        assert f.verdict == Verdict.DOES_NOT_FIT
+        return
+    low, high = s.expected_range
+    assert 0 < low <= s.expected_tokens_per_s <= high <= s.theoretical_max_tokens_per_s * 1.0001
+    assert s.device_class.startswith("moe_") and s.measurements >= 1

@@ -67,12 +67,18 @@ def resolve_model(query: Query, catalog: Catalog) -> tuple[ModelSpec, list[str]]
     return stand_in, [say(lang, "note_stand_in", size=size, model=nearest.name)]
 
 
-def answer_query(query: Query, catalog: Catalog | None = None) -> SizingResult:
+def answer_query(query: Query, catalog: Catalog | None = None, *,
+                 allow_local_files: bool = True) -> SizingResult:
+    """`allow_local_files=False` (chat adapters): a question naming a local GGUF gets one
+    sentence whatever the path, so a chat user cannot probe the bot host's disk."""
     catalog = catalog or default_catalog()
     if query.error:
         return SizingResult(intent=query.intent, answer=query.error_message or query.error,
                             error=query.error)
     if getattr(query, "gguf_path", None):
+        if not allow_local_files:
+            return SizingResult(intent=query.intent, error="gguf_local_only",
+                                answer=say(query.lang, "error_gguf_local_only"))
         return _from_file(query, catalog)
     if query.bandwidth_gbs and query.model_file_gb:
         return _pure_speed(query, catalog)

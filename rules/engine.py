@@ -83,11 +83,14 @@ def resolve_model(query: Query, catalog: Catalog) -> tuple[ModelSpec, list[str]]
     return stand_in, [say(lang, "note_stand_in", size=size, model=nearest.name)]
 
 
-def answer_query(query: Query, catalog: Catalog | None = None, question: str | None = None) -> SizingResult:
+def answer_query(query: Query, catalog: Catalog | None = None, question: str | None = None, *,
+                 allow_local_files: bool = True) -> SizingResult:
     """`question`, when given, supplies what a `Query` has no field for: users, prompt
-    length, fine-tuning method, batch size (rules/intents.py)."""
+    length, fine-tuning method, batch size (rules/intents.py). `allow_local_files=False`
+    (chat adapters): a question naming a local GGUF gets one sentence whatever the path,
+    so a chat user cannot probe the bot host's disk."""
     catalog = catalog or default_catalog()
-    result = _answer(query, catalog, read_extras(question))
+    result = _answer(query, catalog, read_extras(question), allow_local_files)
     # the parser's assumptions and what it could not read are always said
     missing = [a for a in query.assumptions if a not in result.answer]
     extra = [_assumptions(missing, query.lang)] if missing else []
@@ -98,11 +101,14 @@ def answer_query(query: Query, catalog: Catalog | None = None, question: str | N
     return result
 
 
-def _answer(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
+def _answer(query: Query, catalog: Catalog, extras: Extras, allow_local_files: bool = True) -> SizingResult:
     if query.error:
         return SizingResult(intent=query.intent, answer=query.error_message or query.error,
                             error=query.error)
     if getattr(query, "gguf_path", None):
+        if not allow_local_files:
+            return SizingResult(intent=query.intent, error="gguf_local_only",
+                                answer=say(query.lang, "error_gguf_local_only"))
         return _from_file(query, catalog)
     intent = extras.intent or query.intent
     if intent == Intent.FINE_TUNE and query.has_model and (query.model_name or query.params_b):

@@ -103,6 +103,16 @@ def test_every_figure_has_a_source(catalog):
         assert all(item.source.strip() for item in group)
 
 
+def test_every_model_names_the_file_it_was_checked_against(catalog):
+    """A model's source names a file (repo path or config.json), or says plainly which
+    figures were not verified: never an implied verification."""
+    import re
+
+    names_a_file = re.compile(r"[\w.-]+\.(?:py|json|yml|md|gguf|cpp)\b")
+    for model in catalog.models:
+        assert names_a_file.search(model.source) or "not verified" in model.source, model.name
+
+
 def test_quant_bits_rise_with_the_nominal_bits(catalog):
     ladder = [catalog.quant(n).bits_per_weight for n in ["Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "F16",
                                                           "F32"]]

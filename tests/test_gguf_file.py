@@ -221,3 +221,29 @@ def test_a_recurrent_architecture_says_its_kv_figure_is_an_estimate(tmp_path):
     assert read_gguf(path).kv_exact is False
     result = answer_query(Query(gguf_path=str(path), intent=Intent.REQUIREMENTS))
     assert result.error is None and "the KV figure is an estimate" in result.answer
+
+
+def test_chat_questions_never_read_a_local_file(gemma_path, tmp_path):
+    """From Discord (allow_local_files=False) an existing file and a missing one get the same
+    sentence, so nobody learns what is on the bot host's disk; the console reads the file."""
+    missing = tmp_path / "no-such-model.gguf"
+    answers = [answer_query(Query(gguf_path=str(p), gpu_names=["RTX 3060 12GB"], gpu_counts=[1]),
+                            allow_local_files=False) for p in (gemma_path, missing)]
+    assert [a.error for a in answers] == ["gguf_local_only", "gguf_local_only"]
+    assert answers[0].answer == answers[1].answer and "./rigbot size PATH" in answers[0].answer
+    assert str(gemma_path) not in answers[0].answer and answers[0].memory is None
+    zh = answer_query(Query(gguf_path=str(gemma_path), lang="zh"), allow_local_files=False)
+    assert "./rigbot size PATH" in zh.answer and "控制台" in zh.answer
+    assert answer_query(Query(gguf_path=str(gemma_path), gpu_names=["RTX 3060 12GB"],
+                              gpu_counts=[1])).error is None  # the console still reads it
+
+
+async def test_service_keeps_local_paths_to_the_console(service, gemma_path, tmp_path):
+    """The Discord adapter asks with allow_local_files=False: whatever the parser makes of a
+    path in the question, an existing file and a missing one of the same name are answered alike."""
+    missing = str(tmp_path / gemma_path.name)
+    asked = [await service.ask(f"can an RTX 3060 12GB run {p}", allow_local_files=False)
+             for p in (str(gemma_path), missing)]
+    texts = [a.answer.replace(str(gemma_path), "PATH").replace(missing, "PATH") for a in asked]
+    assert texts[0] == texts[1]
+    assert "header" not in texts[0] and asked[0].error == asked[1].error

@@ -227,6 +227,7 @@ class Responder:
         answer = await self.service.ask(
             question, user_id=str(user_id), channel_id=str(channel_id) if channel_id else None,
             on_token=stream.on_token, on_queue=stream.on_queue,
+            allow_local_files=False,  # a chat user must not learn what is on the bot host's disk
         )
         await stream.finish(answer)
         return answer

@@ -16,11 +16,20 @@ _RECOMMEND_WORDS = re.compile(
 )
 _REQUIREMENT_WORDS = re.compile(
     r"what (?:gpu|card|graphics|hardware|pc|computer|setup|rig)|which (?:gpu|card)|how much (?:vram|ram|memory)"
-    r"|requirement|need|minimum|要多少|需要|什么显卡|多少显存|多少内存|最低|配置"
+    r"|requirement|need|minimum|file size|how big|how large|size of|文件大小|文件多大|有多大|要多少|需要|什么显卡|多少显存|多少内存|最低|配置"
 )
 _EXPLAIN_WORDS = re.compile(
     r"^\s*(?:why|how does|how do|explain|what is|what's|what are|difference|is it true)"
     r"|为什么|为何|什么是|区别|解释|原理|是什么"
+)
+
+# Opinion and "does X help" questions about hardware are explanations, not requests
+# for a model list: "Is DDR5 worth it?", "Will a faster CPU make llama.cpp faster?"
+_OPINION_WORDS = re.compile(
+    r"^\s*(?:is|are|does|do|did|will|would|should|could|can|how much does|how much will)\b.*?"
+    r"(?:\bworth\b|\bhelps?\b|\bmatters?\b|\bimproves?\b|\bfaster\b|\bbenefits?\b|\bbottleneck"
+    r"|\bbetter\b|\bdifference\b|\bimpact\b|\baffects?\b|\bspeed(?:s)? up\b)"
+    r"|值得|值不值|有用吗|有没有用|有帮助|帮助大吗|会更快|会快|更快吗|影响大|有影响|有区别|有必要"
 )
 
 
@@ -37,7 +46,7 @@ def intent_of(raw: str, q: dict) -> Intent:
     if q.get("bandwidth_gbs") and q.get("model_file_gb"):
         return Intent.SPEED
     if has_hw and not has_model:
-        if _EXPLAIN_WORDS.search(raw) and not _RECOMMEND_WORDS.search(raw):
+        if (_EXPLAIN_WORDS.search(raw) or _OPINION_WORDS.search(raw)) and not _RECOMMEND_WORDS.search(raw):
             return Intent.EXPLAIN
         return Intent.RECOMMEND
     if has_model and not has_hw:

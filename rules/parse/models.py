@@ -35,6 +35,14 @@ ok okay properly offline online fast slow home lots together parallel concurrent
 llama.cpp llamacpp ollama vllm koboldcpp exllama exllamav2 lmstudio oobabooga docker windows linux wsl mac
 macos cuda rocm vulkan metal server servers python code games game
 """.split())
+# words that describe a bare size rather than name a model ("a decent 13b")
+_SIZE_ADJECTIVES = frozenset("""
+good decent nice great solid small tiny little medium mid huge giant quick cheap new newer newest old older
+latest recent modern popular smart smarter strong capable reasonable usable uncensored coding coder code
+math chatty general purpose random typical standard normal regular average open source opensource weights
+quant quants quantized dense sparse plain vanilla whole full entire single another other similar same
+something anything roughly around approx approximately about maybe perhaps even still much
+""".split())
 # families people name, so "yi 34b" or "falcon-40b" is an unknown *model*, not a bare size
 _FAMILY_WORDS = frozenset("""
 llama llama2 llama3 codellama tinyllama mistral mixtral qwen qwen2 qwen3 qwq gemma gemma2 gemma3 phi phi3 phi4
@@ -102,9 +110,20 @@ def read_quant(t: Text, r: Reading, catalog: Catalog) -> None:
 def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
     """A catalog model by one of its aliases; before GPUs, so "llama 3.1 8b" keeps its "8b"."""
     for pattern, name, key_anchor in _model_patterns(catalog):
-        if key_anchor in t.text and t.find(pattern):
+        if key_anchor in t.text and (m := t.find(pattern)):
+            # "mistral 13b": a family alias followed by a size the model does not have
+            # names another model, not Mistral 7B
+            after = re.match(r"[\s\-_:]*(\d+(?:\.\d+)?)\s*b(?![a-z0-9])", t.text[m.end():])
+            if after and not _same_size(float(after.group(1)), catalog.model(name).params_b):
+                _unknown_model(r, catalog, f"{m.group(0).strip()} {after.group(1)}b")
+                return
             r.fields["model_name"] = name
             return
+
+
+def _same_size(stated_b: float, params_b: float) -> bool:
+    """'8b' for 8.03B, '70b' for 70.55B, '7b' for 7.24B; not '13b' for 7.24B."""
+    return abs(stated_b - params_b) <= max(1.0, 0.2 * params_b)
 
 
 def read_size_or_unknown_name(t: Text, r: Reading, catalog: Catalog, original: str) -> None:
@@ -157,7 +176,14 @@ def _name_start(text: str, cased: str, end: int) -> int | None:
     written = cased[start:end] if len(cased) == len(text) else text[start:end]
     joined = bool(re.search(r"[\-_:]\s*$", text[start:end]))
     looks_named = bool(re.search(r"[A-Z0-9]", written)) or tokens[0].group() in _FAMILY_WORDS
-    return start if joined or looks_named else None
+    if joined or looks_named:
+        return start
+    # "zorblax 13b": a plain lowercase word right before the size that is no filler or
+    # adjective is most likely a name; "I don't know zorblax 13b" beats a silent Llama 2 13B
+    last = tokens[-1].group()
+    if last.isalpha() and len(last) >= 4 and last not in _NOT_MODEL_WORDS and last not in _SIZE_ADJECTIVES:
+        return m.start(1) + tokens[-1].start()
+    return None
 
 
 def _original_span(original: str, normalised: str, start: int, end: int) -> str:

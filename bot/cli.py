@@ -52,8 +52,11 @@ def explain(exc: BaseException) -> str:
     if exc.__class__.__name__ == "ValidationError":  # pydantic: a setting has a wrong value
         first = exc.errors()[0] if hasattr(exc, "errors") and exc.errors() else {}
         field = "_".join(str(part) for part in first.get("loc", ())).upper()
-        name = field if field in ("", "DISCORD_TOKEN") else f"RIGBOT_{field}"
-        return f"The setting {name or '(unknown)'} is invalid ({first.get('msg', exc)}); fix it in the environment or .env."
+        message = str(first.get("msg", exc)).removeprefix("Value error, ")
+        if not field:  # a rule over several settings: its message names them
+            return f"The settings do not fit together: {message}; fix them in the environment or .env."
+        name = field if field == "DISCORD_TOKEN" else f"RIGBOT_{field}"
+        return f"The setting {name} is invalid ({message}); fix it in the environment or .env."
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"RigBot stopped on an unexpected error ({type(exc).__name__}{': ' + text[:200] if text else ''}); {where}."
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -52,6 +52,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):  # "0,1" or "[0, 1]"
             return [int(part) for part in value.strip("[] ").replace(" ", "").split(",") if part]
         return value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError("RIGBOT_SHARD_IDS needs RIGBOT_SHARD_COUNT (the total over all processes)")
+            if not self.shard_ids or any(not 0 <= i < self.shard_count for i in self.shard_ids):
+                raise ValueError(f"RIGBOT_SHARD_IDS must be numbers from 0 to {self.shard_count - 1}")
+        return self
 
     @property
     def db_path(self) -> Path:

@@ -89,7 +89,7 @@ def run_command(main: Callable[[], Awaitable[int]], what: str, prefix: str = "")
     except KeyboardInterrupt:
         code = 130
     except Exception as exc:
-        log.error("%s failed", what, exc_info=exc, extra=logfile.FILE_ONLY)
+        logfile.failure(what, exc)
         typer.echo(prefix + explain(exc), err=True)
         code = 1
     finish(code)
@@ -181,7 +181,7 @@ def run() -> None:
     except KeyboardInterrupt:
         finish(130)
     except Exception as exc:  # a failed start (store, model) or a crash
-        log.error("run failed", exc_info=exc, extra=logfile.FILE_ONLY)
+        logfile.failure("run", exc)
         typer.echo(explain(exc), err=True)
         finish(1)
     finish(0)
@@ -205,7 +205,7 @@ def reload() -> None:
             typer.echo(json.dumps(report, indent=2))
             return 0
         except Exception as exc:
-            log.error("reload failed", exc_info=exc, extra=logfile.FILE_ONLY)
+            logfile.failure("reload", exc)
             typer.echo(f"Reload failed, the previous index and catalogs keep serving: {exc}", err=True)
             return 1
         finally:
@@ -257,7 +257,7 @@ def main() -> None:
         settings = _settings()
     except Exception as exc:  # a setting with a wrong value: say which, before anything starts
         logfile.setup(None)
-        log.error("settings failed", exc_info=exc, extra=logfile.FILE_ONLY)
+        logfile.failure("reading the settings", exc)
         typer.echo(explain(exc), err=True)
         sys.exit(2)
     logfile.setup(settings.data_dir)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 LOG_NAME = "rigbot.log"
 FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
-FILE_ONLY = {"terminal": False}  # `extra=` for a record the terminal already got as a sentence
+FAILURES = "rigbot.failures"
 
 
 def fallback_path() -> Path:
@@ -69,11 +69,20 @@ def setup(data_dir: Path | None) -> LogFile:
     terminal = logging.StreamHandler(sys.stderr)
     terminal.setFormatter(OneLine())
     terminal.setLevel(logging.WARNING)
-    terminal.addFilter(lambda record: getattr(record, "terminal", True))
     root.addHandler(_file)
     root.addHandler(terminal)
     root.setLevel(logging.INFO)
+    # failures the terminal already got as a sentence: to the file only, whatever
+    # handlers others add to the root logger later (discord.py adds one in `run`)
+    failures = logging.getLogger(FAILURES)
+    failures.propagate = False
+    failures.addHandler(_file)
     return _file
+
+
+def failure(what: str, exc: BaseException) -> None:
+    """Keep a failure's traceback in the log file (not on the terminal)."""
+    logging.getLogger(FAILURES).error("%s failed", what, exc_info=exc)
 
 
 def log_path() -> Path:

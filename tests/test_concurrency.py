@@ -116,7 +116,8 @@ def _one_sentence(stderr: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("command", [["ask", "--json", "can a 3060 run 7b?"], ["stats"], ["health"]])
+@pytest.mark.parametrize("command", [["ask", "--json", "can a 3060 run 7b?"], ["stats"], ["health"], ["chat"],
+                                     ["reload"]])
 def test_unwritable_data_directory_is_one_sentence_and_a_prompt_exit(tmp_path, command):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the data directory should be")

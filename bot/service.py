@@ -89,6 +89,7 @@ class RigBotService:
         *,
         user_id: str | None = None,
         channel_id: str | None = None,
+        request_id: str | None = None,
         on_token: OnToken | None = None,
         on_queue: OnQueue | None = None,
         cancel: asyncio.Event | None = None,
@@ -98,8 +99,11 @@ class RigBotService:
         answer.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         if self.store is not None:
             try:
-                answer.log_id = await self.store.log_answer(answer, user_id, channel_id)
-                if answer._generation:
+                # a request already answered (re-delivered, or retried after a process
+                # died) keeps its one row: `request_id` is unique across processes
+                known = await self.store.answer_id_for(request_id)
+                answer.log_id = known or await self.store.log_answer(answer, user_id, channel_id, request_id)
+                if answer._generation and known is None:
                     await self.store.log_generation(answer.log_id, answer._generation)
             except Exception:  # logging must never cost the user their answer
                 log.exception("could not log answer")

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from bot.service import RigBotService
 from bot.store import (
     MAX_CONVERSATION_BYTES,
     MIGRATIONS,
@@ -32,8 +33,6 @@ async def store(backend_settings):
 
 @pytest.fixture
 async def service(backend_settings):
-    from bot.service import RigBotService
-
     svc = await RigBotService(backend_settings).start()
     yield svc
     await svc.close()
@@ -103,6 +102,22 @@ async def test_answers_are_logged_with_verdict_and_latency(service):
     assert (await service.store.get_answer(answer.log_id))["feedback"] == 1
     assert not await service.store.set_feedback(answer.log_id + 1000, 1, "u2")
     assert await service.store.answer_counts() == {"rules": 1}
+
+
+async def test_a_request_asked_twice_keeps_one_row(service, backend_settings):
+    """A question re-delivered or retried after a process died, with its id: one row."""
+    first = await service.ask("can a 3090 run 13b?", user_id="u1", request_id="msg-1")
+    other = await RigBotService(backend_settings).start()  # another process
+    try:
+        again = await other.ask("can a 3090 run 13b?", user_id="u1", request_id="msg-1")
+        assert again.log_id == first.log_id
+        assert await service.store.log_answer(again, "u1", None, "msg-1") == first.log_id
+        untagged = [await other.ask("can a 3090 run 13b?") for _ in range(2)]
+        assert untagged[0].log_id != untagged[1].log_id, "without an id every ask is its own row"
+    finally:
+        await other.close()
+    rows = await service.store.db.fetch_all("SELECT request_id FROM answers")
+    assert sorted((r["request_id"] or "") for r in rows) == ["", "", "msg-1"]
 
 
 async def test_errors_are_logged_too(service):

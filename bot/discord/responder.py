@@ -215,10 +215,11 @@ class Responder:
         return await self.limiter.retry_after(user_id, settings.rate_limit_per_minute)
 
     async def run(self, destination: Destination, question: str, *, user_id: int,
-                  channel_id: int | None) -> Answer:
+                  channel_id: int | None, request_id: int | None = None) -> Answer:
         stream = AnswerStream(destination)
         answer = await self.service.ask(
             question, user_id=str(user_id), channel_id=str(channel_id) if channel_id else None,
+            request_id=str(request_id) if request_id is not None else None,
             on_token=stream.on_token, on_queue=stream.on_queue,
         )
         await stream.finish(answer)
@@ -232,7 +233,8 @@ class Responder:
             return None
         await interaction.response.defer(thinking=True)
         return await self.run(InteractionDestination(interaction), question,
-                              user_id=interaction.user.id, channel_id=interaction.channel_id)
+                              user_id=interaction.user.id, channel_id=interaction.channel_id,
+                              request_id=interaction.id)
 
     async def answer_message(self, message: discord.Message, question: str) -> Answer | None:
         retry = await self.rate_limited(message.author.id, question)
@@ -241,4 +243,5 @@ class Responder:
                                 mention_author=False)
             return None
         return await self.run(ReplyDestination(message), question,
-                              user_id=message.author.id, channel_id=message.channel.id)
+                              user_id=message.author.id, channel_id=message.channel.id,
+                              request_id=message.id)

@@ -1,5 +1,6 @@
 """Tables for state several bot processes share (issue 12): saved rigs, user reports,
-conversation state and rate-limit windows. Registered after bot/store/migrations.py's
+conversation state and rate-limit windows, and
+answers' request ids (one row per question across processes). Registered after bot/store/migrations.py's
 own list; numbered from m010 so other branches can add m004.. without a clash."""
 
 from __future__ import annotations
@@ -67,3 +68,11 @@ async def m013_rate_limits(db: Session) -> None:
         CREATE INDEX rate_limits_updated_at ON rate_limits (updated_at);
         """
     )
+
+
+@migration
+async def m014_answer_request_ids(db: Session) -> None:
+    """A question's own id (a Discord message or interaction id, a load-test id), so a
+    question asked again (re-delivered, retried after a process died) keeps one row."""
+    await db.execute("ALTER TABLE answers ADD COLUMN request_id TEXT")
+    await db.execute("CREATE UNIQUE INDEX answers_request_id ON answers (request_id)")

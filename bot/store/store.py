@@ -99,17 +99,32 @@ class Store:
         row = await self.db.fetch_one("SELECT info FROM hosts ORDER BY id DESC LIMIT 1")
         return json.loads(row["info"]) if row else None
 
-    async def log_answer(self, answer, user_id: str | None = None, channel_id: str | None = None) -> int:
+    async def log_answer(self, answer, user_id: str | None = None, channel_id: str | None = None,
+                         request_id: str | None = None) -> int:
+        """The answer's row id. With a `request_id` already logged (by any process),
+        no second row: the first one's id."""
         sources = json.dumps([
             {"title": s.title, "section": s.section, "score": round(s.score, 4)} for s in answer.sources or []
         ])
-        return await self._insert(
+        row = await self.db.fetch_one(
             "INSERT INTO answers (ts, question, route, intent, verdict, latency_ms, sources, error,"
-            " user_id, channel_id, host_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " user_id, channel_id, host_id, request_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (request_id) DO NOTHING RETURNING id",
             (time.time(), answer.question, answer.route, answer.intent,
              answer.verdict.value if answer.verdict else None, answer.elapsed_ms, sources,
-             answer.error, user_id, channel_id, self.host_id),
+             answer.error, user_id, channel_id, self.host_id, request_id),
         )
+        if row is None:  # this request was logged before
+            existing = await self.answer_id_for(request_id)
+            assert existing is not None
+            return existing
+        return row["id"]
+
+    async def answer_id_for(self, request_id: str | None) -> int | None:
+        if request_id is None:
+            return None
+        row = await self.db.fetch_one("SELECT id FROM answers WHERE request_id = ?", (request_id,))
+        return row["id"] if row else None
 
     async def log_generation(self, answer_id: int | None, gen: dict) -> int:
         return await self._insert(

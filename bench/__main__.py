@@ -1,4 +1,4 @@
-"""python -m bench [rules|knowledge|recall]: run the benchmarks and print their figures.
+"""python -m bench [rules|knowledge|recall|host|calibration]: run the benchmarks and print their figures.
 `python -m bench load [options]`: the multi-process load test (see bench/load.py)."""
 
 import sys
@@ -9,12 +9,22 @@ if sys.argv[1:2] == ["load"]:
     load.main(sys.argv[2:])
     sys.exit(0)
 
-from bench import knowledge_speed, retrieval_recall, rules_latency  # noqa: E402
+from bench import (  # noqa: E402
+    calibration_chart,
+    knowledge_speed,
+    retrieval_recall,
+    rules_latency,
+    self_prediction,
+)
 
-which = sys.argv[1:] or ["rules", "recall", "knowledge"]
+which = sys.argv[1:] or ["rules", "recall", "knowledge", "host", "calibration"]
 if "rules" in which:
     rules_latency.main()
 if "recall" in which:
     retrieval_recall.main()
 if "knowledge" in which:
     knowledge_speed.main()
+if "host" in which:
+    self_prediction.main()
+if "calibration" in which:
+    calibration_chart.main()

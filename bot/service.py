@@ -120,7 +120,7 @@ class RigBotService:
         try:
             query = parse(text, default_catalog())
             if route(query) == "rules":
-                result = answer_query(query, default_catalog())
+                result = answer_query(query, default_catalog(), question=text)
                 return Answer(question=question, route="rules", **result.model_dump())
             return await self._knowledge_answer(question, query, on_token, on_queue, cancel)
         except Exception:

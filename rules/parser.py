@@ -12,6 +12,7 @@ import unicodedata
 from functools import cache
 
 from rules.catalog import Catalog, Gpu, default_catalog
+from rules.intents import detect_intent
 from rules.phrases import language_of, say
 from rules.schema import Intent, Query
 
@@ -367,6 +368,8 @@ def _intent(raw: str, q: dict) -> Intent:
     has_model = bool(q.get("model_name") or q.get("params_b") or q.get("model_file_gb"))
     if q.get("error"):
         return Intent.CAN_RUN
+    if has_model and (follow_on := detect_intent(raw)):  # max_context, fine_tune, serve, command
+        return follow_on
     if _SPEED_WORDS.search(raw) and (has_model or q.get("bandwidth_gbs")):
         return Intent.SPEED
     if q.get("bandwidth_gbs") and q.get("model_file_gb"):

@@ -89,7 +89,7 @@ CASES = [
     ("跑llama 3.1 70b需要什么显卡？", {"model_name": "Llama 3.1 70B"}, REQ, None),
     ("我有一张3060 12g和32g内存，推荐什么模型？", {"gpu_names": ["RTX 3060 12GB"], "ram_gib": 32}, REC, None),
     ("M2 Ultra 192G能跑405B吗", {"gpu_names": ["Apple M2 Ultra 192GB"], "params_b": 405}, CAN, NO),  # 229 GiB
-    ("M2 Ultra 192G能跑405B 2bit吗", {"quant": "Q2_K"}, CAN, PARTIAL),
+    ("M2 Ultra 192G能跑405B 2bit吗", {"quant": "Q2_K"}, CAN, FITS),  # Q2_K 405B: 139 GiB of 144 (today's Q2_K mix)
     ("P40跑30b 4bit可以吗", {"gpu_names": ["Tesla P40"], "params_b": 30, "quant": "Q4_K_M"}, CAN, FITS),
     ("4060ti 16g 能跑 mixtral 8x7b 吗，内存64g", {"gpu_names": ["RTX 4060 Ti 16GB"], "ram_gib": 64}, CAN, PARTIAL),
     ("7900xtx跑llama 3 8b fp16可以吗", {"gpu_names": ["Radeon RX 7900 XTX"], "quant": "F16"}, CAN, FITS),

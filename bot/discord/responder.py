@@ -84,11 +84,14 @@ class Destination:
 class ReplyDestination(Destination):
     """Answers a message: the first message replies to it, follow-ups go below."""
 
-    def __init__(self, message: discord.Message) -> None:
+    def __init__(self, message: discord.Message, preface: str | None = None) -> None:
         self.message = message
+        self.preface = preface  # a line shown above the answer (what an attachment was read as)
 
     async def first(self, **kwargs) -> discord.Message:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        if self.preface:
+            kwargs["content"] = "\n\n".join(p for p in (self.preface, kwargs.get("content")) if p)
         try:
             return await self.message.reply(allowed_mentions=NO_MENTIONS, mention_author=False, **kwargs)
         except discord.HTTPException:  # the question was deleted meanwhile: post without the reference
@@ -236,12 +239,13 @@ class Responder:
                               user_id=interaction.user.id, channel_id=interaction.channel_id,
                               request_id=interaction.id)
 
-    async def answer_message(self, message: discord.Message, question: str) -> Answer | None:
+    async def answer_message(self, message: discord.Message, question: str,
+                             preface: str | None = None) -> Answer | None:
         retry = await self.rate_limited(message.author.id, question)
         if retry is not None:
             await message.reply(render.rate_limited_text(retry), allowed_mentions=NO_MENTIONS,
                                 mention_author=False)
             return None
-        return await self.run(ReplyDestination(message), question,
+        return await self.run(ReplyDestination(message, preface), question,
                               user_id=message.author.id, channel_id=message.channel.id,
                               request_id=message.id)

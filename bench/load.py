@@ -5,7 +5,7 @@ previous one is answered (as people do in a channel); users are split between th
 processes as Discord shards would split them.
 
 Reported: questions answered, p50/p99 latency per route (from the user's side: sent to
-answer received), error answers by kind, and the database check: every question has
+answer received; error answers such as "busy" timed apart), error answers by kind, and the database check: every question has
 exactly one answer row (by its request id), none lost, none doubled. With
 `--kill-after F`, one bot process is killed (SIGKILL) once a fraction F of the
 questions are answered; its users move to the other process, which is asked again
@@ -153,7 +153,7 @@ async def run_load(url: str, users: int, questions: int, knowledge_share: float,
     plan = {u: [KNOWLEDGE[rng.randrange(len(KNOWLEDGE))] if rng.random() < knowledge_share
                 else SIZING[rng.randrange(len(SIZING))] for _ in range(questions)] for u in range(users)}
     total = users * questions
-    latencies: dict[str, list[float]] = {"rules": [], "knowledge": []}
+    latencies: dict[str, list[float]] = {"rules": [], "knowledge": []}  # by route (and error)
     errors: dict[str, int] = {}
     answered = 0
     resent = 0
@@ -178,7 +178,9 @@ async def run_load(url: str, users: int, questions: int, knowledge_share: float,
                 except ConnectionError:  # its process died: ask the other, same request id
                     resent += 1
                     asked_again.add(item["id"])
-            latencies.setdefault(reply["route"], []).append((time.perf_counter() - sent) * 1000)
+            # an error answer (unknown GPU, "busy" when the LLM queue is full) is timed apart
+            kind = reply["route"] + (f" ({reply['error']})" if reply["error"] else "")
+            latencies.setdefault(kind, []).append((time.perf_counter() - sent) * 1000)
             if reply["error"]:
                 errors[reply["error"]] = errors.get(reply["error"], 0) + 1
             answered += 1
@@ -242,7 +244,7 @@ def render(report: dict) -> str:
                  f"({report['answers_per_s']} answers/s)")
     for route, figures in report["latency_ms"].items():
         if figures["n"]:
-            lines.append(f"  {route:9} n={figures['n']:5}  p50 {figures['p50']} ms  p99 {figures['p99']} ms")
+            lines.append(f"  {route:24} n={figures['n']:4}  p50 {figures['p50']} ms  p99 {figures['p99']} ms")
     if report["error_answers"]:
         lines.append(f"error answers: {report['error_answers']}")
     if report["killed"]:

@@ -99,6 +99,17 @@ async def knowledge_service(knowledge_data_dir):
     await svc.close()
 
 
+@pytest.fixture(autouse=True)
+async def _fresh_rate_limit_windows(request):
+    """The rate limit lives in the store and the knowledge service is shared by the
+    session; every simcord env starts its clock at the same instant, so one test's
+    questions would still be inside the next test's window. Each test starts clean."""
+    if "knowledge_service" in request.fixturenames:
+        service = request.getfixturevalue("knowledge_service")
+        await service.store.db.execute("DELETE FROM rate_limits")
+    yield
+
+
 # Discord (simcord) -----------------------------------------------------------------
 @pytest.fixture
 def simcord_bot(service):

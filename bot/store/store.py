@@ -83,6 +83,14 @@ class Store:
             log.info("applied migrations %s to %s", ", ".join(applied), self.db.where)
         return applied
 
+    # raw reads, as the store had them before it had two engines (tests and diagnostics
+    # use them): `?` placeholders on both engines, rows as dicts
+    async def _one(self, sql: str, args: tuple = ()) -> Row | None:
+        return await self.db.fetch_one(sql, args)
+
+    async def _all(self, sql: str, args: tuple = ()) -> list[Row]:
+        return await self.db.fetch_all(sql, args)
+
     async def _insert(self, sql: str, args: tuple) -> int:
         row = await self.db.fetch_one(sql + " RETURNING id", args)
         assert row is not None

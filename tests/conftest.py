@@ -50,16 +50,9 @@ def postgres_server():
     """A PostgreSQL server on loopback for the session. Without its binaries the
     PostgreSQL tests skip with the reason, except in CI (CI=true), where they fail:
     .ci/run installs Debian's `postgresql` package first."""
-    from postgres_server import PostgresServer, find_bindir
+    from postgres_server import PostgresServer, require_bindir
 
-    bindir = find_bindir()
-    if bindir is None:
-        message = ("PostgreSQL server binaries (initdb, pg_ctl) not found: "
-                   "apt-get install postgresql, or run .ci/run, which installs it")
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
-    server = PostgresServer(bindir).start()
+    server = PostgresServer(require_bindir()).start()
     yield server
     server.stop()
 

@@ -24,6 +24,21 @@ def find_bindir() -> Path | None:
     return Path(versions[-1]).parent if versions else None
 
 
+def require_bindir() -> Path:
+    """The binaries, or stop the test: a skip with the reason on a developer's machine,
+    a failure in CI (CI=true), where .ci/run installs them and their absence is a bug."""
+    import pytest
+
+    bindir = find_bindir()
+    if bindir is None:
+        message = ("PostgreSQL server binaries (initdb, pg_ctl) not found: "
+                   "apt-get install postgresql, or run .ci/run, which installs it")
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return bindir
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -244,3 +244,14 @@ async def test_an_unreachable_store_is_one_sentence(tmp_path, postgres_server):
     with pytest.raises(StoreUnavailable, match="cannot connect to PostgreSQL at") as err:
         await connect(closed_port.replace("postgres@", "postgres:secret@"))
     assert "secret" not in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("ci", ["true", ""])
+def test_missing_postgres_binaries_fail_in_ci_and_skip_elsewhere(monkeypatch, ci):
+    import postgres_server
+
+    monkeypatch.setattr(postgres_server, "find_bindir", lambda: None)
+    monkeypatch.setenv("CI", ci)
+    expected = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(expected, match="initdb, pg_ctl"):
+        postgres_server.require_bindir()

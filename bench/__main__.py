@@ -1,8 +1,15 @@
-"""python -m bench [rules|knowledge|recall|host|calibration]: run the benchmarks and print their figures."""
+"""python -m bench [rules|knowledge|recall|host|calibration]: run the benchmarks and print their figures.
+`python -m bench load [options]`: the multi-process load test (see bench/load.py)."""
 
 import sys
 
-from bench import (
+if sys.argv[1:2] == ["load"]:
+    from bench import load
+
+    load.main(sys.argv[2:])
+    sys.exit(0)
+
+from bench import (  # noqa: E402
     calibration_chart,
     knowledge_speed,
     retrieval_recall,

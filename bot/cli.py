@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+import os
 import sys
-from typing import Annotated
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, NoReturn
 
 import typer
+
+from bot import logfile
 
 app = typer.Typer(
     help="RigBot: can my hardware run this LLM, and how fast?",
@@ -18,6 +25,11 @@ app = typer.Typer(
 )
 
 
+log = logging.getLogger(__name__)
+THREAD_GRACE_S = 3.0  # after a command, how long a leftover thread may take to end
+
+
+@functools.cache
 def _settings():
     from bot.settings import Settings
 
@@ -28,6 +40,59 @@ async def _service(probe: bool = False):
     from bot.service import RigBotService
 
     return await RigBotService(_settings()).start(probe=probe)
+
+
+def explain(exc: BaseException) -> str:
+    """One sentence for the person at the terminal; the traceback is in the log."""
+    from bot.store import StoreUnavailable
+
+    where = f"details are in {logfile.log_path()}"
+    if isinstance(exc, StoreUnavailable):
+        return f"{str(exc).rstrip('.')} ({where})."
+    if exc.__class__.__name__ == "ValidationError":  # pydantic: a setting has a wrong value
+        first = exc.errors()[0] if hasattr(exc, "errors") and exc.errors() else {}
+        field = "_".join(str(part) for part in first.get("loc", ())).upper()
+        message = str(first.get("msg", exc)).removeprefix("Value error, ")
+        if not field:  # a rule over several settings: its message names them
+            return f"The settings do not fit together: {message}; fix them in the environment or .env."
+        name = field if field == "DISCORD_TOKEN" else f"RIGBOT_{field}"
+        return f"The setting {name} is invalid ({message}); fix it in the environment or .env."
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"RigBot stopped on an unexpected error ({type(exc).__name__}{': ' + text[:200] if text else ''}); {where}."
+
+
+def finish(code: int) -> NoReturn:
+    """Exit now with `code`. Connections are closed by then; should a non-daemon
+    thread still be alive (it would keep the interpreter waiting), say so in the
+    log and end the process anyway."""
+    deadline = time.monotonic() + THREAD_GRACE_S
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threading.enumerate()
+             if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if stuck:
+        log.warning("threads still running at exit (%s); ending the process", ", ".join(stuck))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
+    raise typer.Exit(code)
+
+
+def run_command(main: Callable[[], Awaitable[int]], what: str, prefix: str = "") -> NoReturn:
+    """Run a command's coroutine (which closes what it opened in its `finally`), then
+    exit: its code; on any failure 1 and one sentence on stderr, traceback in the log;
+    130 on Ctrl-C."""
+    try:
+        code = asyncio.run(main())
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:
+        logfile.failure(what, exc)
+        typer.echo(prefix + explain(exc), err=True)
+        code = 1
+    finish(code)
 
 
 @app.callback()
@@ -48,18 +113,19 @@ def ask(
     """Answer one question (or, with --json and no question, one per stdin line)."""
     from bot.render import after_stream, to_text
 
+    if question is None and not as_json:
+        typer.echo("Give a question, e.g.: python -m bot ask \"can a 3060 12GB run 13B 4-bit?\"", err=True)
+        raise typer.Exit(2)
+
     async def main() -> int:
         service = await _service()
         try:
-            if question is None and as_json:
+            if question is None:
                 for line in sys.stdin:
                     answer = await service.ask(line.rstrip("\n"))
                     sys.stdout.write(answer.to_json() + "\n")
                     sys.stdout.flush()
                 return 0
-            if question is None:
-                typer.echo("Give a question, e.g.: python -m bot ask \"can a 3060 12GB run 13B 4-bit?\"", err=True)
-                return 2
 
             streamed: list[str] = []
 
@@ -79,7 +145,7 @@ def ask(
         finally:
             await service.close()
 
-    raise typer.Exit(asyncio.run(main()))
+    run_command(main, "ask")
 
 
 @app.command()
@@ -105,7 +171,11 @@ def chat() -> None:
     """Interactive console that answers exactly as the bot does in Discord."""
     from bot.console import run_console
 
-    asyncio.run(run_console(_settings()))
+    async def main() -> int:
+        await run_console(_settings())  # closes its service on every way out
+        return 0
+
+    run_command(main, "chat")
 
 
 @app.command()
@@ -118,14 +188,21 @@ def run() -> None:
     from bot.discord import MissingToken, run_bot
 
     try:
-        run_bot(settings)
+        run_bot(settings)  # the bot closes its service (store, model client) when it stops
     except MissingToken as exc:  # a token Discord rejects, or the intent switched off
         typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+        finish(2)
     except OSError as exc:  # no route to discord.com at login
-        logging.getLogger(__name__).debug("login failed", exc_info=True)
+        log.info("login failed", exc_info=True)
         typer.echo(f"Could not reach Discord ({exc}); check the network and try again.", err=True)
-        raise typer.Exit(1) from None
+        finish(1)
+    except KeyboardInterrupt:
+        finish(130)
+    except Exception as exc:  # a failed start (store, model) or a crash
+        logfile.failure("run", exc)
+        typer.echo(explain(exc), err=True)
+        finish(1)
+    finish(0)
 
 
 @app.command()
@@ -146,12 +223,13 @@ def reload() -> None:
             typer.echo(json.dumps(report, indent=2))
             return 0
         except Exception as exc:
+            logfile.failure("reload", exc)
             typer.echo(f"Reload failed, the previous index and catalogs keep serving: {exc}", err=True)
             return 1
         finally:
             await service.close()
 
-    raise typer.Exit(asyncio.run(main()))
+    run_command(main, "reload")
 
 
 @app.command()
@@ -191,20 +269,22 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
     """Host hardware, measured LLM tokens/s (and the rule engine's prediction), answer counts."""
     from bot.stats import render_stats
 
-    async def main() -> dict:
+    async def main() -> int:
         service = await _service(probe=True)
         try:
-            return await service.stats()
+            data = await service.stats()
         finally:
             await service.close()
+        typer.echo(json.dumps(data, indent=2) if as_json else render_stats(data))
+        return 0
 
-    data = asyncio.run(main())
-    typer.echo(json.dumps(data, indent=2) if as_json else render_stats(data))
+    run_command(main, "stats")
 
 
 @app.command()
 def health() -> None:
-    """Exit 0 when the catalogs load and the SQLite log opens (container health check)."""
+    """Exit 0 when the catalogs load and the store (SQLite file or PostgreSQL) opens
+    (container health check)."""
 
     async def main() -> int:
         from rules.catalog import default_catalog
@@ -213,20 +293,22 @@ def health() -> None:
         service = await _service()
         try:
             await service.store.answer_counts()
-            return 0
         finally:
             await service.close()
-
-    try:
-        code = asyncio.run(main())
-    except Exception as exc:
-        typer.echo(f"unhealthy: {exc}", err=True)
-        code = 1
-    if code == 0:
         typer.echo("ok")
-    raise typer.Exit(code)
+        return 0
+
+    run_command(main, "health", prefix="unhealthy: ")
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Entry point: the log goes to data_dir/rigbot.log (set up before any command)."""
+    try:
+        settings = _settings()
+    except Exception as exc:  # a setting with a wrong value: say which, before anything starts
+        logfile.setup(None)
+        logfile.failure("reading the settings", exc)
+        typer.echo(explain(exc), err=True)
+        sys.exit(2)
+    logfile.setup(settings.data_dir)
     app()

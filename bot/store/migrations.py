@@ -1,0 +1,92 @@
+"""Schema changes: small named functions, applied once per database in list order
+and recorded in `_migrations`. Never rename or reorder one; add a new one at the end.
+
+A migration gets a `Session` inside the migration transaction and writes DDL both
+SQLite and PostgreSQL accept, using `db.id_column`, `db.float` and `db.bigint` for
+the words they spell differently (on SQLite they read exactly as before the store
+supported PostgreSQL, so existing files are unchanged)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.store.database import Session
+
+Migration = Callable[[Session], Awaitable[None]]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+async def m001_initial(db: Session) -> None:
+    await db.executescript(
+        f"""
+        CREATE TABLE hosts (
+            {db.id_column},
+            probed_at {db.float} NOT NULL,
+            info TEXT NOT NULL            -- JSON from bot.host.probe_host()
+        );
+        CREATE TABLE answers (
+            {db.id_column},
+            ts {db.float} NOT NULL,
+            question TEXT NOT NULL,
+            route TEXT NOT NULL,
+            intent TEXT,
+            verdict TEXT,
+            latency_ms {db.float},
+            sources TEXT,                 -- JSON list of {{title, section, score}}
+            error TEXT,
+            user_id TEXT,
+            channel_id TEXT,
+            host_id {db.bigint} REFERENCES hosts(id)
+        );
+        CREATE TABLE generations (
+            {db.id_column},
+            answer_id {db.bigint} REFERENCES answers(id),
+            ts {db.float} NOT NULL,
+            model TEXT NOT NULL,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            prompt_ms {db.float},
+            generation_ms {db.float},
+            tokens_per_s {db.float},
+            ttft_ms {db.float},
+            n_threads INTEGER,
+            n_gpu_layers INTEGER,
+            host_id {db.bigint} REFERENCES hosts(id)
+        );
+        """
+    )
+
+
+@migration
+async def m002_channels_and_memory(db: Session) -> None:
+    await db.executescript(
+        f"""
+        CREATE TABLE enabled_channels (
+            channel_id TEXT PRIMARY KEY,
+            guild_id TEXT,
+            enabled_by TEXT,
+            enabled_at {db.float} NOT NULL
+        );
+        CREATE TABLE remembered (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at {db.float} NOT NULL
+        );
+        """
+    )
+
+
+@migration
+async def m003_feedback(db: Session) -> None:
+    await db.execute("ALTER TABLE answers ADD COLUMN feedback INTEGER")  # +1 / -1
+    await db.execute("ALTER TABLE answers ADD COLUMN feedback_by TEXT")
+
+
+# m004..m009: left for other branches' migrations (e.g. generation timing columns).
+# The shared-state tables (m010..) live in bot/store/shared_state_migrations.py.

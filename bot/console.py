@@ -9,7 +9,8 @@ from bot.render import after_stream, to_text
 from bot.service import RigBotService
 
 BANNER = ("RigBot console: ask “can a 3060 12GB run 13B 4-bit?” or “why does memory bandwidth "
-          "matter?”. Commands: /stats, /reload, /quit.")
+          "matter?”. Each line may follow up the last (“and at 32k context?”). "
+          "Commands: /new (start a new conversation), /stats, /reload, /quit.")
 
 
 async def run_console(settings, stdin=None, stdout=None) -> None:
@@ -27,6 +28,11 @@ async def run_console(settings, stdin=None, stdout=None) -> None:
             line = line.strip()
             if line in {"/quit", "/exit"}:
                 break
+            if line == "/new":
+                if service.store is not None:
+                    await service.store.clear_conversation("console", "console")
+                out.write("(new conversation)\n")
+                continue
             if line == "/stats":
                 from bot.stats import render_stats
 
@@ -49,7 +55,8 @@ async def run_console(settings, stdin=None, stdout=None) -> None:
             def queued(position: int) -> None:
                 out.write(f"(waiting, position {position} in the queue) ")
 
-            answer = await service.ask(line, user_id="console", on_token=token, on_queue=queued)
+            answer = await service.ask(line, user_id="console", on_token=token, on_queue=queued,
+                                       conversation=("console", "console"))  # each line continues it
             out.write(("\n\n" + after_stream(answer, "".join(streamed)) if streamed else to_text(answer)) + "\n")
             out.flush()
     finally:

@@ -144,3 +144,12 @@ def _hardware_label(q: Query) -> str:
     if q.ram_gib:
         return f"{q.ram_gib:g} GiB RAM"
     return "CPU"
+
+
+def follow_up_of(state: dict, question: str, new: Query) -> FollowUp | None:
+    """`merge` over the state the service stored after the previous sizing answer."""
+    try:
+        previous = Query(**state["query"])
+    except Exception:  # state from an older version: start afresh rather than guess
+        return None
+    return merge(previous, state.get("question", ""), question, new, state.get("resolved"))

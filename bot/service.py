@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bot.answer import Answer, LlmInfo, Source
+from bot.conversation import follow_up_of, is_sizing
 from bot.router import route
 from bot.settings import Settings
 from bot.store import Store, open_store
@@ -94,11 +95,17 @@ class RigBotService:
         on_queue: OnQueue | None = None,
         cancel: asyncio.Event | None = None,
         allow_local_files: bool = True,
+        conversation: tuple[str, str] | None = None,
+        follow_up: bool = True,
     ) -> Answer:
         """`allow_local_files`: whether a GGUF path in the question is read from this
-        host's disk (console and CLI); the Discord adapter passes False."""
+        host's disk (console and CLI); the Discord adapter passes False.
+        `conversation`: (channel, user) whose state is kept in the store; with
+        `follow_up` a question may continue the previous one ("and at 32k context?"),
+        without it the question starts afresh but is remembered for the next."""
         started = time.perf_counter()
-        answer = await self._answer(question, on_token, on_queue, cancel, allow_local_files)
+        answer = await self._answer(question, on_token, on_queue, cancel, allow_local_files,
+                                    conversation, follow_up)
         answer.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         if self.store is not None:
             try:
@@ -112,7 +119,8 @@ class RigBotService:
                 log.exception("could not log answer")
         return answer
 
-    async def _answer(self, question, on_token, on_queue, cancel, allow_local_files=True) -> Answer:
+    async def _answer(self, question, on_token, on_queue, cancel, allow_local_files=True,
+                      conversation=None, follow_up=True) -> Answer:
         text = (question or "").strip()
         if not text:
             return self._error(question, "empty_question", say("en", "bot_empty_question", help=say("en", "help")))
@@ -125,13 +133,42 @@ class RigBotService:
             if query.gguf_path and not allow_local_files:  # never touch the disk for a chat user
                 result = answer_query(query, default_catalog(), allow_local_files=False)
                 return Answer(question=question, route="rules", **result.model_dump())
+            state = await self._conversation_state(conversation) if conversation and follow_up else None
+            extras_text, changed = text, None
+            if state and (merged := follow_up_of(state, text, query)):
+                query, extras_text, changed = merged.query, merged.question, merged.changed
             if route(query) == "rules":
-                result = answer_query(query, default_catalog(), question=text)
-                return Answer(question=question, route="rules", **result.model_dump())
+                result = answer_query(query, default_catalog(), question=extras_text)
+                answer = Answer(question=question, route="rules", **result.model_dump())
+                if changed and not answer.error:
+                    answer.answer = f"{changed}\n{answer.answer}"
+                if conversation and is_sizing(query) and not answer.error:
+                    await self._remember_conversation(conversation, query, extras_text, answer)
+                return answer
             return await self._knowledge_answer(question, query, on_token, on_queue, cancel)
         except Exception:
             log.exception("failed to answer %r", text[:200])
             return self._error(question, "internal_error", say(lang, "bot_internal_error"))
+
+    async def _conversation_state(self, conversation: tuple[str, str]) -> dict | None:
+        if self.store is None:
+            return None
+        try:
+            return await self.store.load_conversation(*conversation)
+        except Exception:  # a lost follow-up must not cost the answer
+            log.exception("could not load conversation state")
+            return None
+
+    async def _remember_conversation(self, conversation: tuple[str, str], query, question: str,
+                                     answer: Answer) -> None:
+        if self.store is None:
+            return
+        resolved = {"context": answer.model.context, "quant": answer.model.quant} if answer.model else {}
+        state = {"query": query.model_dump(mode="json"), "question": question[:500], "resolved": resolved}
+        try:
+            await self.store.save_conversation(*conversation, state)
+        except Exception:
+            log.exception("could not save conversation state")
 
     def _error(self, question: str, code: str, message: str, route="rules") -> Answer:
         return Answer(question=question or "", route=route, intent=Intent.EXPLAIN.value,

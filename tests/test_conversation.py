@@ -64,3 +64,56 @@ def test_unknown_model_in_follow_up_is_not_replaced():
     new = parse("what about zorblax-13b?")
     assert merge(prev, "…", "what about zorblax-13b?", new) is None  # the error answers it
     assert new.error == "unknown_model"
+
+
+# --- the paths users take: the console (each line continues) and Discord (a reply chain) ---
+
+def _chat(tmp_path, lines: list[str]) -> str:
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = dict(os.environ, RIGBOT_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1")
+    env.pop("DISCORD_TOKEN", None)
+    out = subprocess.run([sys.executable, "-m", "bot", "chat"], input="\n".join(lines) + "\n/quit\n",
+                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=180)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_console_lines_follow_up_and_survive_a_restart(tmp_path):
+    first = _chat(tmp_path, ["can an RTX 3090 run llama 3.1 8b q4_k_m?", "and at 32k context?"])
+    assert "32,768 context" in first and "Follow-up to your previous question" in first
+    # a new console process on the same data directory continues where the last one stopped
+    second = _chat(tmp_path, ["what about q8?"])
+    assert "Llama 3.1 8B (Q8_0, 32,768 context)" in second
+    # /new starts afresh: a bare modifier no longer has anything to modify
+    third = _chat(tmp_path, ["/new", "what about q8?"])
+    assert "Follow-up" not in third
+
+
+async def test_discord_reply_chain_follows_up(world):
+    me = world.env.bot.user
+    first = await world.alice.send(world.channel, f"<@{me.id}> can an RTX 3090 run llama 3.1 8b q4_k_m?")
+    answer = world.replies_to(first.id)[0]
+    follow = await world.alice.send(world.channel, "and at 32k context?", reply_to=world.message(answer))
+    reply = world.replies_to(follow.id)[0]
+    text = reply.embeds[0].get("title", "") + (reply.embeds[0].get("description") or "")
+    assert "32,768" in text, reply.embeds[0]
+    # Chinese follow-up in the same chain
+    again = await world.alice.send(world.channel, "那用两张呢？", reply_to=world.message(reply))
+    reply2 = world.replies_to(again.id)[0]
+    text2 = reply2.embeds[0].get("title", "") + (reply2.embeds[0].get("description") or "")
+    assert "2× RTX 3090" in text2 or "2×" in text2, reply2.embeds[0]
+
+
+async def test_discord_fresh_mention_does_not_follow_up(world):
+    me = world.env.bot.user
+    await world.alice.send(world.channel, f"<@{me.id}> can an RTX 3090 run llama 3.1 8b q4_k_m?")
+    fresh = await world.alice.send(world.channel, f"<@{me.id}> what about an RTX 4090?")
+    reply = world.replies_to(fresh.id)[0]
+    text = str(reply.embeds[0]) if reply.embeds else reply.content
+    # a new mention is a new question (models for a 4090), not silently tied to the earlier one
+    assert "Follow-up" not in text and "Llama 3.1 8B (Q4_K_M" not in text

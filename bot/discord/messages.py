@@ -68,12 +68,15 @@ class NaturalLanguage(commands.Cog):
         if message.type not in (discord.MessageType.default, discord.MessageType.reply):
             return
         await self.bot.refresh_enabled_channels()  # another bot process may have changed them
+        replying = await self._replies_to_me(message)
         addressed = (
             message.guild is None
             or self._mentioned(message)
             or self._in_enabled_channel(message)
-            or await self._replies_to_me(message)
+            or replying
         )
+        # a reply to RigBot, a thread or a DM continues the conversation ("and at 32k?")
+        continues = replying or message.guild is None or isinstance(message.channel, discord.Thread)
         if not addressed:
             return
         question = self.question_from(message)
@@ -84,6 +87,6 @@ class NaturalLanguage(commands.Cog):
         if gguf is not None:  # sized by its file name; the file itself is never downloaded
             question, preface = attachment_question(question, gguf, default_catalog(), language_of(question))
         try:
-            await self.bot.responder.answer_message(message, question, preface=preface)
+            await self.bot.responder.answer_message(message, question, preface=preface, follow_up=continues)
         except discord.HTTPException:
             log.exception("could not answer message %s in channel %s", message.id, message.channel.id)

@@ -218,13 +218,14 @@ class Responder:
         return await self.limiter.retry_after(user_id, settings.rate_limit_per_minute)
 
     async def run(self, destination: Destination, question: str, *, user_id: int,
-                  channel_id: int | None, request_id: int | None = None) -> Answer:
+                  channel_id: int | None, request_id: int | None = None, follow_up: bool = False) -> Answer:
         stream = AnswerStream(destination)
         answer = await self.service.ask(
             question, user_id=str(user_id), channel_id=str(channel_id) if channel_id else None,
             request_id=str(request_id) if request_id is not None else None,
             on_token=stream.on_token, on_queue=stream.on_queue,
             allow_local_files=False,  # a chat user must not learn what is on the bot host's disk
+            conversation=(f"discord:{channel_id}", str(user_id)), follow_up=follow_up,
         )
         await stream.finish(answer)
         return answer
@@ -241,7 +242,7 @@ class Responder:
                               request_id=interaction.id)
 
     async def answer_message(self, message: discord.Message, question: str,
-                             preface: str | None = None) -> Answer | None:
+                             preface: str | None = None, follow_up: bool = False) -> Answer | None:
         retry = await self.rate_limited(message.author.id, question)
         if retry is not None:
             await message.reply(render.rate_limited_text(retry), allowed_mentions=NO_MENTIONS,
@@ -249,4 +250,4 @@ class Responder:
             return None
         return await self.run(ReplyDestination(message, preface), question,
                               user_id=message.author.id, channel_id=message.channel.id,
-                              request_id=message.id)
+                              request_id=message.id, follow_up=follow_up)

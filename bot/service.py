@@ -1,7 +1,7 @@
 """The one service every adapter calls: question → `Answer`, logged.
 
 The rules path imports nothing heavy; the knowledge runtime (torch, faiss,
-llama_cpp) is imported and started on the first knowledge question."""
+the model server) is imported and started on the first knowledge question."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class RigBotService:
         self.store: Store | None = None
         self._knowledge = None  # knowledge.runtime.KnowledgeRuntime, started lazily
         self._knowledge_lock = asyncio.Lock()
+        self._warm_up: asyncio.Task | None = None
 
     # life cycle -------------------------------------------------------------
     async def start(self, probe: bool = False) -> RigBotService:
@@ -43,7 +44,24 @@ class RigBotService:
             await self.probe_host()
         return self
 
+    def warm_up(self) -> asyncio.Task:
+        """Start the knowledge runtime (embedding model, index, model server) in the
+        background, so the first knowledge question does not pay for it. A failure is
+        logged; the first question then tries again and answers with a sentence."""
+        if self._warm_up is None:
+            async def warm() -> None:
+                try:
+                    await self.knowledge()
+                except Exception:
+                    log.exception("knowledge warm start failed; the first knowledge question retries")
+
+            self._warm_up = asyncio.create_task(warm(), name="rigbot knowledge warm start")
+        return self._warm_up
+
     async def close(self) -> None:
+        if self._warm_up is not None and not self._warm_up.done():
+            self._warm_up.cancel()
+            await asyncio.gather(self._warm_up, return_exceptions=True)
         if self._knowledge is not None:
             await self._knowledge.close()
             self._knowledge = None
@@ -59,7 +77,7 @@ class RigBotService:
         return info
 
     async def knowledge(self):
-        """The knowledge runtime, loaded on first use (imports torch, faiss, llama_cpp)."""
+        """The knowledge runtime, loaded on first use (imports torch and faiss, starts the model server)."""
         async with self._knowledge_lock:
             if self._knowledge is None:
                 from knowledge.runtime import KnowledgeRuntime
@@ -133,7 +151,7 @@ class RigBotService:
         facts = None
         if query.has_model and query.has_hardware:
             facts = answer_query(query, default_catalog()).answer
-        from knowledge.llm import QueueFull
+        from knowledge.llm_client import GenerationInterrupted, LlmUnavailable, QueueFull
 
         try:
             gen = await runtime.generate(question, hits, facts, on_token=on_token, on_queue=on_queue, cancel=cancel)
@@ -141,6 +159,14 @@ class RigBotService:
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
                           answer=say(lang, "bot_busy", waiting=self.settings.queue_size),
                           sources=sources, error="busy")
+        except GenerationInterrupted as exc:  # the model server died mid-answer; it is restarting
+            log.warning("generation interrupted: %s", exc)
+            return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
+                          answer=say(lang, "bot_llm_restarted"), sources=sources, error="llm_restarted")
+        except LlmUnavailable as exc:
+            log.warning("no LLM server answered: %s", exc)
+            return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
+                          answer=say(lang, "bot_llm_unavailable"), sources=sources, error="llm_unavailable")
         key_facts = "\n".join(f"• {h.summary} — *{h.title}*" for h in hits)
         body = gen.text.strip() or "(the model produced no text)"
         if gen.stopped:

@@ -6,6 +6,7 @@ the model server) is imported and started on the first knowledge question."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -55,7 +56,10 @@ class RigBotService:
                 except Exception:
                     log.exception("knowledge warm start failed; the first knowledge question retries")
 
-            self._warm_up = asyncio.create_task(warm(), name="rigbot knowledge warm start")
+            # a fresh context: background work of the service, not of whichever request
+            # or event handler happened to call this
+            self._warm_up = asyncio.create_task(warm(), name="rigbot knowledge warm start",
+                                                context=contextvars.Context())
         return self._warm_up
 
     async def close(self) -> None:

@@ -186,17 +186,16 @@ class LlmClient:
                 "cached_prompt_tokens": None, "endpoint": None,
                 "n_threads": None, "n_gpu_layers": None} | self.stats_extra
 
-    async def _endpoint(self) -> Endpoint:
-        """The endpoint for the next request. While the embedded child restarts, wait
-        for it; when every external endpoint is backing off, retry the one that has
-        waited longest rather than refuse."""
-        deadline = time.monotonic() + self.wait_for_restart_s
+    async def _endpoint(self, deadline: float) -> Endpoint:
+        """The endpoint for the next request. While the embedded child is down (its
+        supervisor restarts it), wait for it; when every external endpoint is backing
+        off, retry the one whose back-off ends first rather than refuse."""
         while True:
             now = time.monotonic()
             chosen = choose_endpoint(self.endpoints, now)
             if chosen is not None:
                 return chosen
-            if any(e.restarting for e in self.endpoints) and now < deadline:
+            if any(e.embedded for e in self.endpoints) and now < deadline:
                 await asyncio.sleep(0.1)
                 continue
             candidates = [e for e in self.endpoints if not e.restarting]
@@ -205,20 +204,20 @@ class LlmClient:
             return min(candidates, key=lambda e: e.down_until)
 
     async def _generate(self, messages, max_tokens, timeout_s, on_token, cancel) -> Generation:
-        tried: set[int] = set()
-        last_error: Exception | None = None
-        for _ in range(len(self.endpoints) + 1):
-            endpoint = await self._endpoint()
-            if id(endpoint) in tried and len(tried) >= len(self.endpoints):
-                break
-            tried.add(id(endpoint))
+        deadline = time.monotonic() + self.wait_for_restart_s
+        failed = 0
+        while True:
+            endpoint = await self._endpoint(deadline)
             try:
                 return await self._stream(endpoint, messages, max_tokens, timeout_s, on_token, cancel)
-            except _NotStarted as exc:  # refused before any token: the next endpoint may serve it
-                log.warning("LLM endpoint %s failed (%s); trying another", endpoint.base_url, exc.__cause__)
+            except _NotStarted as exc:  # refused before any token: another endpoint may serve it
+                log.warning("LLM endpoint %s failed (%s); trying again elsewhere", endpoint.base_url, exc.__cause__)
                 endpoint.mark_failed(time.monotonic())
-                last_error = exc.__cause__
-        raise LlmUnavailable(f"no LLM endpoint answered: {last_error}")
+                if endpoint.embedded and time.monotonic() < deadline:
+                    continue  # its supervisor is restarting it
+                failed += 1
+                if failed >= len(self.endpoints) + 1:
+                    raise LlmUnavailable(f"no LLM endpoint answered: {exc.__cause__}") from exc
 
     async def _stream(self, endpoint: Endpoint, messages, max_tokens, timeout_s, on_token, cancel) -> Generation:
         hx = httpx()

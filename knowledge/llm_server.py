@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import contextvars
 import logging
 import os
 import shutil
@@ -254,10 +255,12 @@ class ServerProcess:
             _children.discard(proc)
 
 
-async def request_timings(http, url: str, messages: list[dict], max_tokens: int, cache_prompt: bool) -> dict:
+async def request_timings(http, url: str, messages: list[dict], max_tokens: int, cache_prompt: bool,
+                          sampling: dict | None = None) -> dict:
     """One non-streamed chat completion; llama-server's own timings of it."""
     r = await http.post(url + "/v1/chat/completions", timeout=120, json={
-        "messages": messages, "max_tokens": max_tokens, "temperature": 0.0, "cache_prompt": cache_prompt})
+        "messages": messages, "max_tokens": max_tokens, "cache_prompt": cache_prompt,
+        **(sampling or {"temperature": 0.0})})
     r.raise_for_status()
     body = r.json()
     return body.get("timings") or {}
@@ -322,7 +325,10 @@ class EmbeddedServer:
         started = time.perf_counter()
         await self._start_child()
         self.ready_s = round(time.perf_counter() - started, 3)
-        self._supervisor = asyncio.create_task(self._supervise(), name="llama-server supervisor")
+        # a fresh context: the supervisor belongs to no request (nor to a test harness
+        # that tracks the tasks a request starts, such as simcord)
+        self._supervisor = asyncio.create_task(self._supervise(), name="llama-server supervisor",
+                                               context=contextvars.Context())
         return self
 
     async def _start_child(self) -> None:

@@ -8,6 +8,7 @@ after changing commands with `RIGBOT_SYNC_COMMANDS=1 python -m bot run`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
@@ -57,6 +58,15 @@ class _RigBotMixin:
         self.service = service or RigBotService(settings)
         self.responder = Responder(self.service)
         self.enabled_channels = set()
+        self._background: set[asyncio.Task] = set()
+
+    def run_in_background(self, coro) -> asyncio.Task:
+        """A task the bot keeps a reference to (so it is not garbage-collected) and
+        cancels on close."""
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
 
     async def setup_hook(self) -> None:
         from bot.discord.commands import RigBotCommands
@@ -64,6 +74,10 @@ class _RigBotMixin:
 
         if self.service.store is None:
             await self.service.start(probe=True)  # opens SQLite, records the host hardware
+        if self._owns_service:
+            # warm start: embedding model, index and model server load while the bot
+            # connects, so the first knowledge question does not pay for them
+            self.service.warm_up()
         self.enabled_channels = await self.service.store.enabled_channels()
         await self.add_cog(RigBotCommands(self))
         await self.add_cog(NaturalLanguage(self))
@@ -96,6 +110,9 @@ class _RigBotMixin:
         """No prefix commands: questions are handled by the NaturalLanguage cog."""
 
     async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await super().close()  # type: ignore[misc]
         if self._owns_service:
             await self.service.close()

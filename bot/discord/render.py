@@ -298,6 +298,9 @@ def stats_embed(data: dict, guilds: int | None = None) -> discord.Embed:
     return embed
 
 
+RELOAD_STARTED = "Reloading the catalogs and the knowledge index… the result follows here."
+
+
 def reload_text(report: dict) -> str:
     lines = ["Reloaded."]
     cat = report.get("catalog")

@@ -59,6 +59,7 @@ class Endpoint:
     model: str | None = None
     api_key: str | None = None
     embedded: bool = False  # the supervised child: wait for it while it restarts
+    slots: int = 1  # generations it runs at once (llama-server -np)
     in_flight: int = 0
     failures: int = 0
     down_until: float = 0.0
@@ -77,7 +78,8 @@ class Endpoint:
 
     def mark_failed(self, now: float) -> None:
         self.failures += 1
-        self.down_until = now + min(30.0, 0.5 * 2 ** self.failures)
+        # 5, 10, 20, 40, 60 s: skipped meanwhile, then tried again
+        self.down_until = now + min(60.0, 2.5 * 2 ** min(self.failures, 10))
 
     def mark_ok(self) -> None:
         self.failures = 0
@@ -98,10 +100,10 @@ def parse_urls(value: str | None) -> list[str]:
 
 
 def choose_endpoint(endpoints: list[Endpoint], now: float) -> Endpoint | None:
-    """The least busy endpoint that is up (ties: the one that served fewest); None
-    when every endpoint is down or restarting."""
+    """The least busy endpoint that is up (share of its slots in use; ties: the one
+    that served fewest); None when every endpoint is down or restarting."""
     up = [e for e in endpoints if e.up(now)]
-    return min(up, key=lambda e: (e.in_flight, e.served)) if up else None
+    return min(up, key=lambda e: (e.in_flight / max(1, e.slots), e.served)) if up else None
 
 
 @dataclass
@@ -314,7 +316,7 @@ class LlmClient:
                 watcher.cancel()
         endpoint.mark_ok()
         endpoint.served += 1
-        if model and not endpoint.model:
+        if model and self.model_name == "unknown":
             stats["model"] = model
         completion = usage.get("completion_tokens") or timings.get("predicted_n") or n_pieces
         stats.update(

@@ -24,7 +24,6 @@ import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -267,17 +266,27 @@ async def request_timings(http, url: str, messages: list[dict], max_tokens: int,
 
 
 SMOKE = [{"role": "user", "content": "Say OK."}]
-# about 300 tokens: long enough that prefill speed, not per-request overhead, is measured
+# about 150 tokens: long enough that prefill speed, not per-request overhead, is measured
 PREFILL_PROBE = [{"role": "user", "content": " ".join(
     f"Memory bandwidth limits token generation because every weight is read once per token; note {i}."
-    for i in range(16))}]
+    for i in range(8))}]
 DECODE_PROBE = [{"role": "user", "content": "Explain why memory bandwidth limits LLM speed."}]
+PROBE_TIMEOUT_S = 15.0  # a thread count this slow has lost anyway
+
+
+async def _probe(http, url: str, messages: list[dict], max_tokens: int, key: str) -> float:
+    try:
+        t = await asyncio.wait_for(request_timings(http, url, messages, max_tokens, False), PROBE_TIMEOUT_S)
+    except TimeoutError:
+        return 0.0
+    return float(t.get(key) or 0.0)
 
 
 async def measure_threads(spec: ServerSpec, candidates: list[int], log_path: Path | None = None,
                           rounds: int = 2) -> dict:
     """Prefill (-tb) and decode (-t) speed for each thread count, measured by the server
-    itself on this host: the two can prefer different counts (DESIGN.md)."""
+    itself on this host: the two can prefer different counts (DESIGN.md). A few seconds
+    per candidate; the caller remembers the result per host and model."""
     prefill: dict[int, float] = {}
     decode: dict[int, float] = {}
     hx = httpx()
@@ -287,14 +296,11 @@ async def measure_threads(spec: ServerSpec, candidates: list[int], log_path: Pat
             server.spawn()
             try:
                 await server.wait_ready(http)
-                await request_timings(http, server.url, DECODE_PROBE, 8, False)  # warm-up
-                p, d = [], []
-                for _ in range(rounds):
-                    t = await request_timings(http, server.url, PREFILL_PROBE, 1, False)
-                    p.append(t.get("prompt_per_second") or 0.0)
-                    t = await request_timings(http, server.url, DECODE_PROBE, 48, False)
-                    d.append(t.get("predicted_per_second") or 0.0)
-                prefill[n], decode[n] = round(statistics.median(p), 1), round(statistics.median(d), 1)
+                await _probe(http, server.url, DECODE_PROBE, 4, "predicted_per_second")  # warm-up
+                p = [await _probe(http, server.url, PREFILL_PROBE, 1, "prompt_per_second") for _ in range(rounds)]
+                d = [await _probe(http, server.url, DECODE_PROBE, 32, "predicted_per_second")
+                     for _ in range(rounds)]
+                prefill[n], decode[n] = round(max(p), 1), round(max(d), 1)  # best of: noise only slows
             finally:
                 await server.stop()
     return {"threads": max(decode, key=decode.get), "threads_batch": max(prefill, key=prefill.get),
@@ -315,7 +321,7 @@ class EmbeddedServer:
     ready_s: float | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.endpoint = Endpoint("http://127.0.0.1:0", embedded=True, restarting=True)
+        self.endpoint = Endpoint("http://127.0.0.1:0", embedded=True, restarting=True, slots=self.spec.slots)
         self._stopping = False
         self._supervisor: asyncio.Task | None = None
         self._http = None

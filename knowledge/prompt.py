@@ -17,10 +17,11 @@ from rules.phrases import language_of
 SYSTEM_PROMPT = ("You are RigBot, an expert on running large language models on home hardware. "
                  "Answer the question in 2 to 4 sentences using only the notes.")
 
-# Characters of evidence per prompt. SmolLM2's tokenizer spends about 4 characters per
-# English token and about one token per Chinese character; budgets sized so prefill of
-# the uncached part stays well under a second on one CPU core (bench/knowledge_speed.py).
-EVIDENCE_CHARS = {"en": 600, "zh": 220}
+# Characters of evidence per prompt. SmolLM2's tokenizer spends about 3.3 characters per
+# English token and about 1.5 tokens per Chinese character, and one CPU core prefills
+# about 110-160 tokens/s: these budgets keep the uncached part of the prompt near 130
+# tokens, for a first token within about a second (bench/knowledge_speed.py).
+EVIDENCE_CHARS = {"en": 360, "zh": 100}
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？；])|\n+")
 
@@ -75,7 +76,8 @@ def build_messages(question: str, hits: list[Hit], facts: str | None = None,
                    budget: int | None = None) -> list[dict]:
     chinese = language_of(question) == "zh"
     evidence = select_evidence(question, hits, budget)
-    context = "\n\n".join(f"[{i}] {hit.title}\n{' '.join(picked)}" for i, (hit, picked) in enumerate(evidence, 1))
+    # section titles are left out: the summary sentence says the same in the tokens it costs
+    context = "\n".join(f"[{i}] {' '.join(picked)}" for i, (_, picked) in enumerate(evidence, 1))
     if facts:
         context += "\n\nSizing figures for this question:\n" + re.sub(r"\*\*", "", facts)
     language = "Answer in Chinese." if chinese else "Answer in English."

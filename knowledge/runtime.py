@@ -169,14 +169,14 @@ class KnowledgeRuntime:
             described = [await probe.describe(e) for e in endpoints]
         finally:
             await probe.close()
-        per_server = s.llm_slots or min((d.get("slots") or 1) for d in described)
+        for endpoint, described_as in zip(endpoints, described, strict=True):
+            endpoint.slots = s.llm_slots or described_as.get("slots") or 1
+        slots = sum(e.slots for e in endpoints)
         model = s.llm_model or next((m for d in described for m in d.get("models") or []), None)
-        self.llm_info = {"kind": "external", "servers": described, "model": model,
-                         "slots": per_server * len(endpoints),
-                         "summary": f"external {', '.join(e.host for e in endpoints)}, model {model}, "
-                                    f"{per_server} slot(s) each"}
-        return LlmClient(endpoints, slots=per_server * len(endpoints), max_waiting=s.queue_size,
-                         model_name=model)
+        self.llm_info = {"kind": "external", "servers": described, "model": model, "slots": slots,
+                         "summary": f"external {', '.join(f'{e.host} ({e.slots} slots)' for e in endpoints)}, "
+                                    f"model {model}"}
+        return LlmClient(endpoints, slots=slots, max_waiting=s.queue_size, model_name=model)
 
     async def generate(self, question: str, hits: list[Hit], facts: str | None, *, on_token=None,
                        on_queue=None, cancel=None) -> Generation:

@@ -69,12 +69,18 @@ def test_least_busy_endpoint_that_is_up_serves_next():
     assert choose_endpoint([a, b, c], now=200.0) is None
 
 
+def test_busy_share_counts_slots():
+    big, small = Endpoint("http://big", slots=4), Endpoint("http://small", slots=1)
+    big.in_flight, small.in_flight = 2, 1
+    assert choose_endpoint([small, big], now=0.0) is big, "2 of 4 slots busy beats 1 of 1"
+
+
 @given(st.integers(min_value=1, max_value=20))
 def test_backoff_grows_and_is_capped(failures):
     e = Endpoint("http://x")
     for _ in range(failures):
         e.mark_failed(now=0.0)
-    assert 0 < e.down_until <= 30.0
+    assert 5.0 <= e.down_until <= 60.0
     e.mark_ok()
     assert e.up(0.0)
 

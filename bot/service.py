@@ -6,9 +6,10 @@ the model server) is imported and started on the first knowledge question."""
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
+import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 
 from bot.answer import Answer, LlmInfo, Source
@@ -30,42 +31,62 @@ class KnowledgeUnavailable(RuntimeError):
     pass
 
 
+def _close_at_exit(service: RigBotService) -> None:
+    """If the service is never closed (a harness that drops the bot, an exception past
+    the adapter), stop its SQLite worker thread at interpreter exit anyway: it is not a
+    daemon thread, and the interpreter waits for it before running atexit handlers, so
+    the process would never end. Registered with threading's own pre-join hook, as
+    concurrent.futures does."""
+    ref = weakref.ref(service)
+
+    def stop() -> None:
+        svc = ref()
+        db = svc.store.db if svc is not None and svc.store is not None else None
+        if db is not None:
+            db.stop()
+
+    threading._register_atexit(stop)
+
+
 class RigBotService:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.store: Store | None = None
         self._knowledge = None  # knowledge.runtime.KnowledgeRuntime, started lazily
         self._knowledge_lock = asyncio.Lock()
-        self._warm_up: asyncio.Task | None = None
+        self._warm_up: asyncio.Future | None = None  # resolves to the warm-up task
 
     # life cycle -------------------------------------------------------------
     async def start(self, probe: bool = False) -> RigBotService:
         self.store = await Store(self.settings.db_path).open()
+        _close_at_exit(self)
         if probe:  # the CLI's one-shot `ask` skips it: the probe costs about a second
             await self.probe_host()
         return self
 
-    def warm_up(self) -> asyncio.Task:
+    def warm_up(self) -> None:
         """Start the knowledge runtime (embedding model, index, model server) in the
         background, so the first knowledge question does not pay for it. A failure is
         logged; the first question then tries again and answers with a sentence."""
         if self._warm_up is None:
+            from knowledge.llm_server import start_detached  # light: stdlib only
+
             async def warm() -> None:
                 try:
                     await self.knowledge()
                 except Exception:
                     log.exception("knowledge warm start failed; the first knowledge question retries")
 
-            # a fresh context: background work of the service, not of whichever request
-            # or event handler happened to call this
-            self._warm_up = asyncio.create_task(warm(), name="rigbot knowledge warm start",
-                                                context=contextvars.Context())
-        return self._warm_up
+            # background work of the service, not of whichever handler called this
+            self._warm_up = start_detached(warm, "rigbot knowledge warm start")
 
     async def close(self) -> None:
-        if self._warm_up is not None and not self._warm_up.done():
-            self._warm_up.cancel()
-            await asyncio.gather(self._warm_up, return_exceptions=True)
+        if self._warm_up is not None:
+            if self._warm_up.done():
+                self._warm_up.result().cancel()
+                await asyncio.gather(self._warm_up.result(), return_exceptions=True)
+            else:
+                self._warm_up.cancel()
         if self._knowledge is not None:
             await self._knowledge.close()
             self._knowledge = None

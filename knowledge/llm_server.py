@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import contextvars
 import logging
 import os
 import shutil
@@ -125,6 +124,26 @@ class ServerSpec:
         return cmd + list(self.extra_args)
 
 
+def start_detached(coro_factory, name: str) -> asyncio.Future:
+    """Start `coro_factory()` as a task that belongs to no caller: the loop creates it in
+    a callback scheduled from another thread, so it inherits no context from the request
+    or event handler that asked for it (test harnesses such as simcord track, and wait
+    for, every task a handler starts, and would wait on a warm-up or a restart loop).
+    Returns a future that resolves to the task."""
+    loop = asyncio.get_running_loop()
+    created: asyncio.Future = loop.create_future()
+
+    def create() -> None:
+        task = loop.create_task(coro_factory(), name=name)
+        if created.cancelled():
+            task.cancel()
+        else:
+            created.set_result(task)
+
+    threading.Thread(target=loop.call_soon_threadsafe, args=(create,), name=f"start {name}", daemon=True).start()
+    return created
+
+
 # no orphans ----------------------------------------------------------------------------
 _children: set[subprocess.Popen] = set()
 _children_lock = threading.Lock()
@@ -164,6 +183,8 @@ def _install_exit_guards() -> None:
         return
     _install_exit_guards.done = True
     atexit.register(_kill_children)
+    # also before the interpreter joins non-daemon threads (atexit runs only after that)
+    threading._register_atexit(_kill_children)
     if threading.current_thread() is threading.main_thread():
         current = signal.getsignal(signal.SIGTERM)
         if current in (signal.SIG_DFL, None) or callable(current):
@@ -323,18 +344,18 @@ class EmbeddedServer:
     def __post_init__(self) -> None:
         self.endpoint = Endpoint("http://127.0.0.1:0", embedded=True, restarting=True, slots=self.spec.slots)
         self._stopping = False
-        self._supervisor: asyncio.Task | None = None
+        self._restart: asyncio.Task | None = None
+        self._backoff = 1.0
+        self._ready_at = 0.0
         self._http = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> EmbeddedServer:
+        self._loop = asyncio.get_running_loop()
         self._http = httpx().AsyncClient(trust_env=False)
         started = time.perf_counter()
         await self._start_child()
         self.ready_s = round(time.perf_counter() - started, 3)
-        # a fresh context: the supervisor belongs to no request (nor to a test harness
-        # that tracks the tasks a request starts, such as simcord)
-        self._supervisor = asyncio.create_task(self._supervise(), name="llama-server supervisor",
-                                               context=contextvars.Context())
         return self
 
     async def _start_child(self) -> None:
@@ -349,32 +370,45 @@ class EmbeddedServer:
         log.info("llama-server pid %d ready on %s (smoke generation: %s tokens)", process.proc.pid,
                  process.url, timings.get("predicted_n"))
         self.process = process
+        self._ready_at = time.monotonic()
         self.endpoint.base_url = process.url
         self.endpoint.mark_ok()
         self.endpoint.restarting = False
+        # a thread waits for the child's exit (no polling); its callback comes from outside
+        # any request, so the restart belongs to no request either
+        threading.Thread(target=self._watch, args=(process,), name=f"llama-server-{process.proc.pid}-watch",
+                         daemon=True).start()
 
-    async def _supervise(self) -> None:
-        backoff = 1.0
+    def _watch(self, process: ServerProcess) -> None:
+        process.proc.wait()
+        if not self._stopping and self._loop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self._loop.call_soon_threadsafe(self._on_exit, process)
+
+    def _on_exit(self, process: ServerProcess) -> None:
+        if self._stopping or process is not self.process:
+            return
+        if time.monotonic() - self._ready_at > 60:
+            self._backoff = 1.0  # it ran a while: not a crash loop
+        self.endpoint.restarting = True
+        log.error("llama-server pid %d died (exit code %s); restarting in %.0f s. Last log lines:\n%s",
+                  process.proc.pid, process.proc.returncode, self._backoff, process.log_tail())
+        self._restart = asyncio.get_running_loop().create_task(self._restart_with_backoff(process),
+                                                               name="llama-server restart")
+
+    async def _restart_with_backoff(self, dead: ServerProcess) -> None:
+        await dead.stop()
         while not self._stopping:
-            await asyncio.sleep(0.1)
-            if self._stopping or (self.process is not None and self.process.alive):
-                continue
-            code = self.process.proc.returncode if self.process and self.process.proc else None
-            self.endpoint.restarting = True
-            log.error("llama-server died (exit code %s); restarting in %.0f s. Last log lines:\n%s",
-                      code, backoff, self.process.log_tail() if self.process else "")
-            if self.process is not None:
-                await self.process.stop()
-            await asyncio.sleep(backoff)
+            await asyncio.sleep(self._backoff)
             if self._stopping:
-                break
+                return
             try:
                 await self._start_child()
                 self.restarts += 1
-                backoff = 1.0
+                return
             except Exception:
                 log.exception("llama-server restart failed")
-                backoff = min(30.0, backoff * 2)
+                self._backoff = min(30.0, self._backoff * 2)
 
     @property
     def pid(self) -> int | None:
@@ -382,9 +416,9 @@ class EmbeddedServer:
 
     async def close(self) -> None:
         self._stopping = True
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            await asyncio.gather(self._supervisor, return_exceptions=True)
+        if self._restart is not None:
+            self._restart.cancel()
+            await asyncio.gather(self._restart, return_exceptions=True)
         if self.process is not None:
             await self.process.stop()
         if self._http is not None:

@@ -22,6 +22,8 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+WARM_UP_DELAY_S = 2.0  # after READY, before the knowledge runtime starts loading
+
 
 def intents() -> discord.Intents:
     value = discord.Intents.default()
@@ -75,15 +77,25 @@ class _RigBotMixin:
         if self.service.store is None:
             await self.service.start(probe=True)  # opens SQLite, records the host hardware
         if self._owns_service:
-            # warm start: embedding model, index and model server load while the bot
-            # connects, so the first knowledge question does not pay for them
-            self.service.warm_up()
+            # warm start: embedding model, index and model server load in the background
+            # once connected, so the first knowledge question does not pay for them
+            from knowledge.llm_server import start_detached  # light: stdlib only
+
+            start_detached(self._warm_up_when_connected, "rigbot warm start when connected")
         self.enabled_channels = await self.service.store.enabled_channels()
         await self.add_cog(RigBotCommands(self))
         await self.add_cog(NaturalLanguage(self))
         self.add_dynamic_items(FeedbackButton)  # 👍/👎 of any answer, also from before a restart
         if self.settings.sync_commands:
             await self.sync_commands()
+
+    async def _warm_up_when_connected(self) -> None:
+        # importing torch holds the GIL for seconds at a time: let the gateway handshake
+        # finish first
+        await self.wait_until_ready()
+        await asyncio.sleep(WARM_UP_DELAY_S)
+        if not self.is_closed():
+            self.service.warm_up()
 
     async def sync_commands(self) -> list[app_commands.AppCommand]:
         """Guild sync (instant) when RIGBOT_DEV_GUILD_ID is set, else global."""

@@ -71,6 +71,7 @@ async def bench(data_dir: Path) -> dict:
     http = runtime.client.http
 
     raw, bot, server_own, ttft, ask_to_first, prompt_n, cached_n, prefill = [], [], [], [], [], [], [], []
+    uncached_n: list[int] = []
     for q in QUESTIONS:
         asked = time.perf_counter()
         stamps: list[float] = []
@@ -83,6 +84,7 @@ async def bench(data_dir: Path) -> dict:
             ask_to_first.append((stamps[0] - asked) * 1000)
             prompt_n.append(gen["prompt_tokens"])
             cached_n.append(gen.get("cached_prompt_tokens"))
+            uncached_n.append(gen["prompt_tokens"] - (gen.get("cached_prompt_tokens") or 0))
             if gen.get("server_prompt_tokens_per_s"):
                 prefill.append(gen["server_prompt_tokens_per_s"])
         # then the same messages straight to the same server: llama.cpp's own decode speed
@@ -107,8 +109,9 @@ async def bench(data_dir: Path) -> dict:
         "ratio bot / raw": round(bot_p50 / raw_p50, 3) if raw_p50 and bot_p50 else None,
         "TTFT p50 ms (request to first token)": _p50(ttft),
         "question to first token p50 ms (incl. retrieval)": _p50(ask_to_first),
-        "prompt tokens p50 (uncached part)": _p50(prompt_n),
-        "cached prompt tokens p50 (reused prefix)": _p50(cached_n),
+        "prompt tokens p50": _p50(prompt_n),
+        "of which reused from the prompt cache p50": _p50(cached_n),
+        "of which processed (uncached) p50": _p50(uncached_n),
         "prefill tok/s p50": _p50(prefill),
         "generations": len(bot),
     }
@@ -128,7 +131,9 @@ def cold_start(data_dir: Path, runs: int = 3) -> dict:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(bench(Path(tmp))) | cold_start(Path(tmp))
-    print("knowledge path through llama-server (default model, this host's measured threads):")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    print(f"knowledge path through llama-server (default model, this host's measured threads; "
+          f"{os.cpu_count()} CPUs, load average {load:.1f} at the end):")
     for key, value in result.items():
         print(f"  {key:>60}: {value}")
 

@@ -19,9 +19,9 @@ SYSTEM_PROMPT = ("You are RigBot, an expert on running large language models on 
 
 # Characters of evidence per prompt. SmolLM2's tokenizer spends about 3.3 characters per
 # English token and about 1.5 tokens per Chinese character, and one CPU core prefills
-# about 110-160 tokens/s: these budgets keep the uncached part of the prompt near 130
+# about 110-160 tokens/s: these budgets keep the uncached part of the prompt near 100
 # tokens, for a first token within about a second (bench/knowledge_speed.py).
-EVIDENCE_CHARS = {"en": 360, "zh": 100}
+EVIDENCE_CHARS = {"en": 300, "zh": 80}
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？；])|\n+")
 

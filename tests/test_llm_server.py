@@ -197,3 +197,58 @@ async def test_two_slots_answer_two_questions_at_once(pool_service):
     first_ends = min(s[-1] for s in stamps.values())
     second_starts = max(s[0] for s in stamps.values())
     assert second_starts < first_ends, "the second question streamed while the first was still streaming"
+
+
+# the line, cancel and time limit over HTTP -------------------------------------------------
+LONG_MESSAGES = [{"role": "user", "content": LONG_EN}]
+
+
+async def test_waiting_question_is_told_its_position_and_can_cancel(knowledge_service):
+    client = (await knowledge_service.knowledge()).client
+    assert client.slots == 1
+    started = asyncio.Event()
+    first = asyncio.create_task(client.generate(LONG_MESSAGES, max_tokens=200,
+                                                on_token=lambda _t: started.set()))
+    await asyncio.wait_for(started.wait(), 60)
+    positions: list[int] = []
+    cancel = asyncio.Event()
+
+    def queued(position: int) -> None:
+        positions.append(position)
+        cancel.set()  # the user gives up while waiting
+
+    waited = time.perf_counter()
+    second = await asyncio.wait_for(client.generate(LONG_MESSAGES, max_tokens=200, on_queue=queued,
+                                                    cancel=cancel), 10)
+    assert positions == [1] and second.stopped == "cancelled" and second.text == ""
+    assert time.perf_counter() - waited < 2, "a cancelled wait returns at once"
+    assert not first.done(), "the first question kept its slot"
+    assert (await first).stopped is None
+
+
+async def test_cancel_mid_stream_and_time_limit_stop_the_generation(knowledge_service):
+    client = (await knowledge_service.knowledge()).client
+    cancel = asyncio.Event()
+    pieces: list[str] = []
+
+    def token(piece: str) -> None:
+        pieces.append(piece)
+        if len(pieces) == 3:
+            cancel.set()
+
+    cancelled = await client.generate(LONG_MESSAGES, max_tokens=300, on_token=token, cancel=cancel)
+    assert cancelled.stopped == "cancelled" and 3 <= len(pieces) < 20
+
+    timed = await client.generate(LONG_MESSAGES, max_tokens=400, timeout_s=0.5)
+    assert timed.stopped == "stopped after the 0.5 s time limit"
+    after = await client.generate([{"role": "user", "content": "Say OK."}], max_tokens=4)
+    assert after.stopped is None and after.stats["completion_tokens"] > 0, "the slot was freed"
+
+
+async def test_thread_measurement_reports_prefill_and_decode(knowledge_service, tmp_path):
+    from knowledge.llm_server import measure_threads
+
+    runtime = await knowledge_service.knowledge()
+    measured = await measure_threads(runtime.server.spec, [1], tmp_path / "llama-server.log", rounds=1)
+    assert measured["threads"] == measured["threads_batch"] == 1
+    assert measured["decode_tokens_per_s"][1] > 0 and measured["prefill_tokens_per_s"][1] > 0

@@ -7,7 +7,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from rules.schema import HardwareInfo, MemoryInfo, ModelInfo, Recommendation, SpeedInfo, Verdict
+from rules.schema import (
+    HardwareInfo,
+    MemoryInfo,
+    ModelInfo,
+    Recommendation,
+    ServingInfo,
+    SpeedInfo,
+    TrainingInfo,
+    Verdict,
+)
 
 
 class Source(BaseModel):
@@ -37,6 +46,9 @@ class Answer(BaseModel):
     memory: MemoryInfo | None = None
     speed: SpeedInfo | None = None
     recommendations: list[Recommendation] = Field(default_factory=list)
+    serving: ServingInfo | None = None
+    training: TrainingInfo | None = None
+    command: str | None = None
     answer: str
     sources: list[Source] | None = None
     llm: LlmInfo | None = None

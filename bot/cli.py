@@ -83,6 +83,24 @@ def ask(
 
 
 @app.command()
+def size(
+    path: Annotated[str, typer.Argument(help="A local .gguf file (the first part of a split GGUF).")],
+    context: Annotated[int | None, typer.Option("--context", "-c", help="Context length in tokens.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as one JSON object.")] = False,
+) -> None:
+    """Size a GGUF from its own header: exact weights, KV cache, GPU and RAM needed."""
+    from bot.answer import Answer
+    from bot.render import to_text
+    from rules.engine import answer_query
+    from rules.schema import Intent, Query
+
+    result = answer_query(Query(intent=Intent.REQUIREMENTS, gguf_path=path, context=context))
+    answer = Answer(question=f"size {path}", route="rules", **result.model_dump())
+    typer.echo(answer.to_json() if as_json else to_text(answer))
+    raise typer.Exit(1 if result.error else 0)
+
+
+@app.command()
 def chat() -> None:
     """Interactive console that answers exactly as the bot does in Discord."""
     from bot.console import run_console
@@ -134,6 +152,38 @@ def reload() -> None:
             await service.close()
 
     raise typer.Exit(asyncio.run(main()))
+
+
+@app.command()
+def compare(
+    model: Annotated[str, typer.Argument(help="A model, e.g. \"llama 3.1 8b\".")],
+    out: Annotated[str | None, typer.Option("--out", help="Where to write the PNG chart.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON instead.")] = False,
+) -> None:
+    """One model across common GPUs and quantizations: a PNG chart of tokens/s and memory."""
+    from pathlib import Path
+
+    from rules.compare import compare as compare_model
+
+    comparison = compare_model(model)
+    if comparison.error:
+        typer.echo(comparison.message, err=True)
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(comparison.model_dump_json())
+        return
+    from bot.charts import compare_png
+
+    path = Path(out or f"compare-{comparison.model.lower().replace(' ', '-')}.png")
+    path.write_bytes(compare_png(comparison))
+    for row in comparison.summary():
+        if best := row.fastest:
+            typer.echo(f"{row.quant}: {row.total_gib:.1f} GiB; fastest on {best.gpu}, "
+                       f"~{best.expected_tokens_per_s:g} tokens/s (likely {best.expected_range[0]:g}–"
+                       f"{best.expected_range[1]:g})")
+        else:
+            typer.echo(f"{row.quant}: {row.total_gib:.1f} GiB; fits none of the compared cards whole")
+    typer.echo(f"chart: {path}")
 
 
 @app.command()

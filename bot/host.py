@@ -72,6 +72,42 @@ def probe_llama_cpp() -> dict:
     return info
 
 
+def measure_performance(array_mib: int = 64, repeats: int = 5) -> dict:
+    """RAM read bandwidth and matmul FLOP/s of this host, measured in about half a second.
+
+    One thread, like llama.cpp's decode on small hosts: a sum over an array larger than
+    the caches (read bandwidth) and a 512×512 float32 matmul (compute). Best of `repeats`,
+    because other processes only ever make a run slower."""
+    import time
+
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    started = time.perf_counter()
+    data = np.ones(array_mib * 2**20 // 4, dtype=np.float32)
+    data.sum()  # touch the pages once
+    best = min(_timed(data.sum) for _ in range(repeats))
+    read_gbs = data.nbytes / best / 1e9
+    del data
+    n = 512
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    with threadpool_limits(limits=1):
+        a @ a
+        best = min(_timed(lambda: a @ a) for _ in range(repeats))
+    gflops = 2 * n**3 / best / 1e9
+    return {"ram_read_gbs": round(read_gbs, 2), "matmul_gflops_1thread": round(gflops, 1),
+            "method": f"numpy sum over {array_mib} MiB and {n}x{n} float32 matmul, 1 thread, best of {repeats}",
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _timed(fn) -> float:
+    import time
+
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
 def probe_host(settings=None, runtime=None) -> dict:
     import psutil
 
@@ -84,6 +120,12 @@ def probe_host(settings=None, runtime=None) -> dict:
         "gpus": probe_gpus(),
         "llama_cpp": probe_llama_cpp(),
     }
+    try:
+        info["measured"] = measure_performance()
+        log.info("host measured: %s", info["measured"])
+    except Exception:  # a host we cannot measure still answers; stats then says so
+        log.exception("host performance measurement failed")
+        info["measured"] = None
     if settings is not None:
         info["model_path"] = str(settings.model_path) if settings.model_path else "default (SmolLM2-135M)"
         info["n_gpu_layers"] = settings.n_gpu_layers

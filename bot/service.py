@@ -124,9 +124,12 @@ class RigBotService:
         on_token: OnToken | None = None,
         on_queue: OnQueue | None = None,
         cancel: asyncio.Event | None = None,
+        allow_local_files: bool = True,
     ) -> Answer:
+        """`allow_local_files`: whether a GGUF path in the question is read from this
+        host's disk (console and CLI); the Discord adapter passes False."""
         started = time.perf_counter()
-        answer = await self._answer(question, on_token, on_queue, cancel)
+        answer = await self._answer(question, on_token, on_queue, cancel, allow_local_files)
         answer.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         if self.store is not None:
             try:
@@ -137,7 +140,7 @@ class RigBotService:
                 log.exception("could not log answer")
         return answer
 
-    async def _answer(self, question, on_token, on_queue, cancel) -> Answer:
+    async def _answer(self, question, on_token, on_queue, cancel, allow_local_files=True) -> Answer:
         text = (question or "").strip()
         if not text:
             return self._error(question, "empty_question", say("en", "bot_empty_question", help=say("en", "help")))
@@ -147,8 +150,11 @@ class RigBotService:
                 lang, "bot_question_too_long", length=len(text), most=self.settings.max_question_chars))
         try:
             query = parse(text, default_catalog())
+            if query.gguf_path and not allow_local_files:  # never touch the disk for a chat user
+                result = answer_query(query, default_catalog(), allow_local_files=False)
+                return Answer(question=question, route="rules", **result.model_dump())
             if route(query) == "rules":
-                result = answer_query(query, default_catalog())
+                result = answer_query(query, default_catalog(), question=text)
                 return Answer(question=question, route="rules", **result.model_dump())
             return await self._knowledge_answer(question, query, on_token, on_queue, cancel)
         except Exception:

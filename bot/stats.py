@@ -1,5 +1,6 @@
 """`stats`: the host, measured tokens/s (median, p10, p90) and, beside it, what the
-rule engine predicts for this very host and model."""
+rule engine predicts for this very host and model, from the RAM bandwidth and FLOP/s
+measured at start (bot/host.py) and the speed model every answer uses (rules/speed.py)."""
 
 from __future__ import annotations
 
@@ -13,22 +14,56 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def predicted_tokens_per_s(host: dict, model_path) -> dict | None:
-    """The rule engine's ceiling for this host: its RAM bandwidth (assumed dual-channel
-    DDR4-3200 when unknown) over the model file size, times the CPU efficiency."""
-    from rules.catalog import DeviceClass, default_catalog
-    from rules.speed import speed_from_bandwidth
+def model_from_gguf(model_path) -> tuple:
+    """(ModelSpec, QuantType) for a GGUF file, from its header (rules/gguf_file.py): the
+    architecture the speed model needs, and the file's real bits per weight."""
+    from rules.catalog import QuantType
+    from rules.gguf_file import read_gguf
 
+    info = read_gguf(model_path)
+    bits = info.weights_bytes * 8 / info.params
+    quant = QuantType(name=info.quant, bits_per_weight=bits, bits=max(1, round(bits)), kind="file",
+                      source=f"tensor infos of {info.path}")
+    return info.model_spec(), quant
+
+
+def cpu_class(flags: list[str]) -> str:
+    if "neon" in flags:
+        return "cpu_neon"
+    return "cpu_avx512" if "avx512f" in flags else "cpu_avx2"
+
+
+def predicted_tokens_per_s(host: dict, model_path, n_threads: int | None = None) -> dict | None:
+    """What the rules engine predicts for this host and model, through the same speed
+    model every answer uses, fed with the bandwidth and FLOP/s measured at start."""
+    from rules.memory import fit
+    from rules.rig import Rig
+    from rules.speed import HostCompute, speed
+
+    measured = (host or {}).get("measured")
     try:
-        size_gb = model_path.stat().st_size / 1e9
-    except (OSError, AttributeError):
+        model, quant = model_from_gguf(model_path)
+    except (OSError, ValueError, KeyError, AttributeError):  # GgufError is a ValueError
         return None
-    catalog = default_catalog()
-    bandwidth = catalog.ram_kind("DDR4-3200").bandwidth_gbs(2)
-    s = speed_from_bandwidth(bandwidth, size_gb, DeviceClass.CPU, catalog)
-    return {"model_file_gb": round(size_gb, 3), "ram_bandwidth_gbs_assumed": bandwidth,
+    if not measured:
+        return {"model_file_gb": round(model_path.stat().st_size / 1e9, 3), "expected_tokens_per_s": None,
+                "why_not": "host bandwidth and compute were not measured"}
+    threads = n_threads or host.get("n_threads") or 1
+    # one decode thread reads at the measured single-thread rate; more threads, up to the cores
+    bandwidth = measured["ram_read_gbs"] * threads
+    rig = Rig(gpus=[], ram_gib=host.get("ram_gib") or 4, ram_bandwidth_gbs=bandwidth)
+    compute = HostCompute(cpu_class=cpu_class(host.get("cpu", {}).get("flags", [])),
+                          gflops=measured["matmul_gflops_1thread"] * threads)
+    placed = fit(model, quant, 512, rig)
+    s = speed(model, quant, placed, rig, host=compute)
+    if s is None:
+        return None
+    return {"model_file_gb": round(model_path.stat().st_size / 1e9, 3), "threads": threads,
+            "ram_bandwidth_gbs_measured": round(bandwidth, 2),
+            "matmul_gflops_measured": round(compute.gflops, 1),
             "theoretical_max_tokens_per_s": round(s.theoretical_max_tokens_per_s, 1),
-            "expected_tokens_per_s": round(s.expected_tokens_per_s, 1)}
+            "expected_tokens_per_s": round(s.expected_tokens_per_s, 1),
+            "expected_range": [round(v, 1) for v in s.expected_range], "bottleneck": s.bottleneck}
 
 
 async def build_stats(service) -> dict:
@@ -48,11 +83,10 @@ async def build_stats(service) -> dict:
         model_path = default_model_path()
     prediction = predicted_tokens_per_s(host or {}, Path(model_path))
     ratio = note = None
-    if measured and prediction:
+    if measured and prediction and prediction.get("expected_tokens_per_s"):
         ratio = round(measured["median"] / prediction["expected_tokens_per_s"], 3)
-        if prediction["model_file_gb"] < 1 and ratio < 0.5:
-            note = ("A model this small is limited by compute, not by memory bandwidth, so the "
-                    "bandwidth rule (made for multi-GB models) over-predicts it.")
+    elif prediction and prediction.get("why_not"):
+        note = prediction["why_not"]
     return {
         "host": host,
         "model": Path(model_path).name,
@@ -79,10 +113,12 @@ def render_stats(data: dict) -> str:
     lines.append(
         f"Measured: median {t['median']} tokens/s (p10 {t['p10']}, p90 {t['p90']}) over {t['generations']} generations"
         if t else "Measured: no generations yet (ask a knowledge question first)")
-    if p := data.get("predicted"):
-        lines.append(f"Rule engine predicts: {p['expected_tokens_per_s']} tokens/s expected "
-                     f"(ceiling {p['theoretical_max_tokens_per_s']}) for a {p['model_file_gb']} GB file "
-                     f"at {p['ram_bandwidth_gbs_assumed']:g} GB/s (dual-channel DDR4-3200 assumed)")
+    if (p := data.get("predicted")) and p.get("expected_tokens_per_s"):
+        low, high = p["expected_range"]
+        lines.append(f"Rule engine predicts: {p['expected_tokens_per_s']} tokens/s expected (likely {low}–{high}, "
+                     f"ceiling {p['theoretical_max_tokens_per_s']}, limited by {p['bottleneck']}) for a "
+                     f"{p['model_file_gb']} GB file with {p['threads']} thread(s), from this host's measured "
+                     f"{p['ram_bandwidth_gbs_measured']:g} GB/s and {p['matmul_gflops_measured']:g} GFLOP/s")
     if data.get("measured_over_predicted") is not None:
         lines.append(f"Measured ÷ predicted: {data['measured_over_predicted']}")
     if data.get("note"):

@@ -14,6 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 DATA_DIR = Path(__file__).parent / "data"
 
+# Tensor classes a quant mix can name, and the conditions its rules may carry (quants.toml).
+TENSOR_CLASSES = {"token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_output",
+                  "ffn_gate", "ffn_up", "ffn_down", "experts"}
+MIX_CONDITIONS = {"more_bits", "first", "first_frac", "middle", "gqa4", "experts4", "experts8"}
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -39,19 +44,29 @@ class Gpu(_Strict):
     # The variant chosen when a question names the card without its memory size.
     default_variant: bool = True
     unified_memory: bool = False
+    # Apple silicon: the GPU core counts this memory variant is sold with ("40-core GPU"
+    # picks the M3 Max at 400 GB/s), and the machines it ships in ("MacBook Pro").
+    gpu_cores: list[int] = Field(default_factory=list)
+    machines: list[str] = Field(default_factory=list)
     source: str = Field(min_length=3)
 
-    @field_validator("keys")
+    @field_validator("keys", "machines")
     @classmethod
     def _lower_keys(cls, keys: list[str]) -> list[str]:
         return [k.lower().strip() for k in keys]
+
+    @property
+    def chip(self) -> str:
+        """The name without its memory size: "Apple M3 Max 48GB" → "Apple M3 Max"."""
+        return self.name.rsplit(" ", 1)[0] if self.name.endswith("GB") else self.name
 
 
 class RamKind(_Strict):
     name: str  # "DDR4-3200"
     generation: str  # DDR4 | DDR5 | LPDDR5 ...
     mts: int = Field(gt=0)  # mega-transfers per second
-    bus_bits: int = 64  # bits per channel (DIMM)
+    bus_bits: int = 64  # bits per channel: 64 per DIMM channel, 16 per LPDDR5 channel
+    default_channels: int = Field(default=2, gt=0, le=32)  # dual channel; LPDDR: a 128-bit laptop bus
     source: str = Field(min_length=3)
 
     def bandwidth_gbs(self, channels: int) -> float:
@@ -63,7 +78,7 @@ class Cpu(_Strict):
     keys: list[str] = Field(min_length=1)
     cores: int = Field(gt=0)
     threads: int = Field(gt=0)
-    memory_channels: int = Field(gt=0, le=16)
+    memory_channels: int = Field(gt=0, le=16)  # 64-bit channels per socket
     ram_kind: str  # default/typical memory, a RamKind name
     source: str = Field(min_length=3)
 
@@ -74,17 +89,44 @@ class Cpu(_Strict):
 
 
 class ModelSpec(_Strict):
+    """A model's architecture as its config.json gives it; sizes and the KV cache are
+    computed from these figures (rules/memory.py), each entry with its `source`."""
+
     name: str  # "Llama 2 13B"
     family: str  # "llama2"
-    params_b: float = Field(gt=0)  # total parameters, billions
-    active_params_b: float | None = None  # MoE: parameters read per token
-    expert_params_b: float | None = None  # MoE: parameters inside expert FFNs
-    layers: int = Field(gt=0)
+    params_b: float = Field(gt=0)  # total parameters in the GGUF (text weights), billions
+    active_params_b: float | None = None  # MoE: parameters used per token (model card)
+    layers: int = Field(gt=0)  # transformer blocks that hold a KV cache
     hidden_size: int = Field(gt=0)
     heads: int = Field(gt=0)
     kv_heads: int = Field(gt=0)
     head_dim: int | None = None  # defaults to hidden_size / heads
+    intermediate_size: int | None = None  # dense FFN width (None: not modelled, sized flat)
+    vocab_size: int | None = None
+    tied_embeddings: bool = False  # output projection shares the token embedding
     native_context: int = Field(gt=0)
+    # Sliding-window attention: `sliding_window` tokens on the local layers; every
+    # `swa_pattern`-th layer is global (llama.cpp's set_swa_pattern: layer il is local
+    # when il % swa_pattern < swa_pattern - 1). Llama 4's chunked attention works alike.
+    sliding_window: int | None = Field(default=None, gt=0)
+    swa_pattern: int | None = Field(default=None, ge=2)
+    # Multi-head latent attention (DeepSeek V2/V3, Kimi K2): llama.cpp caches the
+    # compressed latent, kv_lora_rank + qk_rope_head_dim per token and layer.
+    q_lora_rank: int | None = None
+    kv_lora_rank: int | None = None
+    qk_rope_head_dim: int | None = None
+    qk_nope_head_dim: int | None = None
+    v_head_dim: int | None = None
+    # Mixture of experts: routed experts (total / used per token), shared experts, the
+    # width of one expert's FFN, leading dense layers, and every n-th layer being MoE.
+    experts: int | None = Field(default=None, ge=2)
+    experts_active: int | None = Field(default=None, ge=1)
+    shared_experts: int = 0
+    moe_intermediate_size: int | None = None
+    dense_layers: int = 0  # first_k_dense_replace
+    moe_layer_step: int = 1  # interleave_moe_layer_step (Llama 4 Maverick: 2)
+    expert_type: str | None = None  # experts shipped in a fixed ggml type (gpt-oss: MXFP4)
+    default_quant: str | None = None  # the format the model is published in, if not Q4_K_M
     aliases: list[str] = Field(min_length=1)
     popular: bool = False  # offered in recommendations
     source: str = Field(min_length=3)
@@ -100,27 +142,62 @@ class ModelSpec(_Strict):
             raise ValueError(f"{self.name}: kv_heads > heads")
         if self.active_params_b is not None and self.active_params_b > self.params_b:
             raise ValueError(f"{self.name}: active parameters exceed total")
+        if (self.sliding_window is None) != (self.swa_pattern is None):
+            raise ValueError(f"{self.name}: sliding_window and swa_pattern go together")
+        if (self.kv_lora_rank is None) != (self.qk_rope_head_dim is None):
+            raise ValueError(f"{self.name}: kv_lora_rank and qk_rope_head_dim go together")
+        moe = (self.experts, self.experts_active, self.active_params_b)
+        if any(v is not None for v in moe) and any(v is None for v in moe):
+            raise ValueError(f"{self.name}: a MoE needs experts, experts_active and active_params_b")
+        if self.experts and self.vocab_size and not self.moe_intermediate_size:
+            raise ValueError(f"{self.name}: sizing a MoE's tensors needs moe_intermediate_size")
         return self
 
     @property
     def is_moe(self) -> bool:
-        return self.active_params_b is not None
+        return self.experts is not None
+
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank is not None
 
     @property
     def kv_head_dim(self) -> int:
         return self.head_dim or self.hidden_size // self.heads
 
+    def is_moe_layer(self, layer: int) -> bool:
+        if not self.is_moe or layer < self.dense_layers:
+            return False
+        return (layer - self.dense_layers) % self.moe_layer_step == self.moe_layer_step - 1
+
+    def is_swa_layer(self, layer: int) -> bool:
+        return self.swa_pattern is not None and layer % self.swa_pattern < self.swa_pattern - 1
+
+
+class GgmlType(_Strict):
+    """A tensor storage type: bits per weight and the block its rows must divide into."""
+
+    name: str
+    bits: float = Field(gt=0, le=64)
+    block: int = Field(gt=0)
+    fallback: str | None = None
+
 
 class QuantType(_Strict):
     name: str  # "Q4_K_M"
-    bits_per_weight: float = Field(gt=0, le=32)
-    # K-quant mixes promote some dense tensors to higher types; MoE expert
-    # tensors stay at the base type, so a MoE file is smaller per parameter.
-    bits_per_weight_experts: float | None = None
+    bits_per_weight: float = Field(gt=0, le=32)  # whole-file figure for a typical dense model
     bits: int  # nominal bit class used for "4-bit" style questions
-    kind: str  # k-quant | legacy | i-quant | float | gptq
+    kind: str  # k-quant | legacy | i-quant | float | mxfp4 | gptq
     words: list[str] = Field(default_factory=list)  # extra spellings in questions
+    # The GGUF mix: base ggml type and per-tensor-class rules (see quants.toml).
+    # None for formats that are not GGUF (GPTQ), which are sized flat.
+    base: str | None = None
+    mix: dict[str, list[str]] = Field(default_factory=dict)
     source: str = Field(min_length=3)
+
+    @property
+    def is_gguf(self) -> bool:
+        return self.base is not None
 
 
 class DeviceEfficiency(_Strict):
@@ -135,6 +212,7 @@ class Catalog(_Strict):
     cpus: list[Cpu]
     models: list[ModelSpec]
     quants: list[QuantType]
+    ggml_types: list[GgmlType]
     efficiencies: list[DeviceEfficiency]
 
     @model_validator(mode="after")
@@ -148,6 +226,30 @@ class Catalog(_Strict):
             dupes = {n for n in names if names.count(n) > 1}
             if dupes:
                 raise ValueError(f"duplicate {field} names: {sorted(dupes)}")
+        types = {t.name for t in self.ggml_types}
+        for t in self.ggml_types:
+            if t.fallback is not None and t.fallback not in types:
+                raise ValueError(f"ggml type {t.name}: unknown fallback {t.fallback}")
+        for q in self.quants:
+            used = [q.base] if q.base else []
+            used += [rule.split("@")[0] for rules in q.mix.values() for rule in rules]
+            unknown = [t for t in used if t not in types]
+            if unknown:
+                raise ValueError(f"quant {q.name}: unknown ggml types {unknown}")
+            bad = [r for rules in q.mix.values() for r in rules if "@" in r
+                   and r.split("@")[1].split(":")[0] not in MIX_CONDITIONS]
+            if bad or set(q.mix) - TENSOR_CLASSES:
+                raise ValueError(f"quant {q.name}: unknown mix rules {bad or sorted(set(q.mix) - TENSOR_CLASSES)}")
+        quant_names = {q.name for q in self.quants}
+        for m in self.models:
+            if m.default_quant and m.default_quant not in quant_names:
+                raise ValueError(f"model {m.name}: unknown default_quant {m.default_quant}")
+            if m.expert_type and m.expert_type not in types:
+                raise ValueError(f"model {m.name}: unknown expert_type {m.expert_type}")
+        aliases = [a for m in self.models for a in m.aliases]
+        twice = {a for a in aliases if aliases.count(a) > 1}
+        if twice:
+            raise ValueError(f"aliases naming more than one model: {sorted(twice)}")
         classes = {e.device_class for e in self.efficiencies}
         if classes != set(DeviceClass):
             raise ValueError(f"efficiencies must cover every device class, have {sorted(classes)}")
@@ -162,6 +264,9 @@ class Catalog(_Strict):
     def quant(self, name: str) -> QuantType:
         return _index(self.quants)[name.upper()]
 
+    def ggml_type(self, name: str) -> GgmlType:
+        return _index(self.ggml_types)[name.upper()]
+
     def ram_kind(self, name: str) -> RamKind:
         return _index(self.ram_kinds)[name.upper()]
 
@@ -170,7 +275,7 @@ class Catalog(_Strict):
 
 
 def _index(items):  # small lists, so a dict per call is cheap and keeps Catalog frozen
-    return {i.name.upper() if isinstance(i, QuantType | RamKind) else i.name: i for i in items}
+    return {i.name.upper() if isinstance(i, QuantType | RamKind | GgmlType) else i.name: i for i in items}
 
 
 class CatalogError(ValueError):
@@ -193,7 +298,8 @@ def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
             ram_kinds=_read("ram", data_dir)["ram"],
             cpus=_read("cpus", data_dir)["cpu"],
             models=_read("models", data_dir)["model"],
-            quants=_read("quants", data_dir)["quant"],
+            quants=(quants := _read("quants", data_dir))["quant"],
+            ggml_types=quants["ggml_type"],
             efficiencies=_read("speeds", data_dir)["efficiency"],
         )
     except (KeyError, ValueError) as exc:

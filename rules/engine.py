@@ -3,14 +3,30 @@ figure explained in its Markdown answer."""
 
 from __future__ import annotations
 
+import math
+
 from rules.catalog import Catalog, DeviceClass, ModelSpec, QuantType, default_catalog
-from rules.memory import Fit, fit, weights_bytes
-from rules.parser import parse
+from rules.command import llama_server, ollama
+from rules.context import context_limits
+from rules.gguf_file import GgufError, GgufInfo, read_gguf
+from rules.intents import Extras, read_extras
+from rules.memory import (
+    CPU_OVERHEAD_GIB,
+    GPU_OVERHEAD_GIB,
+    Fit,
+    effective_bits_per_weight,
+    fit,
+    kv_cache_bytes,
+    read_bytes_per_token,
+    weights_bytes,
+)
+from rules.parse import parse
 from rules.phrases import say
 from rules.recommend import default_context, gpus_for_model, models_for_rig, smaller_variants
 from rules.rig import Rig, rig_from_query
 from rules.schema import (
     GB,
+    GIB,
     Intent,
     MemoryInfo,
     ModelInfo,
@@ -19,7 +35,9 @@ from rules.schema import (
     SpeedInfo,
     Verdict,
 )
-from rules.speed import speed, speed_from_bandwidth
+from rules.serving import serving
+from rules.speed import expert_weight_bytes, gpu_class, speed, speed_from_bandwidth
+from rules.training import DEFAULT_BATCH, DEFAULT_SEQUENCE, LORA_RANK, METHODS, training_memory
 
 DEFAULT_QUANT = "Q4_K_M"
 
@@ -39,7 +57,7 @@ DEFAULT_MODEL_FOR_SIZE = {
 
 def answer_question(question: str, catalog: Catalog | None = None) -> SizingResult:
     catalog = catalog or default_catalog()
-    return answer_query(parse(question, catalog), catalog)
+    return answer_query(parse(question, catalog), catalog, question=question)
 
 
 def resolve_model(query: Query, catalog: Catalog) -> tuple[ModelSpec, list[str]]:
@@ -65,11 +83,42 @@ def resolve_model(query: Query, catalog: Catalog) -> tuple[ModelSpec, list[str]]
     return stand_in, [say(lang, "note_stand_in", size=size, model=nearest.name)]
 
 
-def answer_query(query: Query, catalog: Catalog | None = None) -> SizingResult:
+def answer_query(query: Query, catalog: Catalog | None = None, question: str | None = None, *,
+                 allow_local_files: bool = True) -> SizingResult:
+    """`question`, when given, supplies what a `Query` has no field for: users, prompt
+    length, fine-tuning method, batch size (rules/intents.py). `allow_local_files=False`
+    (chat adapters): a question naming a local GGUF gets one sentence whatever the path,
+    so a chat user cannot probe the bot host's disk."""
     catalog = catalog or default_catalog()
+    result = _answer(query, catalog, read_extras(question), allow_local_files)
+    # the parser's assumptions and what it could not read are always said
+    missing = [a for a in query.assumptions if a not in result.answer]
+    extra = [_assumptions(missing, query.lang)] if missing else []
+    if query.unread:
+        extra.append(say(query.lang, "not_understood", items=say(query.lang, "list_sep").join(query.unread)))
+    if extra:
+        result = result.model_copy(update={"answer": "\n".join([result.answer, *extra])})
+    return result
+
+
+def _answer(query: Query, catalog: Catalog, extras: Extras, allow_local_files: bool = True) -> SizingResult:
     if query.error:
         return SizingResult(intent=query.intent, answer=query.error_message or query.error,
                             error=query.error)
+    if getattr(query, "gguf_path", None):
+        if not allow_local_files:
+            return SizingResult(intent=query.intent, error="gguf_local_only",
+                                answer=say(query.lang, "error_gguf_local_only"))
+        return _from_file(query, catalog)
+    intent = extras.intent or query.intent
+    if intent == Intent.FINE_TUNE and query.has_model and (query.model_name or query.params_b):
+        return _fine_tune(query, catalog, extras)
+    if intent == Intent.MAX_CONTEXT and query.has_model and query.has_hardware and (query.model_name or query.params_b):
+        return _max_context(query, catalog)
+    if intent == Intent.SERVE and query.has_model and query.has_hardware and (query.model_name or query.params_b):
+        return _serve(query, catalog, extras)
+    if intent == Intent.SERVE and query.has_hardware and not query.has_model and extras.users:
+        return _serve_recommend(query, catalog, extras)
     if query.bandwidth_gbs and query.model_file_gb:
         return _pure_speed(query, catalog)
     if query.has_model and not query.model_name and not query.params_b:
@@ -79,18 +128,30 @@ def answer_query(query: Query, catalog: Catalog | None = None) -> SizingResult:
     if query.has_model and not query.has_hardware:
         return _requirements(query, catalog)
     if query.has_model:
-        return _can_run(query, catalog)
+        return _can_run(query, catalog, extras)
     return SizingResult(intent=query.intent, answer=say(query.lang, "nothing_to_size"), error="nothing_to_size")
 
 
 def _model_setup(query: Query, catalog: Catalog) -> tuple[ModelSpec, QuantType, int, list[str]]:
-    model, notes = resolve_model(query, catalog)
     lang = query.lang
-    if query.quant:
+    if getattr(query, "gguf_path", None):  # the file's own weights and quantization
+        model, quant, notes = _file_model(read_gguf(query.gguf_path), lang)
+    else:
+        model, notes = resolve_model(query, catalog)
+        quant = None
+    notes = list(query.assumptions) + notes
+    if quant is not None:
+        pass
+    elif query.quant:
         quant = catalog.quant(query.quant)
+    elif model.default_quant:  # gpt-oss: published in MXFP4, not re-quantized
+        quant = catalog.quant(model.default_quant)
+        notes.append(say(lang, "note_native_quant", quant=quant.name, model=model.name,
+                         bits=round(effective_bits_per_weight(model, quant, catalog), 2)))
     else:
         quant = catalog.quant(DEFAULT_QUANT)
-        notes.append(say(lang, "note_default_quant", quant=quant.name, bits=quant.bits_per_weight))
+        notes.append(say(lang, "note_default_quant", quant=quant.name,
+                         bits=round(effective_bits_per_weight(model, quant, catalog), 2)))
     if query.context:
         context = query.context
         if context > model.native_context:
@@ -106,7 +167,39 @@ def _model_setup(query: Query, catalog: Catalog) -> tuple[ModelSpec, QuantType, 
 
 def _model_info(model: ModelSpec, quant: QuantType, context: int) -> ModelInfo:
     return ModelInfo(name=model.name, params_b=model.params_b, quant=quant.name,
-                     bits_per_weight=quant.bits_per_weight, context=context)
+                     bits_per_weight=round(effective_bits_per_weight(model, quant), 2), context=context)
+
+
+def _file_model(info: GgufInfo, lang: str) -> tuple[ModelSpec, QuantType, list[str]]:
+    """A GGUF file as a model and a quant whose bits per weight are the file's own, so the
+    weights come out as the file's exact tensor bytes."""
+    model = info.model_spec()
+    bits = info.weights_bytes * 8 / info.params
+    quant = QuantType(name=info.quant, bits_per_weight=bits, bits=max(1, round(bits)), kind="file",
+                      source=f"tensor infos of {info.path}")
+    mix = say(lang, "list_sep").join(f"{n}× {t}" for t, n in sorted(info.tensor_types.items(), key=lambda x: -x[1]))
+    notes = [say(lang, "note_gguf_file", name=info.name, arch=info.architecture, tensors=sum(info.tensor_types.values()),
+                 weights=info.weights_bytes / GIB, mix=mix)]
+    if info.parts_read < info.parts_total:
+        notes.append(say(lang, "note_gguf_parts", read=info.parts_read, total=info.parts_total))
+    if not info.kv_exact:
+        notes.append(say(lang, "note_gguf_kv_estimate", arch=info.architecture))
+    if not info.quant_from_file_type:
+        notes.append(say(lang, "note_gguf_quant_guess", quant=info.quant))
+    return model, quant, notes
+
+
+def _from_file(query: Query, catalog: Catalog) -> SizingResult:
+    """A question naming a local GGUF: sized from the file, or a sentence saying why not
+    (never another model in its place)."""
+    try:
+        read_gguf(query.gguf_path)
+    except GgufError as exc:
+        return SizingResult(intent=query.intent, error=exc.reason,
+                            answer=say(query.lang, f"error_{exc.reason}", path=exc.path, detail=exc.detail))
+    if query.has_hardware:
+        return _can_run(query, catalog)
+    return _requirements(query, catalog)
 
 
 def _memory_info(f: Fit, available: float | None) -> MemoryInfo:
@@ -121,62 +214,166 @@ def _memory_info(f: Fit, available: float | None) -> MemoryInfo:
     )
 
 
+def _r(x: float | None, digits: int = 1) -> float | None:
+    return None if x is None else round(x, digits)
+
+
 def _rounded(s: SpeedInfo | None) -> SpeedInfo | None:
     if s is None:
         return None
-    return SpeedInfo(
-        theoretical_max_tokens_per_s=round(s.theoretical_max_tokens_per_s, 1),
-        expected_tokens_per_s=round(s.expected_tokens_per_s, 1),
-        bottleneck=s.bottleneck,
-    )
+    return s.model_copy(update={
+        "theoretical_max_tokens_per_s": round(s.theoretical_max_tokens_per_s, 1),
+        "expected_tokens_per_s": round(s.expected_tokens_per_s, 1),
+        "full_context_tokens_per_s": _r(s.full_context_tokens_per_s),
+        "expected_range": [round(v, 1) for v in s.expected_range] if s.expected_range else None,
+        "prompt_tokens_per_s": _r(s.prompt_tokens_per_s, 0),
+        "prompt_tokens_per_s_range": [round(v) for v in s.prompt_tokens_per_s_range]
+        if s.prompt_tokens_per_s_range else None,
+        "time_to_first_token_s": _r(s.time_to_first_token_s, 2),
+    })
+
+
+def _rec_speed(r) -> dict[str, str]:
+    """A recommendation's speed and its range, as the phrases print them."""
+    low, high = r.expected_range or (r.expected_tokens_per_s, r.expected_tokens_per_s)
+    return {"tps": _tps(r.expected_tokens_per_s), "low": _tps(low), "high": _tps(high)}
+
+
+def _tps(x: float) -> str:
+    """Tokens/s as people read them: 42, 8.8, 0.92."""
+    return f"{x:.0f}" if x >= 20 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
 
 
 def _sum_line(f: Fit, lang: str) -> str:
-    return say(lang, "memory_sum", weights=f.weights_gib, kv=f.kv_cache_gib, overhead=f.overhead_gib,
-               total=f.total_gib)
+    # the figures of MemoryInfo (2 decimals), so text and JSON round alike
+    return say(lang, "memory_sum", weights=round(f.weights_gib, 2), kv=round(f.kv_cache_gib, 2),
+               overhead=round(f.overhead_gib, 2), total=round(f.total_gib, 2))
 
 
-def _speed_line(s: SpeedInfo, per_token_gb: float, lang: str) -> str:
-    return say(lang, "speed", expected=s.expected_tokens_per_s, ceiling=s.theoretical_max_tokens_per_s,
-               per_token=per_token_gb, limit=say(lang, f"limit_{s.bottleneck}"))
+def _range_key(s: SpeedInfo) -> str:
+    """English counts: "1 measurement", "3 measurements"."""
+    return "speed_range_one" if s.measurements == 1 else "speed_range"
 
 
-def _can_run(query: Query, catalog: Catalog) -> SizingResult:
+def _speed_line(s: SpeedInfo, per_token_gb: float, lang: str, context: int | None = None) -> str:
+    lines = [say(lang, "speed", expected=s.expected_tokens_per_s, ceiling=s.theoretical_max_tokens_per_s,
+                 per_token=per_token_gb, limit=say(lang, f"limit_{s.bottleneck}"))]
+    if s.expected_range:
+        lines.append(say(lang, _range_key(s), low=_tps(s.expected_range[0]), high=_tps(s.expected_range[1]),
+                         count=s.measurements, device_class=say(lang, f"class_{s.device_class}")))
+    # say it when a full context costs noticeably: a long context is read for every token
+    if context and s.full_context_tokens_per_s and s.full_context_tokens_per_s < 0.9 * s.expected_tokens_per_s:
+        lines.append(say(lang, "speed_full_context", context=context, tps=_tps(s.full_context_tokens_per_s)))
+    if s.prompt_tokens_per_s:
+        if s.prompt_tokens_per_s_range:
+            lines.append(say(lang, "prefill", rate=f"{s.prompt_tokens_per_s:,.0f}",
+                             low=f"{s.prompt_tokens_per_s_range[0]:,.0f}", high=f"{s.prompt_tokens_per_s_range[1]:,.0f}"))
+        else:
+            lines.append(say(lang, "prefill_no_range", rate=f"{s.prompt_tokens_per_s:,.0f}"))
+    if s.time_to_first_token_s is not None:
+        lines.append(say(lang, "ttft", prompt=s.prompt_tokens, seconds=f"{s.time_to_first_token_s:.1f}"))
+    return " ".join(lines)
+
+
+DEFAULT_PROMPT_TOKENS = 1000  # "time to first token" without a prompt length
+
+
+def _prompt_tokens(extras: Extras, notes: list[str], lang: str) -> int | None:
+    if extras.prompt_tokens:
+        return extras.prompt_tokens
+    if extras.wants_first_token:
+        notes.append(say(lang, "note_prompt_assumed", prompt=DEFAULT_PROMPT_TOKENS))
+        return DEFAULT_PROMPT_TOKENS
+    return None
+
+
+def expert_offload(model: ModelSpec, quant: QuantType, context: int, rig: Rig, kv_type: str) -> int | None:
+    """MoE that misses the GPU: how many layers' experts llama.cpp's `--n-cpu-moe` must
+    keep in RAM so that attention, shared tensors and the other experts fit the GPU.
+    None when that placement does not fit either."""
+    if not (model.is_moe and rig.gpus) or rig.unified_memory:
+        return None
+    experts = expert_weight_bytes(model, quant) / GIB
+    dense = weights_bytes(model, quant) / GIB - experts
+    kv = kv_cache_bytes(model, context, kv_type) / GIB
+    spare = rig.gpu_budget_gib - GPU_OVERHEAD_GIB * rig.gpu_count - dense - kv
+    if spare <= 0:
+        return None
+    cpu_layers = min(model.layers, math.ceil(model.layers * (1 - spare / experts)))
+    if cpu_layers <= 0 or experts * cpu_layers / model.layers + CPU_OVERHEAD_GIB > rig.ram_gib:
+        return None
+    return cpu_layers
+
+
+def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None) -> SizingResult:
+    extras = extras or Extras()
     model, quant, context, notes = _model_setup(query, catalog)
     rig = rig_from_query(query, catalog)
     lang = query.lang
+    kv_type = query.kv_cache_type or "f16"
     if query.vram_only:
         notes.append(say(lang, "note_vram_only", gpu=rig.gpus[0][0].name))
-    f = fit(model, quant, context, rig, query.kv_cache_type or "f16")
-    s = speed(model, quant, f, rig, catalog)
+    f = fit(model, quant, context, rig, kv_type)
+    prompt = _prompt_tokens(extras, notes, lang)
+    cpu_moe = None
+    if f.verdict in (Verdict.PARTIAL_OFFLOAD, Verdict.CPU_ONLY) and rig.gpus:
+        cpu_moe = expert_offload(model, quant, context, rig, kv_type)
     what = say(lang, "what", model=model.name, quant=quant.name, context=context)
-    lines = [_verdict_sentence(f, what, rig, lang), _memory_sentence(f, rig, lang)]
-    per_token_gb = weights_bytes(model, quant) / GB * (
-        (model.active_params_b / model.params_b) if model.active_params_b else 1)
+    if cpu_moe:
+        in_ram = expert_weight_bytes(model, quant) / GIB * cpu_moe / model.layers
+        f = f.model_copy(update={"verdict": Verdict.PARTIAL_OFFLOAD, "gpu_layers": f.total_layers,
+                                 "ram_needed_gib": in_ram + CPU_OVERHEAD_GIB})
+        s = speed(model, quant, f, rig, catalog, prompt_tokens=prompt,
+                  cpu_expert_fraction=cpu_moe / model.layers)
+        lines = [say(lang, "verdict_expert_offload", headline=say(lang, "headline_partial_offload"), what=what,
+                     where=rig.describe(lang), layers=cpu_moe, total=model.layers),
+                 say(lang, "memory_expert_offload", gpu=f.total_gib - in_ram - f.overhead_gib + GPU_OVERHEAD_GIB,
+                     budget=f.gpu_budget_gib, ram_needed=in_ram, ram=rig.ram_gib)]
+    else:
+        s = speed(model, quant, f, rig, catalog, prompt_tokens=prompt)
+        lines = [_verdict_sentence(f, what, rig, lang), _memory_sentence(f, rig, lang)]
+    per_token_gb = read_bytes_per_token(model, quant) / GB
     if s:
-        lines.append(_speed_line(s, per_token_gb, lang))
+        lines.append(_speed_line(s, per_token_gb, lang, context))
     if model.is_moe:
         lines.append(say(lang, "moe", total=model.params_b, active=model.active_params_b))
-    if rig.gpu_count > 1 and f.verdict == Verdict.FITS_GPU:
+    if rig.gpu_count > 1 and len(rig.gpus) == 1 and f.verdict == Verdict.FITS_GPU:
         lines.append(say(lang, "multi_gpu"))
+    if len(rig.gpus) > 1 and f.verdict in (Verdict.FITS_GPU, Verdict.PARTIAL_OFFLOAD):
+        lines.append(say(lang, "mixed_gpu_split", split=" + ".join(
+            f"{g.vram_gib * c / sum(x.vram_gib * n for x, n in rig.gpus):.0%} {g.name}" for g, c in rig.gpus)))
     alternatives = []
-    if f.verdict != Verdict.FITS_GPU and rig.gpus:
+    if f.verdict != Verdict.FITS_GPU and rig.gpus and not cpu_moe:
         alternatives = smaller_variants(model, quant, context, rig, catalog)
         if alternatives:
             lines.append(say(lang, "alternatives", items=say(lang, "list_sep").join(
-                say(lang, "alternative_item", quant=a.quant, total=a.total_gib, tps=a.expected_tokens_per_s)
+                say(lang, "alternative_item", quant=a.quant, total=a.total_gib, **_rec_speed(a))
                 for a in alternatives)))
     lines.append(_assumptions(notes + rig.assumptions, lang))
+    command = None
+    if f.verdict != Verdict.DOES_NOT_FIT:
+        command = llama_server(model, quant, rig, context=context, gpu_layers=f.gpu_layers,
+                               total_layers=f.total_layers, kv_type=kv_type, cpu_moe_layers=cpu_moe)
+        lines.append(_command_lines(command, model, quant, context, lang))
+    intent = extras.intent if extras.intent == Intent.COMMAND else query.intent
     return SizingResult(
-        intent=query.intent if query.intent != Intent.EXPLAIN else Intent.CAN_RUN,
+        intent=intent if intent != Intent.EXPLAIN else Intent.CAN_RUN,
         hardware=rig.hardware_info(),
         model=_model_info(model, quant, context),
         verdict=f.verdict,
         memory=_memory_info(f, f.available_gib),
         speed=_rounded(s),
         recommendations=alternatives,
-        answer="\n".join(lines),
+        command=command,
+        answer="\n".join(line for line in lines if line),
     )
+
+
+def _command_lines(command: str, model: ModelSpec, quant: QuantType, context: int, lang: str) -> str:
+    text = say(lang, "command", command=command)
+    if tag := ollama(model, quant):
+        text += "\n" + say(lang, "command_ollama", command=tag, context=context)
+    return text
 
 
 def _verdict_sentence(f: Fit, what: str, rig: Rig, lang: str) -> str:
@@ -215,7 +412,7 @@ def _requirements(query: Query, catalog: Catalog) -> SizingResult:
                  ram=cpu_fit.total_gib, cpu_overhead=CPU_OVERHEAD_GIB)]
     if options:
         lines.append(say(lang, "smallest_setups", items=say(lang, "list_sep").join(
-            say(lang, "setup_item", hardware=o.hardware, tps=o.expected_tokens_per_s) for o in options)))
+            say(lang, "setup_item", hardware=o.hardware, **_rec_speed(o)) for o in options)))
     else:
         lines.append(say(lang, "no_gpu_setup"))
     lines.append(_assumptions(notes, lang))
@@ -224,11 +421,13 @@ def _requirements(query: Query, catalog: Catalog) -> SizingResult:
     best = options[0] if options else None
     speed_info = None
     if best:
-        gpu_name = best.hardware.split("× ")[-1]
+        count, _, gpu_name = best.hardware.rpartition("× ")
         gpu = catalog.gpu(gpu_name)
-        speed_info = SpeedInfo(theoretical_max_tokens_per_s=round(best.expected_tokens_per_s / catalog.efficiency(gpu.device_class), 1),
-                               expected_tokens_per_s=best.expected_tokens_per_s,
-                               bottleneck="gpu_memory_bandwidth")
+        rig = Rig(gpus=[(gpu, int(count or 1))], unified_memory=gpu.unified_memory,
+                  ram_gib=gpu.vram_gib if gpu.unified_memory else 1e9,
+                  ram_bandwidth_gbs=gpu.bandwidth_gbs if gpu.unified_memory else 51.2)
+        speed_info = _rounded(speed(model, quant, fit(model, quant, context, rig, query.kv_cache_type or "f16"),
+                                    rig, catalog))
     return SizingResult(
         intent=query.intent if query.intent != Intent.EXPLAIN else Intent.REQUIREMENTS,
         model=_model_info(model, quant, context),
@@ -246,11 +445,11 @@ def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
     where = rig.describe(lang)
     if recs:
         lines = [say(lang, "best_models", where=where)]
-        lines += [say(lang, "best_model_item", model=r.model, quant=r.quant, total=r.total_gib,
-                      tps=r.expected_tokens_per_s) for r in recs]
+        lines += [say(lang, "best_model_item", model=r.model, quant=r.quant, total=r.total_gib, **_rec_speed(r))
+                  for r in recs]
     else:
         lines = [say(lang, "nothing_fits", where=where)]
-    lines.append(_assumptions(rig.assumptions + [say(lang, "note_recommend_context")], lang))
+    lines.append(_assumptions(query.assumptions + rig.assumptions + [say(lang, "note_recommend_context")], lang))
     return SizingResult(
         intent=Intent.RECOMMEND,
         hardware=rig.hardware_info(),
@@ -259,8 +458,38 @@ def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
     )
 
 
+def _serve_recommend(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
+    """"Can a 3090 serve 8 users at 8k each?" with no model named: the models that can,
+    each sized with one llama.cpp slot of that context per user."""
+    from rules.serving import models_for_serving
+
+    rig = rig_from_query(query, catalog)
+    lang = query.lang
+    where = rig.describe(lang)
+    users = extras.users
+    context = query.context or 4096
+    notes = list(query.assumptions) + rig.assumptions
+    if not query.context:
+        notes.append(say(lang, "note_serve_context", context=context))
+    kv_type = query.kv_cache_type or "f16"
+    recs = models_for_serving(rig, catalog, users, context, kv_type)
+    if recs:
+        lines = [say(lang, "serve_models", where=where, users=users, context=context)]
+        lines += [say(lang, "serve_model_item", model=r.model, quant=r.quant, total=r.total_gib, users=users,
+                      aggregate=_tps(r.aggregate_tokens_per_s), **_rec_speed(r))
+                  for r in recs if r.expected_tokens_per_s]
+        lines.append(say(lang, "serve_models_hint"))
+    else:
+        lines = [say(lang, "serve_nothing_fits", where=where, users=users, context=context)]
+    lines.append(_assumptions(notes, lang))
+    return SizingResult(intent=Intent.SERVE, hardware=rig.hardware_info(), recommendations=recs,
+                        answer="\n".join(line for line in lines if line))
+
+
 def _pure_speed(query: Query, catalog: Catalog) -> SizingResult:
-    notes = []
+    # the parser's assumptions come with the model notes when a model is sized below
+    notes = list(query.assumptions) if query.model_file_gb else []
+    fit_class = None
     if query.bandwidth_gbs:
         bandwidth = query.bandwidth_gbs
         device = DeviceClass.CPU
@@ -268,7 +497,7 @@ def _pure_speed(query: Query, catalog: Catalog) -> SizingResult:
         rig = rig_from_query(query, catalog)
         if rig.gpus:
             gpu = rig.gpus[0][0]
-            bandwidth, device = gpu.bandwidth_gbs, gpu.device_class
+            bandwidth, device, fit_class = gpu.bandwidth_gbs, gpu.device_class, gpu_class(gpu)
         else:
             bandwidth, device = rig.ram_bandwidth_gbs, DeviceClass.CPU
         notes += rig.assumptions
@@ -278,13 +507,170 @@ def _pure_speed(query: Query, catalog: Catalog) -> SizingResult:
         model, quant, _, model_notes = _model_setup(query, catalog)
         size_gb = weights_bytes(model, quant) / GB
         notes += model_notes
-    s = speed_from_bandwidth(bandwidth, size_gb, device, catalog)
+    s = speed_from_bandwidth(bandwidth, size_gb, device, catalog, fit_class=fit_class)
     lang = query.lang
     lines = [
         say(lang, "pure_ceiling", bandwidth=bandwidth, size=size_gb, ceiling=s.theoretical_max_tokens_per_s),
-        say(lang, "pure_expected", expected=s.expected_tokens_per_s, efficiency=catalog.efficiency(device),
-            device=say(lang, f"device_{device.value}")),
+        say(lang, "pure_expected", expected=s.expected_tokens_per_s,
+            efficiency=s.expected_tokens_per_s / s.theoretical_max_tokens_per_s,
+            device=say(lang, f"class_{s.device_class}")),
+        say(lang, _range_key(s), low=_tps(s.expected_range[0]), high=_tps(s.expected_range[1]),
+            count=s.measurements, device_class=say(lang, f"class_{s.device_class}")),
         _assumptions(notes, lang),
     ]
     return SizingResult(intent=Intent.SPEED, speed=_rounded(s), answer="\n".join(lines),
                         hardware=None)
+
+
+def _needs_model_and_rig(query: Query, catalog: Catalog):
+    model, quant, context, notes = _model_setup(query, catalog)
+    rig = rig_from_query(query, catalog)
+    if query.vram_only:
+        notes.append(say(query.lang, "note_vram_only", gpu=rig.gpus[0][0].name))
+    return model, quant, context, notes, rig
+
+
+def _max_context(query: Query, catalog: Catalog) -> SizingResult:
+    """The longest context that fits, for f16, q8_0 and q4_0 KV cache."""
+    model, quant, context, notes, rig = _needs_model_and_rig(query, catalog)
+    lang = query.lang
+    # the context is what this answer finds, not an assumption
+    notes = [n for n in notes if n != say(lang, "note_context", context=context, native=model.native_context)]
+    limits = context_limits(model, quant, rig)
+    where = rig.describe(lang)
+    best = max(limits, key=lambda c: c.context)
+    if best.context == 0:
+        weights = weights_bytes(model, quant) / GIB
+        lines = [say(lang, "max_context_none", model=model.name, quant=quant.name, where=where, weights=weights,
+                     budget=rig.gpu_budget_gib if rig.gpus else rig.ram_gib)]
+        verdict = Verdict.DOES_NOT_FIT
+    else:
+        lines = [say(lang, "max_context_head", model=model.name, quant=quant.name, where=where,
+                     native=model.native_context)]
+        lines += [say(lang, "max_context_item", kv=c.kv_type, context=c.context, kv_gib=c.kv_cache_gib)
+                  + (say(lang, "max_context_native") if c.capped_at_native else "") for c in limits if c.context]
+        verdict = Verdict.FITS_GPU if rig.gpus else Verdict.CPU_ONLY
+    chosen = next((c for c in limits if c.kv_type == (query.kv_cache_type or "f16") and c.context), best)
+    f = fit(model, quant, max(chosen.context, 1), rig, chosen.kv_type)
+    command = None
+    if chosen.context:
+        command = llama_server(model, quant, rig, context=chosen.context, gpu_layers=f.gpu_layers,
+                               total_layers=f.total_layers, kv_type=chosen.kv_type)
+    lines.append(_assumptions(notes + rig.assumptions, lang))
+    if command:
+        lines.append(_command_lines(command, model, quant, chosen.context, lang))
+    return SizingResult(
+        intent=Intent.MAX_CONTEXT, hardware=rig.hardware_info(),
+        model=_model_info(model, quant, chosen.context), verdict=verdict,
+        memory=_memory_info(f, f.available_gib) if chosen.context else None,
+        command=command, answer="\n".join(line for line in lines if line),
+    )
+
+
+def _fine_tune(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
+    """Full, LoRA and QLoRA memory; the verdict for the method asked (LoRA when none)."""
+    # training sizes 16-bit (or 4-bit NF4) weights and a sequence length: no GGUF quant or
+    # context is assumed, so none is said; what is assumed is the training setup itself
+    model, model_notes = resolve_model(query, catalog)
+    lang = query.lang
+    notes = list(query.assumptions) + model_notes
+    if query.quant:
+        notes.append(say(lang, "note_train_quant_ignored", quant=query.quant))
+    notes.append(say(lang, "note_train_setup", rank=LORA_RANK))
+    batch = extras.batch_size or DEFAULT_BATCH
+    seq = extras.sequence_length or query.context or DEFAULT_SEQUENCE
+    if not extras.batch_size:
+        notes.append(say(lang, "note_batch_assumed", batch=batch))
+    if not (extras.sequence_length or query.context):
+        notes.append(say(lang, "note_sequence_assumed", seq=seq))
+    method = extras.method or "lora"
+    if not extras.method:
+        notes.append(say(lang, "note_method_assumed"))
+    plans = {m: training_memory(model, m, batch, seq) for m in METHODS}
+    lines = [say(lang, "train_head", model=model.name, batch=batch, seq=seq, rank=plans["lora"].lora_rank)]
+    for m, t in plans.items():
+        lines.append(say(lang, "train_item", method=say(lang, f"method_{m}"), weights=t.weights_gib,
+                         adapters=t.adapters_gib, gradients=t.gradients_gib, optimizer=t.optimizer_gib,
+                         activations=t.activations_gib, overhead=t.overhead_gib, total=t.total_gib))
+    chosen = plans[method]
+    verdict = None
+    hardware = None
+    if query.has_hardware and not query.cpu_only:
+        rig = rig_from_query(query, catalog)
+        hardware = rig.hardware_info()
+        if rig.gpus:
+            budget = rig.gpu_budget_gib
+            verdict = Verdict.FITS_GPU if chosen.total_gib <= budget else Verdict.DOES_NOT_FIT
+            key = "train_verdict_fits" if verdict == Verdict.FITS_GPU else "train_verdict_no"
+            lines.insert(0, say(lang, key, method=say(lang, f"method_{method}"), where=rig.describe(lang),
+                                total=chosen.total_gib, budget=budget))
+            if verdict == Verdict.DOES_NOT_FIT:
+                fitting = [say(lang, f"method_{m}") for m, t in plans.items() if t.total_gib <= budget]
+                if fitting:
+                    lines.append(say(lang, "train_instead", methods=say(lang, "or").join(fitting)))
+    lines.append(say(lang, "train_note"))
+    lines.append(_assumptions(notes, lang))
+    memory = MemoryInfo(weights_gib=round(chosen.weights_gib, 2), kv_cache_gib=0.0,
+                        overhead_gib=round(chosen.overhead_gib, 2), total_gib=round(chosen.total_gib, 2),
+                        available_gib=None, gpu_layers=None, total_layers=model.layers)
+    rounded = chosen.model_copy(update={k: round(v, 2) for k, v in chosen.model_dump().items()
+                                        if isinstance(v, float)})
+    return SizingResult(
+        intent=Intent.FINE_TUNE, hardware=hardware,
+        model=ModelInfo(name=model.name, params_b=model.params_b, quant="BF16" if method != "qlora" else "NF4",
+                        bits_per_weight=16.0 if method != "qlora" else 4.5, context=seq),
+        verdict=verdict, memory=memory, training=rounded,
+        answer="\n".join(line for line in lines if line),
+    )
+
+
+def _serve(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
+    """N users × context each: KV cache per llama.cpp slot; how many users fit."""
+    model, quant, context, notes, rig = _needs_model_and_rig(query, catalog)
+    lang = query.lang
+    kv_type = query.kv_cache_type or "f16"
+    single_fit = fit(model, quant, context, rig, kv_type)
+    single = speed(model, quant, single_fit, rig, catalog) if single_fit.verdict != Verdict.DOES_NOT_FIT else None
+    probe = serving(model, quant, rig, 1, context, kv_type, single)
+    users = extras.users or probe.max_users
+    info = serving(model, quant, rig, users, context, kv_type, single)
+    weights = weights_bytes(model, quant) / GIB
+    from rules.context import memory_for_model_gib
+
+    budget, overhead = memory_for_model_gib(rig)
+    total = weights + info.kv_cache_gib + overhead
+    where = rig.describe(lang)
+    fits_all = users > 0 and total <= budget
+    verdict = (Verdict.FITS_GPU if rig.gpus else Verdict.CPU_ONLY) if fits_all else Verdict.DOES_NOT_FIT
+    lines = []
+    if extras.users:
+        key = "serve_fits" if fits_all else "serve_no"
+        lines.append(say(lang, key, headline=say(lang, f"headline_{'fits_gpu' if fits_all else 'does_not_fit'}"),
+                         users=users, context=context, model=model.name, quant=quant.name, where=where,
+                         weights=weights, kv=info.kv_cache_gib, per_slot=info.kv_cache_per_user_gib,
+                         overhead=overhead, total=total, budget=budget))
+    lines.append(say(lang, "serve_max_users", context=context, where=where, users=info.max_users,
+                     per_slot=info.kv_cache_per_user_gib, model=model.name, quant=quant.name))
+    if fits_all and info.aggregate_tokens_per_s:
+        lines.append(say(lang, "serve_speed", users=users, aggregate=_tps(info.aggregate_tokens_per_s),
+                         per_user=_tps(info.per_user_tokens_per_s)))
+    lines.append(_assumptions(notes + rig.assumptions, lang))
+    command = None
+    if fits_all:
+        command = llama_server(model, quant, rig, context=context, gpu_layers=None, total_layers=model.layers,
+                               kv_type=kv_type, parallel=users)
+        lines.append(say(lang, "command", command=command))
+    rounded = info.model_copy(update={
+        "kv_cache_gib": round(info.kv_cache_gib, 2), "kv_cache_per_user_gib": round(info.kv_cache_per_user_gib, 3),
+        "aggregate_tokens_per_s": _r(info.aggregate_tokens_per_s),
+        "per_user_tokens_per_s": _r(info.per_user_tokens_per_s)})
+    return SizingResult(
+        intent=Intent.SERVE, hardware=rig.hardware_info(), model=_model_info(model, quant, context),
+        verdict=verdict,
+        memory=MemoryInfo(weights_gib=round(weights, 2), kv_cache_gib=round(info.kv_cache_gib, 2),
+                          overhead_gib=round(overhead, 2), total_gib=round(total, 2),
+                          available_gib=round(budget, 2), gpu_layers=model.layers if rig.gpus else None,
+                          total_layers=model.layers),
+        speed=_rounded(single), serving=rounded, command=command,
+        answer="\n".join(line for line in lines if line),
+    )

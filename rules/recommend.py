@@ -29,6 +29,7 @@ def _recommendation(model, quant, context, rig, catalog, hardware=None) -> Recom
         verdict=f.verdict,
         total_gib=round(f.total_gib, 1),
         expected_tokens_per_s=round(s.expected_tokens_per_s, 1) if s else None,
+        expected_range=[round(v, 1) for v in s.expected_range] if s and s.expected_range else None,
         hardware=hardware,
     )
 
@@ -41,7 +42,8 @@ def models_for_rig(rig: Rig, catalog: Catalog, limit: int = 5) -> list[Recommend
     for model in catalog.models:
         if not model.popular:
             continue
-        for qname in PREFERRED_QUANTS:
+        # a model published in one format (gpt-oss: MXFP4) is offered in that format
+        for qname in [model.default_quant] if model.default_quant else PREFERRED_QUANTS:
             rec = _recommendation(model, catalog.quant(qname), default_context(model), rig, catalog)
             if rec.verdict == wanted:
                 picks.append(rec)
@@ -96,6 +98,8 @@ def smaller_variants(model: ModelSpec, quant: QuantType, context: int, rig: Rig,
                      catalog: Catalog, limit: int = 3) -> list[Recommendation]:
     """When a model misses the GPU: lower quantizations of it, or a shorter context, that fit."""
     out = []
+    if model.expert_type:  # its experts stay in their shipped type: other mixes barely shrink it
+        return out
     for q in catalog.quants:
         if q.kind in {"k-quant", "i-quant"} and q.bits_per_weight < quant.bits_per_weight and q.bits >= 2:
             rec = _recommendation(model, q, context, rig, catalog)

@@ -3,9 +3,11 @@ assumptions made to fill what a question left out."""
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from rules.catalog import Catalog, DeviceClass, Gpu
+from rules.catalog import Catalog, Cpu, DeviceClass, Gpu, RamKind
 from rules.phrases import say
 from rules.schema import GpuInfo, HardwareInfo, Query
 
@@ -93,17 +95,7 @@ def rig_from_query(query: Query, catalog: Catalog) -> Rig:
 
     bandwidth = query.bandwidth_gbs
     if bandwidth is None:
-        kind_name = query.ram_kind or (catalog_cpu.ram_kind if catalog_cpu else None)
-        channels = query.ram_channels or (catalog_cpu.memory_channels if catalog_cpu else None)
-        if kind_name is None:
-            kind_name = ASSUMED_RAM_KIND
-            if channels is None:
-                assumptions.append(say(query.lang, "note_ram_speed_assumed", kind=ASSUMED_RAM_KIND))
-        if channels is None:
-            channels = ASSUMED_CHANNELS
-            if query.ram_kind:
-                assumptions.append(say(query.lang, "note_channels_assumed"))
-        bandwidth = catalog.ram_kind(kind_name).bandwidth_gbs(channels)
+        bandwidth = _ram_bandwidth(query, catalog, catalog_cpu, assumptions)
     return Rig(
         gpus=gpus,
         ram_gib=ram_gib,
@@ -111,3 +103,39 @@ def rig_from_query(query: Query, catalog: Catalog) -> Rig:
         cpu=cpu,
         assumptions=assumptions,
     )
+
+
+def _ram_kind(name: str, catalog: Catalog) -> RamKind:
+    """A catalog RAM kind, or one built from a real speed the catalog lacks ("DDR5-3900");
+    the parser has already said so in the answer."""
+    try:
+        return catalog.ram_kind(name)
+    except KeyError:
+        m = re.fullmatch(r"((?:LP)?DDR\dX?)-(\d+)", name.upper())
+        generation, mts = (m.group(1), int(m.group(2))) if m else ("DDR4", 3200)
+        lp = generation.startswith("LP")
+        return RamKind(name=name, generation=generation, mts=mts, bus_bits=16 if lp else 64,
+                       default_channels=8 if lp else 2, source="computed from the stated MT/s")
+
+
+def _ram_bandwidth(query: Query, catalog: Catalog, cpu: Cpu | None, assumptions: list[str]) -> float:
+    """RAM bandwidth from the kind and channels asked about, the CPU's usual setup, or
+    the common desktop (dual-channel DDR4-3200), saying what was assumed."""
+    kind_name = query.ram_kind or (cpu.ram_kind if cpu else None)
+    channels = query.ram_channels or (cpu.memory_channels if cpu else None)
+    if kind_name is None:
+        kind_name = ASSUMED_RAM_KIND
+        if channels is None:
+            assumptions.append(say(query.lang, "note_ram_speed_assumed", kind=ASSUMED_RAM_KIND))
+    kind = _ram_kind(kind_name, catalog)
+    if query.ram_bus_bits:
+        return kind.mts * 1e6 * query.ram_bus_bits / 8 / 1e9
+    if channels is None:
+        channels = kind.default_channels
+        if kind.bus_bits < 64:
+            assumptions.append(say(query.lang, "note_bus_assumed", bits=channels * kind.bus_bits, kind=kind.name))
+        elif query.ram_kind:
+            assumptions.append(say(query.lang, "note_channels_assumed"))
+    elif kind.bus_bits < 64 and channels <= 4:
+        channels = channels * 64 // kind.bus_bits  # "dual-channel LPDDR5X" means 2 x 64 bits
+    return kind.bandwidth_gbs(channels)

@@ -20,6 +20,15 @@ GGUF_MODEL_NAMES = {
 }
 
 
+# Files quantized by 2023 llama.cpp (TheBloke), whose mixes have since changed: Q2_K then
+# gave attn_v and ffn_down Q4_K (now Q3_K/Q4_K attn_v, Q3_K ffn_down and attn_output), and
+# Q4_K_M kept Mixtral's expert ffn_down at Q4_K (now Q6_K on half the layers). The engine
+# sizes today's mixes, which the files one downloads now follow (tests/test_sizes.py:
+# bartowski Llama 3.1 8B Q2_K, Qwen3-30B-A3B Q4_K_M); these rows only bound the change.
+OLDER_MIX = {("Llama-2-7B", "Q2_K"): -0.15, ("Llama-2-13B", "Q2_K"): -0.15, ("Llama-2-70B", "Q2_K"): -0.15,
+             ("Mixtral-8x7B-v0.1", "Q4_K_M"): 0.10}
+
+
 def gguf_rows():
     with reference_file("gguf-sizes.csv").open() as f:
         return list(csv.DictReader(f))
@@ -30,7 +39,12 @@ def test_weight_size_within_5_percent_of_the_real_gguf_file(catalog, row):
     model = catalog.model(GGUF_MODEL_NAMES[row["model"]])
     assert model.params_b == pytest.approx(float(row["params_b"]), rel=0.01)
     estimate_gb = weights_bytes(model, catalog.quant(row["quant"])) / 1e9
-    assert estimate_gb == pytest.approx(float(row["file_gb"]), rel=0.05), (estimate_gb, row)
+    real = float(row["file_gb"])
+    if (bound := OLDER_MIX.get((row["model"], row["quant"]))) is not None:
+        change = estimate_gb / real - 1
+        assert (bound < change < -0.05) if bound < 0 else (0.05 < change < bound), (estimate_gb, row)
+        return
+    assert estimate_gb == pytest.approx(real, rel=0.05), (estimate_gb, row)
 
 
 def test_gpu_catalog_covers_the_families_the_issue_names(catalog):
@@ -57,7 +71,9 @@ def test_every_card_name_has_exactly_one_default_variant(catalog):
 def test_apple_chips_are_unified_memory(catalog):
     apple = [g for g in catalog.gpus if g.vendor == "apple"]
     assert len(apple) >= 30 and all(g.unified_memory and g.device_class == "apple" for g in apple)
-    assert not any(g.unified_memory for g in catalog.gpus if g.vendor != "apple")
+    # besides Apple, only the unified-memory x86/Arm machines: Strix Halo and DGX Spark
+    others = {g.chip for g in catalog.gpus if g.unified_memory and g.vendor != "apple"}
+    assert others == {"Ryzen AI Max+ 395", "DGX Spark (GB10)"}
 
 
 def test_models_cover_the_families_with_their_shapes(catalog):
@@ -85,6 +101,16 @@ def test_ram_kinds_and_the_article_cpus(catalog):
 def test_every_figure_has_a_source(catalog):
     for group in (catalog.gpus, catalog.ram_kinds, catalog.cpus, catalog.models, catalog.quants):
         assert all(item.source.strip() for item in group)
+
+
+def test_every_model_names_the_file_it_was_checked_against(catalog):
+    """A model's source names a file (repo path or config.json), or says plainly which
+    figures were not verified: never an implied verification."""
+    import re
+
+    names_a_file = re.compile(r"[\w.-]+\.(?:py|json|yml|md|gguf|cpp)\b")
+    for model in catalog.models:
+        assert names_a_file.search(model.source) or "not verified" in model.source, model.name
 
 
 def test_quant_bits_rise_with_the_nominal_bits(catalog):

@@ -9,6 +9,7 @@ import sys
 from conftest import ROOT
 
 ANSWER_FIELDS = {"question", "route", "intent", "hardware", "model", "verdict", "memory", "speed",
+                 "serving", "training", "command",
                  "recommendations", "answer", "sources", "llm", "error", "elapsed_ms"}
 HEAVY = ("torch", "sentence_transformers", "faiss", "llama_cpp", "transformers")
 

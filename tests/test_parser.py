@@ -89,7 +89,7 @@ CASES = [
     ("跑llama 3.1 70b需要什么显卡？", {"model_name": "Llama 3.1 70B"}, REQ, None),
     ("我有一张3060 12g和32g内存，推荐什么模型？", {"gpu_names": ["RTX 3060 12GB"], "ram_gib": 32}, REC, None),
     ("M2 Ultra 192G能跑405B吗", {"gpu_names": ["Apple M2 Ultra 192GB"], "params_b": 405}, CAN, NO),  # 229 GiB
-    ("M2 Ultra 192G能跑405B 2bit吗", {"quant": "Q2_K"}, CAN, PARTIAL),
+    ("M2 Ultra 192G能跑405B 2bit吗", {"quant": "Q2_K"}, CAN, FITS),  # Q2_K 405B: 139 GiB of 144 (today's Q2_K mix)
     ("P40跑30b 4bit可以吗", {"gpu_names": ["Tesla P40"], "params_b": 30, "quant": "Q4_K_M"}, CAN, FITS),
     ("4060ti 16g 能跑 mixtral 8x7b 吗，内存64g", {"gpu_names": ["RTX 4060 Ti 16GB"], "ram_gib": 64}, CAN, PARTIAL),
     ("7900xtx跑llama 3 8b fp16可以吗", {"gpu_names": ["Radeon RX 7900 XTX"], "quant": "F16"}, CAN, FITS),
@@ -168,3 +168,137 @@ def test_every_catalog_name_reads_back_as_itself(catalog):
 def test_a_lone_letter_and_number_is_not_a_gpu(catalog):
     assert parse("can it do a 100 tokens/s on 7b?", catalog).gpu_names == []
     assert parse("is a 40 gb card enough for 65b?", catalog).gpu_names == []
+
+
+# --- the parse test set (tests/data/parse_questions.toml) ------------------------------------
+import tomllib  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+QUESTION_SET = tomllib.loads((Path(__file__).parent / "data" / "parse_questions.toml").read_text("utf-8"))["case"]
+NONE = "__none__"  # the field must stay empty (None, or nothing read)
+
+
+def test_the_question_set_is_large_and_bilingual():
+    chinese = [c for c in QUESTION_SET if any("\u4e00" <= ch <= "\u9fff" for ch in c["q"])]
+    assert len(QUESTION_SET) >= 150
+    assert len(chinese) / len(QUESTION_SET) >= 0.30
+    assert sum(c.get("regression", False) for c in QUESTION_SET) >= 10  # every misreading in issue 8
+
+
+@pytest.mark.parametrize("case", QUESTION_SET, ids=[c["q"][:48] for c in QUESTION_SET])
+def test_question_set(catalog, case):
+    query = parse(case["q"], catalog)
+    assert query.error == case.get("error"), query.error_message
+    got = query.model_dump()
+    for field, value in case["expect"].items():
+        if value == NONE:
+            assert not got[field], (field, got[field])
+        elif isinstance(value, float | int) and not isinstance(value, bool):
+            assert got[field] == pytest.approx(value), (field, got)
+        else:
+            assert got[field] == value, (field, got)
+    if "intent" in case:
+        assert query.intent == case["intent"]
+    for text in case.get("assumed", []):
+        assert any(text in a for a in query.assumptions), query.assumptions
+    for text in case.get("unread", []):
+        assert any(text in u for u in query.unread), query.unread
+    result = answer_query(query, catalog)
+    if "verdict" in case:
+        assert result.verdict == case["verdict"], result.answer
+    for text in case.get("answer_has", []):
+        assert text in result.answer, result.answer
+    # whatever the parser assumed or could not read is in the answer
+    for note in query.assumptions + query.unread:
+        assert note in result.answer, (note, result.answer)
+
+
+# --- pasted tool output (tests/data/pasted/*.txt) ---------------------------------------------
+PASTED = Path(__file__).parent / "data" / "pasted"
+PASTED_CASES = [
+    ("nvidia-smi-535-2x3090.txt", {"gpu_names": ["RTX 3090"], "gpu_counts": [2]}),
+    ("nvidia-smi-550-h100.txt", {"gpu_names": ["H100 SXM"], "gpu_counts": [1]}),
+    ("nvidia-smi-418-1080ti.txt", {"gpu_names": ["GTX 1080 Ti", "Tesla P40"], "gpu_counts": [1, 1]}),
+    ("nvidia-smi-470-truncated.txt", {"vram_only": True}),
+    ("nvidia-smi-L.txt", {"gpu_names": ["RTX 4090"], "gpu_counts": [2]}),
+    ("nvidia-smi-query-csv.txt", {"gpu_names": ["RTX 3060 12GB"]}),
+    ("rocm-smi-7900xtx.txt", {"gpu_names": ["Radeon RX 7900 XTX"]}),
+    ("macos-m2max-64gb.txt", {"gpu_names": ["Apple M2 Max 64GB"]}),
+    ("macos-m3max-40core-48gb.txt", {"gpu_names": ["Apple M3 Max 48GB"]}),
+    ("lscpu-free-epyc.txt", {"cpu_name": "EPYC 9654", "ram_gib": 1511, "gpu_names": []}),
+    ("lscpu-free-xeon.txt", {"cpu_name": "Xeon Platinum 8480+", "ram_gib": 503}),
+    ("wmic-windows.txt", {"gpu_names": ["RTX 4080 Super"], "ram_gib": 32, "ram_kind": "DDR5-6000"}),
+    ("wmic-cpu-ddr4.txt", {"cpu_name": "Ryzen 9 5900X", "ram_gib": 64, "ram_kind": "DDR4-3600"}),
+    ("dxdiag.txt", {"gpu_names": ["RTX 4070"], "cpu_name": "Ryzen 7 7800X3D", "ram_gib": 32}),
+    ("llama-cpp-cuda-log.txt", {"gpu_names": ["RTX 3090"], "gpu_counts": [2], "context": 8192}),
+    ("llama-cpp-metal-log.txt", {"gpu_names": ["Apple M2 Max 64GB"], "context": 16384}),
+]
+
+
+@pytest.mark.parametrize(("name", "fields"), PASTED_CASES, ids=[c[0] for c in PASTED_CASES])
+def test_pasted_tool_output(catalog, name, fields):
+    question = (PASTED / name).read_text("utf-8") + "\ncan this run llama 3.1 70b q4_k_m?"
+    query = parse(question, catalog)
+    assert query.error is None, query.error_message
+    assert query.model_name == "Llama 3.1 70B" and query.quant == "Q4_K_M"
+    got = query.model_dump()
+    for field, value in fields.items():
+        assert got[field] == value, (field, got)
+    result = answer_query(query, catalog)
+    assert "pasted" in result.answer  # the answer says where the hardware came from
+
+
+def test_a_llama_cpp_log_gives_the_model_its_quant_and_context(catalog):
+    query = parse((PASTED / "llama-cpp-cuda-log.txt").read_text("utf-8") + "\nwhy only 14 tokens/s?", catalog)
+    assert (query.model_name, query.quant, query.context) == ("Llama 3.1 70B", "Q4_K_M", 8192)
+    assert query.gpu_names == ["RTX 3090"] and query.gpu_counts == [2]
+    query = parse((PASTED / "llama-cpp-metal-log.txt").read_text("utf-8") + "\n这个速度正常吗？", catalog)
+    assert (query.model_name, query.quant, query.lang) == ("Qwen2.5 14B", "Q8_0", "zh")
+    assert any("Metal" in a for a in query.assumptions)  # the 64 GB was inferred, and that is said
+
+
+def test_a_cut_gpu_name_is_reported_not_guessed(catalog):
+    query = parse((PASTED / "nvidia-smi-470-truncated.txt").read_text("utf-8") + "\nllama 3.1 8b?", catalog)
+    assert query.unread and "NVIDIA GeForce" in query.unread[0]
+    assert "Not understood" in answer_query(query, catalog).answer
+
+
+def test_pasted_m2_max_64gb_fits_llama_31_70b(catalog):
+    """Issue 8: the pasted M2 Max 64 GB was read as the 32 GB variant and answered "does not fit"."""
+    query = parse((PASTED / "macos-m2max-64gb.txt").read_text("utf-8") + "\nLlama 3.1 70B Q4_K_M?", catalog)
+    assert answer_query(query, catalog).verdict == FITS
+
+
+def test_40_core_m3_max_is_sized_at_400_gbs(catalog):
+    result = answer_query(parse("how fast is llama 3.1 8b on a 40-core M3 Max?", catalog), catalog)
+    assert result.hardware.gpus[0].bandwidth_gbs == 400
+
+
+# --- property: an unknown name is never answered as a different known model silently ---------
+_NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=10)
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=_NAME, size=st.sampled_from(["7", "8", "13", "14", "32", "70", "1.5"]),
+       sep=st.sampled_from(["-", " ", "_", ":"]),
+       template=st.sampled_from(["can a 3090 run {m}?", "{m} on two 4090s", "4090能跑{m}吗", "how fast is {m} on a 3060",
+                                 "what gpu do I need for {m}?"]))
+def test_an_unknown_name_is_never_silently_a_known_model(catalog, name, size, sep, template):
+    assume(not parse(name, catalog).has_hardware)  # "imac" is a machine, not a model name
+    model = f"{name}{sep}{size}b"
+    query = parse(template.format(m=model), catalog)
+    result = answer_query(query, catalog)
+    if query.model_name is not None:
+        # only when the catalog really has a model of that name
+        spec = catalog.model(query.model_name)
+        assert any(alias.replace(" ", "") in model.replace(sep, "") or alias in model for alias in spec.aliases), model
+    elif result.model is not None:
+        # read as a bare size ("than-7b" → "7b"): the answer must say which model it assumed
+        assert query.params_b is not None, result.answer
+        said = [line for line in result.answer.splitlines() if "Assumptions" in line or "假设" in line]
+        assert said and result.model.name in said[0], result.answer
+    else:
+        assert query.error == "unknown_model" and model in result.answer.lower()

@@ -3,6 +3,8 @@ mention would; the answer comes back through the shared `Responder`."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 import math
 from typing import TYPE_CHECKING
@@ -125,6 +127,24 @@ class RigBotCommands(commands.Cog):
                 ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         await self.bot.responder.answer_interaction(interaction, question)
+
+    @app_commands.command(name="compare", description="One model across GPUs and quantizations, as a chart")
+    @app_commands.describe(model="A model from the catalog")
+    @app_commands.autocomplete(model=model_autocomplete)
+    async def compare(self, interaction: discord.Interaction, model: str) -> None:
+        await interaction.response.defer(thinking=True)
+        from bot.charts import compare_png
+        from rules.compare import compare
+
+        comparison = await asyncio.to_thread(compare, model)
+        if comparison.error:
+            await interaction.edit_original_response(content=comparison.message, allowed_mentions=NO_MENTIONS)
+            return
+        png = await asyncio.to_thread(compare_png, comparison)  # matplotlib off the event loop
+        await interaction.edit_original_response(
+            embed=render.compare_embed(comparison),
+            attachments=[discord.File(io.BytesIO(png), filename=render.COMPARE_PNG)],
+            allowed_mentions=NO_MENTIONS)
 
     # about the bot ---------------------------------------------------------------
     def _latency_ms(self) -> float | None:

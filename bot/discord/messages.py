@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from rules.catalog import default_catalog
+from rules.gguf_file import attachment_question
+from rules.phrases import language_of
+
 if TYPE_CHECKING:
     from bot.discord.client import RigBotClient
 
@@ -72,9 +76,13 @@ class NaturalLanguage(commands.Cog):
         if not addressed:
             return
         question = self.question_from(message)
-        if not question and message.guild is not None and not self._mentioned(message):
+        gguf = next((a.filename for a in message.attachments if a.filename.lower().endswith(".gguf")), None)
+        if not question and gguf is None and message.guild is not None and not self._mentioned(message):
             return  # an image or sticker in an enabled channel: nothing to answer
+        preface = None
+        if gguf is not None:  # sized by its file name; the file itself is never downloaded
+            question, preface = attachment_question(question, gguf, default_catalog(), language_of(question))
         try:
-            await self.bot.responder.answer_message(message, question)
+            await self.bot.responder.answer_message(message, question, preface=preface)
         except discord.HTTPException:
             log.exception("could not answer message %s in channel %s", message.id, message.channel.id)

@@ -38,6 +38,14 @@ LABELS = {
         "memory_sum": "weights {weights:.1f} + KV cache {kv:.2f} + overhead {overhead:.1f} GiB",
         "speed_value": "~{expected:.1f} tokens/s expected (ceiling {ceiling:.1f}); limited by {limit}",
         "gpu_memory_bandwidth": "GPU memory bandwidth", "ram_bandwidth": "RAM bandwidth",
+        "cpu_compute": "CPU compute", "speed_range": "likely {low:g}–{high:g} ({count} measurements)",
+        "speed_range_one": "likely {low:g}–{high:g} (1 measurement)",
+        "per_user": " per user ({users} generating)",
+        "prefill_value": "prompt: ~{rate:,.0f} tokens/s", "ttft_value": "first token after ~{seconds:.1f} s",
+        "command": "Command", "serving": "Serving",
+        "serving_value": "{users} users × {context:,} tokens: KV {kv:.1f} GiB; up to {max_users} users fit",
+        "training": "Fine-tuning",
+        "training_value": "{method}: {total:.1f} GiB (batch {batch}, sequence {seq:,})",
         "item_on": " on {hardware}", "more": "… and {count} more", "footer": "rules engine · {ms:.0f} ms",
         "sources": "**Sources:**",
     },
@@ -51,6 +59,14 @@ LABELS = {
         "memory_sum": "权重 {weights:.1f} + KV 缓存 {kv:.2f} + 额外开销 {overhead:.1f} GiB",
         "speed_value": "预计约 {expected:.1f} tokens/s（上限 {ceiling:.1f}）；瓶颈：{limit}",
         "gpu_memory_bandwidth": "显存带宽", "ram_bandwidth": "内存带宽",
+        "cpu_compute": "CPU 算力", "speed_range": "大概 {low:g}–{high:g}（{count} 条实测）",
+        "speed_range_one": "大概 {low:g}–{high:g}（1 条实测）",
+        "per_user": "（{users} 人同时生成时每人）",
+        "prefill_value": "提示词：约 {rate:,.0f} tokens/s", "ttft_value": "约 {seconds:.1f} 秒后出第一个 token",
+        "command": "命令", "serving": "多用户",
+        "serving_value": "{users} 个用户 × {context:,} token：KV {kv:.1f} GiB；最多 {max_users} 个用户",
+        "training": "微调",
+        "training_value": "{method}：{total:.1f} GiB（批大小 {batch}，序列 {seq:,}）",
         "item_on": "（{hardware}）", "more": "…… 另有 {count} 项", "footer": "规则引擎 · {ms:.0f} ms",
         "sources": "**来源：**",
     },
@@ -146,8 +162,36 @@ def _speed_field(answer: Answer) -> str | None:
     s = answer.speed
     if s is None:
         return None
-    return _label(answer, "speed_value", expected=s.expected_tokens_per_s,
-                  ceiling=s.theoretical_max_tokens_per_s, limit=_label(answer, s.bottleneck))
+    lines = [_label(answer, "speed_value", expected=s.expected_tokens_per_s,
+                    ceiling=s.theoretical_max_tokens_per_s, limit=_label(answer, s.bottleneck))]
+    if s.expected_range:
+        key = "speed_range_one" if s.measurements == 1 else "speed_range"  # English singular
+        lines.append(_label(answer, key, low=s.expected_range[0], high=s.expected_range[1], count=s.measurements))
+    if s.prompt_tokens_per_s:
+        lines.append(_label(answer, "prefill_value", rate=s.prompt_tokens_per_s))
+    if s.time_to_first_token_s is not None:
+        lines.append(_label(answer, "ttft_value", seconds=s.time_to_first_token_s))
+    return "\n".join(lines)
+
+
+def _serving_field(answer: Answer) -> str | None:
+    v = answer.serving
+    if v is None:
+        return None
+    return _label(answer, "serving_value", users=v.users, context=v.context_per_user, kv=v.kv_cache_gib,
+                  max_users=v.max_users)
+
+
+def _training_field(answer: Answer) -> str | None:
+    t = answer.training
+    if t is None:
+        return None
+    return _label(answer, "training_value", method=t.method, total=t.total_gib, batch=t.batch_size,
+                  seq=t.sequence_length)
+
+
+def _command_field(answer: Answer) -> str | None:
+    return f"`{answer.command}`" if answer.command else None
 
 
 def _alternatives_field(answer: Answer, limit: int = 8) -> str | None:
@@ -156,6 +200,10 @@ def _alternatives_field(answer: Answer, limit: int = 8) -> str | None:
     lines = []
     for r in answer.recommendations[:limit]:
         speed = f", ~{r.expected_tokens_per_s:.0f} tok/s" if r.expected_tokens_per_s else ""
+        if r.expected_tokens_per_s and r.expected_range:
+            speed += f" ({r.expected_range[0]:.0f}–{r.expected_range[1]:.0f})"
+        if r.expected_tokens_per_s and r.users:
+            speed += _label(answer, "per_user", users=r.users)
         where = _label(answer, "item_on", hardware=r.hardware) if r.hardware else ""
         lines.append(f"• {r.model} {r.quant}{where}: {_label(answer, r.verdict.value)}, "
                      f"{r.total_gib:.1f} GiB{speed}")
@@ -165,7 +213,7 @@ def _alternatives_field(answer: Answer, limit: int = 8) -> str | None:
 
 
 def _alternatives_name(answer: Answer) -> str:
-    if answer.intent == "recommend":
+    if answer.intent in ("recommend", "serve"):
         return _label(answer, "models_fit")
     if any(r.hardware for r in answer.recommendations):
         return _label(answer, "hardware_runs_it")
@@ -182,7 +230,8 @@ def rule_embeds(answer: Answer) -> list[discord.Embed]:
     colour = answer_colour(answer)
     first = discord.Embed(title=_title(answer), colour=colour)
     fields = [(_label(answer, "memory"), _memory_field(answer)), (_label(answer, "speed"), _speed_field(answer)),
-              (_alternatives_name(answer), _alternatives_field(answer))]
+              (_label(answer, "serving"), _serving_field(answer)), (_label(answer, "training"), _training_field(answer)),
+              (_alternatives_name(answer), _alternatives_field(answer)), (_label(answer, "command"), _command_field(answer))]
     for name, value in fields:
         if value:
             first.add_field(name=name, value=_clip(value, FIELD_VALUE_LIMIT), inline=False)
@@ -261,9 +310,11 @@ def _speed_lines(data: dict) -> list[str]:
                      f"over {t['generations']} generations")
     else:
         lines.append("**Measured:** no generations yet — ask a knowledge question first")
-    if p := data.get("predicted"):
-        lines.append(f"**Rule engine predicts:** ~{p['expected_tokens_per_s']} tokens/s "
-                     f"(ceiling {p['theoretical_max_tokens_per_s']})")
+    if (p := data.get("predicted")) and p.get("expected_tokens_per_s"):
+        low, high = p["expected_range"]
+        lines.append(f"**Rule engine predicts:** ~{p['expected_tokens_per_s']} tokens/s, likely {low}–{high} "
+                     f"(ceiling {p['theoretical_max_tokens_per_s']}; from the measured "
+                     f"{p['ram_bandwidth_gbs_measured']:g} GB/s and {p['matmul_gflops_measured']:g} GFLOP/s)")
     if data.get("measured_over_predicted") is not None:
         lines.append(f"**Measured ÷ predicted:** {data['measured_over_predicted']}")
     if data.get("note"):
@@ -319,3 +370,24 @@ def reload_failed_text(exc: BaseException) -> str:
     reason = str(exc) or type(exc).__name__
     return _clip(f"Reload failed: {reason}\nThe previous catalogs and knowledge index keep serving.",
                  MESSAGE_LIMIT)
+
+
+COMPARE_PNG = "compare.png"
+
+
+def compare_embed(comparison) -> discord.Embed:
+    """The chart of `rules.compare.compare`, with the fastest card that holds each quant."""
+    embed = discord.Embed(title=f"{comparison.model} across GPUs and quantizations",
+                          colour=discord.Colour.blurple())
+    lines = []
+    for row in comparison.summary():
+        if best := row.fastest:
+            low, high = best.expected_range
+            lines.append(f"**{row.quant}** ({row.total_gib:.1f} GiB): fastest on {best.gpu}, "
+                         f"~{best.expected_tokens_per_s:g} tokens/s (likely {low:g}–{high:g})")
+        else:
+            lines.append(f"**{row.quant}** ({row.total_gib:.1f} GiB): fits none of these cards whole")
+    embed.description = _clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
+    embed.set_image(url=f"attachment://{COMPARE_PNG}")
+    embed.set_footer(text=f"{comparison.context:,} context; partial offload assumes {comparison.ram_gib:g} GiB RAM")
+    return embed

@@ -88,11 +88,14 @@ class Destination:
 class ReplyDestination(Destination):
     """Answers a message: the first message replies to it, follow-ups go below."""
 
-    def __init__(self, message: discord.Message) -> None:
+    def __init__(self, message: discord.Message, preface: str | None = None) -> None:
         self.message = message
+        self.preface = preface  # a line shown above the answer (what an attachment was read as)
 
     async def first(self, **kwargs) -> discord.Message:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        if self.preface:
+            kwargs["content"] = "\n\n".join(p for p in (self.preface, kwargs.get("content")) if p)
         try:
             return await self.message.reply(allowed_mentions=NO_MENTIONS, mention_author=False, **kwargs)
         except discord.HTTPException:  # the question was deleted meanwhile: post without the reference
@@ -224,6 +227,7 @@ class Responder:
         answer = await self.service.ask(
             question, user_id=str(user_id), channel_id=str(channel_id) if channel_id else None,
             on_token=stream.on_token, on_queue=stream.on_queue,
+            allow_local_files=False,  # a chat user must not learn what is on the bot host's disk
         )
         await stream.finish(answer)
         return answer
@@ -238,11 +242,12 @@ class Responder:
         return await self.run(InteractionDestination(interaction), question,
                               user_id=interaction.user.id, channel_id=interaction.channel_id)
 
-    async def answer_message(self, message: discord.Message, question: str) -> Answer | None:
+    async def answer_message(self, message: discord.Message, question: str,
+                             preface: str | None = None) -> Answer | None:
         retry = self.rate_limited(message.author.id, question)
         if retry is not None:
             await message.reply(render.rate_limited_text(retry), allowed_mentions=NO_MENTIONS,
                                 mention_author=False)
             return None
-        return await self.run(ReplyDestination(message), question,
+        return await self.run(ReplyDestination(message, preface), question,
                               user_id=message.author.id, channel_id=message.channel.id)

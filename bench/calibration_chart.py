@@ -1,0 +1,45 @@
+"""The speed model against its public measurements, as figures and a chart: predicted vs
+measured tokens/s for every row (log-log, the ±35% band shaded), per device class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(out: Path | None = None) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rules.calibration import load_fit, load_measurements, predict_measurement
+
+    fit = load_fit()
+    rows = load_measurements()
+    by_class: dict[str, list[tuple[float, float]]] = {}
+    for r in rows:
+        by_class.setdefault(r.device_class, []).append((predict_measurement(r, fit), r.tg))
+    within = sum(0.65 <= m / p <= 1.35 for pts in by_class.values() for p, m in pts)
+    fig, ax = plt.subplots(figsize=(7, 7), constrained_layout=True)
+    for cls, pts in sorted(by_class.items()):
+        ax.scatter([p for p, _ in pts], [m for _, m in pts], s=14, label=f"{cls} ({len(pts)})")
+    lo, hi = 0.5, 400
+    ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8)
+    ax.fill_between([lo, hi], [lo * 0.65, hi * 0.65], [lo * 1.35, hi * 1.35], color="gray", alpha=0.15)
+    ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi), xlabel="predicted tokens/s",
+           ylabel="measured tokens/s",
+           title=f"Speed model vs {len(rows)} public llama.cpp measurements: {within} within ±35%")
+    ax.legend(fontsize=8)
+    out = out or ROOT / "data" / "bench" / "calibration.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    result = {"rows": len(rows), "within_35_percent": within, "chart": str(out)}
+    print(f"calibration: {within}/{len(rows)} rows within ±35%; chart {out}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,527 @@
+"""The speed model's calibration: public llama.cpp measurements (`data/measurements.toml`)
+and the per-device-class parameters fitted on them (`data/speed_fit.toml`).
+
+Run time only reads the fitted file (`load_fit`), so answering stays import-light and
+deterministic. `fit_measurements` (numpy + scipy, imported lazily) is run by the
+calibration test and by `python -m rules.calibration`, which rewrites `speed_fit.toml`.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DATA_DIR = Path(__file__).parent / "data"
+MEASUREMENTS_FILE = DATA_DIR / "measurements.toml"
+FIT_FILE = DATA_DIR / "speed_fit.toml"
+
+# Device classes the fit has parameters for, and where a class without enough
+# measurements of its own borrows them (same memory path, different vector unit).
+DEVICE_CLASSES = ("cuda", "cuda_hbm", "cuda_pascal", "metal", "vulkan_rocm", "sycl", "cpu_avx2", "cpu_avx512", "cpu_neon")
+FALLBACK_CLASS = {"cpu_avx512": "cpu_avx2", "cpu_neon": "cpu_avx2", "sycl": "vulkan_rocm", "cuda_pascal": "cuda"}
+MIN_ROWS_FOR_OWN_RANGE = 5
+OLD_ERA = "pre-cuda-graphs"
+
+# Quant families: how a weight type is decoded. Legacy blocks (Q4_0, Q8_0) are the
+# reference; the fit gives the others a factor on the bandwidth they reach.
+QUANT_FAMILIES = ("legacy", "k-quant", "k-quant-low", "i-quant", "float")
+
+
+def quant_key(quant: str, device_class: str) -> str:
+    """Quant factors are fitted separately for CPUs, Pascal GPUs and other GPUs: Pascal's
+    slow path for Q2_K/Q3_K says nothing about a newer card's or a CPU's."""
+    domain = "cpu" if device_class.startswith("cpu") else "pascal" if device_class == "cuda_pascal" else "gpu"
+    return f"{domain}:{quant_family(quant)}"
+
+
+def moe_domain(device_class: str) -> str:
+    """MoE per-layer costs are fitted per backend: CUDA cards share one, as do Apple GPUs,
+    AMD/Intel GPUs (Vulkan/ROCm/SYCL) and CPUs."""
+    if device_class.startswith("cpu"):
+        return "cpu"
+    if device_class.startswith("cuda"):
+        return "cuda"
+    return "metal" if device_class == "metal" else "vulkan"
+
+
+def quant_family(quant: str) -> str:
+    q = quant.upper()
+    if q.startswith(("F16", "BF16", "F32")):
+        return "float"
+    if q.startswith("IQ"):
+        return "i-quant"
+    if q.startswith(("Q2_K", "Q3_K")):
+        return "k-quant-low"  # many sub-blocks per byte: dequantising costs more than reading
+    if "_K" in q:
+        return "k-quant"
+    return "legacy"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Measurement(_Strict):
+    device: str
+    device_class: str
+    backend: str
+    era: str | None = None
+    gpus: int = Field(1, ge=1)
+    bandwidth_gbs: float = Field(gt=0)
+    model: str
+    params_b: float = Field(gt=0)
+    active_params_b: float | None = None
+    moe_layers: int = 0  # layers with routed experts (0: a dense model)
+    quant: str
+    size_gb: float = Field(gt=0)
+    # MoE: GB of weights read per token where RigBot's tensor sizing (rules/memory.py) knows
+    # the model; a file's share of active parameters misses that attention and shared tensors
+    # are often stored wider than the experts (gpt-oss: BF16 attention, MXFP4 experts)
+    read_gb: float | None = Field(default=None, gt=0)
+    tg: float = Field(gt=0)
+    pp: float | None = None
+    kv_tokens: int = 0  # cached tokens each decode step reads, on average over the test
+    kv_bytes_per_ctx_token: float = 0.0
+    flash_attention: bool = True  # False: attention without llama.cpp's flash-attention kernels
+    source: str = Field(min_length=10)
+
+    @property
+    def weight_bytes_per_token(self) -> float:
+        if self.read_gb:
+            return self.read_gb * 1e9
+        share = self.active_params_b / self.params_b if self.active_params_b else 1.0
+        return self.size_gb * 1e9 * share
+
+    @property
+    def kv_bytes_per_token(self) -> float:
+        """The KV cache read per token at its average fill during the test."""
+        return self.kv_bytes_per_ctx_token * self.kv_tokens
+
+    @property
+    def bytes_per_token(self) -> float:
+        return self.weight_bytes_per_token + self.kv_bytes_per_token
+
+    @property
+    def ceiling_tokens_per_s(self) -> float:
+        """Layers split over identical cards run one after another: the ceiling is one card's."""
+        return self.bandwidth_gbs * 1e9 / self.bytes_per_token
+
+    @property
+    def family(self) -> str:
+        return quant_key(self.quant, self.device_class)
+
+    @property
+    def flops_per_token(self) -> float:
+        return 2e9 * (self.active_params_b or self.params_b)
+
+    @property
+    def moe(self) -> str | None:
+        """The MoE domain whose per-layer cost this row carries, None for a dense model."""
+        return moe_domain(self.device_class) if self.moe_layers else None
+
+
+class HostMeasurement(_Strict):
+    """llama.cpp on one of RigBot's own hosts, with the host's measured bandwidth and FLOP/s."""
+
+    cpu: str
+    device_class: str
+    ram_read_gbs: float = Field(gt=0)
+    matmul_gflops_1thread: float = Field(gt=0)
+    threads: int = Field(ge=1)
+    model: str
+    params_b: float = Field(gt=0)
+    size_gb: float = Field(gt=0)
+    tg_runs: list[float] = Field(min_length=1)
+    pp: float | None = None
+    source: str = Field(min_length=10)
+
+    @property
+    def tg(self) -> float:
+        """The best run: on a shared host other processes only ever make a run slower."""
+        return max(self.tg_runs)
+
+
+class OffloadMeasurement(_Strict):
+    """A MoE with the experts of `n_cpu_moe` layers in RAM (llama.cpp `--n-cpu-moe`)."""
+
+    gpu: str
+    gpu_bandwidth_gbs: float = Field(gt=0)
+    gpu_class: str
+    cpu: str
+    ram_read_gbs: float = Field(gt=0)
+    model: str
+    quant: str
+    layers: int = Field(gt=0)
+    n_cpu_moe: int = Field(ge=1)
+    experts: int = Field(ge=2)
+    experts_active: int = Field(ge=1)
+    dense_gb: float = Field(gt=0)
+    expert_gb: float = Field(gt=0)
+    tg: float = Field(gt=0)
+    source: str = Field(min_length=10)
+
+    def seconds_without_handoffs(self, fit: SpeedFit) -> float:
+        """The speed model's time per token before the per-layer GPU↔CPU hand-off."""
+        share = self.n_cpu_moe / self.layers
+        active = self.expert_gb * 1e9 * self.experts_active / self.experts
+        gpu_cf, cpu_cf = fit.for_class(self.gpu_class), fit.for_class("cpu_avx2")
+        gpu = decode_seconds(self.dense_gb * 1e9 + active * (1 - share), self.gpu_bandwidth_gbs, gpu_cf,
+                             fit.quant(self.quant, self.gpu_class))
+        cpu = decode_seconds(active * share, self.ram_read_gbs, cpu_cf, fit.quant(self.quant, "cpu_avx2"))
+        moe = (self.n_cpu_moe * fit.moe_ms("cpu_avx2") + (self.layers - self.n_cpu_moe) * fit.moe_ms(self.gpu_class))
+        return gpu + cpu + moe / 1000
+
+
+class ClassFit(_Strict):
+    """Fitted decode and prefill parameters of one device class."""
+
+    device_class: str
+    efficiency: float  # share of the bandwidth ceiling reached on big reads
+    fixed_ms: float  # per-token cost that does not scale with bytes read (current builds)
+    fixed_ms_old: float = 0.0  # extra fixed cost of builds before a backend change (era)
+    rows: int  # decode measurements in the class
+    # ratio measured ÷ predicted, 10th and 90th percentile: the range around a prediction
+    ratio_low: float
+    ratio_high: float
+    range_rows: int  # measurements the range is taken from (the class, or all when it is small)
+    prefill_efficiency: float | None = None  # effective ÷ peak FP32 FLOP/s in prompt processing
+    prefill_rows: int = 0
+    prefill_ratio_low: float | None = None
+    prefill_ratio_high: float | None = None
+
+
+class SpeedFit(_Strict):
+    method: str
+    measurements: int
+    quant_factor: dict[str, float]  # "gpu:k-quant" → factor on the bandwidth reached
+    # reading the KV cache costs this many times its bytes, with llama.cpp's flash attention
+    # (the default now) and without it (older builds read it far less efficiently)
+    kv_read_factor: float
+    kv_read_factor_no_fa: float
+    classes: dict[str, ClassFit]
+    # RigBot's own host: effective ÷ measured matmul FLOP/s in decode and in prefill
+    cpu_compute_efficiency: float
+    cpu_prefill_efficiency: float
+    cpu_compute_source: str
+    # per layer whose experts stay in RAM: hidden state GPU → CPU → GPU and the sync
+    expert_offload_layer_ms: float = 0.0
+    expert_offload_source: str = ""
+    expert_offload_rows: int = 0
+    # per MoE layer and token, by backend (moe_domain): routing and the many small expert
+    # matmuls. A GPU backend without MoE rows borrows the largest GPU cost (the slower
+    # guess); a CPU without them the largest of all.
+    moe_layer_ms: dict[str, float] = {}
+    moe_rows: dict[str, int] = {}
+    # measured ÷ predicted of MoE rows, each predicted by a fit without its source, per
+    # backend ("all": every MoE row, for backends with fewer than 3): MoE answers widen
+    # their class's range to this band, because the data is thin
+    moe_band: dict[str, list[float]] = {}
+
+    def moe_ms(self, device_class: str) -> float:
+        domain = moe_domain(device_class)
+        if domain in self.moe_layer_ms:
+            return self.moe_layer_ms[domain]
+        pool = [v for d, v in self.moe_layer_ms.items() if d != "cpu" or domain == "cpu"]
+        return max(pool, default=0.0)
+
+    def moe_range(self, device_class: str | None) -> tuple[float, float, int]:
+        """The MoE band for a backend (None: over all MoE rows) and how many rows it rests on."""
+        domain = moe_domain(device_class) if device_class else None
+        if domain in self.moe_band:
+            low, high = self.moe_band[domain]
+            return low, high, self.moe_rows[domain]
+        low, high = self.moe_band.get("all", [1.0, 1.0])
+        return low, high, sum(self.moe_rows.values())
+
+    def quant(self, quant: str, device_class: str) -> float:
+        return self.quant_factor.get(quant_key(quant, device_class), 1.0)
+
+    def for_class(self, device_class: str) -> ClassFit:
+        if device_class in self.classes and self.classes[device_class].rows >= 3:
+            return self.classes[device_class]
+        parent = FALLBACK_CLASS.get(device_class, "cuda")
+        return self.classes[parent]
+
+
+def load_measurements(path: Path = MEASUREMENTS_FILE) -> list[Measurement]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    rows = []
+    for group in data["group"]:
+        for row in group["rows"]:
+            merged = {"device_class": group["device_class"], "backend": group["backend"],
+                      "era": group.get("era"), "source": group["source"],
+                      "flash_attention": group.get("flash_attention", True), **row}
+            rows.append(Measurement(**merged))
+    return rows
+
+
+def load_offload_measurements(path: Path = MEASUREMENTS_FILE) -> list[OffloadMeasurement]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [OffloadMeasurement(**o) for o in data.get("offload", [])]
+
+
+def fit_offload(fit: SpeedFit, rows: list[OffloadMeasurement]) -> SpeedFit:
+    """The per-layer hand-off cost: what each row's measured time per token leaves over the
+    speed model's, per layer with its experts in RAM. Median over rows."""
+    import numpy as np
+
+    if not rows:
+        return fit
+    costs = [(1 / r.tg - r.seconds_without_handoffs(fit)) / r.n_cpu_moe * 1000 for r in rows]
+    return fit.model_copy(update={
+        "expert_offload_layer_ms": round(max(0.0, float(np.median(costs))), 4),
+        "expert_offload_rows": len(rows),
+        "expert_offload_source": f"median of {len(rows)} --n-cpu-moe measurement(s) in measurements.toml [[offload]]"})
+
+
+def load_host_measurements(path: Path = MEASUREMENTS_FILE) -> list[HostMeasurement]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [HostMeasurement(**h) for h in data.get("host", [])]
+
+
+@cache
+def device_tflops(path: Path = MEASUREMENTS_FILE) -> dict[str, float]:
+    """Peak FP32 TFLOPS by device name (for prefill)."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {name: d["fp32_tflops"] for d in data.get("device", []) for name in d["names"]}
+
+
+@cache
+def load_fit(path: Path = FIT_FILE) -> SpeedFit:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    classes = {c["device_class"]: ClassFit(**c) for c in data.pop("class")}
+    return SpeedFit(classes=classes, **data)
+
+
+# --- prediction shared by the fit and by rules.speed --------------------------------------
+
+def decode_seconds(bytes_per_token: float, bandwidth_gbs: float, cf: ClassFit, quant_factor: float,
+                   *, era: str | None = None, flops: float | None = None,
+                   gflops: float | None = None, kv_bytes: float = 0.0, kv_factor: float = 1.0,
+                   moe_ms: float = 0.0) -> float:
+    """Seconds per generated token on one device: the slower of reading the weights (and
+    the KV cache) and computing with them, plus the fixed cost per token (and, for a MoE,
+    `moe_ms`: its MoE layers times the backend's cost per MoE layer)."""
+    read = (bytes_per_token + kv_factor * kv_bytes) / (min(1.0, cf.efficiency * quant_factor) * bandwidth_gbs * 1e9)
+    compute = flops / (gflops * 1e9) if flops and gflops else 0.0
+    fixed = cf.fixed_ms + (cf.fixed_ms_old if era == OLD_ERA else 0.0) + moe_ms
+    return max(read, compute) + fixed / 1000
+
+
+def predict_measurement(m: Measurement, fit: SpeedFit) -> float:
+    cf = fit.for_class(m.device_class)
+    kv_factor = fit.kv_read_factor if m.flash_attention else fit.kv_read_factor_no_fa
+    return 1.0 / decode_seconds(m.weight_bytes_per_token, m.bandwidth_gbs, cf, fit.quant(m.quant, m.device_class),
+                                era=m.era, kv_bytes=m.kv_bytes_per_token, kv_factor=kv_factor,
+                                moe_ms=m.moe_layers * fit.moe_ms(m.device_class))
+
+
+def predict_prefill(m: Measurement, fit: SpeedFit) -> float | None:
+    tflops = device_tflops().get(m.device)
+    cf = fit.for_class(m.device_class)
+    if tflops is None or cf.prefill_efficiency is None:
+        return None
+    return cf.prefill_efficiency * tflops * 1e12 / m.flops_per_token
+
+
+# --- fitting (build / test time) ---------------------------------------------------------
+
+def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, moe_band: bool = True) -> SpeedFit:
+    """Least squares on log(predicted ÷ measured) over every decode row: per class an
+    efficiency (≤ 1) and a fixed cost (and an old-build extra cost where rows carry an
+    era), one bandwidth factor per quant family (legacy = 1), and per backend with MoE
+    rows a fixed cost per MoE layer. `moe_band`: also refit without each MoE source to
+    get the MoE range (off inside those refits)."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    classes = sorted({r.device_class for r in rows})
+    # a family without measurements keeps factor 1 rather than an unconstrained guess
+    families = sorted({r.family for r in rows if not r.family.endswith(":legacy")})
+    # an old-build extra cost is only identifiable where the class also has current builds;
+    # a class measured only on old builds keeps their cost as its fixed cost (conservative)
+    old_classes = sorted({r.device_class for r in rows if r.era == OLD_ERA}
+                         & {r.device_class for r in rows if r.era != OLD_ERA})
+    domains = sorted({r.moe for r in rows if r.moe})
+    n_c, n_f, n_o = len(classes), len(families), len(old_classes)
+
+    def unpack(x):
+        eff = dict(zip(classes, x[:n_c], strict=True))
+        fixed = dict(zip(classes, x[n_c:2 * n_c], strict=True))
+        qf = {r.family: 1.0 for r in rows} | dict(zip(families, x[2 * n_c:2 * n_c + n_f], strict=True))
+        old = dict(zip(old_classes, x[2 * n_c + n_f:2 * n_c + n_f + n_o], strict=True))
+        moe = dict(zip(domains, x[2 * n_c + n_f + n_o:-2], strict=True))
+        return eff, fixed, qf, old, moe, x[-2], x[-1]
+
+    def residuals(x):
+        eff, fixed, qf, old, moe, kv_fa, kv_no_fa = unpack(x)
+        out = []
+        for r in rows:
+            reached = min(1.0, eff[r.device_class] * qf[r.family])  # never above the ceiling
+            read = r.weight_bytes_per_token + (kv_fa if r.flash_attention else kv_no_fa) * r.kv_bytes_per_token
+            seconds = read / (reached * r.bandwidth_gbs * 1e9)
+            ms = fixed[r.device_class] + (old.get(r.device_class, 0.0) if r.era == OLD_ERA else 0.0)
+            ms += r.moe_layers * moe[r.moe] if r.moe else 0.0
+            out.append(math.log((1 / (seconds + ms / 1000)) / r.tg))
+        return np.array(out)
+
+    x0 = [0.8] * n_c + [2.0] * n_c + [1.0] * n_f + [2.0] * n_o + [0.05] * len(domains) + [1.0, 1.5]
+    lo = [0.2] * n_c + [0.0] * n_c + [0.3] * n_f + [0.0] * n_o + [0.0] * len(domains) + [0.3, 0.3]
+    hi = [1.0] * n_c + [60.0] * n_c + [1.3] * n_f + [30.0] * n_o + [2.0] * len(domains) + [8.0, 8.0]
+    # soft_l1 keeps a single odd row (a slow driver, a mislabelled size) from dragging a class
+    result = least_squares(residuals, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.15)
+    eff, fixed, qf, old, moe, kv_fa, kv_no_fa = unpack(result.x)
+    res = residuals(result.x)
+    all_low, all_high = _ratio_band(res)
+
+    prefill = _fit_prefill(rows)
+    fits = {}
+    for c in classes:
+        idx = [i for i, r in enumerate(rows) if r.device_class == c]
+        own = len(idx) >= MIN_ROWS_FOR_OWN_RANGE
+        low, high = _ratio_band(res[idx]) if own else (all_low, all_high)
+        p_eff, p_n, p_low, p_high = prefill.get(c, (None, 0, None, None))
+        fits[c] = ClassFit(
+            device_class=c, efficiency=round(float(eff[c]), 4), fixed_ms=round(float(fixed[c]), 3),
+            fixed_ms_old=round(float(old.get(c, 0.0)), 3), rows=len(idx),
+            ratio_low=low, ratio_high=high, range_rows=len(idx) if own else len(rows),
+            prefill_efficiency=p_eff, prefill_rows=p_n, prefill_ratio_low=p_low, prefill_ratio_high=p_high,
+        )
+    cpu_compute_efficiency, cpu_prefill_efficiency, cpu_compute_source = _fit_host_compute(hosts, fits)
+    fit = SpeedFit(
+        method=("scipy.optimize.least_squares (soft_l1, f_scale 0.15) on log(predicted/measured) tg, "
+                "per device class: efficiency in [0.2, 1], fixed ms/token, old-build extra ms; "
+                "per quant family: bandwidth factor (legacy = 1); a factor on KV cache bytes read with and one without flash attention; "
+                "per backend with MoE rows: ms per MoE layer and token in [0, 2]. Ranges: 10th-90th percentile of "
+                "measured/predicted in the class (all rows when the class has fewer than 5); MoE answers widen it to "
+                "the min-max of measured/predicted over MoE rows, each predicted by a fit without its source. "
+                "Prefill: median of measured/(peak FP32 FLOP/s / 2·params) per class."),
+        measurements=len(rows),
+        quant_factor={k: round(float(v), 4) for k, v in qf.items()},
+        kv_read_factor=round(float(kv_fa), 3),
+        kv_read_factor_no_fa=round(float(kv_no_fa), 3),
+        classes=fits,
+        cpu_compute_efficiency=cpu_compute_efficiency,
+        cpu_prefill_efficiency=cpu_prefill_efficiency,
+        cpu_compute_source=cpu_compute_source,
+        moe_layer_ms={d: round(float(v), 4) for d, v in moe.items()},
+        moe_rows={d: sum(r.moe == d for r in rows) for d in domains},
+    )
+    if moe_band and domains:
+        fit = fit.model_copy(update={"moe_band": _moe_held_out_bands(rows, hosts)})
+    return fit
+
+
+MIN_MOE_ROWS_FOR_OWN_BAND = 3
+
+
+def _moe_held_out_bands(rows: list[Measurement], hosts: list[HostMeasurement]) -> dict[str, list[float]]:
+    """measured ÷ predicted of each MoE row when its source is left out of the fit (with so
+    few MoE rows, in-sample residuals would flatter the model): min and max per backend
+    with at least 3 MoE rows, and over all MoE rows ("all") for the others."""
+    ratios: dict[str, list[float]] = {}
+    for source in sorted({r.source for r in rows if r.moe}):
+        train = [r for r in rows if r.source != source]
+        fitted = fit_measurements(train, hosts, moe_band=False)
+        for r in rows:
+            if r.source == source and r.moe:
+                ratios.setdefault(r.moe, []).append(r.tg / predict_measurement(r, fitted))
+    every = [x for v in ratios.values() for x in v]
+    bands = {"all": [round(min(every), 3), round(max(every), 3)]}
+    bands |= {d: [round(min(v), 3), round(max(v), 3)] for d, v in ratios.items() if len(v) >= MIN_MOE_ROWS_FOR_OWN_BAND}
+    return bands
+
+
+def _fit_host_compute(hosts: list[HostMeasurement], fits: dict[str, ClassFit]) -> tuple[float, float, str]:
+    """The share of the measured one-thread matmul FLOP/s that llama.cpp reaches: in decode,
+    what is left of each host's time per token after the fixed cost, spent on
+    2 × parameters FLOPs; in prefill, prompt tokens/s × 2 × parameters. Medians over hosts."""
+    import numpy as np
+
+    decode, prefill = [], []
+    for h in hosts:
+        cf = fits.get(h.device_class) or fits[FALLBACK_CLASS[h.device_class]]
+        rate = h.matmul_gflops_1thread * 1e9 * h.threads
+        decode.append(2e9 * h.params_b / ((1 / h.tg - cf.fixed_ms / 1000) * rate))
+        if h.pp:
+            prefill.append(h.pp * 2e9 * h.params_b / rate)
+    if not decode:
+        raise ValueError("measurements.toml needs at least one [[host]] row")
+    return (round(float(np.median(decode)), 4), round(float(np.median(prefill)), 4) if prefill else 0.0,
+            f"medians of {len(decode)} RigBot host measurement(s) in measurements.toml [[host]]")
+
+
+def _ratio_band(log_pred_over_meas) -> tuple[float, float]:
+    import numpy as np
+
+    ratios = np.exp(-np.asarray(log_pred_over_meas))  # measured ÷ predicted
+    return round(float(np.percentile(ratios, 10)), 3), round(float(np.percentile(ratios, 90)), 3)
+
+
+def _fit_prefill(rows: list[Measurement]) -> dict[str, tuple]:
+    import numpy as np
+
+    tflops = device_tflops()
+    out = {}
+    for c in sorted({r.device_class for r in rows}):
+        ratios = [r.pp * r.flops_per_token / (tflops[r.device] * 1e12)
+                  for r in rows if r.device_class == c and r.pp and r.device in tflops and r.gpus == 1]
+        if len(ratios) < 3:
+            continue
+        eff = float(np.median(ratios))
+        rel = np.array(ratios) / eff
+        out[c] = (round(eff, 4), len(ratios), round(float(np.percentile(rel, 10)), 3),
+                  round(float(np.percentile(rel, 90)), 3))
+    return out
+
+
+def write_fit(fit: SpeedFit, path: Path = FIT_FILE) -> None:
+    lines = [
+        "# Fitted by rules/calibration.py from measurements.toml; do not edit by hand.",
+        "# Regenerate: python -m rules.calibration",
+        f"method = {_toml_str(fit.method)}",
+        f"measurements = {fit.measurements}",
+        f"kv_read_factor = {fit.kv_read_factor}",
+        f"kv_read_factor_no_fa = {fit.kv_read_factor_no_fa}",
+        f"cpu_compute_efficiency = {fit.cpu_compute_efficiency}",
+        f"cpu_prefill_efficiency = {fit.cpu_prefill_efficiency}",
+        f"cpu_compute_source = {_toml_str(fit.cpu_compute_source)}",
+        f"expert_offload_layer_ms = {fit.expert_offload_layer_ms}",
+        f"expert_offload_source = {_toml_str(fit.expert_offload_source)}",
+        f"expert_offload_rows = {fit.expert_offload_rows}",
+        "",
+        "[moe_layer_ms]",
+        *[f'{k} = {v}' for k, v in fit.moe_layer_ms.items()],
+        "",
+        "[moe_rows]",
+        *[f'{k} = {v}' for k, v in fit.moe_rows.items()],
+        "",
+        "[moe_band]",
+        *[f'{k} = {v}' for k, v in fit.moe_band.items()],
+        "",
+        "[quant_factor]",
+        *[f'"{k}" = {v}' for k, v in fit.quant_factor.items()],
+    ]
+    for cf in fit.classes.values():
+        lines += ["", "[[class]]"]
+        for key, value in cf.model_dump().items():
+            if value is None:
+                continue
+            lines.append(f"{key} = {_toml_str(value) if isinstance(value, str) else value}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    load_fit.cache_clear()
+
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+if __name__ == "__main__":
+    rows = load_measurements()
+    fitted = fit_offload(fit_measurements(rows, load_host_measurements()), load_offload_measurements())
+    write_fit(fitted)
+    print(f"fitted {len(rows)} rows -> {FIT_FILE}")

@@ -1,0 +1,490 @@
+"""Hardware in a question: memory bandwidth, RAM (size, kind, channels, bus width),
+CPUs, Apple chips and Macs, GPUs with their counts and memory variants.
+
+Every memory size is tied to the device it belongs to: "M3 MacBook Pro 16GB" is the
+Mac's unified memory, "3060 12GB" the card's VRAM, "64GB DDR5" system RAM. When a
+variant is not stated, the choice is said (`Reading.note`), never made silently.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rules.catalog import Catalog, Gpu
+from rules.parse.numbers import SIZE_UNIT, size_gib, zh_number
+from rules.parse.reading import Reading, cached_per_catalog
+from rules.parse.text import NUM, Text, anchor, bounded, flex
+
+MAX_GPUS = 16
+_SIZE_TOLERANCE_GIB = 0.51  # "24GB" names the 24 GiB variant; 23.99 from nvidia-smi too
+
+# --- bandwidth -------------------------------------------------------------------------
+_BANDWIDTH = re.compile(rf"{NUM}\s*(?:gb/s|gbps|gb/sec|gb per second|gb每秒|gb/秒)")
+
+
+def read_bandwidth(t: Text, r: Reading) -> None:
+    if m := t.find(_BANDWIDTH):
+        r.fields["bandwidth_gbs"] = float(m.group(1))
+
+
+# --- Apple silicon ---------------------------------------------------------------------
+_APPLE_CHIP = re.compile(r"(?<![a-z0-9.])(?:apple\s*)?m([1-9])(?:\s*(pro|max|ultra))?(?![a-z0-9])"
+                         r"(?!\s*(?:ssd|nvme|slot|drive|固态|接口|硬盘))")
+_GPU_CORES = re.compile(r"(\d{1,2})\s*[-\s]?(?:core|c)\s*(?:gpu|graphics)|(?:gpu|graphics)\s*[:：]?\s*(\d{1,2})[-\s]*cores?"
+                        r"|(\d{1,2})\s*核\s*(?:gpu|图形|显卡|图形处理器)|gpu\s*(\d{1,2})\s*核")
+_MAC = re.compile(r"(?<![a-z])(macbook\s*pro|macbook\s*air|mac\s*studio|mac\s*mini|mac\s*pro|imac|macbook)"
+                  r"(?:\s*\(?1[3-6](?:\.\d)?(?:\s*(?:\"|”|''|-?\s*inch(?:es)?|in\b|寸|英寸))?\)?)?(?![a-z])")
+_MAC_NAMES = {"macbook pro": "MacBook Pro", "macbook air": "MacBook Air", "mac studio": "Mac Studio",
+              "mac mini": "Mac mini", "mac pro": "Mac Pro", "imac": "iMac", "macbook": "MacBook"}
+_MEMORY_WORDS = r"(?:unified\s*memory|memory|ram|统一内存|内存|记忆体)"
+_MEMORY_AFTER = re.compile(rf"{NUM}\s*{SIZE_UNIT}\s*(?:of\s*)?(?:unified\s*|system\s*)?{_MEMORY_WORDS}")
+_MEMORY_BEFORE = re.compile(rf"{_MEMORY_WORDS}\s*(?:is|of|[:：=]|是|有|为)?\s*{NUM}\s*{SIZE_UNIT}")
+_ADJACENT_SIZE = re.compile(rf"\s*(?:,|with|w/|and|\(|/|-|配|带)?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:model|模型|file|文件))")
+
+
+_ANY_CORES = re.compile(r"(?<![\d.])(\d{1,2})[\s-]*(?:core|核)(?![\s-]*(?:cpu|处理器|processor))")
+
+
+def _chip_key(chip: re.Match[str]) -> str:
+    return f"m{chip.group(1)}" + (f" {chip.group(2)}" if chip.group(2) else "")
+
+
+def _apple_variants(catalog: Catalog, key: str) -> list[Gpu]:
+    return [g for g in catalog.gpus if g.vendor == "apple" and key in g.keys]
+
+
+def _generation(gpu: Gpu) -> int:
+    m = re.search(r"M(\d)", gpu.name)
+    return int(m.group(1)) if m else 0
+
+
+def read_apple(t: Text, r: Reading, catalog: Catalog) -> None:
+    """An Apple chip or Mac, its GPU core count and its memory size."""
+    chip = _APPLE_CHIP.search(t.text)
+    mac = _MAC.search(t.text)
+    if not chip and not mac:
+        return
+    spans = [m.span() for m in (chip, mac) if m]
+    for m in (chip, mac):
+        if m:
+            t.take(m)
+    cores_match = t.find(_GPU_CORES)
+    cores = int(next(g for g in cores_match.groups() if g)) if cores_match else None
+    if cores_match:
+        spans.append(cores_match.span())
+    if cores is None and chip:
+        # "40-core M3 Max": a core count that is one of the chip's GPU core counts
+        known = {c for g in _apple_variants(catalog, _chip_key(chip)) for c in g.gpu_cores}
+        for m in _ANY_CORES.finditer(t.text):
+            if int(m.group(1)) in known:
+                t.take(m)
+                cores = int(m.group(1))
+                spans.append(m.span())
+                break
+    memory = _apple_memory(t, spans)
+    if other := _APPLE_CHIP.search(t.text):  # "M3 Max 36G和M4 Pro 48G": one machine is sized
+        t.take(other)
+        r.could_not_read("unread_second_chip", text=other.group(0).strip())
+    machine = re.sub(r"\s+", " ", mac.group(1)) if mac else None
+    shown = _MAC_NAMES.get(machine, machine)
+
+    if chip:
+        key = _chip_key(chip)
+        variants = _apple_variants(catalog, key)
+        if not variants:
+            _unknown_gpu(r, catalog, f"apple {key}")
+            return
+    else:
+        variants = [g for g in catalog.gpus if g.vendor == "apple" and machine in g.machines]
+        if not variants:  # "MacBook" alone: any laptop chip
+            variants = [g for g in catalog.gpus if g.vendor == "apple" and any(machine in m for m in g.machines)]
+        if memory is not None:
+            variants = [g for g in variants if abs(g.vram_gib - memory) < _SIZE_TOLERANCE_GIB] or variants
+        newest = max(_generation(g) for g in variants)
+        variants = [g for g in variants if _generation(g) == newest]
+        chip_name = min((g.chip for g in variants), key=len)  # the plain chip before Pro/Max
+        variants = [g for g in variants if g.chip == chip_name]
+        r.note("note_mac_chip_assumed", machine=shown, chip=chip_name)
+
+    chip_name = variants[0].chip
+    if cores is not None:
+        with_cores = [g for g in variants if cores in g.gpu_cores]
+        if not with_cores:
+            known = sorted({c for g in variants for c in g.gpu_cores})
+            if known:
+                r.fail("unknown_gpu_variant", "error_apple_cores", chip=chip_name, cores=cores,
+                       known=", ".join(str(c) for c in known))
+                return
+            r.note("note_apple_cores_unlisted", chip=chip_name, cores=cores)
+        else:
+            variants = with_cores
+    bandwidth = r.fields.get("bandwidth_gbs")
+    if bandwidth:  # "M3 Max 400GB/s" names the variant, it is not a pure speed question
+        same = [g for g in variants if abs(g.bandwidth_gbs - bandwidth) <= 0.03 * g.bandwidth_gbs]
+        if same:
+            variants = same
+            r.fields.pop("bandwidth_gbs")
+    if memory is not None:
+        exact = [g for g in variants if abs(g.vram_gib - memory) < _SIZE_TOLERANCE_GIB]
+        if not exact:
+            sizes = ", ".join(f"{g.vram_gib:g} GB" for g in variants)
+            r.fail("unknown_gpu_variant", "error_unknown_gpu_variant", size=memory, sizes=sizes,
+                   default=_default(variants).name)
+            return
+        gpu = exact[0]
+    else:
+        gpu = next((g for g in variants if g.default_variant), None) or min(variants, key=lambda g: g.vram_gib)
+        if len(variants) > 1 or len(_apple_variants_of(catalog, gpu)) > 1:
+            sizes = ", ".join(f"{g.vram_gib:g}" for g in _apple_variants_of(catalog, gpu))
+            r.note("note_apple_memory_assumed", chip=chip_name, memory=gpu.vram_gib, sizes=sizes)
+    r.fields["gpu_names"] = [gpu.name]
+    r.fields["gpu_counts"] = [1]
+
+
+def _apple_variants_of(catalog: Catalog, gpu: Gpu) -> list[Gpu]:
+    return [g for g in catalog.gpus if g.vendor == "apple" and g.chip == gpu.chip]
+
+
+def _apple_memory(t: Text, spans: list[tuple[int, int]]) -> float | None:
+    """The Mac's memory: "64GB unified memory", "内存 64G", or a size right next to the chip."""
+    end = max(e for _, e in spans)
+    # "M3 MacBook Pro 16GB", "M2 Max (64GB)": the size right after the last Apple word
+    if m := _ADJACENT_SIZE.match(t.text, end):
+        t.take(m)
+        return size_gib(float(m.group(1)), m.group(2))
+    for pattern in (_MEMORY_AFTER, _MEMORY_BEFORE):
+        if m := t.find(pattern):
+            return size_gib(float(m.group(1)), m.group(2))
+    start = min(s for s, _ in spans)
+    # "64GB M2 Max"
+    if m := re.search(rf"{NUM}\s*{SIZE_UNIT}\s*$", t.text[:start]):
+        t.take(m)
+        return size_gib(float(m.group(1)), m.group(2))
+    return None
+
+
+# --- RAM -------------------------------------------------------------------------------
+_SIZE_AFTER_KIND = rf"(?:\s*[,，]?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:vram|显存|model|模型|file)))?"
+_RAM_KIND = re.compile(rf"(?:{NUM}\s*{SIZE_UNIT}\s*(?:of\s*)?)?(lp)?ddr([3-6])(x)?(?:[\s\-_@]*(\d{{4,5}}))?"
+                       rf"(?:\s*(?:mt/s|mts|mhz))?{_SIZE_AFTER_KIND}")
+_RAM_KIND_SPEED_FIRST = re.compile(rf"(?:{NUM}\s*{SIZE_UNIT}\s*(?:of\s*)?)?(\d{{4,5}})\s*(?:mt/s|mts|mhz)\s*"
+                                   rf"(lp)?ddr([3-6])(x)?{_SIZE_AFTER_KIND}")
+_TYPICAL_SPEED = {"DDR4": "DDR4-3200", "DDR5": "DDR5-5600", "LPDDR5": "LPDDR5-6400", "LPDDR5X": "LPDDR5X-8533"}
+_PLAUSIBLE_MTS = {"DDR4": (1600, 5600), "DDR5": (3200, 12800), "LPDDR4": (2133, 4267), "LPDDR4X": (2133, 4267),
+                  "LPDDR5": (3200, 6400), "LPDDR5X": (6400, 10700)}
+_CHANNEL_WORDS = {"single": 1, "dual": 2, "two": 2, "quad": 4, "four": 4, "six": 6, "hexa": 6, "eight": 8, "octa": 8,
+                  "twelve": 12, "单": 1, "双": 2}
+_CHANNELS = re.compile(r"(\d{1,2}|single|dual|two|quad|four|six|hexa|eight|octa|twelve)[\s-]*(?:channels?|ch)(?![a-z])"
+                       r"|(\d{1,2}|单|双|[一二三四五六七八九十]{1,3})\s*通道"
+                       r"|(?:通道数?|memory channels?)\s*[:：=为是]?\s*(\d{1,2})")
+_BUS = re.compile(r"(\d{2,3})[\s-]*(?:bit|位)\s*(?:wide\s*)?(?:memory\s*)?(?:bus|interface|位宽|总线)"
+                  r"|(?:位宽|bus width|memory bus)\s*[:：=]?\s*(\d{2,3})(?:[\s-]*(?:bit|位))?")
+_RAM_SIZE_AFTER = re.compile(rf"{NUM}\s*{SIZE_UNIT}?\s*(?:of\s*)?(?:system\s*|main\s*|cpu\s*)?(?:ram|memory|内存|系统内存|记忆体)"
+                             r"(?!\s*(?:bandwidth|带宽|speed))")
+_RAM_SIZE_BEFORE = re.compile(rf"(?:系统内存|内存|ram|system memory)\s*(?:is|of|[:：=]|是|有|为|共|总共)?\s*{NUM}\s*{SIZE_UNIT}")
+
+
+def read_ram(t: Text, r: Reading, catalog: Catalog) -> None:
+    f = r.fields
+    if m := t.find(_RAM_KIND_SPEED_FIRST):
+        size, unit, mts, lp, gen, x, size2, unit2 = m.groups()
+        _ram_kind(r, catalog, lp, gen, x, mts, f"{mts} {'lp' if lp else ''}ddr{gen}{x or ''}")
+    elif m := t.find(_RAM_KIND):
+        size, unit, lp, gen, x, mts, size2, unit2 = m.groups()
+        _ram_kind(r, catalog, lp, gen, x, mts, f"{'lp' if lp else ''}ddr{gen}{x or ''}-{mts}" if mts else "")
+    if m and (size or size2):  # "32GB DDR5-5600", "DDR5-5600 32GB": the size belongs to the RAM
+        f["ram_gib"] = size_gib(float(size or size2), unit or unit2)
+    if m := t.find(_CHANNELS):
+        word = next(g for g in m.groups() if g)
+        f["ram_channels"] = (int(word) if word.isdigit() else _CHANNEL_WORDS.get(word) or zh_number(word))
+    if m := t.find(_BUS):
+        f["ram_bus_bits"] = int(m.group(1) or m.group(2))
+    if "ram_gib" not in f:
+        if m := t.find(_RAM_SIZE_AFTER):
+            f["ram_gib"] = size_gib(float(m.group(1)), m.group(2) or "gb")
+        elif m := t.find(_RAM_SIZE_BEFORE):
+            f["ram_gib"] = size_gib(float(m.group(1)), m.group(2))
+
+
+_LEFTOVER_SIZE = re.compile(rf"(?<![a-z0-9.]){NUM}\s*{SIZE_UNIT}(?!\s*(?:/|per|每|of\s+(?:vram|video)|vram|显存|model|模型|file|文件|"
+                            r"ssd|nvme|hdd|disk|硬盘|固态|download|下载|storage|swap))")
+
+
+def read_leftover_size(t: Text, r: Reading, catalog: Catalog) -> None:
+    """A memory size no device claimed ("a 4090 and 64GB"): system RAM when that is the
+    only reading left, said as an assumption; several such sizes are reported unread."""
+    sizes = list(_LEFTOVER_SIZE.finditer(t.text))
+    if not sizes or r.failed:
+        return
+    unified = any(catalog.gpu(n).unified_memory for n in r.fields.get("gpu_names", []))
+    if len(sizes) == 1 and r.fields.get("ram_gib") is None and not unified:
+        m = sizes[0]
+        t.take(m)
+        r.fields["ram_gib"] = size_gib(float(m.group(1)), m.group(2))
+        r.note("note_size_read_as_ram", size=r.fields["ram_gib"])
+        return
+    for m in sizes:
+        t.take(m)
+        r.could_not_read("unread_size", text=m.group(0).strip())
+
+
+def _ram_kind(r: Reading, catalog: Catalog, lp: str | None, gen: str, x: str | None, mts: str | None,
+              text: str) -> None:
+    generation = f"{'LP' if lp else ''}DDR{gen}{'X' if (x and lp) else ''}"
+    names = {k.name for k in catalog.ram_kinds}
+    typical = _TYPICAL_SPEED.get(generation)
+    if typical is None:  # DDR3, DDR6, LPDDR4: not kinds the catalog sizes
+        r.could_not_read("unread_ram_kind", text=f"{generation}-{mts}" if mts else generation)
+        return
+    if mts is None:
+        r.fields["ram_kind"] = typical
+        r.note("note_ram_kind_speed_assumed", generation=generation, kind=typical)
+        return
+    name = f"{generation}-{mts}"
+    if name in names:
+        r.fields["ram_kind"] = name
+        return
+    low, high = _PLAUSIBLE_MTS.get(generation, (0, 0))
+    if low <= int(mts) <= high:
+        # not a speed in the catalog, but a real one: the bandwidth follows from MT/s (rig.py)
+        r.fields["ram_kind"] = name
+        r.note("note_ram_speed_unlisted", kind=name, mts=int(mts))
+        return
+    r.could_not_read("unread_ram_speed", text=text.upper(), generation=generation, kind=typical)
+    r.fields["ram_kind"] = typical
+
+
+# --- CPUs ------------------------------------------------------------------------------
+_CPU_ONLY = re.compile(
+    r"no\s*(?:dedicated\s*|discrete\s*)?(?:gpu|graphics card|video card)|without\s*(?:a\s*)?(?:gpu|graphics card)"
+    r"|cpu[\s-]*only|only\s*(?:a\s*|the\s*|my\s*)?cpu|on\s*(?:the\s*|my\s*|a\s*)?cpu\b|pure\s*cpu"
+    r"|没有?显卡|无显卡|不用显卡|没有?独显|无独显|没有?独立显卡|纯\s*cpu|只用\s*cpu|只有\s*cpu|用\s*cpu\s*跑|仅\s*cpu|集显|核显"
+)
+
+
+@cached_per_catalog
+def _cpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
+    pairs = [(key, c.name) for c in catalog.cpus for key in c.keys]
+    pairs.sort(key=lambda p: len(p[0]), reverse=True)
+    prefix = r"(?:(?:intel|amd|core|ryzen|xeon|epyc)\s*)?"
+    return [(bounded(prefix + flex(k)), name, anchor(k)) for k, name in pairs]
+
+
+_SIZE_NEXT_TO_CPU = re.compile(rf"\s*(?:with|w/|,|，|\+|加|配|and)?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:vram|显存|model|模型|file))")
+
+
+# devices the catalog does not size: said, so their RAM is not read as a PC's
+_UNSIZED_DEVICE = re.compile(r"raspberry\s*pi|树莓派|\bphone\b|iphone|android|手机|ipad|jetson|steam\s*deck|"
+                             r"chromebook|orange\s*pi")
+
+
+def read_cpu(t: Text, r: Reading, catalog: Catalog) -> None:
+    if m := t.find(_UNSIZED_DEVICE):
+        r.could_not_read("unread_device", text=m.group(0).strip())
+    for pattern, name, key_anchor in _cpu_patterns(catalog):
+        if key_anchor in t.text and (m := t.find(pattern)):
+            r.fields["cpu_name"] = name
+            # "EPYC 9654 with 768GB": a size next to a CPU is its RAM
+            if r.fields.get("ram_gib") is None and (size := _SIZE_NEXT_TO_CPU.match(t.text, m.end())):
+                t.take(size)
+                r.fields["ram_gib"] = size_gib(float(size.group(1)), size.group(2))
+            break
+    if t.find(_CPU_ONLY):
+        r.fields["cpu_only"] = True
+
+
+def cpu_by_text(text: str, catalog: Catalog) -> str | None:
+    """A catalog CPU named in a line of tool output ("AMD EPYC 9654 96-Core Processor")."""
+    lowered = text.lower()
+    for pattern, name, key_anchor in _cpu_patterns(catalog):
+        if key_anchor in lowered and pattern.search(lowered):
+            return name
+    return None
+
+
+# --- GPUs ------------------------------------------------------------------------------
+_GPU_PREFIX = r"(?:(?:nvidia|geforce|amd|radeon|intel|tesla|quadro)\s*)?"
+_GPU_SIZE = (rf"(?:\s*(?:with\s*|,\s*|\(\s*)?{NUM}\s*(?:gb|g|gib)(?![a-z0-9])\)?"
+             r"(?!\s*(?:of\s*)?(?:system|ram|内存|ddr|model|模型|file|unified)))?")
+_GPU_COUNT_AFTER = r"(?:\s*(?:x|\*)\s*(\d{1,3})(?![a-z0-9])|\s*[,(]?\s*(\d{1,2})\s*(?:cards?|gpus?)\)?)?"
+
+
+@cached_per_catalog
+def _gpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
+    """One pattern per GPU key, with an optional count before ("2x", "2 ") or after
+    ("x2", "2 cards") and an optional memory size after ("3060 12gb")."""
+    keys = sorted({k for gpu in catalog.gpus if gpu.vendor != "apple" for k in gpu.keys}, key=len, reverse=True)
+    return [
+        (re.compile(rf"(?<![a-z0-9.])(?:(\d{{1,3}})\s*(?:x|\*)\s*|(\d{{1,2}})\s+)?{_GPU_PREFIX}{flex(k)}(?:s)?"
+                    rf"(?![a-z0-9]){_GPU_SIZE}{_GPU_COUNT_AFTER}"), k, anchor(k))
+        for k in keys
+    ]
+
+
+_TOTAL = re.compile(r"\s*(?:in\s+)?(?:total|combined|总共|总计|合计)\)?")
+_LAPTOP = re.compile(r"laptop|notebook|mobile|max-q|笔记本|移动版|游戏本")
+_UNKNOWN_GPU = re.compile(
+    r"(?<![a-z0-9])(?:rtx|gtx|rx|arc|radeon|geforce|quadro|tesla|titan|instinct)\s*-?\s*"
+    r"([a-z]?\d{2,5}[a-z]*(?:\s*(?:ti|super|xtx|xt|max|pro|ultra))?)"
+)
+_VRAM_ONLY = re.compile(rf"{NUM}\s*(?:gb|g|gib)\s*(?:of\s*)?(?:vram|显存|video memory|gpu memory)")
+_VRAM_ONLY_ZH = re.compile(rf"(?:显存|vram)\s*(?:是|有|为|:|：)?\s*{NUM}\s*(?:gb|g|gib)")
+
+
+def read_vram(t: Text, r: Reading) -> None:
+    """"显存8G", "12GB of VRAM": read before RAM sizes, so "显存8G内存32G" is 8 GB of VRAM
+    and 32 GB of RAM, not 8 GB of RAM."""
+    if m := (t.find(_VRAM_ONLY_ZH) or t.find(_VRAM_ONLY)):
+        r.vram_gib = float(m.group(1))
+
+
+def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
+    f = r.fields
+    names: list[str] = list(f.get("gpu_names", []))
+    counts: list[int] = list(f.get("gpu_counts", []))
+    found: list[tuple[int, str, int]] = []  # (position, card, count): listed in the question's order
+    for pattern, key, key_anchor in _gpu_patterns(catalog):
+        while key_anchor in t.text and (match := t.find(pattern)):
+            count = int(match.group(1) or match.group(2) or match.group(4) or match.group(5) or 1)
+            size = float(match.group(3)) if match.group(3) else None
+            if size and count > 1 and (total := _TOTAL.match(t.text, match.end())):
+                t.take(total)  # "2x3090 (48GB total)": the size is for all the cards
+                size /= count
+            gpu = _gpu_variant(r, catalog, key, size)
+            if gpu is None:
+                return
+            if count < 1 or count > MAX_GPUS:
+                r.fail("absurd_gpu_count", "error_absurd_gpu_count", count=count, most=MAX_GPUS)
+                return
+            found.append((match.start(), gpu.name, count))
+    for _, name, count in sorted(found):
+        _add(names, counts, name, count)
+    if names:
+        f["gpu_names"], f["gpu_counts"] = names, counts
+        cards = [catalog.gpu(n) for n in names]
+        laptop = _LAPTOP.search(t.text)
+        if laptop and any(not g.unified_memory for g in cards):
+            # a laptop RTX 4090 has 16 GB, not the desktop card's 24: not in the catalog
+            r.fail("laptop_gpu", "error_laptop_gpu", gpu=next(g.name for g in cards if not g.unified_memory))
+        elif len(names) > 1:
+            r.note("note_mixed_gpus", gpus=" + ".join(names))
+        return
+    # a GPU-looking name the catalog lacks: "did you mean"
+    if unknown := _UNKNOWN_GPU.search(t.text):
+        _unknown_gpu(r, catalog, unknown.group(0).strip())
+        return
+    # "12GB VRAM" without a card: size it as a typical card with that memory
+    if r.vram_gib is not None and (gpu := typical_card(catalog, r.vram_gib)):
+        f["gpu_names"], f["gpu_counts"] = [gpu.name], [1]
+        f["vram_only"] = True
+
+
+def _add(names: list[str], counts: list[int], name: str, count: int) -> None:
+    if name in names:
+        counts[names.index(name)] += count
+    else:
+        names.append(name)
+        counts.append(count)
+
+
+def _gpu_variant(r: Reading, catalog: Catalog, key: str, size: float | None) -> Gpu | None:
+    variants = [g for g in catalog.gpus if key in g.keys]
+    unified = variants[0].unified_memory
+    if size is None and unified and r.fields.get("ram_gib"):
+        size = r.fields.pop("ram_gib")  # "Strix Halo with 64GB RAM": the one memory pool
+    if size is None and not unified and r.vram_gib is not None:
+        size = r.vram_gib  # "3060, 显存8G": the card's memory, said elsewhere in the sentence
+    if size is None:
+        gpu = _default(variants)
+        if len(variants) > 1:
+            r.note("note_gpu_variant_assumed", gpu=gpu.name,
+                   sizes=", ".join(f"{g.vram_gib:g}" for g in sorted(variants, key=lambda g: g.vram_gib)))
+        return gpu
+    exact = [g for g in variants if abs(g.vram_gib - size) < _SIZE_TOLERANCE_GIB]
+    if exact:
+        return exact[0]
+    sizes = ", ".join(f"{g.vram_gib:g} GB" for g in variants)
+    r.fail("unknown_gpu_variant", "error_unknown_gpu_variant", size=size, sizes=sizes, default=_default(variants).name)
+    return None
+
+
+def gpu_from_tool(r: Reading, catalog: Catalog, name: str, vram_gib: float | None, count: int) -> None:
+    """A GPU as a tool printed it ("NVIDIA GeForce RTX 3090", 24576 MiB): the catalog card
+    its name names, in the memory variant nearest the reported size (drivers report a
+    little less than marketed). Old nvidia-smi cuts names ("GeForce GTX 108..."): the
+    memory size then decides among the cards the stem fits; when it cannot, that is said."""
+    text = re.sub(r"\.\.\.|…", " ", name.lower()).strip()
+    truncated = text != name.lower().strip()
+    buffer = Text(text)
+    keys = [key for pattern, key, key_anchor in _gpu_patterns(catalog) if key_anchor in text and buffer.find(pattern)]  # "7900 xt/7900 xtx": both
+    if not keys and truncated:
+        stem = re.sub(r"^(?:nvidia\s*|amd\s*|intel\s*)?(?:geforce\s*|radeon\s*|tesla\s*|quadro\s*)?", "", text).strip()
+        if stem:
+            keys = [k for g in catalog.gpus if g.vendor != "apple" for k in g.keys if k.startswith(stem)]
+    variants = list({g.name: g for g in catalog.gpus for k in keys if k in g.keys}.values())
+    if vram_gib is not None and variants:
+        near = [g for g in variants if abs(g.vram_gib - vram_gib) <= 0.1 * g.vram_gib]
+        if not near:
+            sizes = ", ".join(f"{g.vram_gib:g} GB" for g in variants)
+            r.fail("unknown_gpu_variant", "error_unknown_gpu_variant", size=round(vram_gib, 1), sizes=sizes,
+                   default=_default(variants).name)
+            return
+        variants = near
+    cards = {frozenset(g.keys) for g in variants}
+    if len(cards) > 1 or not variants:
+        if not truncated and not variants:
+            _unknown_gpu(r, catalog, name.strip())
+            return
+        # a cut or ambiguous name: say so, and size by memory alone when it is known
+        r.could_not_read("unread_gpu_name", text=name.strip())
+        if vram_gib is not None and (gpu := typical_card(catalog, round(vram_gib))):
+            r.fields["vram_only"] = True
+            _append(r, gpu.name, count)
+        return
+    if vram_gib is not None:
+        gpu = min(variants, key=lambda g: abs(g.vram_gib - vram_gib))
+    else:
+        gpu = _default(variants)
+        if len(variants) > 1:
+            r.note("note_gpu_variant_assumed", gpu=gpu.name,
+                   sizes=", ".join(f"{g.vram_gib:g}" for g in sorted(variants, key=lambda g: g.vram_gib)))
+    _append(r, gpu.name, count)
+
+
+def _append(r: Reading, name: str, count: int) -> None:
+    names = list(r.fields.get("gpu_names", []))
+    counts = list(r.fields.get("gpu_counts", []))
+    _add(names, counts, name, count)
+    r.fields["gpu_names"], r.fields["gpu_counts"] = names, counts
+
+
+def _default(variants: list[Gpu]) -> Gpu:
+    return next((g for g in variants if g.default_variant), variants[0])
+
+
+def typical_card(catalog: Catalog, vram: float) -> Gpu | None:
+    """A GeForce card with that much memory, of middling speed among those that have it."""
+    cards = [g for g in catalog.gpus if g.vendor == "nvidia" and re.match(r"(?:RTX|GTX) \d", g.name)]
+    if not cards:
+        return None
+    enough = [g for g in cards if g.vram_gib >= vram]
+    if not enough:
+        return max(cards, key=lambda g: (g.vram_gib, g.bandwidth_gbs))
+    smallest = min(g.vram_gib for g in enough)
+    same = sorted((g for g in enough if g.vram_gib == smallest), key=lambda g: g.bandwidth_gbs)
+    return same[(len(same) - 1) // 2]
+
+
+def _unknown_gpu(r: Reading, catalog: Catalog, text: str) -> None:
+    from rapidfuzz import fuzz, process, utils
+
+    choices = {g.name: g.name for g in catalog.gpus if g.default_variant}
+    choices.update({g.chip: g.chip for g in catalog.gpus if g.vendor == "apple"})
+    best = process.extract(text, choices, scorer=fuzz.WRatio, processor=utils.default_process, limit=3)
+    names = [name for _, score, name in best if score >= 50]
+    if not names:
+        r.fail("unknown_gpu", "error_unknown_gpu_no_match", text=text)
+    else:
+        from rules.phrases import say
+
+        r.fail("unknown_gpu", "error_unknown_gpu", text=text, names=say(r.lang, "or").join(names))

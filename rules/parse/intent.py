@@ -1,0 +1,60 @@
+"""What the question asks for, from its words and what was read from it."""
+
+from __future__ import annotations
+
+import re
+
+from rules.intents import detect_intent
+from rules.schema import Intent
+
+_SPEED_WORDS = re.compile(
+    r"how fast|tokens?\s*/\s*s|tokens?\s*per\s*s|tok/s|t/s|\bspeed|\bfast\b|速度|多快|每秒|快吗|tps"
+)
+_RECOMMEND_WORDS = re.compile(
+    r"what (?:model|llm|models|llms|size)|which (?:model|llm|models)|best (?:model|llm)|what can i run"
+    r"|what could i run|biggest|largest|recommend|suggest|推荐|能跑什么|跑什么|什么模型|哪个模型|哪些模型|最大的模型|多大的模型"
+)
+_REQUIREMENT_WORDS = re.compile(
+    r"what (?:gpu|card|graphics|hardware|pc|computer|setup|rig)|which (?:gpu|card)|how much (?:vram|ram|memory)"
+    r"|requirement|need|minimum|file size|how big|how large|size of|文件大小|文件多大|有多大|要多少|需要|什么显卡|多少显存|多少内存|最低|配置"
+)
+_EXPLAIN_WORDS = re.compile(
+    r"^\s*(?:why|how does|how do|explain|what is|what's|what are|difference|is it true)"
+    r"|为什么|为何|什么是|区别|解释|原理|是什么"
+)
+
+# Opinion and "does X help" questions about hardware are explanations, not requests
+# for a model list: "Is DDR5 worth it?", "Will a faster CPU make llama.cpp faster?"
+_OPINION_WORDS = re.compile(
+    r"^\s*(?:is|are|does|do|did|will|would|should|could|can|how much does|how much will)\b.*?"
+    r"(?:\bworth\b|\bhelps?\b|\bmatters?\b|\bimproves?\b|\bfaster\b|\bbenefits?\b|\bbottleneck"
+    r"|\bbetter\b|\bdifference\b|\bimpact\b|\baffects?\b|\bspeed(?:s)? up\b)"
+    r"|值得|值不值|有用吗|有没有用|有帮助|帮助大吗|会更快|会快|更快吗|影响大|有影响|有区别|有必要"
+)
+
+
+def intent_of(raw: str, q: dict) -> Intent:
+    has_hw = bool(q.get("gpu_names") or q.get("cpu_only") or q.get("cpu_name") or q.get("ram_gib")
+                  or q.get("ram_kind") or q.get("bandwidth_gbs"))
+    has_model = bool(q.get("model_name") or q.get("params_b") or q.get("model_file_gb") or q.get("gguf_path"))
+    if q.get("error"):
+        return Intent.CAN_RUN
+    if has_model and (follow_on := detect_intent(raw)):  # max_context, fine_tune, serve, command
+        return follow_on
+    if _SPEED_WORDS.search(raw) and (has_model or q.get("bandwidth_gbs")):
+        return Intent.SPEED
+    if q.get("bandwidth_gbs") and q.get("model_file_gb"):
+        return Intent.SPEED
+    if has_hw and not has_model:
+        if (_EXPLAIN_WORDS.search(raw) or _OPINION_WORDS.search(raw)) and not _RECOMMEND_WORDS.search(raw):
+            return Intent.EXPLAIN
+        return Intent.RECOMMEND
+    if has_model and not has_hw:
+        if _EXPLAIN_WORDS.search(raw) and not _REQUIREMENT_WORDS.search(raw):
+            return Intent.EXPLAIN
+        return Intent.REQUIREMENTS
+    if has_model and has_hw:
+        if _REQUIREMENT_WORDS.search(raw) and re.search(r"how much|多少", raw):
+            return Intent.REQUIREMENTS
+        return Intent.CAN_RUN
+    return Intent.EXPLAIN

@@ -1,0 +1,220 @@
+"""Models and quantization in a question: the KV-cache type, quant names and words,
+catalog models by alias, bare sizes ("a 13B model"), model file sizes ("a 13 GB
+model"), a local GGUF path, and names the catalog does not know ("Zorblax-13B"),
+which get "I don't know model X; did you mean …" instead of a silent stand-in."""
+
+from __future__ import annotations
+
+import re
+
+from rules.catalog import Catalog
+from rules.parse.reading import Reading, cached_per_catalog
+from rules.parse.text import NUM, Text, anchor, bounded, flex
+
+_KV_WORD = r"(q8_0|q8|8[\s-]*bit|q4_0|q4|4[\s-]*bit|f16|fp16)"
+_KV_CACHE = re.compile(rf"{_KV_WORD}\s*(?:kv|k/v)[\s-]*cache|(?:kv|k/v)[\s-]*cache\s*(?:in|at|of|=|:|用|为|是|设为|量化为?)?\s*{_KV_WORD}")
+_MODEL_FILE = re.compile(rf"{NUM}\s*(?:gb|g)\s*(?:large\s*)?(?:model|file|模型)|模型\s*(?:大小|是|有)?\s*{NUM}\s*(?:gb|g)")
+_BARE_SIZE = re.compile(r"(?<![\d.a-z])(\d+(?:\.\d+)?)\s*(?:x\s*(\d+(?:\.\d+)?)\s*)?(b|billion|亿)(?![a-z])")
+# a local GGUF file: "./models/foo.gguf", "C:\models\Foo-Q4_K_M.gguf", "~/foo.gguf"
+_GGUF_PATH = re.compile(r"""["'`]([^"'`\n]+?\.gguf)["'`]|((?:[A-Za-z]:)?[^\s"'`<>|]*[^\s"'`<>|/\\]\.gguf)(?![A-Za-z0-9])""",
+                        re.IGNORECASE)
+# words that may stand before a size without naming a model ("run a 13B", "for 70b")
+_NOT_NAMES = frozenset("""
+a an the run runs running ran to for of on with and or is are can could my this that these any some one
+model models llm llms about like size sized quantized quantised at in it do does will would fit fits load
+loading use using vs than me i you we what how fast speed need needs dense moe params parameter parameters
+gguf ollama q bare generic typical base instruct chat local locally only just also even fine tune tuning
+serve serving train training finetune inference infer try trying want get gets be handle host hosting
+both each per if then so but nor not no yes ok okay hi hello please tell say pick choose between
+""".split())
+# after "run"/"跑": a word that is not a model name (tools, places, filler)
+_NOT_MODEL_WORDS = _NOT_NAMES | frozenset("""
+anything something everything stuff things them these those models llms ai inference locally local well
+smoothly fine faster slower bigger larger smaller big large small multiple several many more most best
+ok okay properly offline online fast slow home lots together parallel concurrently at all
+llama.cpp llamacpp ollama vllm koboldcpp exllama exllamav2 lmstudio oobabooga docker windows linux wsl mac
+macos cuda rocm vulkan metal server servers python code games game
+""".split())
+# words that describe a bare size rather than name a model ("a decent 13b")
+_SIZE_ADJECTIVES = frozenset("""
+good decent nice great solid small tiny little medium mid huge giant quick cheap new newer newest old older
+latest recent modern popular smart smarter strong capable reasonable usable uncensored coding coder code
+math chatty general purpose random typical standard normal regular average open source opensource weights
+quant quants quantized dense sparse plain vanilla whole full entire single another other similar same
+something anything roughly around approx approximately about maybe perhaps even still much
+""".split())
+# families people name, so "yi 34b" or "falcon-40b" is an unknown *model*, not a bare size
+_FAMILY_WORDS = frozenset("""
+llama llama2 llama3 codellama tinyllama mistral mixtral qwen qwen2 qwen3 qwq gemma gemma2 gemma3 phi phi3 phi4
+deepseek yi falcon starcoder starcoder2 command granite glm chatglm kimi gpt nemotron internlm baichuan vicuna
+wizardlm orca solar zephyr openchat hermes dolphin smollm olmo mpt bloom opt pythia stablelm minicpm aya
+""".split())
+_RUN_WORD = re.compile(r"(?:(?<![a-z])(?:run|running|load|loading)\s+|跑\s*|运行\s*|部署\s*)"
+                       r"([a-z][a-z0-9.+]*(?:[-_][a-z0-9.+]+)*)(?=\s*(?:$|[?？!！,，.。]|on\b|with\b|at\b|in\b|using\b|吗|么|呢|嘛|可以|行|的))")
+
+
+@cached_per_catalog
+def _quant_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
+    pairs = []
+    for q in catalog.quants:
+        pairs.append((q.name.lower(), q.name))
+        pairs.extend((w, q.name) for w in q.words)
+    pairs.sort(key=lambda p: len(p[0]), reverse=True)
+    out = []
+    for word, name in pairs:
+        if re.search(r"[\u4e00-\u9fff]", word):
+            out.append((re.compile(re.escape(word)), name, word))
+        else:
+            out.append((bounded(flex(word)), name, anchor(word)))
+    return out
+
+
+@cached_per_catalog
+def _model_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
+    pairs = [(alias, m.name) for m in catalog.models for alias in m.aliases]
+    pairs.sort(key=lambda p: len(p[0]), reverse=True)
+    return [(bounded(flex(alias)), name, anchor(alias)) for alias, name in pairs]
+
+
+def read_gguf_path(question: str, t: Text, r: Reading) -> None:
+    if m := _GGUF_PATH.search(question):
+        r.fields["gguf_path"] = (m.group(1) or m.group(2)).strip()
+        for found in list(re.finditer(r"\S*\.gguf\S*", t.text)):
+            t.take(found)
+
+
+def read_kv_cache(t: Text, r: Reading) -> None:
+    if m := t.find(_KV_CACHE):
+        word = (m.group(1) or m.group(2)).replace(" ", "").replace("-", "")
+        r.fields["kv_cache_type"] = "q8_0" if "8" in word else "q4_0" if "4" in word else "f16"
+
+
+def read_model_file(t: Text, r: Reading) -> None:
+    """"a 13 GB model" in a pure speed question."""
+    if m := t.find(_MODEL_FILE):
+        r.fields["model_file_gb"] = float(m.group(1) or m.group(2))
+
+
+_BPW = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:bpw|bits? per weight)")
+
+
+def read_quant(t: Text, r: Reading, catalog: Catalog) -> None:
+    if m := t.find(_BPW):  # "4.65 bpw" (EXL2): the engine sizes named quant types only
+        r.could_not_read("unread_bpw", text=m.group(0).strip())
+    for pattern, name, key_anchor in _quant_patterns(catalog):
+        if key_anchor in t.text and t.find(pattern):
+            r.fields["quant"] = name
+            return
+
+
+def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
+    """A catalog model by one of its aliases; before GPUs, so "llama 3.1 8b" keeps its "8b"."""
+    for pattern, name, key_anchor in _model_patterns(catalog):
+        if key_anchor in t.text and (m := t.find(pattern)):
+            # "mistral 13b": a family alias followed by a size the model does not have
+            # names another model, not Mistral 7B
+            after = re.match(r"[\s\-_:]*(\d+(?:\.\d+)?)\s*b(?![a-z0-9])", t.text[m.end():])
+            if after and not _same_size(float(after.group(1)), catalog.model(name).params_b):
+                _unknown_model(r, catalog, f"{m.group(0).strip()} {after.group(1)}b")
+                return
+            r.fields["model_name"] = name
+            return
+
+
+def _same_size(stated_b: float, params_b: float) -> bool:
+    """'8b' for 8.03B, '70b' for 70.55B, '7b' for 7.24B; not '13b' for 7.24B."""
+    return abs(stated_b - params_b) <= max(1.0, 0.2 * params_b)
+
+
+def read_size_or_unknown_name(t: Text, r: Reading, catalog: Catalog, original: str) -> None:
+    """After catalog names are read: "Zorblax-13B" (an unknown name) or "a 13B model" (a bare size)."""
+    if r.fields.get("model_name") or r.fields.get("gguf_path"):
+        return
+    for m in _BARE_SIZE.finditer(t.text):
+        start = _name_start(t.text, original, m.start())
+        if start is not None:
+            _unknown_model(r, catalog, _original_span(original, t.text, start, m.end()))
+            return
+    if size := t.find(_BARE_SIZE):
+        value = float(size.group(1))
+        if size.group(3) == "亿":
+            value /= 10
+        if size.group(2):  # "8x7b" without a family: a mixture of experts
+            wanted = f"{size.group(1)}x{size.group(2)}b"
+            mix = next((m for m in catalog.models
+                        if any(a.replace(" ", "").replace("mixtral", "").replace("-", "") == wanted for a in m.aliases)),
+                       None)
+            if mix:
+                r.fields["model_name"] = mix.name
+                return
+            value *= float(size.group(2))
+        r.fields["params_b"] = value
+        return
+    # "can my 3090 run zorblax?": a size-less name, only next to hardware (else it may be a how-to)
+    if r.fields.get("gpu_names") or r.fields.get("cpu_name") or r.fields.get("ram_gib"):
+        m = _RUN_WORD.search(t.text)
+        word = m.group(1) if m else ""
+        if word and word not in _NOT_MODEL_WORDS and not word.isdigit() and len(word) >= 3:
+            _unknown_model(r, catalog, _original_span(original, t.text, m.start(1), m.end(1)))
+
+
+def _name_start(text: str, cased: str, end: int) -> int | None:
+    """Where a model name written right before a size starts ("Zorblax-" in "Zorblax-13B",
+    "llama 3.1 " in "llama 3.1 13b"), or None when the words there do not name a model
+    ("run a 13b", "the best 7b"): a name is joined to the size ("-", "_", ":"), or has a
+    capital or a digit as written ("FooLM", "qwen3"), or is a model family word."""
+    m = re.search(r"(?<![a-z0-9.+])((?:[a-z][a-z0-9.+]*[\-_:/ ]{1,2})(?:[a-z0-9][a-z0-9.+]*[\-_:/ ]{1,2}){0,3})$",
+                  text[:end])
+    if not m:
+        return None
+    tokens = list(re.finditer(r"[a-z0-9][a-z0-9.+]*", m.group(1)))
+    while tokens and (tokens[0].group() in _NOT_NAMES or not tokens[0].group()[0].isalpha()):
+        tokens.pop(0)
+    if not tokens or tokens[-1].group() in _NOT_NAMES:
+        return None
+    start = m.start(1) + tokens[0].start()
+    written = cased[start:end] if len(cased) == len(text) else text[start:end]
+    joined = bool(re.search(r"[\-_:]\s*$", text[start:end]))
+    looks_named = bool(re.search(r"[A-Z0-9]", written)) or tokens[0].group() in _FAMILY_WORDS
+    if joined or looks_named:
+        return start
+    # "zorblax 13b": a plain lowercase word right before the size that is no filler or
+    # adjective is most likely a name; "I don't know zorblax 13b" beats a silent Llama 2 13B
+    last = tokens[-1].group()
+    if last.isalpha() and len(last) >= 4 and last not in _NOT_MODEL_WORDS and last not in _SIZE_ADJECTIVES:
+        return m.start(1) + tokens[-1].start()
+    return None
+
+
+def _original_span(original: str, normalised: str, start: int, end: int) -> str:
+    """The words as the user wrote them (case kept) when normalising kept the length."""
+    if len(original) == len(normalised):
+        return original[start:end].strip(" -_:")
+    return normalised[start:end].strip(" -_:")
+
+
+def _unknown_model(r: Reading, catalog: Catalog, text: str) -> None:
+    from rapidfuzz import fuzz, process, utils
+
+    r.fields["unknown_model"] = text
+    choices = {}
+    for m in catalog.models:
+        choices[m.name] = m.name
+        for alias in m.aliases:
+            choices.setdefault(alias, m.name)
+    names: list[str] = []
+    for key, score, _ in process.extract(text, list(choices), scorer=fuzz.WRatio, processor=utils.default_process,
+                                         limit=12):
+        if score >= 50 and choices[key] not in names:
+            names.append(choices[key])
+        if len(names) == 3:
+            break
+    size = re.search(r"(\d+(?:\.\d+)?)\s*b\b", text.lower())
+    hint = size.group(1) if size else None
+    from rules.phrases import say
+
+    how = say(r.lang, "unknown_model_size_hint", size=hint) if hint else ""
+    if names:
+        r.fail("unknown_model", "error_unknown_model", text=text, names=say(r.lang, "or").join(names), hint=how)
+    else:
+        r.fail("unknown_model", "error_unknown_model_no_match", text=text, hint=how)

@@ -56,6 +56,17 @@ def _p50(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
+def _spread(values: list[float]) -> str | None:
+    """p50 with its p10-p90 range: every speed figure carries its range."""
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    if len(values) < 3:
+        return f"{_p50(values)} (n={len(values)})"
+    q = statistics.quantiles(values, n=10, method="inclusive")
+    return f"{_p50(values)} (p10 {q[0]:.1f}, p90 {q[-1]:.1f}, n={len(values)})"
+
+
 async def bench(data_dir: Path) -> dict:
     from bot.service import RigBotService
     from bot.settings import Settings
@@ -103,16 +114,16 @@ async def bench(data_dir: Path) -> dict:
         "threads measured (decode tok/s by -t)": measured.get("decode_tokens_per_s"),
         "threads measured (prefill tok/s by -tb)": measured.get("prefill_tokens_per_s"),
         "first start incl. thread measurement_s": round(first_start_s, 2),
-        "raw llama.cpp decode tok/s p50 (same server, same messages)": raw_p50,
-        "bot streamed tok/s p50 (first to last token)": bot_p50,
-        "server's own decode tok/s p50 for the bot's requests": _p50(server_own),
-        "ratio bot / raw": round(bot_p50 / raw_p50, 3) if raw_p50 and bot_p50 else None,
-        "TTFT p50 ms (request to first token)": _p50(ttft),
-        "question to first token p50 ms (incl. retrieval)": _p50(ask_to_first),
+        "raw llama.cpp decode tok/s (same server, same messages)": _spread(raw),
+        "bot streamed tok/s (first to last token)": _spread(bot),
+        "server's own decode tok/s for the bot's requests": _spread(server_own),
+        "ratio bot / raw (p50s)": round(bot_p50 / raw_p50, 3) if raw_p50 and bot_p50 else None,
+        "TTFT ms (request to first token)": _spread(ttft),
+        "question to first token ms (incl. retrieval)": _spread(ask_to_first),
         "prompt tokens p50": _p50(prompt_n),
         "of which reused from the prompt cache p50": _p50(cached_n),
         "of which processed (uncached) p50": _p50(uncached_n),
-        "prefill tok/s p50": _p50(prefill),
+        "prefill tok/s": _spread(prefill),
         "generations": len(bot),
     }
 
@@ -124,8 +135,8 @@ def cold_start(data_dir: Path, runs: int = 3) -> dict:
     results = [json.loads(subprocess.run([sys.executable, "-c", COLD_START, str(data_dir)], cwd=ROOT, env=env,
                                          check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
                for _ in range(runs)]
-    return {"cold start to ready p50 ms (cached index, remembered threads)": _p50([r["ready_ms"] for r in results]),
-            "of which llama-server start + smoke generation p50 s": _p50([r["server_ready_s"] for r in results])}
+    return {"cold start to ready ms (cached index, remembered threads)": _spread([r["ready_ms"] for r in results]),
+            "of which llama-server start + smoke generation s": _spread([r["server_ready_s"] for r in results])}
 
 
 def main() -> None:

@@ -328,6 +328,29 @@ async def measure_threads(spec: ServerSpec, candidates: list[int], log_path: Pat
             "decode_tokens_per_s": decode, "prefill_tokens_per_s": prefill}
 
 
+def decode_speeds(model: Path, threads: int, runs: int = 6, n_tokens: int = 64,
+                  prompt: str = "The memory bandwidth of a GPU") -> list[float]:
+    """Raw llama.cpp decode tokens/s of `model` on `threads` threads, `runs` times, as
+    llama-server itself times them (a short prompt, greedy sampling). For benchmarks."""
+
+    async def measure() -> list[float]:
+        spec = ServerSpec(binary=find_llama_server(), model=model, n_ctx=512, threads=threads,
+                          threads_batch=threads, no_repack=repack_choice(cpu_flags_text(), None)[0])
+        server = ServerProcess(spec)
+        server.spawn()
+        try:
+            async with httpx().AsyncClient(trust_env=False) as http:
+                await server.wait_ready(http)
+                messages = [{"role": "user", "content": prompt}]
+                await request_timings(http, server.url, messages, 16, False)  # warm-up
+                return [float((await request_timings(http, server.url, messages, n_tokens, False))
+                              .get("predicted_per_second") or 0.0) for _ in range(runs)]
+        finally:
+            await server.stop()
+
+    return asyncio.run(measure())
+
+
 @dataclass
 class EmbeddedServer:
     """Starts llama-server, checks it (health and one short generation), and restarts

@@ -1,6 +1,11 @@
-"""Knowledge path: RigBot's generation tokens/s ÷ raw llama.cpp decode tokens/s on the
-same model and threads, time to first token, retrieval latency, and cold start with
-a cached index. All measured in this one run."""
+"""Knowledge path through the model server: RigBot's streamed tokens/s ÷ raw llama.cpp
+decode tokens/s on the same server (same model and threads), time to first token,
+prompt tokens, prefill tokens/s, the thread counts measured on this host, and cold
+start to ready. All measured in this one run.
+
+Raw decode = llama-server's own `timings.predicted_per_second` for the same messages
+sent straight to the same server (no RigBot, no streaming); the bot figure is tokens
+after the first ÷ time from first to last streamed token, as a user sees them."""
 
 from __future__ import annotations
 
@@ -21,88 +26,127 @@ QUESTIONS = [
     "what is the KV cache?",
     "what does --n-gpu-layers do?",
     "GGUF和GGML有什么区别？",
+    "how much VRAM does a 70B model need at 4-bit?",
+    "why is prompt processing slower on a Mac?",
+    "what is quantization and does it hurt quality?",
+    "什么是KV缓存？",
+    "does PCIe speed matter with two GPUs?",
+    "how does a mixture-of-experts model run on a CPU?",
 ]
+# each question once: llama-server keeps earlier prompts in its RAM cache, so a repeated
+# question would be served from cache and flatter the time to first token
 COLD_START = """
-import asyncio, time, sys
+import asyncio, json, time, sys
 t0 = time.perf_counter()
 from bot.service import RigBotService
 from bot.settings import Settings
 async def main():
-    s = await RigBotService(Settings(data_dir=sys.argv[1], _env_file=None, n_threads=int(sys.argv[2]))).start()
+    s = await RigBotService(Settings(data_dir=sys.argv[1], _env_file=None, max_tokens=128)).start()
     rt = await s.knowledge()
     assert rt.index_loaded_from_disk, "index was rebuilt"
+    ready = time.perf_counter() - t0
     await s.close()
-asyncio.run(main())
-print(round((time.perf_counter() - t0) * 1000, 1))
+    return {"ready_ms": round(ready * 1000, 1), "server_ready_s": rt.llm_info.get("ready_s")}
+print(json.dumps(asyncio.run(main())))
 """
 
 
-async def bench(threads: int, data_dir: Path) -> dict:
+def _p50(values: list[float]) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 1) if values else None
+
+
+def _spread(values: list[float]) -> str | None:
+    """p50 with its p10-p90 range: every speed figure carries its range."""
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    if len(values) < 3:
+        return f"{_p50(values)} (n={len(values)})"
+    q = statistics.quantiles(values, n=10, method="inclusive")
+    return f"{_p50(values)} (p10 {q[0]:.1f}, p90 {q[-1]:.1f}, n={len(values)})"
+
+
+async def bench(data_dir: Path) -> dict:
     from bot.service import RigBotService
     from bot.settings import Settings
-    from knowledge.llm import decode_tokens_per_s, raw_chat_decode
+    from knowledge.llm_client import SAMPLING
+    from knowledge.llm_server import request_timings
 
-    settings = Settings(data_dir=data_dir, _env_file=None, n_threads=threads, max_tokens=128)
+    settings = Settings(data_dir=data_dir, _env_file=None, max_tokens=128)
+    t0 = time.perf_counter()
     service = await RigBotService(settings).start()
     runtime = await service.knowledge()
-    llm = runtime.worker.llm
+    first_start_s = time.perf_counter() - t0
+    url = runtime.server.endpoint.base_url
+    http = runtime.client.http
 
-    # Interleaved, so machine noise hits both alike. The baseline is the same chat
-    # request (same retrieved sections, sampling and token budget) sent straight to
-    # llama-cpp-python; decode speed depends on prompt length, so a short-prompt
-    # figure is printed only for reference.
-    raw, bot_perf, bot_wall, ttft, short = [], [], [], [], []
-    for q in QUESTIONS * 2:
-        hits = await runtime.retrieve(q)
-        messages, max_tokens = runtime._fit_prompt(q, hits, None)
-        perf = await asyncio.to_thread(raw_chat_decode, llm, messages, max_tokens)
-        raw.append(perf["n_eval"] / (perf["t_eval_ms"] / 1000))
-        short.append(await asyncio.to_thread(decode_tokens_per_s, llm, 128))
+    raw, bot, server_own, ttft, ask_to_first, prompt_n, cached_n, prefill = [], [], [], [], [], [], [], []
+    uncached_n: list[int] = []
+    for q in QUESTIONS:
+        asked = time.perf_counter()
         stamps: list[float] = []
         answer = await service.ask(q, on_token=lambda _t, s=stamps: s.append(time.perf_counter()))
-        if answer.llm and answer.llm.completion_tokens > 8 and len(stamps) > 2:
-            bot_perf.append(answer.llm.tokens_per_s)
-            # wall clock between first and last streamed piece, as a user sees it
-            bot_wall.append((len(stamps) - 1) / (stamps[-1] - stamps[0]))
-            ttft.append(answer.llm.ttft_ms)
-
-    retrieval = []
-    for q in QUESTIONS * 10:
-        t0 = time.perf_counter()
-        await runtime.retrieve(q)
-        retrieval.append((time.perf_counter() - t0) * 1000)
+        gen = answer._generation or {}
+        if answer.llm and answer.llm.completion_tokens > 8 and gen.get("tokens_per_s"):
+            bot.append(gen["tokens_per_s"])
+            server_own.append(gen.get("server_tokens_per_s"))
+            ttft.append(gen["ttft_ms"])
+            ask_to_first.append((stamps[0] - asked) * 1000)
+            prompt_n.append(gen["prompt_tokens"])
+            cached_n.append(gen.get("cached_prompt_tokens"))
+            uncached_n.append(gen["prompt_tokens"] - (gen.get("cached_prompt_tokens") or 0))
+            if gen.get("server_prompt_tokens_per_s"):
+                prefill.append(gen["server_prompt_tokens_per_s"])
+        # then the same messages straight to the same server: llama.cpp's own decode speed
+        hits = await runtime.retrieve(q)
+        messages, max_tokens = await runtime.fit_prompt(q, hits, None)
+        t = await request_timings(http, url, messages, max_tokens, True, SAMPLING)  # same sampling
+        if t.get("predicted_n", 0) > 8:
+            raw.append(t["predicted_per_second"])
+    info = runtime.llm_info
+    measured = runtime.thread_measurements or {}
     await service.close()
 
-    raw_med = statistics.median(raw)
+    raw_p50, bot_p50 = _p50(raw), _p50(bot)
     return {
-        "threads": threads,
-        "raw_llama_cpp_decode_tok_s (same prompt)": round(raw_med, 1),
-        "raw decode, 6-token prompt (reference)": round(statistics.median(short), 1),
-        "bot_decode_tok_s (llama.cpp counters)": round(statistics.median(bot_perf), 1),
-        "bot_streamed_tok_s (wall clock)": round(statistics.median(bot_wall), 1),
-        "ratio bot/raw (counters)": round(statistics.median(bot_perf) / raw_med, 3),
-        "ratio bot/raw (wall clock)": round(statistics.median(bot_wall) / raw_med, 3),
-        "ttft_ms_p50": round(statistics.median(ttft), 1),
-        "retrieval_ms_p50": round(statistics.median(retrieval), 2),
-        "generations": len(bot_perf),
+        "model server": info.get("summary"),
+        "threads measured (decode tok/s by -t)": measured.get("decode_tokens_per_s"),
+        "threads measured (prefill tok/s by -tb)": measured.get("prefill_tokens_per_s"),
+        "first start incl. thread measurement_s": round(first_start_s, 2),
+        "raw llama.cpp decode tok/s (same server, same messages)": _spread(raw),
+        "bot streamed tok/s (first to last token)": _spread(bot),
+        "server's own decode tok/s for the bot's requests": _spread(server_own),
+        "ratio bot / raw (p50s)": round(bot_p50 / raw_p50, 3) if raw_p50 and bot_p50 else None,
+        "TTFT ms (request to first token)": _spread(ttft),
+        "question to first token ms (incl. retrieval)": _spread(ask_to_first),
+        "prompt tokens p50": _p50(prompt_n),
+        "of which reused from the prompt cache p50": _p50(cached_n),
+        "of which processed (uncached) p50": _p50(uncached_n),
+        "prefill tok/s": _spread(prefill),
+        "generations": len(bot),
     }
 
 
-def cold_start(data_dir: Path, threads: int, runs: int = 3) -> dict:
-    env = dict(os.environ, HF_HUB_OFFLINE="1")
-    times = [float(subprocess.run([sys.executable, "-c", COLD_START, str(data_dir), str(threads)], cwd=ROOT,
-                                  env=env, check=True, capture_output=True, text=True).stdout.strip())
-             for _ in range(runs)]
-    return {"cold_start_cached_index_ms_p50": round(statistics.median(times), 1)}
+def cold_start(data_dir: Path, runs: int = 3) -> dict:
+    import json
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT))
+    results = [json.loads(subprocess.run([sys.executable, "-c", COLD_START, str(data_dir)], cwd=ROOT, env=env,
+                                         check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+               for _ in range(runs)]
+    return {"cold start to ready ms (cached index, remembered threads)": _spread([r["ready_ms"] for r in results]),
+            "of which llama-server start + smoke generation s": _spread([r["server_ready_s"] for r in results])}
 
 
 def main() -> None:
-    threads = int(os.environ.get("RIGBOT_N_THREADS", "1"))
     with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(bench(threads, Path(tmp))) | cold_start(Path(tmp), threads)
-    print("knowledge path (SmolLM2-135M Q4_1, same model and threads):")
+        result = asyncio.run(bench(Path(tmp))) | cold_start(Path(tmp))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    print(f"knowledge path through llama-server (default model, this host's measured threads; "
+          f"{os.cpu_count()} CPUs, load average {load:.1f} at the end):")
     for key, value in result.items():
-        print(f"  {key:>38}: {value}")
+        print(f"  {key:>60}: {value}")
 
 
 if __name__ == "__main__":

@@ -13,16 +13,16 @@ def main(threads: int = 1, runs: int = 6) -> dict:
 
     from bot.host import measure_performance, probe_cpu
     from bot.stats import predicted_tokens_per_s
-    from knowledge.llm import decode_tokens_per_s, default_model_path, load_llama
+    from knowledge.llm import default_model_path
+    from knowledge.llm_server import decode_speeds
 
     path = Path(default_model_path())
     measured_host = measure_performance()
     host = {"measured": measured_host, "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "cpu": probe_cpu(), "n_threads": threads}
     prediction = predicted_tokens_per_s(host, path, n_threads=threads)
-    llm = load_llama(path, n_ctx=512, n_threads=threads, n_gpu_layers=0)
-    decode_tokens_per_s(llm, 16)  # warm-up
-    speeds = [decode_tokens_per_s(llm, 64) for _ in range(runs)]
+    # llama.cpp's own decode timings, from a llama-server child with these threads
+    speeds = decode_speeds(path, threads, runs=runs, n_tokens=64)
     median = statistics.median(speeds)
     best = max(speeds)
     result = {

@@ -1,4 +1,5 @@
-"""What RigBot runs on: CPU, RAM, GPUs (NVML), OS, Python, llama.cpp build."""
+"""What RigBot runs on: CPU, RAM, GPUs (NVML), OS, Python, and the model server that
+serves its generations (embedded llama-server or external URL hosts and models)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ def probe_cpu() -> dict:
 
     info = cpuinfo.get_cpu_info()
     flags = info.get("flags", [])
-    wanted = ("avx", "avx2", "avx512f", "avx512_vnni", "f16c", "fma", "neon", "sve", "amx_bf16")
+    wanted = ("avx", "avx2", "avx512f", "avx512_vnni", "f16c", "fma", "neon", "sve", "amx_tile", "amx_int8",
+              "amx_bf16")
     return {
         "model": info.get("brand_raw") or platform.processor(),
         "arch": info.get("arch_string_raw") or platform.machine(),
@@ -128,12 +130,17 @@ def probe_host(settings=None, runtime=None) -> dict:
         info["model_path"] = str(settings.model_path) if settings.model_path else "default (SmolLM2-135M)"
         info["n_gpu_layers"] = settings.n_gpu_layers
         info["n_threads"] = settings.n_threads  # None until measured at the model's first start
-    if runtime is not None and runtime.worker is not None:
-        # what is actually loaded and used, once the knowledge runtime has started
-        info["model_file"] = str(runtime.model_path)
-        info["model_file_bytes"] = runtime.model_path.stat().st_size
-        info["n_threads"] = runtime.worker.n_threads
-        info["n_gpu_layers"] = runtime.worker.n_gpu_layers
+    if runtime is not None and getattr(runtime, "client", None) is not None:
+        # what actually serves generations, once the knowledge runtime has started: the
+        # embedded llama-server (its binary, threads, repack choice) or the external
+        # server(s) (URL host and model, from /v1/models and /props)
+        info["llm"] = runtime.llm_info
+        if runtime.model_path is not None:
+            info["model_file"] = str(runtime.model_path)
+            info["model_file_bytes"] = runtime.model_path.stat().st_size
+        info["n_threads"] = runtime.llm_info.get("n_threads")
+        info["n_threads_batch"] = runtime.llm_info.get("n_threads_batch")
+        info["n_gpu_layers"] = runtime.llm_info.get("n_gpu_layers", info.get("n_gpu_layers"))
         info["n_ctx"] = runtime.settings.n_ctx
         info["thread_measurements"] = runtime.thread_measurements or None
     return info

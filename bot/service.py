@@ -1,13 +1,15 @@
 """The one service every adapter calls: question → `Answer`, logged.
 
 The rules path imports nothing heavy; the knowledge runtime (torch, faiss,
-llama_cpp) is imported and started on the first knowledge question."""
+the model server) is imported and started on the first knowledge question."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 
 from bot.answer import Answer, LlmInfo, Source
@@ -30,12 +32,30 @@ class KnowledgeUnavailable(RuntimeError):
     pass
 
 
+def _close_at_exit(service: RigBotService) -> None:
+    """If the service is never closed (a harness that drops the bot, an exception past
+    the adapter), stop its SQLite worker thread at interpreter exit anyway: it is not a
+    daemon thread, and the interpreter waits for it before running atexit handlers, so
+    the process would never end. Registered with threading's own pre-join hook, as
+    concurrent.futures does."""
+    ref = weakref.ref(service)
+
+    def stop() -> None:
+        svc = ref()
+        db = svc.store.db if svc is not None and svc.store is not None else None
+        if db is not None:
+            db.stop()
+
+    threading._register_atexit(stop)
+
+
 class RigBotService:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.store: Store | None = None
         self._knowledge = None  # knowledge.runtime.KnowledgeRuntime, started lazily
         self._knowledge_lock = asyncio.Lock()
+        self._warm_up: asyncio.Future | None = None  # resolves to the warm-up task
 
     # life cycle -------------------------------------------------------------
     async def start(self, probe: bool = False) -> RigBotService:
@@ -43,6 +63,7 @@ class RigBotService:
         raise, so no connection thread keeps a failed process alive."""
         try:
             self.store = await open_store(self.settings)
+            _close_at_exit(self)
             if probe:  # the CLI's one-shot `ask` skips it: the probe costs about a second
                 await self.probe_host()
         except BaseException:
@@ -50,9 +71,31 @@ class RigBotService:
             raise
         return self
 
+    def warm_up(self) -> None:
+        """Start the knowledge runtime (embedding model, index, model server) in the
+        background, so the first knowledge question does not pay for it. A failure is
+        logged; the first question then tries again and answers with a sentence."""
+        if self._warm_up is None:
+            from knowledge.llm_server import start_detached  # light: stdlib only
+
+            async def warm() -> None:
+                try:
+                    await self.knowledge()
+                except Exception:
+                    log.exception("knowledge warm start failed; the first knowledge question retries")
+
+            # background work of the service, not of whichever handler called this
+            self._warm_up = start_detached(warm, "rigbot knowledge warm start")
+
     async def close(self) -> None:
-        """Close the model client and the store; the store closes even when the
-        model client's close fails (idempotent)."""
+        """Stop the warm start, close the model client and the store; the store closes
+        even when the model client's close fails (idempotent)."""
+        if self._warm_up is not None:
+            if self._warm_up.done():
+                self._warm_up.result().cancel()
+                await asyncio.gather(self._warm_up.result(), return_exceptions=True)
+            else:
+                self._warm_up.cancel()
         try:
             if self._knowledge is not None:
                 runtime, self._knowledge = self._knowledge, None
@@ -71,7 +114,7 @@ class RigBotService:
         return info
 
     async def knowledge(self):
-        """The knowledge runtime, loaded on first use (imports torch, faiss, llama_cpp)."""
+        """The knowledge runtime, loaded on first use (imports torch and faiss, starts the model server)."""
         async with self._knowledge_lock:
             if self._knowledge is None:
                 from knowledge.runtime import KnowledgeRuntime
@@ -191,7 +234,7 @@ class RigBotService:
         facts = None
         if query.has_model and query.has_hardware:
             facts = answer_query(query, default_catalog()).answer
-        from knowledge.llm import QueueFull
+        from knowledge.llm_client import GenerationInterrupted, LlmUnavailable, QueueFull
 
         try:
             gen = await runtime.generate(question, hits, facts, on_token=on_token, on_queue=on_queue, cancel=cancel)
@@ -199,6 +242,14 @@ class RigBotService:
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
                           answer=say(lang, "bot_busy", waiting=self.settings.queue_size),
                           sources=sources, error="busy")
+        except GenerationInterrupted as exc:  # the model server died mid-answer; it is restarting
+            log.warning("generation interrupted: %s", exc)
+            return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
+                          answer=say(lang, "bot_llm_restarted"), sources=sources, error="llm_restarted")
+        except LlmUnavailable as exc:
+            log.warning("no LLM server answered: %s", exc)
+            return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
+                          answer=say(lang, "bot_llm_unavailable"), sources=sources, error="llm_unavailable")
         key_facts = "\n".join(f"• {h.summary} — *{h.title}*" for h in hits)
         body = gen.text.strip() or "(the model produced no text)"
         if gen.stopped:

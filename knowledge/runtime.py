@@ -1,35 +1,38 @@
 """Everything the knowledge route needs at run time, started once: the embedder, the
-index (loaded from disk when the contents are unchanged), and the LLM worker."""
+index (loaded from disk when the contents are unchanged), and the LLM: the embedded
+llama-server child (supervised) or the external server(s) of RIGBOT_LLM_URL."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
+import time
+from dataclasses import replace
 from pathlib import Path
 
 from knowledge.embedding import default_embedding_path, embedding_id, load_embedder
 from knowledge.index import Hit, KnowledgeIndex
-from knowledge.llm import (
-    Generation,
-    LlmWorker,
-    default_model_path,
-    load_llama,
-    measure_best_threads,
+from knowledge.llm import default_model_path
+from knowledge.llm_client import Endpoint, Generation, LlmClient, parse_urls
+from knowledge.llm_server import (
+    EmbeddedServer,
+    ServerSpec,
+    cpu_flags_text,
+    find_llama_server,
+    measure_threads,
+    repack_choice,
+    thread_candidates,
 )
 from knowledge.prompt import build_messages
 from knowledge.sections import CONTENT_DIR, content_hash, load_sections
 
 log = logging.getLogger(__name__)
 
+CHAT_TEMPLATE_TOKENS = 24  # room for the chat template's role markers
+
 
 class ReloadError(RuntimeError):
     """The new knowledge is broken; the old index keeps serving."""
-
-
-def thread_candidates() -> list[int]:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return sorted({1, 2, max(1, cores // 2), cores} & set(range(1, cores + 1)))
 
 
 class KnowledgeRuntime:
@@ -38,19 +41,36 @@ class KnowledgeRuntime:
         self.store = store
         self.content_dir = Path(settings.knowledge_dir) if settings.knowledge_dir else CONTENT_DIR
         self.embedding_path = Path(settings.embedding_model) if settings.embedding_model else default_embedding_path()
-        self.model_path = Path(settings.model_path) if settings.model_path else default_model_path()
+        self.external = bool(parse_urls(settings.llm_url))
+        self.model_path = None if self.external else (
+            Path(settings.model_path) if settings.model_path else default_model_path())
         self.index: KnowledgeIndex | None = None
-        self.worker: LlmWorker | None = None
+        self.client: LlmClient | None = None
+        self.server: EmbeddedServer | None = None
         self.embedder = None
-        self.thread_measurements: dict[int, float] = {}
+        self.thread_measurements: dict | None = None
+        self.llm_info: dict = {}  # what serves generations: for the host record and /botinfo
         self.index_loaded_from_disk = False
+        self.startup_s: dict[str, float] = {}
 
     async def start(self) -> None:
-        if not self.model_path.exists():
+        """Embedder + index and the model server start side by side."""
+        if self.model_path is not None and not self.model_path.exists():
             raise FileNotFoundError(f"GGUF model not found: {self.model_path} (RIGBOT_MODEL_PATH)")
-        self.embedder = await asyncio.to_thread(load_embedder, self.embedding_path)
-        self.index, self.index_loaded_from_disk = await asyncio.to_thread(self._load_or_build, None)
-        self.worker = await self._start_llm()
+        t0 = time.perf_counter()
+        llm = asyncio.create_task(self._start_llm())
+        try:
+            self.embedder = await asyncio.to_thread(load_embedder, self.embedding_path)
+            self.index, self.index_loaded_from_disk = await asyncio.to_thread(self._load_or_build, None)
+            self.startup_s["index"] = round(time.perf_counter() - t0, 3)
+            self.client = await llm
+        except BaseException:
+            llm.cancel()
+            await asyncio.gather(llm, return_exceptions=True)
+            await self.close()
+            raise
+        self.startup_s["ready"] = round(time.perf_counter() - t0, 3)
+        log.info("knowledge runtime ready in %.2f s (%s)", self.startup_s["ready"], self.llm_info.get("summary"))
 
     # index --------------------------------------------------------------------
     def _key(self) -> str:
@@ -88,39 +108,97 @@ class KnowledgeRuntime:
                                  min_score=self.settings.min_retrieval_score)
 
     # LLM ----------------------------------------------------------------------
-    async def _start_llm(self) -> LlmWorker:
-        threads = self.settings.n_threads
-        remembered_key = f"threads:{self.model_path.name}:{self.model_path.stat().st_size}:{thread_candidates()}"
-        if threads is None and self.store is not None:
-            threads = await self.store.recall(remembered_key)
-        llm = await asyncio.to_thread(load_llama, self.model_path, self.settings.n_ctx, threads or 1,
-                                      self.settings.n_gpu_layers)
-        if threads is None:
-            threads, self.thread_measurements = await asyncio.to_thread(
-                measure_best_threads, llm, thread_candidates())
-            log.info("decode tokens/s by threads: %s; using %d", self.thread_measurements, threads)
+    async def _start_llm(self) -> LlmClient:
+        s = self.settings
+        if self.external:
+            return await self._connect_external()
+        t0 = time.perf_counter()
+        binary = find_llama_server(s.llama_server_bin)
+        no_repack, why = repack_choice(cpu_flags_text(), s.llm_amx_repack)
+        log.info("llama-server %s; %s", binary, why)
+        slots = s.llm_slots or 1
+        spec = ServerSpec(binary=binary, model=self.model_path, n_ctx=s.n_ctx, slots=slots,
+                          n_gpu_layers=s.n_gpu_layers, no_repack=no_repack)
+        threads, threads_batch = await self._choose_threads(spec)
+        spec = replace(spec, threads=threads, threads_batch=threads_batch)
+        self.server = await EmbeddedServer(spec, s.data_dir / "llama-server.log", s.llm_start_timeout_s).start()
+        self.startup_s["llm"] = round(time.perf_counter() - t0, 3)
+        self.llm_info = {
+            "kind": "embedded llama-server", "binary": str(binary), "url_host": self.server.endpoint.host,
+            "model": self.model_path.name, "slots": slots, "n_threads": threads, "n_threads_batch": threads_batch,
+            "n_gpu_layers": s.n_gpu_layers, "repack": "off (--no-repack)" if no_repack else "on",
+            "repack_reason": why, "ready_s": self.server.ready_s,
+            "summary": f"embedded llama-server, {self.model_path.name}, -t {threads} -tb {threads_batch}, "
+                       f"{slots} slot(s), repack {'off' if no_repack else 'on'}",
+        }
+        return LlmClient([self.server.endpoint], slots=slots, max_waiting=s.queue_size,
+                         model_name=self.model_path.name,
+                         stats_extra={"n_threads": threads, "n_gpu_layers": s.n_gpu_layers})
+
+    async def _choose_threads(self, spec: ServerSpec) -> tuple[int, int]:
+        """Settings first; else what was measured on this host before; else measure now
+        (prefill and decode separately) and remember it."""
+        s = self.settings
+        if s.n_threads is not None:
+            return s.n_threads, s.n_threads_batch or s.n_threads
+        candidates = thread_candidates()
+        key = (f"llama-server-threads:{spec.binary.resolve()}:{self.model_path.name}:"
+               f"{self.model_path.stat().st_size}:{candidates}:{spec.no_repack}")
+        remembered = await self.store.recall(key) if self.store is not None else None
+        if remembered is None:
+            measured = await measure_threads(spec, candidates, s.data_dir / "llama-server.log")
+            log.info("measured on this host: prefill tokens/s by threads %s, decode tokens/s by threads %s; "
+                     "using -tb %d -t %d", measured["prefill_tokens_per_s"], measured["decode_tokens_per_s"],
+                     measured["threads_batch"], measured["threads"])
+            remembered = measured
             if self.store is not None:
-                await self.store.remember(remembered_key, threads)
-                await self.store.remember("thread_measurements", self.thread_measurements)
-        return LlmWorker(llm, self.model_path.name, threads, self.settings.n_gpu_layers,
-                         max_waiting=self.settings.queue_size)
+                await self.store.remember(key, measured)
+                await self.store.remember("thread_measurements", measured)
+        else:
+            log.info("threads from this host's earlier measurement: -t %d -tb %d",
+                     remembered["threads"], remembered["threads_batch"])
+        self.thread_measurements = remembered
+        return remembered["threads"], s.n_threads_batch or remembered["threads_batch"]
+
+    async def _connect_external(self) -> LlmClient:
+        s = self.settings
+        key = s.llm_api_key.get_secret_value() if s.llm_api_key else None
+        endpoints = [Endpoint(url, model=s.llm_model, api_key=key) for url in parse_urls(s.llm_url)]
+        probe = LlmClient(endpoints)
+        try:
+            described = [await probe.describe(e) for e in endpoints]
+        finally:
+            await probe.close()
+        for endpoint, described_as in zip(endpoints, described, strict=True):
+            endpoint.slots = s.llm_slots or described_as.get("slots") or 1
+        slots = sum(e.slots for e in endpoints)
+        model = s.llm_model or next((m for d in described for m in d.get("models") or []), None)
+        self.llm_info = {"kind": "external", "servers": described, "model": model, "slots": slots,
+                         "summary": f"external {', '.join(f'{e.host} ({e.slots} slots)' for e in endpoints)}, "
+                                    f"model {model}"}
+        return LlmClient(endpoints, slots=slots, max_waiting=s.queue_size, model_name=model)
 
     async def generate(self, question: str, hits: list[Hit], facts: str | None, *, on_token=None,
                        on_queue=None, cancel=None) -> Generation:
-        messages, max_tokens = await asyncio.to_thread(self._fit_prompt, question, hits, facts)
-        return await self.worker.generate(
+        messages, max_tokens = await self.fit_prompt(question, hits, facts)
+        return await self.client.generate(
             messages, max_tokens=max_tokens, timeout_s=self.settings.generation_timeout_s,
             on_token=on_token, on_queue=on_queue, cancel=cancel)
 
-    def _fit_prompt(self, question: str, hits: list[Hit], facts: str | None) -> tuple[list[dict], int]:
+    async def count_tokens(self, text: str) -> int:
+        """By the server's tokenizer where it has one (llama-server), else a cautious
+        estimate (one token per 3 bytes of UTF-8: a Chinese character is 3 bytes)."""
+        counted = await self.client.count_tokens(text) if self.client is not None else None
+        return counted if counted is not None else len(text.encode()) // 3 + 1
+
+    async def fit_prompt(self, question: str, hits: list[Hit], facts: str | None) -> tuple[list[dict], int]:
         """Keep prompt + answer inside the model's context: drop the weakest sections
         (then the sizing figures) until the answer has room, else shorten the answer."""
         n_ctx, wanted = self.settings.n_ctx, self.settings.max_tokens
         while True:
             messages = build_messages(question, hits, facts)
             text = "\n".join(m["content"] for m in messages)
-            # + room for the chat template's role markers
-            prompt_tokens = len(self.worker.llm.tokenize(text.encode(), add_bos=False)) + 24
+            prompt_tokens = await self.count_tokens(text) + CHAT_TEMPLATE_TOKENS
             if prompt_tokens + wanted <= n_ctx:
                 return messages, wanted
             if len(hits) > 1:
@@ -131,5 +209,9 @@ class KnowledgeRuntime:
                 return messages, max(16, n_ctx - prompt_tokens)
 
     async def close(self) -> None:
-        if self.worker is not None:
-            await self.worker.close()
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+        if self.server is not None:
+            await self.server.close()
+            self.server = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.discord import create_bot
+from bot.discord import create_bot, render
 
 
 def _find(env, name: str) -> int:
@@ -57,8 +57,10 @@ class TestReloadWithKnowledge:
     @pytest.mark.simcord(settle_timeout=120)
     async def test_admin_reload_reports_counts(self, world):
         result = await world.admin.slash(world.channel, "reload")
-        assert world.callback_types() == [5] and result.ephemeral
-        text = result.followups[-1].content if result.followups else result.response.content
+        # acknowledged at once with a message; the result follows when the work is done
+        assert world.callback_types() == [4] and result.ephemeral
+        assert result.response.content == render.RELOAD_STARTED
+        text = result.followups[-1].content
         assert text.startswith("Reloaded.")
         assert "GPUs" in text and "models" in text and "sections" in text and "chunks" in text
 

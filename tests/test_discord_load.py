@@ -1,6 +1,6 @@
 """Load and limits: the per-user rate limit on LLM questions, the queue position told
 to a question that has to wait, and an event loop that keeps answering sizing
-questions while the LLM generates (real SmolLM2 in its worker thread)."""
+questions while the LLM generates (real SmolLM2 in the llama-server child)."""
 
 from __future__ import annotations
 
@@ -75,11 +75,11 @@ async def test_waiting_question_is_told_its_queue_position(world, knowledge_serv
 
 
 async def test_sizing_stays_fast_while_the_llm_generates(world, knowledge_service, monkeypatch):
-    """Rule answers through Discord while a long generation runs in the worker thread.
+    """Rule answers through Discord while a long generation runs in the model server.
     Prints busy/idle latency; fails only if the loop was blocked (over 1 s)."""
     monkeypatch.setattr(knowledge_service.settings, "max_tokens", 400)
     me = world.env.bot.user
-    worker = (await knowledge_service.knowledge()).worker
+    worker = (await knowledge_service.knowledge()).client  # the LLM client: busy while generating
 
     async def rule_latency() -> float:
         started = time.perf_counter()

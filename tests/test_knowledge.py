@@ -145,17 +145,17 @@ async def test_a_full_queue_gets_a_busy_answer(knowledge_service):
     import asyncio
 
     runtime = await knowledge_service.knowledge()
-    old = runtime.worker.max_waiting
-    runtime.worker.max_waiting = 0  # only the generating question, nobody waiting
+    old = runtime.client.max_waiting
+    runtime.client.max_waiting = 0  # only the generating question, nobody waiting
     try:
         first = asyncio.create_task(knowledge_service.ask("why doesn't a second GPU double the speed?"))
-        while not runtime.worker.busy:
+        while not runtime.client.busy:
             await asyncio.sleep(0.01)
         second = await knowledge_service.ask("does the SSD matter?")
         assert second.error == "busy" and "busy" in second.answer and second.sources
         assert (await first).error is None
     finally:
-        runtime.worker.max_waiting = old
+        runtime.client.max_waiting = old
 
 
 async def test_many_sections_are_trimmed_to_fit_the_context(knowledge_service, monkeypatch):
@@ -165,10 +165,10 @@ async def test_many_sections_are_trimmed_to_fit_the_context(knowledge_service, m
     hits = await runtime.retrieve(question)
     assert len(hits) == 12
     budget = runtime.settings.max_tokens
-    monkeypatch.setattr(runtime.settings, "max_tokens", 1200)  # leaves room for only a few sections
-    messages, max_tokens = runtime._fit_prompt(question, hits, None)
+    monkeypatch.setattr(runtime.settings, "max_tokens", 1900)  # leaves room for only a few sections
+    messages, max_tokens = await runtime.fit_prompt(question, hits, None)
     prompt = "\n".join(m["content"] for m in messages)
-    used = len(runtime.worker.llm.tokenize(prompt.encode(), add_bos=False))
+    used = await runtime.client.count_tokens(prompt)  # the server's own tokenizer
     assert used + max_tokens <= runtime.settings.n_ctx
     assert 1 <= prompt.count("\n[") + prompt.startswith("[") < 12
     monkeypatch.setattr(runtime.settings, "max_tokens", budget)
@@ -182,7 +182,7 @@ async def test_stats_show_the_host_measured_speed_and_the_prediction(knowledge_s
     await knowledge_service.ask("what is the KV cache?")
     data = await knowledge_service.stats()
     host = data["host"]
-    assert host["cpu"]["threads"] >= 1 and host["ram_gib"] > 0 and "llama_cpp" in host
+    assert host["cpu"]["threads"] >= 1 and host["ram_gib"] > 0 and host["llm"]["model"].endswith(".gguf")
     assert host["model_file"].endswith(".gguf") and host["n_threads"] >= 1
     assert data["tokens_per_s"]["median"] > 0 and data["tokens_per_s"]["p10"] <= data["tokens_per_s"]["p90"]
     assert data["predicted"]["expected_tokens_per_s"] <= data["predicted"]["theoretical_max_tokens_per_s"]

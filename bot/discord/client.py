@@ -8,6 +8,7 @@ after changing commands with `RIGBOT_SYNC_COMMANDS=1 python -m bot run`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -23,6 +24,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 ENABLED_CHANNELS_TTL_S = 10.0  # how soon a channel enabled in another bot process is seen
+WARM_UP_DELAY_S = 2.0  # after READY, before the knowledge runtime starts loading
 
 
 def intents() -> discord.Intents:
@@ -61,6 +63,15 @@ class _RigBotMixin:
         self.responder = Responder(self.service)
         self.enabled_channels = set()
         self._enabled_read_at = float("-inf")
+        self._background: set[asyncio.Task] = set()
+
+    def run_in_background(self, coro) -> asyncio.Task:
+        """A task the bot keeps a reference to (so it is not garbage-collected) and
+        cancels on close."""
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
 
     async def setup_hook(self) -> None:
         from bot.discord.commands import RigBotCommands
@@ -68,12 +79,26 @@ class _RigBotMixin:
 
         if self.service.store is None:
             await self.service.start(probe=True)  # opens SQLite, records the host hardware
+        if self._owns_service:
+            # warm start: embedding model, index and model server load in the background
+            # once connected, so the first knowledge question does not pay for them
+            from knowledge.llm_server import start_detached  # light: stdlib only
+
+            start_detached(self._warm_up_when_connected, "rigbot warm start when connected")
         await self.refresh_enabled_channels(force=True)
         await self.add_cog(RigBotCommands(self))
         await self.add_cog(NaturalLanguage(self))
         self.add_dynamic_items(FeedbackButton)  # 👍/👎 of any answer, also from before a restart
         if self.settings.sync_commands:
             await self.sync_commands()
+
+    async def _warm_up_when_connected(self) -> None:
+        # importing torch holds the GIL for seconds at a time: let the gateway handshake
+        # finish first
+        await self.wait_until_ready()
+        await asyncio.sleep(WARM_UP_DELAY_S)
+        if not self.is_closed():
+            self.service.warm_up()
 
     async def sync_commands(self) -> list[app_commands.AppCommand]:
         """Guild sync (instant) when RIGBOT_DEV_GUILD_ID is set, else global."""
@@ -109,6 +134,9 @@ class _RigBotMixin:
         """No prefix commands: questions are handled by the NaturalLanguage cog."""
 
     async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await super().close()  # type: ignore[misc]
         if self._owns_service:
             await self.service.close()

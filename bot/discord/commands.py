@@ -172,7 +172,13 @@ class RigBotCommands(commands.Cog):
         if not is_admin(interaction):
             await refuse(interaction)
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        # acknowledged at once; a cold reload (embedding model, index, model server) takes
+        # seconds, so it finishes in the background and the result follows up here
+        await interaction.response.send_message(render.RELOAD_STARTED, ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+        self.bot.run_in_background(self._reload_and_report(interaction))
+
+    async def _reload_and_report(self, interaction: discord.Interaction) -> None:
         try:
             report = await self.bot.service.reload()
         except Exception as exc:  # ReloadError, CatalogError: the old ones keep serving

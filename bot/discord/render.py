@@ -297,6 +297,8 @@ def _host_lines(host: dict | None) -> list[str]:
         "**GPUs:** " + (", ".join(f"{g.get('name')} {g.get('vram_gib')} GiB" for g in gpus) or "none"),
         f"**OS:** {host.get('os', '?')} · Python {host.get('python', '?')}",
     ]
+    if (host.get("llm") or {}).get("summary"):
+        lines.append(f"**Model server:** {host['llm']['summary']}")
     return lines
 
 
@@ -335,13 +337,19 @@ def stats_embed(data: dict, guilds: int | None = None) -> discord.Embed:
     lines = ["**Answers:** " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none yet")]
     lines += _speed_lines(data)
     threads = data.get("thread_measurements")
-    if threads:
-        lines.append("**Decode tokens/s by thread count:** "
-                     + ", ".join(f"{k}: {float(v):.0f}" for k, v in sorted(threads.items())))
+    if threads and "decode_tokens_per_s" in threads:  # measured by llama-server at first start
+        for label, key, flag in (("Decode", "decode_tokens_per_s", "threads"),
+                                 ("Prefill", "prefill_tokens_per_s", "threads_batch")):
+            lines.append(f"**{label} tokens/s by thread count:** "
+                         + ", ".join(f"{k}: {float(v):.0f}" for k, v in sorted(threads[key].items()))
+                         + f" (using {threads[flag]})")
     if guilds is not None:
         lines.append(f"**Servers:** {guilds}")
     embed.description = _clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
     return embed
+
+
+RELOAD_STARTED = "Reloading the catalogs and the knowledge index… the result follows here."
 
 
 def reload_text(report: dict) -> str:

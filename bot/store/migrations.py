@@ -88,5 +88,16 @@ async def m003_feedback(db: Session) -> None:
     await db.execute("ALTER TABLE answers ADD COLUMN feedback_by TEXT")
 
 
-# m004..m009: left for other branches' migrations (e.g. generation timing columns).
+# --- LLM server timings (issue 7): the server's own figures beside the streamed ones ---
+@migration
+async def m004_llm_server_timings(db: Session) -> None:
+    # tokens_per_s stays the streamed figure (first to last token, as a user sees it);
+    # these are the server's own `timings` and which endpoint (URL host) generated
+    await db.execute(f"ALTER TABLE generations ADD COLUMN server_tokens_per_s {db.float}")
+    await db.execute(f"ALTER TABLE generations ADD COLUMN server_prompt_tokens_per_s {db.float}")
+    await db.execute("ALTER TABLE generations ADD COLUMN cached_prompt_tokens INTEGER")
+    await db.execute("ALTER TABLE generations ADD COLUMN endpoint TEXT")
+
+
+# m005..m009: free for later migrations.
 # The shared-state tables (m010..) live in bot/store/shared_state_migrations.py.

@@ -137,11 +137,14 @@ class Store:
     async def log_generation(self, answer_id: int | None, gen: dict) -> int:
         return await self._insert(
             "INSERT INTO generations (answer_id, ts, model, prompt_tokens, completion_tokens, prompt_ms,"
-            " generation_ms, tokens_per_s, ttft_ms, n_threads, n_gpu_layers, host_id)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " generation_ms, tokens_per_s, ttft_ms, n_threads, n_gpu_layers, host_id,"
+            " server_tokens_per_s, server_prompt_tokens_per_s, cached_prompt_tokens, endpoint)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (answer_id, time.time(), gen["model"], gen["prompt_tokens"], gen["completion_tokens"],
              gen["prompt_ms"], gen["generation_ms"], gen["tokens_per_s"], gen["ttft_ms"],
-             gen["n_threads"], gen["n_gpu_layers"], self.host_id),
+             gen["n_threads"], gen["n_gpu_layers"], self.host_id,
+             gen.get("server_tokens_per_s"), gen.get("server_prompt_tokens_per_s"),
+             gen.get("cached_prompt_tokens"), gen.get("endpoint")),
         )
 
     async def set_feedback(self, answer_id: int, value: int, user_id: str) -> bool:

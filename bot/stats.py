@@ -96,6 +96,8 @@ async def build_stats(service) -> dict:
         "note": note,
         "thread_measurements": await store.recall("thread_measurements"),
         "answers_by_route": await store.answer_counts(),
+        # sentences the faithfulness gate kept from users, by reason (knowledge answers)
+        "gate_cuts": await store.gate_cut_counts(),
     }
 
 
@@ -124,4 +126,6 @@ def render_stats(data: dict) -> str:
     if data.get("note"):
         lines.append(data["note"])
     lines.append("Answers: " + (", ".join(f"{k} {v}" for k, v in data["answers_by_route"].items()) or "none"))
+    cuts = data.get("gate_cuts") or {}
+    lines.append("Faithfulness gate cut: " + (", ".join(f"{k} {v}" for k, v in sorted(cuts.items())) or "nothing yet"))
     return "\n".join(lines)

@@ -99,5 +99,23 @@ async def m004_llm_server_timings(db: Session) -> None:
     await db.execute("ALTER TABLE generations ADD COLUMN endpoint TEXT")
 
 
-# m005..m009: free for later migrations.
+# --- the faithfulness gate (issue 9): what it cut from each generated answer ---
+@migration
+async def m005_gate_cuts(db: Session) -> None:
+    await db.executescript(
+        f"""
+        CREATE TABLE gate_cuts (
+            {db.id_column},
+            answer_id {db.bigint} REFERENCES answers(id),
+            ts {db.float} NOT NULL,
+            reason TEXT NOT NULL,        -- wrong_language, loop, unsupported_number, ...
+            excerpt TEXT NOT NULL,       -- the sentence cut, at most 200 characters
+            fell_back INTEGER NOT NULL   -- 1 when the whole generation was replaced by the sources
+        );
+        CREATE INDEX gate_cuts_answer ON gate_cuts (answer_id);
+        """
+    )
+
+
+# m006..m009: free for later migrations.
 # The shared-state tables (m010..) live in bot/store/shared_state_migrations.py.

@@ -159,6 +159,18 @@ class Store:
         )
         return [r["tokens_per_s"] for r in rows]
 
+    async def log_gate_cuts(self, answer_id: int | None, cuts: list[tuple[str, str]], fell_back: bool) -> None:
+        """What the faithfulness gate cut from one generated answer: (reason, sentence)."""
+        now = time.time()
+        for reason, excerpt in cuts:
+            await self.db.execute(
+                "INSERT INTO gate_cuts (answer_id, ts, reason, excerpt, fell_back) VALUES (?, ?, ?, ?, ?)",
+                (answer_id, now, reason, excerpt[:200], int(fell_back)))
+
+    async def gate_cut_counts(self) -> dict[str, int]:
+        rows = await self.db.fetch_all("SELECT reason, COUNT(*) AS n FROM gate_cuts GROUP BY reason")
+        return {r["reason"]: r["n"] for r in rows}
+
     async def answer_counts(self) -> dict[str, int]:
         rows = await self.db.fetch_all("SELECT route, COUNT(*) AS n FROM answers GROUP BY route")
         return {r["route"]: r["n"] for r in rows}

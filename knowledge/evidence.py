@@ -26,6 +26,8 @@ LEXICAL_WEIGHT = 0.6  # share of the question's tokens found in the sentence
 LEAD_BONUS = 0.12  # first sentence of a section: the key fact, written to stand alone
 TITLE_BONUS = 0.10  # a sentence of the section that ranked first in retrieval
 POLARITY_BONUS = 0.10  # yes/no question and the sentence says "not"/"only"/不/只
+DEFINITION_BONUS = 0.15  # "what is X?" and a paragraph sentence names X near its start
+DEFINITION_WINDOW = 40  # characters
 FRAGMENT_PENALTY = 0.10  # table rows, "Example:" bullets, sentences opening with a pronoun
 SHORT_ANSWER_CHARS = {"en": 70, "zh": 28}  # a lead this short takes the next sentence along
 MAX_SUPPORTING = 4
@@ -44,6 +46,9 @@ POLARITY_EN = re.compile(r"\b(?:not|no|never|none|nothing|neither|nor|cannot|wit
 # 不 except in words where it is no negation (不同 different, 不仅 not only, 不过 but ...).
 POLARITY_ZH = re.compile(r"(?:并不|没有|无法|不能|不会|不是|不必|不用|不要|仅|只(?!要)|"
                          r"不(?![同少仅过断管久错足论但单光久]))")
+_WHAT_IS_EN = re.compile(r"^\s*what\s+(?:is|are|does|do)\s+(?:an?\s+|the\s+)?(.+?)"
+                         r"(?:\s+(?:do|does|mean|stand for)\b.*)?\s*\??\s*$", re.I)
+_WHAT_IS_ZH = re.compile(r"^\s*(?:什么是|何为)\s*(.+?)\s*[？?]?\s*$|^\s*(.+?)\s*(?:参数)?(?:是什么|是做什么的|有什么用|是什么意思)")
 _PRONOUN_START = re.compile(r"^(?:it|this|that|these|those|they|both|its|there)\b|^(这|它|那|其|两者)", re.I)
 
 
@@ -115,8 +120,13 @@ def split_sentences(text: str, lang: str | None = None) -> list[str]:
     """Sentences of a Markdown text: one or more per paragraph or bullet; table rows,
     headings and code fences are skipped. Chinese ends sentences at 。！？；, English
     at .!? followed by a space and a capital, digit or quote (not after "e.g.")."""
+    return [s for s, _ in _sentences(text, lang)]
+
+
+def _sentences(text: str, lang: str | None = None) -> list[tuple[str, bool]]:
+    """(sentence, whether it comes from a bullet)."""
     lang = lang or language_of(text)
-    out: list[str] = []
+    out: list[tuple[str, bool]] = []
     for line in text.splitlines():
         stripped = line.strip()
         if not stripped or stripped.startswith(("|", "```", "#")):
@@ -127,28 +137,49 @@ def split_sentences(text: str, lang: str | None = None) -> list[str]:
         pieces = [p for p in _ZH_END.split(cleaned)] if lang == "zh" else _split_en(cleaned)
         if lang == "zh":  # a Chinese text may still hold English sentences
             pieces = [q for p in pieces for q in _split_en(p)]
-        out += [p.strip() for p in pieces if len(p.strip()) > 1]
+        bullet = bool(_BULLET.match(stripped))
+        out += [(p.strip(), bullet) for p in pieces if len(p.strip()) > 1]
     return out
 
 
-def _candidates(hits: list[Hit], lang: str) -> list[tuple[str, Hit, bool, int]]:
+def _candidates(hits: list[Hit], lang: str) -> list[tuple[str, Hit, bool, int, bool]]:
     seen: set[str] = set()
     found = []
     for rank, hit in enumerate(hits):
         if hit.lang != lang:
             continue
-        for i, sentence in enumerate(split_sentences(hit.text, lang)):
+        for i, (sentence, bullet) in enumerate(_sentences(hit.text, lang)):
             if sentence in seen:
                 continue
             seen.add(sentence)
-            found.append((sentence, hit, i == 0, rank))
+            found.append((sentence, hit, i == 0, rank, bullet))
     return found
+
+
+def _tokens(text: str) -> set[str]:
+    """Retrieval's tokens plus the parts of joined words ("llama-30b" also gives "30b")."""
+    tokens = set(tokenize(text))
+    return tokens | {part for t in tokens for part in re.split(r"[-_.]", t) if part and part != t}
 
 
 def _lexical(question_tokens: set[str], sentence: str) -> float:
     if not question_tokens:
         return 0.0
-    return len(question_tokens & set(tokenize(sentence))) / len(question_tokens)
+    return len(question_tokens & _tokens(sentence)) / len(question_tokens)
+
+
+def subject_of(question: str) -> str | None:
+    """The X of "what is X?", "what does X do?", "什么是X？", "X是什么？" (lowercase)."""
+    match = _WHAT_IS_ZH.match(question) if language_of(question) == "zh" else _WHAT_IS_EN.match(question)
+    if not match:
+        return None
+    subject = next(g for g in match.groups() if g)
+    return _plain(subject) or None
+
+
+def _plain(text: str) -> str:
+    text = re.sub(r"[`'\"“”‘’]", "", text).strip().lower()
+    return re.sub(r"^(?:the|a|an)\s+", "", text)
 
 
 def _fragment(sentence: str, lang: str) -> bool:
@@ -170,14 +201,17 @@ def select_evidence(question: str, hits: list[Hit], embedder, lang: str | None =
     texts = [c[0] for c in candidates]
     vectors = embedder.encode([question, *texts], normalize_embeddings=True, convert_to_numpy=True)
     dense = np.asarray(vectors[1:]) @ np.asarray(vectors[0])
-    q_tokens = set(tokenize(question))
+    q_tokens = _tokens(question)
     yes_no = is_yes_no(question)
+    subject = subject_of(question)
     scored = []
-    for (sentence, hit, lead, rank), d in zip(candidates, dense, strict=True):
+    for (sentence, hit, lead, rank, bullet), d in zip(candidates, dense, strict=True):
         score = DENSE_WEIGHT * float(d) + LEXICAL_WEIGHT * _lexical(q_tokens, sentence)
         score += LEAD_BONUS * lead + TITLE_BONUS * (rank == 0)
         if yes_no and polar(sentence):
             score += POLARITY_BONUS
+        if subject and not bullet and subject in _plain(sentence)[:DEFINITION_WINDOW]:
+            score += DEFINITION_BONUS
         if _fragment(sentence, lang):
             score -= FRAGMENT_PENALTY
         scored.append(CitedSentence(sentence, hit.section_id, hit.title, lang, round(score, 4), lead))

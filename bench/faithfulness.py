@@ -114,11 +114,15 @@ def summary(results: list[CaseResult]) -> dict:
     return out
 
 
-def in_memory_retriever(embedder, k: int = 3, min_score: float = 0.28):
-    """The service's retrieval (same k and threshold as bot.settings) over an index
+def in_memory_retriever(embedder, k: int | None = None, min_score: float | None = None):
+    """The service's retrieval (k and threshold: bot.settings defaults) over an index
     built in memory from knowledge/content."""
+    from bot.settings import Settings
     from knowledge.index import KnowledgeIndex
     from knowledge.sections import load_sections
+
+    k = k or Settings.model_fields["top_k"].default
+    min_score = min_score if min_score is not None else Settings.model_fields["min_retrieval_score"].default
 
     index = KnowledgeIndex.build(load_sections(), embedder, "faithfulness-bench")
 

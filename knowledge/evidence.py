@@ -25,22 +25,23 @@ DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 0.6  # share of the question's tokens found in the sentence
 LEAD_BONUS = 0.12  # first sentence of a section: the key fact, written to stand alone
 TITLE_BONUS = 0.10  # a sentence of the section that ranked first in retrieval
-POLARITY_BONUS = 0.10  # yes/no question and the sentence says "not"/"only"/不/只
+POLARITY_BONUS = 0.15  # yes/no question and the sentence says "not"/"only"/不/只
 DEFINITION_BONUS = 0.15  # "what is X?" and a paragraph sentence names X near its start
 DEFINITION_WINDOW = 40  # characters
+BULLET_PENALTY = 0.05  # bullets hold details; the answer is usually in a section's paragraph
 FRAGMENT_PENALTY = 0.10  # table rows, "Example:" bullets, sentences opening with a pronoun
 SHORT_ANSWER_CHARS = {"en": 70, "zh": 28}  # a lead this short takes the next sentence along
 MAX_SUPPORTING = 4
 
 _ABBREVIATIONS = ("e.g.", "i.e.", "vs.", "etc.", "approx.", "cf.", "fig.")
 _EN_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(`*A-Za-z0-9-])")
-_ZH_END = re.compile(r"(?<=[。！？；])")
+_ZH_END = re.compile(r"(?<=[。！？])")  # ； joins clauses, like ";" in English
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _MARKUP = re.compile(r"\*\*|__|^#+\s*")
 _YES_NO_EN = re.compile(r"^\s*(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|"
                         r"must|may|might)\b", re.I)
 _YES_NO_ZH = re.compile(r"(吗|是否|能否|可否|会不会|能不能|是不是|有没有|要不要|值不值)")
-_WHY_NOT = re.compile(r"\bwhy\b.*\b(?:not|n't|no)\b|为什么.*(不|没)", re.I)
+_WHY_NOT = re.compile(r"\bwhy\b.*(?:\bnot\b|n't|\bno\b)|为什么.*(不|没)", re.I)
 POLARITY_EN = re.compile(r"\b(?:not|no|never|none|nothing|neither|nor|cannot|without|only|"
                          r"rather than|instead of|barely|hardly)\b|n't\b", re.I)
 # 不 except in words where it is no negation (不同 different, 不仅 not only, 不过 but ...).
@@ -118,7 +119,7 @@ def _split_en(text: str) -> list[str]:
 
 def split_sentences(text: str, lang: str | None = None) -> list[str]:
     """Sentences of a Markdown text: one or more per paragraph or bullet; table rows,
-    headings and code fences are skipped. Chinese ends sentences at 。！？；, English
+    headings and code fences are skipped. Chinese ends sentences at 。！？, English
     at .!? followed by a space and a capital, digit or quote (not after "e.g.")."""
     return [s for s, _ in _sentences(text, lang)]
 
@@ -212,6 +213,8 @@ def select_evidence(question: str, hits: list[Hit], embedder, lang: str | None =
             score += POLARITY_BONUS
         if subject and not bullet and subject in _plain(sentence)[:DEFINITION_WINDOW]:
             score += DEFINITION_BONUS
+        if bullet:
+            score -= BULLET_PENALTY
         if _fragment(sentence, lang):
             score -= FRAGMENT_PENALTY
         scored.append(CitedSentence(sentence, hit.section_id, hit.title, lang, round(score, 4), lead))

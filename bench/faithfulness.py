@@ -69,7 +69,7 @@ class CaseResult:
     extractive_failures: list[str]
     raw: str | None = None  # the model's first paragraph
     raw_failures: list[str] = field(default_factory=list)
-    gated: str | None = None  # what the gate let through (first paragraph)
+    gated: str | None = None  # what a reader sees first: the direct answer, then what the gate let through
     gated_failures: list[str] = field(default_factory=list)
     cuts: Counter = field(default_factory=Counter)
     fell_back: bool = False
@@ -91,9 +91,9 @@ def evaluate(cases: list[Case], retrieve: Callable[[str], list], embedder, gener
             result.raw = first_paragraph(text)
             result.raw_failures = failures(case, result.raw)
             report = gate(text, question=case.text, evidence=evidence, hits=hits, catalog=catalog)
-            result.gated = first_paragraph(report.kept)
-            # an empty gated text is fine: the answer then opens with the direct answer alone
-            result.gated_failures = [f for f in failures(case, result.gated) if f != "empty"] if result.gated else []
+            joiner = "" if case.lang == "zh" else " "
+            result.gated = joiner.join(p for p in (evidence.direct_answer, first_paragraph(report.kept)) if p)
+            result.gated_failures = failures(case, result.gated)
             result.cuts = Counter(report.counts())
             result.fell_back = report.fell_back
         results.append(result)

@@ -42,10 +42,11 @@ _YES_NO_EN = re.compile(r"^\s*(?:does|do|did|is|are|was|were|can|could|will|woul
                         r"must|may|might)\b", re.I)
 _YES_NO_ZH = re.compile(r"(吗|是否|能否|可否|会不会|能不能|是不是|有没有|要不要|值不值)")
 _WHY_NOT = re.compile(r"\bwhy\b.*(?:\bnot\b|n't|\bno\b)|为什么.*(不|没)", re.I)
-POLARITY_EN = re.compile(r"\b(?:not|no|never|none|nothing|neither|nor|cannot|without|only|"
+POLARITY_EN = re.compile(r"\b(?:not|no|never|none|nothing|neither|nor|cannot|without|only|unless|"
                          r"rather than|instead of|barely|hardly)\b|n't\b", re.I)
 # 不 except in words where it is no negation (不同 different, 不仅 not only, 不过 but ...).
-POLARITY_ZH = re.compile(r"(?:并不|没有|无法|不能|不会|不是|不必|不用|不要|仅|只(?!要)|"
+# 才 ("only then") and 除非 ("unless") restrict a claim the way 只 does.
+POLARITY_ZH = re.compile(r"(?:并不|没有|无法|不能|不会|不是|不必|不用|不要|仅|只(?!要)|才|除非|"
                          r"不(?![同少仅过断管久错足论但单光久]))")
 _WHAT_IS_EN = re.compile(r"^\s*what\s+(?:is|are|does|do)\s+(?:an?\s+|the\s+)?(.+?)"
                          r"(?:\s+(?:do|does|mean|stand for)\b.*)?\s*\??\s*$", re.I)

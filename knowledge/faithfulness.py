@@ -38,8 +38,11 @@ WRONG_LANGUAGE = "wrong_language"
 REASONS = (UNSUPPORTED_NUMBER, UNSUPPORTED_NAME, CONTRADICTION, LOOP, REPETITION, WRONG_LANGUAGE)
 
 MAX_CUT_SHARE = 0.5  # cut more than this share of sentences and the text is not trusted
-LOOP_NGRAM = 4  # a phrase of this many words/characters ...
-LOOP_NGRAM_TIMES = 3  # ... this often in one text is a loop
+LOOP_TIMES = 3  # a stretch of words repeated this often back to back is a loop ...
+LOOP_MAX_PERIOD = 25  # ... for stretches up to this many words/characters
+LOOP_LONG_NGRAM = 6  # and a phrase this long LOOP_TIMES times anywhere is one too
+# (templated lists such as "6 GB covers 4-bit 7B, 10 GB covers 4-bit 13B" vary their
+# numbers, so they are neither)
 LOOP_RUN = 3  # the same word this many times in a row is a loop
 MIN_PARAPHRASE_OVERLAP = 0.6  # share of a clause's words a source clause must share to be "the same claim"
 
@@ -230,7 +233,7 @@ def _name_supported(written: str, entity: str, kind: str, support: Support, cata
 
 
 # polarity ---------------------------------------------------------------------------
-_CLAUSE = re.compile(r"[,;:，；：、]|\b(?:but|while|whereas|although|though|however)\b|但是?|而|不过|然而", re.I)
+_CLAUSE = re.compile(r"[,;:，；：]|\b(?:but|while|whereas|although|though|however)\b|但是?|而|不过|然而", re.I)
 _YES = re.compile(r"^\W*(?:the answer is\s+)?(?:yes|yeah|correct|true)\b|^\W*(?:是的|对|会的|能的|可以的)", re.I)
 _NO = re.compile(r"^\W*(?:the answer is\s+)?(?:no|nope|false)\b|^\W*(?:不是|不会|不能|不对|并不)", re.I)
 _NEGATORS_TEXT = re.compile(r"\b(?:not|no|never|only|cannot|without|rather|instead)\b|n't|并不|没有|无法|不|只|仅|没",
@@ -319,15 +322,24 @@ _UNIT = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]", re.I)
 
 
 def is_looping(text: str) -> bool:
-    """A word repeated LOOP_RUN times in a row, or a LOOP_NGRAM-gram LOOP_NGRAM_TIMES times."""
+    """A word LOOP_RUN times in a row, a stretch of text repeated LOOP_TIMES times back
+    to back, or a LOOP_LONG_NGRAM-word phrase LOOP_TIMES times anywhere."""
     units = [u.lower() for u in _UNIT.findall(text)]
     run = 1
     for prev, cur in zip(units, units[1:], strict=False):
         run = run + 1 if cur == prev else 1
         if run >= LOOP_RUN and (len(cur) > 1 or not cur.isdigit()):
             return True
-    grams = Counter(tuple(units[i:i + LOOP_NGRAM]) for i in range(len(units) - LOOP_NGRAM + 1))
-    return any(n >= LOOP_NGRAM_TIMES for n in grams.values())
+    for period in range(2, LOOP_MAX_PERIOD + 1):
+        # a stretch where every unit equals the one `period` before it; LOOP_TIMES copies,
+        # the last one allowed to stop a word short ("fast and fast and fast")
+        needed, matched = (LOOP_TIMES - 1) * period - 1, 0
+        for a, b in zip(units, units[period:], strict=False):
+            matched = matched + 1 if a == b else 0
+            if matched >= needed:
+                return True
+    long_grams = Counter(tuple(units[i:i + LOOP_LONG_NGRAM]) for i in range(len(units) - LOOP_LONG_NGRAM + 1))
+    return any(n >= LOOP_TIMES for n in long_grams.values())
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -41,6 +41,7 @@ MAX_CUT_SHARE = 0.5  # cut more than this share of sentences and the text is not
 LOOP_TIMES = 3  # a stretch of words repeated this often back to back is a loop ...
 LOOP_MAX_PERIOD = 25  # ... for stretches up to this many words/characters
 LOOP_LONG_NGRAM = 6  # and a phrase this long LOOP_TIMES times anywhere is one too
+RESTATED_SHARE = 0.4  # of a sentence's 6-word phrases found in the direct answer: a restatement
 # (templated lists such as "6 GB covers 4-bit 7B, 10 GB covers 4-bit 13B" vary their
 # numbers, so they are neither)
 LOOP_RUN = 3  # the same word this many times in a row is a loop
@@ -58,6 +59,7 @@ class Cut:
 class GateReport:
     kept: str  # what may be shown: the checked text, or the extractive fallback
     cuts: list[Cut] = field(default_factory=list)
+    kept_sentences: list[str] = field(default_factory=list)  # `kept`, sentence by sentence
     sentences_in: int = 0
     sentences_kept: int = 0
     fell_back: bool = False
@@ -352,6 +354,18 @@ def wrong_language(sentence: str, lang: str) -> bool:
     return bool(_CJK.search(sentence))
 
 
+def _grams(text: str) -> set[tuple[str, ...]]:
+    units = [u.lower() for u in _UNIT.findall(text or "")]
+    return {tuple(units[i:i + LOOP_LONG_NGRAM]) for i in range(len(units) - LOOP_LONG_NGRAM + 1)}
+
+
+def _restates(sentence: str, opening: set[tuple[str, ...]]) -> bool:
+    """The answer opens with the direct answer; a sentence saying much of it again
+    (RESTATED_SHARE of its long phrases) only repeats it."""
+    grams = _grams(sentence)
+    return bool(grams) and len(grams & opening) >= RESTATED_SHARE * len(grams)
+
+
 def _normal(sentence: str) -> str:
     return "".join(u.lower() for u in _UNIT.findall(sentence))
 
@@ -395,12 +409,12 @@ def gate(text: str, *, question: str, evidence: Evidence, hits: list[Hit], facts
     report = GateReport(kept="", sentences_in=len(sentences))
     kept: list[str] = []
     seen: set[str] = set()
+    opening = _grams(evidence.direct_answer)
     for i, sentence in enumerate(sentences):
         cut = check_sentence(sentence, question=question, evidence=evidence, support=support, lang=lang,
                              catalog=catalog, first=i == 0)
         key = _normal(sentence)
-        if cut is None and (key in seen or (key and key in _normal(evidence.direct_answer)
-                                             and len(key) > 0.8 * len(_normal(evidence.direct_answer)))):
+        if cut is None and (key in seen or _restates(sentence, opening)):
             cut = Cut(sentence, REPETITION, sentence[:60])
         seen.add(key)
         if cut:
@@ -408,14 +422,14 @@ def gate(text: str, *, question: str, evidence: Evidence, hits: list[Hit], facts
         else:
             kept.append(sentence)
     joined = ("" if lang == "zh" else " ").join(kept)
-    reason = _distrust(report, kept, joined, support, catalog)
+    reason = _distrust(report, kept, joined, support, evidence.direct_answer)
     if reason:
         return _fall_back(report, evidence, support, reason)
-    report.kept, report.sentences_kept = joined, len(kept)
+    report.kept, report.kept_sentences, report.sentences_kept = joined, kept, len(kept)
     return report
 
 
-def _distrust(report: GateReport, kept: list[str], joined: str, support: Support, catalog) -> str | None:
+def _distrust(report: GateReport, kept: list[str], joined: str, support: Support, evidence_text: str) -> str | None:
     counts = report.counts()
     if counts[CONTRADICTION]:
         return CONTRADICTION
@@ -423,7 +437,7 @@ def _distrust(report: GateReport, kept: list[str], joined: str, support: Support
         return "empty" if not report.cuts else max(counts, key=counts.get)
     if len(report.cuts) > MAX_CUT_SHARE * report.sentences_in:
         return "mostly_cut"
-    if is_looping(joined):  # a phrase repeated across sentences
+    if is_looping(joined) or is_looping(f"{evidence_text} {joined}"):  # repeated across sentences
         report.cuts.append(Cut(joined[:60], LOOP, "across sentences"))
         return LOOP
     if any(not support.number_ok(v, f) for _, v, f in numbers(joined)):  # a number split across sentences
@@ -433,8 +447,10 @@ def _distrust(report: GateReport, kept: list[str], joined: str, support: Support
 
 def _fall_back(report: GateReport, evidence: Evidence, support: Support, reason: str) -> GateReport:
     text = evidence.extractive_explanation()
-    safe = not is_looping(text) and all(support.number_ok(v, f) for _, v, f in numbers(text))
+    safe = (not is_looping(text) and not is_looping(f"{evidence.direct_answer} {text}")
+            and all(support.number_ok(v, f) for _, v, f in numbers(text)))
     report.kept = text if safe else ""
-    report.sentences_kept = len(split_sentences(report.kept, evidence.lang)) if report.kept else 0
+    report.kept_sentences = [s.text for s in evidence.supporting[:2]] if safe and text else []
+    report.sentences_kept = len(report.kept_sentences)
     report.fell_back, report.fallback_reason = True, reason
     return report

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.evidence import Evidence, is_yes_no, polar, select_evidence, split_sentences, subject_of
+from knowledge.evidence import (
+    Evidence,
+    is_yes_no,
+    polar,
+    select_evidence,
+    split_sentences,
+    subject_of,
+)
 
 
 def test_english_sentences_split_at_full_stops_but_not_inside_abbreviations_or_numbers():

@@ -4,7 +4,7 @@ import sys
 
 from bench import faithfulness, knowledge_speed, retrieval_recall, rules_latency
 
-which = sys.argv[1:] or ["rules", "recall", "knowledge"]
+which = sys.argv[1:] or ["rules", "recall", "faithfulness", "knowledge"]
 if "rules" in which:
     rules_latency.main()
 if "recall" in which:

@@ -1,4 +1,4 @@
-"""python -m bench [rules|knowledge|recall|host|calibration]: run the benchmarks and print their figures.
+"""python -m bench [rules|recall|faithfulness|knowledge|host|calibration]: run the benchmarks and print their figures.
 `python -m bench load [options]`: the multi-process load test (see bench/load.py)."""
 
 import sys
@@ -11,17 +11,20 @@ if sys.argv[1:2] == ["load"]:
 
 from bench import (  # noqa: E402
     calibration_chart,
+    faithfulness,
     knowledge_speed,
     retrieval_recall,
     rules_latency,
     self_prediction,
 )
 
-which = sys.argv[1:] or ["rules", "recall", "knowledge", "host", "calibration"]
+which = sys.argv[1:] or ["rules", "recall", "faithfulness", "knowledge", "host", "calibration"]
 if "rules" in which:
     rules_latency.main()
 if "recall" in which:
     retrieval_recall.main()
+if "faithfulness" in which:
+    faithfulness.main()
 if "knowledge" in which:
     knowledge_speed.main()
 if "host" in which:

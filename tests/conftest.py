@@ -201,3 +201,14 @@ def world(simcord_env):
     world = DiscordWorld(simcord_env)
     yield world
     world.assert_pinged_nobody()
+
+
+@pytest.fixture(scope="session")
+def retrieval():
+    """The real embedding model and an index built in memory from knowledge/content,
+    searched with the service's settings (no LLM): (embedder, retrieve(question) -> hits)."""
+    from bench.faithfulness import in_memory_retriever
+    from knowledge.embedding import default_embedding_path, load_embedder
+
+    embedder = load_embedder(default_embedding_path())
+    return embedder, in_memory_retriever(embedder)

@@ -58,6 +58,8 @@ class Answer(BaseModel):
     log_id: int | None = Field(default=None, exclude=True)
     # llama.cpp perf counters of the generation, logged with the answer
     _generation: dict | None = PrivateAttr(default=None)
+    # what the faithfulness gate cut from the generated text: {"cuts": [(reason, sentence)], "fell_back"}
+    _gate: dict | None = PrivateAttr(default=None)
 
     def to_json(self) -> str:
         return self.model_dump_json()

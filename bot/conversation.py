@@ -153,3 +153,9 @@ def follow_up_of(state: dict, question: str, new: Query) -> FollowUp | None:
     except Exception:  # state from an older version: start afresh rather than guess
         return None
     return merge(previous, state.get("question", ""), question, new, state.get("resolved"))
+
+
+def is_tied(question: str) -> bool:
+    """Worded as a continuation ("and why?", "what about …", "那…呢？")."""
+    return bool(_FOLLOW_UP.search(question)) or bool(re.match(r"^\s*(?:why|how so|why not|really)\b\W*$", question,
+                                                              re.IGNORECASE))

@@ -6,6 +6,7 @@ the model server) is imported and started on the first knowledge question."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import threading
 import time
@@ -13,7 +14,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 
 from bot.answer import Answer, LlmInfo, Source
-from bot.conversation import follow_up_of, is_sizing
+from bot.conversation import follow_up_of, is_sizing, is_tied
 from bot.router import route
 from bot.settings import Settings
 from bot.store import Store, open_store
@@ -27,6 +28,18 @@ log = logging.getLogger(__name__)
 
 OnToken = Callable[[str], Awaitable[None] | None]
 OnQueue = Callable[[int], Awaitable[None] | None]
+
+def _with_opening(opening: str, text: str) -> str:
+    return f"{opening}\n\n{text}" if opening else text
+
+
+async def _call(callback, *args) -> None:
+    if callback is None:
+        return
+    result = callback(*args)
+    if inspect.isawaitable(result):
+        await result
+
 
 class KnowledgeUnavailable(RuntimeError):
     pass
@@ -158,6 +171,8 @@ class RigBotService:
                 answer.log_id = known or await self.store.log_answer(answer, user_id, channel_id, request_id)
                 if answer._generation and known is None:
                     await self.store.log_generation(answer.log_id, answer._generation)
+                if answer._gate and known is None and (answer._gate["cuts"] or answer._gate["fell_back"]):
+                    await self.store.log_gate_cuts(answer.log_id, answer._gate["cuts"], answer._gate["fell_back"])
             except Exception:  # logging must never cost the user their answer
                 log.exception("could not log answer")
         return answer
@@ -188,7 +203,11 @@ class RigBotService:
                 if conversation and is_sizing(query) and not answer.error:
                     await self._remember_conversation(conversation, query, extras_text, answer)
                 return answer
-            return await self._knowledge_answer(question, query, on_token, on_queue, cancel)
+            previous_turn = state.get("knowledge") if state and is_tied(text) else None
+            answer = await self._knowledge_answer(question, query, on_token, on_queue, cancel, previous_turn)
+            if conversation and not answer.error:
+                await self._remember_knowledge_turn(conversation, text, state)
+            return answer
         except Exception:
             log.exception("failed to answer %r", text[:200])
             return self._error(question, "internal_error", say(lang, "bot_internal_error"))
@@ -213,11 +232,25 @@ class RigBotService:
         except Exception:
             log.exception("could not save conversation state")
 
+    async def _remember_knowledge_turn(self, conversation: tuple[str, str], question: str,
+                                       state: dict | None) -> None:
+        """Keep the knowledge question for a follow-up ("and why is that?") beside the last
+        sizing query, which a later sizing follow-up still continues."""
+        if self.store is None:
+            return
+        kept = dict(state or {})
+        kept["knowledge"] = {"question": question[:300]}
+        try:
+            await self.store.save_conversation(*conversation, kept)
+        except Exception:
+            log.exception("could not save conversation state")
+
     def _error(self, question: str, code: str, message: str, route="rules") -> Answer:
         return Answer(question=question or "", route=route, intent=Intent.EXPLAIN.value,
                       answer=message, error=code)
 
-    async def _knowledge_answer(self, question, query, on_token, on_queue, cancel) -> Answer:
+    async def _knowledge_answer(self, question, query, on_token, on_queue, cancel,
+                                previous_turn: dict | None = None) -> Answer:
         lang = query.lang
         try:
             runtime = await self.knowledge()
@@ -225,7 +258,12 @@ class RigBotService:
             log.exception("knowledge runtime failed to start")
             return self._error(question, "knowledge_unavailable", say(lang, "bot_knowledge_unavailable"),
                                route="knowledge")
-        hits = await runtime.retrieve(question)
+        generation_question = question
+        retrieval_question = question
+        if previous_turn:  # "and why is that?": the previous knowledge question gives it its topic
+            retrieval_question = f"{previous_turn['question']} {question}"
+            generation_question = f"{question}\n({say(lang, 'previous_question')}: {previous_turn['question']})"
+        hits = await runtime.retrieve(retrieval_question)
         sources = [Source(title=h.page_title, section=h.title, score=round(h.score, 4), text=h.text) for h in hits]
         if not hits:
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
@@ -234,26 +272,48 @@ class RigBotService:
         facts = None
         if query.has_model and query.has_hardware:
             facts = answer_query(query, default_catalog()).answer
+        from knowledge.evidence import select_evidence
+        from knowledge.faithfulness import gate
+        from knowledge.gated_stream import GatedStream
         from knowledge.llm_client import GenerationInterrupted, LlmUnavailable, QueueFull
 
+        # evidence first: the opening a person reads is a sentence of the sources that
+        # answers the question, in its language, with its citation; the model explains after
+        evidence = await asyncio.to_thread(select_evidence, question, hits, runtime.embedder, lang)
+        opening = f"{evidence.direct_answer} — *{evidence.citation}*" if evidence.direct_answer else ""
+        if opening:
+            await _call(on_token, opening + "\n\n")
+        stream = GatedStream(question, evidence, hits, facts, default_catalog(), on_token)
         try:
-            gen = await runtime.generate(question, hits, facts, on_token=on_token, on_queue=on_queue, cancel=cancel)
+            gen = await runtime.generate(generation_question, hits, facts, on_token=stream.feed,
+                                         on_queue=on_queue, cancel=cancel)
+            await stream.close()
         except QueueFull:
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
-                          answer=say(lang, "bot_busy", waiting=self.settings.queue_size),
+                          answer=_with_opening(opening, say(lang, "bot_busy", waiting=self.settings.queue_size)),
                           sources=sources, error="busy")
         except GenerationInterrupted as exc:  # the model server died mid-answer; it is restarting
             log.warning("generation interrupted: %s", exc)
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
-                          answer=say(lang, "bot_llm_restarted"), sources=sources, error="llm_restarted")
+                          answer=_with_opening(opening, say(lang, "bot_llm_restarted")), sources=sources,
+                          error="llm_restarted")
         except LlmUnavailable as exc:
             log.warning("no LLM server answered: %s", exc)
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
-                          answer=say(lang, "bot_llm_unavailable"), sources=sources, error="llm_unavailable")
-        key_facts = "\n".join(f"• {h.summary} — *{h.title}*" for h in hits)
-        body = gen.text.strip() or "(the model produced no text)"
+                          answer=_with_opening(opening, say(lang, "bot_llm_unavailable")), sources=sources,
+                          error="llm_unavailable")
+        # the whole text once more: the gate may distrust it as a whole (a contradiction,
+        # most sentences cut) and fall back to the sources' own sentences
+        report = gate(gen.text, question=question, evidence=evidence, hits=hits, facts=facts,
+                      catalog=default_catalog())
+        explanation = report.kept.strip()
+        if not report.fell_back and stream.shown:
+            explanation = ("" if lang == "zh" else " ").join(stream.shown)
         if gen.stopped:
-            body += f"\n\n*({gen.stopped})*"
+            explanation += f"\n\n*({gen.stopped})*"
+        key_facts = "\n".join(f"• {h.summary} — *{h.title}*" for h in hits)
+        body = "\n\n".join(part for part in (opening, explanation) if part) or say(lang, "bot_not_in_knowledge",
+                                                                                   help=say(lang, "help"))
         answer = Answer(
             question=question,
             route="knowledge",
@@ -265,6 +325,11 @@ class RigBotService:
                         tokens_per_s=gen.stats["tokens_per_s"], ttft_ms=gen.stats["ttft_ms"]),
         )
         answer._generation = gen.stats
+        cuts = {(c.reason, c.sentence) for c in stream.cuts} | {(c.reason, c.sentence) for c in report.cuts}
+        answer._gate = {"cuts": sorted(cuts), "fell_back": report.fell_back}
+        if cuts or report.fell_back:
+            log.info("faithfulness gate: cut %s%s", [r for r, _ in sorted(cuts)],
+                     f"; fell back ({report.fallback_reason})" if report.fell_back else "")
         return answer
 
     # admin and stats --------------------------------------------------------

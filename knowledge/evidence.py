@@ -201,7 +201,8 @@ def select_evidence(question: str, hits: list[Hit], embedder, lang: str | None =
     if not candidates:
         return Evidence(question, lang, "", [])
     texts = [c[0] for c in candidates]
-    vectors = embedder.encode([question, *texts], normalize_embeddings=True, convert_to_numpy=True)
+    vectors = embedder.encode([question, *texts], normalize_embeddings=True, convert_to_numpy=True,
+                             show_progress_bar=False)
     dense = np.asarray(vectors[1:]) @ np.asarray(vectors[0])
     q_tokens = _tokens(question)
     yes_no = is_yes_no(question)

@@ -69,7 +69,8 @@ class KnowledgeIndex:
         batch = 16
         for start in range(0, len(chunks), batch):
             texts = [c.text for c in chunks[start:start + batch]]
-            vectors.append(embedder.encode(texts, normalize_embeddings=True, convert_to_numpy=True))
+            vectors.append(embedder.encode(texts, normalize_embeddings=True, convert_to_numpy=True,
+                                          show_progress_bar=False))
             if progress:
                 progress(min(start + batch, len(chunks)), len(chunks))
         by_key = {(s.lang, s.id): s for s in sections}

@@ -17,7 +17,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rules.calibration import ClassFit, SpeedFit, decode_seconds, device_tflops, load_fit, moe_domain
+from rules.calibration import (
+    ClassFit,
+    SpeedFit,
+    decode_seconds,
+    device_tflops,
+    load_fit,
+    moe_domain,
+)
 from rules.catalog import Catalog, DeviceClass, Gpu, ModelSpec, QuantType
 from rules.memory import CPU_OVERHEAD_GIB, Fit, read_bytes_per_token, weights_bytes
 from rules.rig import Rig

@@ -1,0 +1,79 @@
+"""Knowledge answers as users get them: the sources' direct answer first (with its
+citation, in the question's language), then only the generated sentences the
+faithfulness gate passed, streamed sentence by sentence; what was cut is logged and
+counted in stats."""
+
+from __future__ import annotations
+
+import pytest
+from test_faithfulness import BAD
+
+from knowledge.evidence import select_evidence
+from knowledge.faithfulness import CONTRADICTION, LOOP, WRONG_LANGUAGE
+from knowledge.gated_stream import GatedStream
+from rules.phrases import language_of
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(("question", "must"), [
+    ("Does a second GPU double the speed?", "not"),
+    ("Does the SSD matter for inference speed?", "load"),
+    ("为什么双显卡不能加倍速度？", "不"),
+])
+async def test_the_first_thing_read_is_the_sources_answer(knowledge_service, question, must):
+    streamed: list[str] = []
+    answer = await knowledge_service.ask(question, on_token=streamed.append)
+    assert answer.route == "knowledge" and answer.error is None, answer.answer
+    opening = answer.answer.split("\n\n")[0]
+    assert must in opening and " — *" in opening  # a sentence of the sources with its citation
+    assert language_of(opening) == language_of(question)
+    assert streamed[0].startswith(opening)  # it is also the first thing streamed
+    assert answer.llm is not None and answer.llm.completion_tokens > 0
+
+
+async def _gated(retrieval, catalog, question: str, text: str, piece_size: int = 7) -> GatedStream:
+    embedder, retrieve = retrieval
+    hits = retrieve(question)
+    evidence = select_evidence(question, hits, embedder)
+    shown: list[str] = []
+    stream = GatedStream(question, evidence, hits, None, catalog, shown.append)
+    for i in range(0, len(text), piece_size):  # as tokens arrive
+        await stream.feed(text[i:i + piece_size])
+    await stream.close()
+    assert shown == [s + ("" if evidence.lang == "zh" else " ") for s in stream.shown]
+    return stream
+
+
+@pytest.mark.parametrize(("question", "text", "reasons"), BAD)
+async def test_no_bad_sentence_is_ever_streamed(retrieval, catalog, question, text, reasons):
+    stream = await _gated(retrieval, catalog, question, text)
+    assert stream.cuts, "the gate let a known-bad generation through"
+    for cut in stream.cuts:
+        if cut.reason == "repetition":  # said once is fine; never twice
+            assert stream.shown.count(cut.sentence) <= 1
+        else:
+            assert cut.sentence not in stream.shown
+    if reasons & {CONTRADICTION, LOOP, WRONG_LANGUAGE}:
+        assert {c.reason for c in stream.cuts} & reasons
+
+
+async def test_good_sentences_stream_untouched(retrieval, catalog):
+    text = ("When a model is split across two cards, they process each token one after the other. "
+            "So most of the time only one card is busy.")
+    stream = await _gated(retrieval, catalog, "Does a second GPU double the speed?", text)
+    assert not stream.cuts and len(stream.shown) == 2
+
+
+async def test_gate_cuts_are_logged_and_counted_in_stats(service):
+    from bot.answer import Answer
+
+    answer = Answer(question="q", route="knowledge", intent="explain", answer="a")
+    answer_id = await service.store.log_answer(answer)
+    await service.store.log_gate_cuts(answer_id, [("loop", "MIXLALA MIXLALA MIXLALA"),
+                                                  ("contradiction", "A second GPU does double the speed.")], False)
+    stats = await service.stats()
+    assert stats["gate_cuts"] == {"loop": 1, "contradiction": 1}
+    from bot.stats import render_stats
+
+    assert "Faithfulness gate cut: contradiction 1, loop 1" in render_stats(stats)

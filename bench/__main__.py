@@ -3,6 +3,12 @@
 
 import sys
 
+if sys.argv[1:2] == ["models"]:  # the default-model comparison (bench/model_comparison.py)
+    from bench import model_comparison
+
+    model_comparison.main(sys.argv[2:])
+    sys.exit(0)
+
 if sys.argv[1:2] == ["load"]:
     from bench import load
 

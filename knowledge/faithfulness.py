@@ -35,7 +35,22 @@ CONTRADICTION = "contradiction"
 LOOP = "loop"
 REPETITION = "repetition"
 WRONG_LANGUAGE = "wrong_language"
-REASONS = (UNSUPPORTED_NUMBER, UNSUPPORTED_NAME, CONTRADICTION, LOOP, REPETITION, WRONG_LANGUAGE)
+UNGROUNDED = "ungrounded"  # most of its words are in neither the sources nor the question
+REASONS = (UNSUPPORTED_NUMBER, UNSUPPORTED_NAME, CONTRADICTION, LOOP, REPETITION, WRONG_LANGUAGE, UNGROUNDED)
+# a sentence must share at least this much of its topic words (English stems, Chinese
+# character pairs) with the sources: small models write fluent-looking text that is about
+# nothing in them ("实险性和运行时失费是一个金颓水平层"), which no other check catches
+MIN_GROUNDED_SHARE = 0.4
+MIN_TOKENS_TO_JUDGE = 4
+# function words tokenize() keeps: they are in every source and would make anything look grounded
+_FUNCTION_WORDS = frozenset("""
+all also any both but each even every few has have had here into its just least less like many may
+might more most much must no nor not now off once one only other others our ours out over own same
+should since so some such than their them then there these they those though through thus too under
+until upon very was were when where whether while who whom whose will would yet yes doing done does
+instead based given time times way ways thing things make makes made get gets got use used using
+well still about after again against because before being below between during further itself
+""".split())
 
 MAX_CUT_SHARE = 0.5  # cut more than this share of sentences and the text is not trusted
 LOOP_TIMES = 3  # a stretch of words repeated this often back to back is a loop ...
@@ -135,6 +150,7 @@ class Support:
     valued_units: frozenset[float]  # values the sources write with some unit
     flat: str  # lowercase, no spaces or hyphens: for name look-ups
     sentences: tuple[str, ...]  # source sentences and titles, for the negation check
+    tokens: frozenset[str] = frozenset()  # topic words of all of it, for the grounding check
 
     @classmethod
     def of(cls, texts: list[str], lang: str) -> Support:
@@ -145,7 +161,8 @@ class Support:
         values |= {v % 1000 for v in values if v >= 1000 and v % 1000}
         sentences = tuple(s for t in texts for s in split_sentences(t, lang))
         return cls(frozenset(values), frozenset((v, f) for _, v, f in nums if f),
-                   frozenset(v for _, v, f in nums if f), _flat(" ".join(texts)), sentences)
+                   frozenset(v for _, v, f in nums if f), _flat(" ".join(texts)), sentences,
+                   frozenset(tokenize(" ".join(texts))))
 
     def number_ok(self, value: float, family: str | None) -> bool:
         if value not in self.values:
@@ -377,6 +394,15 @@ def support_for(question: str, hits: list[Hit], facts: str | None = None) -> Sup
     return Support.of(texts, lang)
 
 
+def grounded_share(sentence: str, support: Support) -> float | None:
+    """The share of the sentence's topic words found in the sources, or None when it
+    has too few to judge ("Yes.", "In short:")."""
+    tokens = {t for t in tokenize(sentence) if len(t) > 1 and t not in _FUNCTION_WORDS}
+    if len(tokens) < MIN_TOKENS_TO_JUDGE or not support.tokens:
+        return None
+    return len(tokens & support.tokens) / len(tokens)
+
+
 def check_sentence(sentence: str, *, question: str, evidence: Evidence, support: Support, lang: str,
                    catalog=None, first: bool = True) -> Cut | None:
     """The first reason to cut this sentence, or None to keep it. `first`: the sentence
@@ -395,6 +421,9 @@ def check_sentence(sentence: str, *, question: str, evidence: Evidence, support:
                   first and _other_entity(sentence, evidence, catalog), _flipped(sentence, support, lang)):
         if found:
             return Cut(sentence, CONTRADICTION, found)
+    # last, so a more precise reason (a number, a name, a contradiction) is given first
+    if (share := grounded_share(sentence, support)) is not None and share < MIN_GROUNDED_SHARE:
+        return Cut(sentence, UNGROUNDED, f"{share:.0%} of its words in the sources")
     return None
 
 

@@ -103,7 +103,8 @@ class KnowledgeRuntime:
 
     async def retrieve(self, question: str) -> list[Hit]:
         vector = await asyncio.to_thread(
-            self.embedder.encode, [question], normalize_embeddings=True, convert_to_numpy=True)
+            self.embedder.encode, [question], normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False)
         return self.index.search(vector[0], question, k=self.settings.top_k,
                                  min_score=self.settings.min_retrieval_score)
 

@@ -77,3 +77,18 @@ async def test_gate_cuts_are_logged_and_counted_in_stats(service):
     from bot.stats import render_stats
 
     assert "Faithfulness gate cut: contradiction 1, loop 1" in render_stats(stats)
+
+
+@pytest.mark.parametrize(("question", "text"), [
+    # what SmolLM2 wrote for these questions on 2026-11-25: fluent-looking, about nothing in the sources
+    ("为什么内存带宽决定CPU推理速度？",
+     "说明：在编码中，可以使用的响広阵来表示, 实险性和运行时失费是一个金颓水平层。"
+     "芯牛烏具的词条：最低一行被用户可能是在初欧时自动使用品种, 这将不会发生。"),
+    ("Does a second GPU double the speed?",
+     "Instead of doing so, they hide their own capabilities to optimize and improve future models "
+     "based on other GPUs available at any given time."),
+])
+async def test_text_about_nothing_in_the_sources_is_cut(retrieval, catalog, question, text):
+    stream = await _gated(retrieval, catalog, question, text)
+    assert not stream.shown, stream.shown
+    assert {c.reason for c in stream.cuts} == {"ungrounded"}

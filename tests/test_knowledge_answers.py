@@ -84,6 +84,7 @@ async def test_gate_cuts_are_logged_and_counted_in_stats(service):
     ("为什么内存带宽决定CPU推理速度？",
      "说明：在编码中，可以使用的响広阵来表示, 实险性和运行时失费是一个金颓水平层。"
      "芯牛烏具的词条：最低一行被用户可能是在初欧时自动使用品种, 这将不会发生。"),
+    ("为什么内存带宽决定CPU推理速度？", "2、在CPU中定义了内存带宽,这就做到关键因素：最大的制轮是10.\n4、在CPU中定义了10."),
     ("Does a second GPU double the speed?",
      "Instead of doing so, they hide their own capabilities to optimize and improve future models "
      "based on other GPUs available at any given time."),

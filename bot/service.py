@@ -6,7 +6,6 @@ the model server) is imported and started on the first knowledge question."""
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import threading
 import time
@@ -31,14 +30,6 @@ OnQueue = Callable[[int], Awaitable[None] | None]
 
 def _with_opening(opening: str, text: str) -> str:
     return f"{opening}\n\n{text}" if opening else text
-
-
-async def _call(callback, *args) -> None:
-    if callback is None:
-        return
-    result = callback(*args)
-    if inspect.isawaitable(result):
-        await result
 
 
 class KnowledgeUnavailable(RuntimeError):
@@ -275,14 +266,14 @@ class RigBotService:
         from knowledge.evidence import select_evidence
         from knowledge.faithfulness import gate
         from knowledge.gated_stream import GatedStream
-        from knowledge.llm_client import GenerationInterrupted, LlmUnavailable, QueueFull
+        from knowledge.llm_client import GenerationInterrupted, LlmUnavailable, QueueFull, call_back
 
         # evidence first: the opening a person reads is a sentence of the sources that
         # answers the question, in its language, with its citation; the model explains after
         evidence = await asyncio.to_thread(select_evidence, question, hits, runtime.embedder, lang)
         opening = f"{evidence.direct_answer} — *{evidence.citation}*" if evidence.direct_answer else ""
         if opening:
-            await _call(on_token, opening + "\n\n")
+            await call_back(on_token, opening + "\n\n")
         stream = GatedStream(question, evidence, hits, facts, default_catalog(), on_token)
         try:
             gen = await runtime.generate(generation_question, hits, facts, on_token=stream.feed,

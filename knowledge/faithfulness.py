@@ -430,35 +430,55 @@ def check_sentence(sentence: str, *, question: str, evidence: Evidence, support:
     return None
 
 
+class SentenceGate:
+    """The per-sentence half of the gate, fed sentences in text order: `gate` runs it over
+    a whole text, `knowledge.gated_stream` over sentences as they stream in."""
+
+    def __init__(self, *, question: str, evidence: Evidence, support: Support, lang: str, catalog=None) -> None:
+        self.question, self.evidence, self.support, self.lang, self.catalog = (
+            question, evidence, support, lang, catalog)
+        self.kept: list[str] = []
+        self.cuts: list[Cut] = []
+        self._seen: set[str] = set()
+        self._opening = _grams(evidence.direct_answer)
+
+    def check(self, sentence: str) -> Cut | None:
+        """Cut or keep one sentence (recorded); the cut, or None when it is kept."""
+        cut = check_sentence(sentence, question=self.question, evidence=self.evidence, support=self.support,
+                             lang=self.lang, catalog=self.catalog, first=not (self.kept or self.cuts))
+        key = _normal(sentence)
+        if cut is None and (key in self._seen or _restates(sentence, self._opening)):
+            cut = Cut(sentence, REPETITION, sentence[:60])
+        self._seen.add(key)
+        if cut:
+            self.cuts.append(cut)
+        else:
+            self.kept.append(sentence)
+        return cut
+
+    def report(self) -> GateReport:
+        """What may be shown: the kept sentences, or the sources' words when the text as
+        a whole is not to be trusted."""
+        report = GateReport(kept="", cuts=list(self.cuts), sentences_in=len(self.kept) + len(self.cuts))
+        joined = ("" if self.lang == "zh" else " ").join(self.kept)
+        reason = _distrust(report, self.kept, joined, self.support, self.evidence.direct_answer)
+        if reason:
+            return _fall_back(report, self.evidence, self.support, reason)
+        report.kept, report.kept_sentences, report.sentences_kept = joined, list(self.kept), len(self.kept)
+        return report
+
+
 def gate(text: str, *, question: str, evidence: Evidence, hits: list[Hit], facts: str | None = None,
          catalog=None) -> GateReport:
     """Check generated text; return what may be shown and what was cut, and why.
     `catalog` (rules.catalog.default_catalog()) lets names be recognised; `facts` is the
     rule engine's answer text when the question named hardware."""
     lang = evidence.lang or language_of(question)
-    support = support_for(question, hits, facts)
-    sentences = split_sentences(text or "", lang)
-    report = GateReport(kept="", sentences_in=len(sentences))
-    kept: list[str] = []
-    seen: set[str] = set()
-    opening = _grams(evidence.direct_answer)
-    for i, sentence in enumerate(sentences):
-        cut = check_sentence(sentence, question=question, evidence=evidence, support=support, lang=lang,
-                             catalog=catalog, first=i == 0)
-        key = _normal(sentence)
-        if cut is None and (key in seen or _restates(sentence, opening)):
-            cut = Cut(sentence, REPETITION, sentence[:60])
-        seen.add(key)
-        if cut:
-            report.cuts.append(cut)
-        else:
-            kept.append(sentence)
-    joined = ("" if lang == "zh" else " ").join(kept)
-    reason = _distrust(report, kept, joined, support, evidence.direct_answer)
-    if reason:
-        return _fall_back(report, evidence, support, reason)
-    report.kept, report.kept_sentences, report.sentences_kept = joined, kept, len(kept)
-    return report
+    sentences = SentenceGate(question=question, evidence=evidence, support=support_for(question, hits, facts),
+                             lang=lang, catalog=catalog)
+    for sentence in split_sentences(text or "", lang):
+        sentences.check(sentence)
+    return sentences.report()
 
 
 def _distrust(report: GateReport, kept: list[str], joined: str, support: Support, evidence_text: str) -> str | None:

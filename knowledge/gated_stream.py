@@ -1,23 +1,15 @@
 """Streaming under the faithfulness gate: generated text reaches the user sentence by
 sentence, each one only after it passed the same checks `faithfulness.gate` applies to
-the whole text, so nobody sees a sentence the gate would cut (a flipped negation, an
-invented number, a loop, the wrong language)."""
+the whole text (one `SentenceGate`), so nobody sees a sentence the gate would cut (a
+flipped negation, an invented number, a loop, the wrong language)."""
 
 from __future__ import annotations
 
-import inspect
 import re
 
 from knowledge.evidence import Evidence
-from knowledge.faithfulness import (
-    REPETITION,
-    Cut,
-    _grams,
-    _normal,
-    _restates,
-    check_sentence,
-    support_for,
-)
+from knowledge.faithfulness import Cut, SentenceGate, support_for
+from knowledge.llm_client import call_back
 from rules.phrases import language_of
 
 # a sentence ends at . ! ? followed by white space (not "1.5" or "llama.cpp"), at 。！？,
@@ -28,18 +20,19 @@ MAX_BUFFER = 600  # characters without a sentence end: checked as one sentence a
 
 class GatedStream:
     def __init__(self, question: str, evidence: Evidence, hits, facts: str | None, catalog, emit) -> None:
-        self.question = question
-        self.evidence = evidence
         self.lang = evidence.lang or language_of(question)
-        self.support = support_for(question, hits, facts)
-        self.catalog = catalog
+        self.sentences = SentenceGate(question=question, evidence=evidence, support=support_for(question, hits, facts),
+                                      lang=self.lang, catalog=catalog)
         self.emit = emit
         self.buffer = ""
-        self.checked = 0
-        self.shown: list[str] = []
-        self.cuts: list[Cut] = []
-        self._seen: set[str] = set()
-        self._opening = _grams(evidence.direct_answer)
+
+    @property
+    def shown(self) -> list[str]:
+        return self.sentences.kept
+
+    @property
+    def cuts(self) -> list[Cut]:
+        return self.sentences.cuts
 
     async def feed(self, piece: str) -> None:
         self.buffer += piece
@@ -55,21 +48,5 @@ class GatedStream:
 
     async def _check(self, sentence: str) -> None:
         text = sentence.strip()
-        if not text:
-            return
-        cut = check_sentence(text, question=self.question, evidence=self.evidence, support=self.support,
-                             lang=self.lang, catalog=self.catalog, first=self.checked == 0)
-        key = _normal(text)
-        if cut is None and (key in self._seen or _restates(text, self._opening)):
-            cut = Cut(text, REPETITION, text[:60])
-        self._seen.add(key)
-        self.checked += 1
-        if cut is not None:
-            self.cuts.append(cut)
-            return
-        self.shown.append(text)
-        if self.emit is None:
-            return
-        result = self.emit(text + ("" if self.lang == "zh" else " "))
-        if inspect.isawaitable(result):
-            await result
+        if text and self.sentences.check(text) is None:
+            await call_back(self.emit, text + ("" if self.lang == "zh" else " "))

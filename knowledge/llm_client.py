@@ -111,7 +111,8 @@ class _Ticket:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-async def _call(callback, *args) -> None:
+async def call_back(callback, *args) -> None:
+    """Call an optional callback that may be a plain function or a coroutine function."""
     if callback is None:
         return
     result = callback(*args)
@@ -164,7 +165,7 @@ class LlmClient:
         self._line.append(ticket)
         try:
             while (position := self._position(ticket)) > 0:
-                await _call(on_queue, position)
+                await call_back(on_queue, position)
                 ticket.changed.clear()
                 waits = [asyncio.ensure_future(ticket.changed.wait())]
                 if cancel is not None:
@@ -296,7 +297,7 @@ class LlmClient:
                             n_pieces += 1
                             parts.append(piece)
                             try:
-                                await _call(on_token, piece)
+                                await call_back(on_token, piece)
                             except Exception:  # a failing consumer must not kill the generation
                                 log.exception("token callback failed")
                     if watcher is not None and watcher.done():

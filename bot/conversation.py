@@ -88,13 +88,11 @@ def merge(previous: Query, previous_question: str, question: str, new: Query,
                                new=_hardware_label(new)))
     elif count is not None and previous.gpu_names:
         old_counts = list(previous.gpu_counts or [1] * len(previous.gpu_names))
-        merged["gpu_counts"] = [count] + [1] * (len(previous.gpu_names) - 1) if len(old_counts) == 1 \
-            else [count if i == 0 else c for i, c in enumerate(old_counts)]
+        merged["gpu_counts"] = [count, *old_counts[1:]]  # "two of them": the first card named
         changes.append(say(lang, "followup_count", name=previous.gpu_names[0], old=old_counts[0], new=count))
     for field in _SETTING_FIELDS:
-        value = getattr(new, field)
-        if value is not None and value != getattr(previous, field):
-            old = getattr(previous, field)
+        value, old = getattr(new, field), getattr(previous, field)
+        if value is not None and value != old:
             if old is None:
                 old = (previous_resolved or {}).get(field)
             changes.append(say(lang, f"followup_{field}", old=_show(old, lang),
@@ -102,9 +100,8 @@ def merge(previous: Query, previous_question: str, question: str, new: Query,
             merged[field] = value
     if not changes and not (new.intent in _FOLLOW_ON and new.intent != previous.intent):
         return None
+    # the previous query was a sizing one (`is_sizing`), so its intent is never EXPLAIN
     merged["intent"] = new.intent if new.intent in _FOLLOW_ON else previous.intent
-    if merged["intent"] == Intent.EXPLAIN:
-        merged["intent"] = previous.intent
     merged["lang"] = lang
     merged["assumptions"] = list(new.assumptions)
     merged["unread"] = list(new.unread)

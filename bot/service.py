@@ -214,26 +214,22 @@ class RigBotService:
 
     async def _remember_conversation(self, conversation: tuple[str, str], query, question: str,
                                      answer: Answer) -> None:
-        if self.store is None:
-            return
         resolved = {"context": answer.model.context, "quant": answer.model.quant} if answer.model else {}
-        state = {"query": query.model_dump(mode="json"), "question": question[:500], "resolved": resolved}
-        try:
-            await self.store.save_conversation(*conversation, state)
-        except Exception:
-            log.exception("could not save conversation state")
+        await self._save_conversation(conversation, {
+            "query": query.model_dump(mode="json"), "question": question[:500], "resolved": resolved})
 
     async def _remember_knowledge_turn(self, conversation: tuple[str, str], question: str,
                                        state: dict | None) -> None:
         """Keep the knowledge question for a follow-up ("and why is that?") beside the last
         sizing query, which a later sizing follow-up still continues."""
+        await self._save_conversation(conversation, {**(state or {}), "knowledge": {"question": question[:300]}})
+
+    async def _save_conversation(self, conversation: tuple[str, str], state: dict) -> None:
         if self.store is None:
             return
-        kept = dict(state or {})
-        kept["knowledge"] = {"question": question[:300]}
         try:
-            await self.store.save_conversation(*conversation, kept)
-        except Exception:
+            await self.store.save_conversation(*conversation, state)
+        except Exception:  # a lost follow-up must not cost the answer
             log.exception("could not save conversation state")
 
     def _error(self, question: str, code: str, message: str, route="rules") -> Answer:

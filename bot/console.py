@@ -8,9 +8,26 @@ import sys
 from bot.render import after_stream, to_text
 from bot.service import RigBotService
 
+LOCAL_USER = "console"  # the console's and the CLI's user id (saved rig, reports, conversation)
+END_OF_BLOCK = "."  # a line holding only this ends a pasted block (logs contain blank lines)
+
 BANNER = ("RigBot console: ask “can a 3060 12GB run 13B 4-bit?” or “why does memory bandwidth "
           "matter?”. Each line may follow up the last (“and at 32k context?”). "
-          "Commands: /new (start a new conversation), /stats, /reload, /quit.")
+          "Commands: /paste (a question over several lines: tool output, a llama.cpp log), "
+          "/new (start a new conversation), /stats, /reload, /quit.")
+
+
+async def read_block(stdin, out, first: str = "") -> str:
+    """Lines pasted after a command, up to a line holding only "." (or end of input):
+    tool output and llama.cpp logs span many lines, blank ones included."""
+    out.write(f"(paste, then a line with only {END_OF_BLOCK} to finish)\n")
+    out.flush()
+    lines = [first] if first else []
+    while True:
+        line = await asyncio.to_thread(stdin.readline)
+        if not line or line.strip() == END_OF_BLOCK:
+            return "\n".join(lines)
+        lines.append(line.rstrip("\n"))
 
 
 async def run_console(settings, stdin=None, stdout=None) -> None:
@@ -30,7 +47,7 @@ async def run_console(settings, stdin=None, stdout=None) -> None:
                 break
             if line == "/new":
                 if service.store is not None:
-                    await service.store.clear_conversation("console", "console")
+                    await service.store.clear_conversation(LOCAL_USER, LOCAL_USER)
                 out.write("(new conversation)\n")
                 continue
             if line == "/stats":
@@ -44,6 +61,10 @@ async def run_console(settings, stdin=None, stdout=None) -> None:
                 except Exception as exc:
                     out.write(f"reload failed, still serving the previous index: {exc}\n")
                 continue
+            if line == "/paste" or line.startswith("/paste "):
+                line = (await read_block(stdin, out, line.removeprefix("/paste").strip())).strip()
+                if not line:
+                    continue
             out.write("rigbot> ")
             streamed: list[str] = []
 
@@ -55,8 +76,8 @@ async def run_console(settings, stdin=None, stdout=None) -> None:
             def queued(position: int) -> None:
                 out.write(f"(waiting, position {position} in the queue) ")
 
-            answer = await service.ask(line, user_id="console", on_token=token, on_queue=queued,
-                                       conversation=("console", "console"))  # each line continues it
+            answer = await service.ask(line, user_id=LOCAL_USER, on_token=token, on_queue=queued,
+                                       conversation=(LOCAL_USER, LOCAL_USER))  # each line continues it
             out.write(("\n\n" + after_stream(answer, "".join(streamed)) if streamed else to_text(answer)) + "\n")
             out.flush()
     finally:

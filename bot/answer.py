@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from rules.schema import (
+    Diagnosis,
     HardwareInfo,
     MemoryInfo,
     ModelInfo,
@@ -49,6 +50,7 @@ class Answer(BaseModel):
     serving: ServingInfo | None = None
     training: TrainingInfo | None = None
     command: str | None = None
+    diagnosis: Diagnosis | None = None  # a pasted run log explained (null for other questions)
     answer: str
     sources: list[Source] | None = None
     llm: LlmInfo | None = None

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -109,10 +110,27 @@ def default(ctx: typer.Context) -> None:
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question; omit with --json to read lines from stdin.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as one JSON object (per line).")] = False,
+    file: Annotated[Path | None, typer.Option(
+        "--file", help="A llama.cpp / Ollama / LM Studio log (or other tool output) to read with the question, "
+                       "e.g. --file server.log \"why is it slow?\"")] = None,
 ) -> None:
     """Answer one question (or, with --json and no question, one per stdin line)."""
+    from bot.paste import with_attachment
     from bot.render import after_stream, to_text
 
+    if file is not None:
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            typer.echo(f"Cannot read {file}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
+        from bot.settings import Settings
+
+        text, problem = with_attachment(question, file.name, data, Settings().max_paste_chars)
+        if problem:
+            typer.echo(problem, err=True)
+            raise typer.Exit(2)
+        question = text
     if question is None and not as_json:
         typer.echo("Give a question, e.g.: python -m bot ask \"can a 3060 12GB run 13B 4-bit?\"", err=True)
         raise typer.Exit(2)

@@ -14,6 +14,8 @@ def route(query: Query) -> Route:
     rules; everything else (why, what is, does X matter) to the knowledge base."""
     if query.error:
         return "rules"
+    if query.intent == Intent.DIAGNOSE:  # a pasted run log: the rules read it, with or without a model
+        return "rules"
     if query.intent == Intent.EXPLAIN:
         return "knowledge"
     if query.has_model or query.has_hardware:

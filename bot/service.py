@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.answer import Answer, LlmInfo, Source
 from bot.conversation import follow_up_of, is_sizing, is_tied
+from bot.paste import question_to_keep, within_limits
 from bot.router import route
 from bot.settings import Settings
 from bot.store import Store, open_store
@@ -154,6 +155,8 @@ class RigBotService:
         answer = await self._answer(question, on_token, on_queue, cancel, allow_local_files,
                                     conversation, follow_up)
         answer.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        # a pasted log: only the lines the answer used; an oversized question: its start
+        answer.question = question_to_keep(answer.question, self.settings.max_question_chars)
         if self.store is not None:
             try:
                 # a request already answered (re-delivered, or retried after a process
@@ -174,7 +177,7 @@ class RigBotService:
         if not text:
             return self._error(question, "empty_question", say("en", "bot_empty_question", help=say("en", "help")))
         lang = language_of(text)
-        if len(text) > self.settings.max_question_chars:
+        if not within_limits(text, self.settings.max_question_chars, self.settings.max_paste_chars):
             return self._error(question, "question_too_long", say(
                 lang, "bot_question_too_long", length=len(text), most=self.settings.max_question_chars))
         try:
@@ -184,14 +187,14 @@ class RigBotService:
                 return Answer(question=question, route="rules", **result.model_dump())
             state = await self._conversation_state(conversation) if conversation and follow_up else None
             extras_text, changed = text, None
-            if state and (merged := follow_up_of(state, text, query)):
+            if state and query.intent != Intent.DIAGNOSE and (merged := follow_up_of(state, text, query)):
                 query, extras_text, changed = merged.query, merged.question, merged.changed
             if route(query) == "rules":
                 result = answer_query(query, default_catalog(), question=extras_text)
                 answer = Answer(question=question, route="rules", **result.model_dump())
                 if changed and not answer.error:
                     answer.answer = f"{changed}\n{answer.answer}"
-                if conversation and is_sizing(query) and not answer.error:
+                if conversation and is_sizing(query) and not answer.error and query.intent != Intent.DIAGNOSE:
                     await self._remember_conversation(conversation, query, extras_text, answer)
                 return answer
             previous_turn = state.get("knowledge") if state and is_tied(text) else None

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     min_retrieval_score: float = 0.28  # dense similarity; see knowledge/index.py
 
     max_question_chars: int = 1000
+    # a question carrying a pasted llama.cpp / Ollama / LM Studio log (or an attached .log/.txt):
+    # the whole may be this long while its own words stay within max_question_chars
+    max_paste_chars: int = 262144
 
     @field_validator("shard_ids", mode="before")
     @classmethod

@@ -111,6 +111,10 @@ def _answer(query: Query, catalog: Catalog, extras: Extras, allow_local_files: b
                                 answer=say(query.lang, "error_gguf_local_only"))
         return _from_file(query, catalog)
     intent = extras.intent or query.intent
+    if query.intent == Intent.DIAGNOSE and query.run_log is not None:
+        from rules.diagnose import diagnose  # imports this module: loaded on first use
+
+        return diagnose(query, catalog)
     if intent == Intent.FINE_TUNE and query.has_model and (query.model_name or query.params_b):
         return _fine_tune(query, catalog, extras)
     if intent == Intent.MAX_CONTEXT and query.has_model and query.has_hardware and (query.model_name or query.params_b):

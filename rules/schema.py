@@ -30,6 +30,7 @@ class Intent(StrEnum):
     FINE_TUNE = "fine_tune"
     SERVE = "serve"
     COMMAND = "command"
+    DIAGNOSE = "diagnose"  # a pasted llama.cpp / Ollama / LM Studio run log: why is it slow?
 
 
 class _Model(BaseModel):
@@ -128,6 +129,79 @@ class Recommendation(_Model):
     aggregate_tokens_per_s: float | None = None
 
 
+class LogDevice(_Model):
+    """A device a run log names: "CUDA0" / "NVIDIA GeForce RTX 3090", with the free memory
+    llama.cpp printed for it when it did."""
+
+    backend: str  # CUDA | Metal | Vulkan | ROCm | SYCL | CPU
+    name: str
+    free_mib: float | None = None
+    total_mib: float | None = None
+
+
+class RunLog(_Model):
+    """What a llama.cpp (or Ollama / LM Studio) log says was allocated and measured.
+    Every field is None when the log does not print it; `evidence` keeps, per fact, the
+    log line it was read from (without its timestamp), to quote in the diagnosis."""
+
+    tool: str = "llama.cpp"  # llama.cpp | ollama | lm studio
+    backends: list[str] = Field(default_factory=list)  # GPU backends the build/log shows
+    devices: list[LogDevice] = Field(default_factory=list)
+    gpu_layers: int | None = None  # offloaded N/M
+    total_layers: int | None = None
+    requested_gpu_layers: int | None = None  # -ngl / --n-gpu-layers / layers.requested (-1: all)
+    model_buffers_mib: dict[str, float] = Field(default_factory=dict)  # "CUDA0": 5049.7, "CPU_Mapped": 245.6
+    kv_buffers_mib: dict[str, float] = Field(default_factory=dict)
+    compute_buffers_mib: dict[str, float] = Field(default_factory=dict)
+    kv_type_k: str | None = None
+    kv_type_v: str | None = None
+    kv_offload: bool | None = None  # False: --no-kv-offload
+    n_ctx: int | None = None
+    n_seq_max: int | None = None  # -np slots
+    n_ctx_per_seq: int | None = None
+    kv_unified: bool | None = None
+    flash_attn: str | None = None  # on | off | auto
+    model_name: str | None = None  # general.name
+    model_params_b: float | None = None
+    model_size_gib: float | None = None
+    ftype: str | None = None  # GGUF quant name (Q4_K_M) when the log names one
+    n_layer: int | None = None
+    n_expert: int | None = None
+    prompt_tokens_per_s: float | None = None
+    eval_tokens_per_s: float | None = None
+    eval_tokens: int | None = None  # tokens the eval speed was measured over
+    cpu_only_build: bool = False  # no GPU backend in the build, or the GPU was not usable
+    ollama_memory_required_gib: float | None = None  # memory.required.full
+    ollama_memory_available_gib: list[float] = Field(default_factory=list)
+    evidence: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def has_run_facts(self) -> bool:
+        """The log shows what was allocated or measured, not only which model and GPU."""
+        return bool(self.gpu_layers is not None or self.model_buffers_mib or self.kv_buffers_mib
+                    or self.eval_tokens_per_s or self.prompt_tokens_per_s or self.cpu_only_build
+                    or self.n_seq_max)
+
+
+class DiagnosisCause(_Model):
+    code: str  # partial_offload | kv_on_cpu | cpu_fallback | np_slots | slower_than_predicted
+    evidence: str  # the log line that shows it
+    sentence: str
+
+
+class Diagnosis(_Model):
+    """A run log compared with RigBot's own prediction for the same hardware and model."""
+
+    measured_tokens_per_s: float | None = None
+    predicted_tokens_per_s: float | None = None  # for the layout the log shows
+    predicted_range: list[float] | None = None
+    predicted_full_offload_tokens_per_s: float | None = None  # with the corrected flags
+    verdict: str  # normal | slow | fast | no_speed | no_prediction
+    causes: list[DiagnosisCause] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)  # facts the log lacks, said
+    command: str | None = None  # corrected llama-server command
+
+
 class Query(_Model):
     """What the parser understood from a question; everything optional."""
 
@@ -153,6 +227,7 @@ class Query(_Model):
     context: int | None = None
     kv_cache_type: str | None = None  # f16 | q8_0 | q4_0
     unknown_model: str | None = None  # a model name the catalog lacks, as written ("Zorblax-13B")
+    run_log: RunLog | None = None  # a pasted llama.cpp / Ollama / LM Studio log
     # what the parser assumed and what it could not read, worded for the answer
     assumptions: list[str] = Field(default_factory=list)
     unread: list[str] = Field(default_factory=list)
@@ -185,5 +260,6 @@ class SizingResult(_Model):
     serving: ServingInfo | None = None
     training: TrainingInfo | None = None
     command: str | None = None  # the llama.cpp command line that realises the answer
+    diagnosis: Diagnosis | None = None  # a pasted run log, explained
     answer: str
     error: str | None = None

@@ -48,6 +48,14 @@ LABELS = {
         "training_value": "{method}: {total:.1f} GiB (batch {batch}, sequence {seq:,})",
         "item_on": " on {hardware}", "more": "… and {count} more", "footer": "rules engine · {ms:.0f} ms",
         "sources": "**Sources:**",
+        "diagnosis": "Run log", "diag_value": "measured {measured} tokens/s · predicted ~{predicted} ({low}–{high})",
+        "diag_measured_only": "measured {measured} tokens/s · no prediction to compare",
+        "diag_no_speed": "no generation speed in the log",
+        "diag_verdict": {"normal": "normal", "slow": "slower than predicted", "fast": "faster than predicted",
+                         "no_speed": "no speed", "no_prediction": "no prediction"},
+        "diag_causes": {"partial_offload": "partial offload", "kv_on_cpu": "KV cache in RAM",
+                        "cpu_fallback": "CPU fallback", "np_slots": "context divided across -np slots",
+                        "slower_than_predicted": "slower than predicted"},
     },
     "zh": {
         "fits_gpu": "可完全放进显存", "partial_offload": "部分卸载", "cpu_only": "纯 CPU",
@@ -69,6 +77,13 @@ LABELS = {
         "training_value": "{method}：{total:.1f} GiB（批大小 {batch}，序列 {seq:,}）",
         "item_on": "（{hardware}）", "more": "…… 另有 {count} 项", "footer": "规则引擎 · {ms:.0f} ms",
         "sources": "**来源：**",
+        "diagnosis": "运行日志", "diag_value": "实测 {measured} tokens/s · 预测约 {predicted}（{low}–{high}）",
+        "diag_measured_only": "实测 {measured} tokens/s · 没有可比较的预测",
+        "diag_no_speed": "日志里没有生成速度",
+        "diag_verdict": {"normal": "正常", "slow": "比预测慢", "fast": "比预测快", "no_speed": "没有速度",
+                         "no_prediction": "没有预测"},
+        "diag_causes": {"partial_offload": "部分卸载", "kv_on_cpu": "KV 缓存在内存", "cpu_fallback": "回退到 CPU",
+                        "np_slots": "上下文被 -np 槽位平分", "slower_than_predicted": "比预测慢"},
     },
 }
 
@@ -190,6 +205,23 @@ def _training_field(answer: Answer) -> str | None:
                   seq=t.sequence_length)
 
 
+def _diagnosis_field(answer: Answer) -> str | None:
+    d = answer.diagnosis
+    if d is None:
+        return None
+    labels = LABELS[language_of(answer.question)]
+    if d.measured_tokens_per_s is None:
+        first = labels["diag_no_speed"]
+    elif d.predicted_tokens_per_s is not None and d.predicted_range:
+        first = labels["diag_value"].format(measured=f"{d.measured_tokens_per_s:g}", predicted=f"{d.predicted_tokens_per_s:g}",
+                                            low=f"{d.predicted_range[0]:g}", high=f"{d.predicted_range[1]:g}")
+    else:
+        first = labels["diag_measured_only"].format(measured=f"{d.measured_tokens_per_s:g}")
+    lines = [f"{first} → {labels['diag_verdict'][d.verdict]}"]
+    lines += [f"• {labels['diag_causes'].get(c.code, c.code)}" for c in d.causes]
+    return "\n".join(lines)
+
+
 def _command_field(answer: Answer) -> str | None:
     return f"`{answer.command}`" if answer.command else None
 
@@ -231,7 +263,8 @@ def rule_embeds(answer: Answer) -> list[discord.Embed]:
     first = discord.Embed(title=_title(answer), colour=colour)
     fields = [(_label(answer, "memory"), _memory_field(answer)), (_label(answer, "speed"), _speed_field(answer)),
               (_label(answer, "serving"), _serving_field(answer)), (_label(answer, "training"), _training_field(answer)),
-              (_alternatives_name(answer), _alternatives_field(answer)), (_label(answer, "command"), _command_field(answer))]
+              (_alternatives_name(answer), _alternatives_field(answer)), (_label(answer, "diagnosis"), _diagnosis_field(answer)),
+              (_label(answer, "command"), _command_field(answer))]
     for name, value in fields:
         if value:
             first.add_field(name=name, value=_clip(value, FIELD_VALUE_LIMIT), inline=False)

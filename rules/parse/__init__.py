@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from rules.catalog import Catalog, default_catalog
 from rules.parse import hardware, models, numbers
-from rules.parse.intent import intent_of
+from rules.parse.intent import intent_of, wants_diagnosis
 from rules.parse.pasted import Pasted, cut_pasted
 from rules.parse.reading import Reading
 from rules.parse.text import Text, normalise
@@ -61,6 +61,7 @@ def _parse(question: str, catalog: Catalog) -> Query:
     if "context" not in r.fields and (context := numbers.read_bare_context(t)) is not None:
         r.fields["context"] = context
         r.note("note_bare_context", context=context)
+    words_named_model = bool(r.fields.get("model_name") or r.fields.get("params_b") or r.fields.get("unknown_model"))
     if not r.failed:
         _apply_pasted(pasted, r, catalog)
     if not r.failed:
@@ -69,7 +70,12 @@ def _parse(question: str, catalog: Catalog) -> Query:
     _check_ranges(r)
 
     fields = r.fields
-    return Query(intent=intent_of(raw, fields), lang=r.lang, assumptions=r.assumptions, unread=r.unread, **fields)
+    intent = intent_of(raw, fields)
+    if pasted.run_log is not None and not r.failed:
+        fields["run_log"] = pasted.run_log
+        if wants_diagnosis(raw) or (pasted.run_log.has_run_facts and not words_named_model):
+            intent = Intent.DIAGNOSE
+    return Query(intent=intent, lang=r.lang, assumptions=r.assumptions, unread=r.unread, **fields)
 
 
 def _apply_pasted(p: Pasted, r: Reading, catalog: Catalog) -> None:
@@ -116,6 +122,8 @@ def _apply_pasted(p: Pasted, r: Reading, catalog: Catalog) -> None:
         r.note("note_sockets", sockets=p.sockets)
     for name in p.skipped:
         r.note("note_integrated_skipped", gpu=name)
+    for name in p.log_unknown_gpus:
+        r.note("diag_note_laptop_gpu", gpu=name)
     r.note("note_pasted", tools=", ".join(p.tools))
 
 

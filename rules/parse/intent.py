@@ -58,3 +58,15 @@ def intent_of(raw: str, q: dict) -> Intent:
             return Intent.REQUIREMENTS
         return Intent.CAN_RUN
     return Intent.EXPLAIN
+
+
+# With a pasted run log: "why is it slow?", "is this speed normal?", "what -ngl should I use?"
+_DIAGNOSE_WORDS = re.compile(
+    r"\bslow|\bnormal\b|-ngl\b|\bngl\b|gpu.layers|fall(?:s|en|ing)? back|fallback|\bcpu instead|why|\bspeed|"
+    r"tokens?\s*/\s*s|t/s|tok/s|\bexpected\b|diagnos|offload|慢|正常|为什么|为何|速度|回退|层|卸载"
+)
+
+
+def wants_diagnosis(raw: str) -> bool:
+    """The question asks why a run went as it did (said with a pasted log)."""
+    return bool(_DIAGNOSE_WORDS.search(raw))

@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rules.parse.run_log import cut_run_log
+from rules.schema import RunLog
+
 GIB = 2**30
 
 
@@ -36,6 +39,8 @@ class Pasted:
     model_text: str | None = None
     quant: str | None = None
     context: int | None = None
+    run_log: RunLog | None = None  # what a pasted run log says was allocated and measured
+    log_unknown_gpus: list[str] = field(default_factory=list)  # laptop cards: not sized as desktop ones
 
 
 # nvidia-smi ----------------------------------------------------------------------------
@@ -91,20 +96,11 @@ _DX_LINE = re.compile(r"^\s*(?:Card name|Manufacturer|Chip type|DAC type|Device 
                       r"Shared Memory|Memory|Processor|Operating System|System Manufacturer|System Model|BIOS|"
                       r"Page File|DirectX Version|Current Mode)\s*:.*$", re.MULTILINE)
 
-# llama.cpp logs ---------------------------------------------------------------------------
-_LLAMA_DEVICE = re.compile(r"^\s*Device \d+:\s*(.+?),\s*compute capability.*$", re.MULTILINE)
-_LLAMA_METAL = re.compile(r"^\s*ggml_metal_init:\s*found device:\s*(Apple M\d(?:\s+(?:Pro|Max|Ultra))?)\s*$", re.MULTILINE)
+# llama.cpp logs (read in rules.parse.run_log) -------------------------------------------
+_LLAMA_METAL = re.compile(r"^(Apple M\d(?:\s+(?:Pro|Max|Ultra))?)\s*$")
 _LLAMA_WORKING_SET = re.compile(r"recommendedMaxWorkingSetSize\s*=\s*([\d.]+)\s*MB")
-_LLAMA_NAME = re.compile(r"^\s*\S*:\s*general\.name\s*(?:str\s*)?=\s*(.+?)\s*$", re.MULTILINE)
-_LLAMA_FTYPE = re.compile(r"^\s*\S*:\s*(?:model ftype|file type)\s*=\s*(.+?)\s*$", re.MULTILINE)
-_LLAMA_CTX = re.compile(r"^\s*\S*:\s*n_ctx\s*=\s*(\d+)\s*$", re.MULTILINE)
-_LLAMA_LINE = re.compile(r"^\s*(?:(?:ggml|llama|llm|print_info|load|load_tensors|main|common|system_info|build|"
-                         r"gguf|clip|srv|slot)\w*:.*|Device \d+:.*compute capability.*)$", re.MULTILINE)
-# llama.cpp's file-type names → GGUF quant names
-_FTYPES = {"q4_k - medium": "Q4_K_M", "q4_k - small": "Q4_K_S", "q5_k - medium": "Q5_K_M", "q5_k - small": "Q5_K_S",
-           "q3_k - medium": "Q3_K_M", "q3_k - small": "Q3_K_S", "q3_k - large": "Q3_K_L", "q2_k - medium": "Q2_K",
-           "q6_k": "Q6_K", "q8_0": "Q8_0", "q4_0": "Q4_0", "q4_1": "Q4_1", "q5_0": "Q5_0", "q5_1": "Q5_1",
-           "f16": "F16", "bf16": "BF16", "all f32": "F32"}
+_NAME_GB = re.compile(r"(\d+)\s*GB\b", re.IGNORECASE)
+_LAPTOP = re.compile(r"laptop|notebook|mobile|max-q", re.IGNORECASE)
 
 _INTEGRATED = re.compile(r"uhd graphics|iris|hd graphics|microsoft basic|radeon\(tm\) graphics|radeon graphics|"
                          r"vega \d+ graphics|parsec|virtual|remote display", re.IGNORECASE)
@@ -246,25 +242,29 @@ def _windows(text: str, p: Pasted) -> str:
 
 
 def _llama_log(text: str, p: Pasted) -> str:
-    devices = _LLAMA_DEVICE.findall(text)
-    metal = _LLAMA_METAL.search(text)
-    name = _LLAMA_NAME.search(text)
-    if not (devices or metal or name):
+    """A llama.cpp / Ollama / LM Studio log: its GPUs, model, file type and context fill the
+    question; the whole log is kept as `p.run_log` for a diagnosis, and cut from the text."""
+    rest, log = cut_run_log(text)
+    if log is None or not (log.devices or log.model_name or log.has_run_facts or log.n_ctx):
         return text
-    p.gpus += [ToolGpu(d, None) for d in devices if not _INTEGRATED.search(d)]
-    if metal and not p.apple_phrase:
-        p.apple_phrase = metal.group(1).lower()
-        if working_set := _LLAMA_WORKING_SET.search(text):
-            p.metal_working_set_gib = float(working_set.group(1)) * 1e6 / GIB
-    if name:
-        p.model_text = name.group(1)
-    if ftype := _LLAMA_FTYPE.search(text):
-        raw = re.sub(r"\s*\(.*\)\s*$", "", ftype.group(1)).strip().lower()
-        p.quant = _FTYPES.get(raw) or (raw.split()[0].upper() if re.match(r"i?q\d", raw) else None)
-    if ctx := _LLAMA_CTX.findall(text):
-        p.context = int(ctx[-1])
-    p.tools.append("llama.cpp log")
-    return _strip(text, _LLAMA_LINE)
+    p.run_log = log
+    for device in log.devices:
+        if device.backend == "Metal":
+            if (chip := _LLAMA_METAL.match(device.name)) and not p.apple_phrase:
+                p.apple_phrase = chip.group(1).lower()
+                if working_set := _LLAMA_WORKING_SET.search(text):
+                    p.metal_working_set_gib = float(working_set.group(1)) * 1e6 / GIB
+        elif _LAPTOP.search(device.name):
+            p.log_unknown_gpus.append(device.name)  # a laptop card is not the desktop card of its name
+        elif not _INTEGRATED.search(device.name) and device.backend != "CPU":
+            in_name = _NAME_GB.search(device.name)
+            vram = int(in_name.group(1)) if in_name else (device.total_mib / 1024 if device.total_mib else None)
+            p.gpus.append(ToolGpu(device.name, vram))
+    p.model_text = log.model_name
+    p.quant = log.ftype
+    p.context = log.n_ctx
+    p.tools.append(f"{log.tool} log")
+    return rest
 
 
 def _tool_gpu(p: Pasted, name: str, vram: float | None) -> None:

@@ -42,13 +42,17 @@ def is_text_attachment(name: str) -> bool:
     return name.lower().endswith(TEXT_SUFFIXES)
 
 
+def too_large(name: str, size: int, limit: int) -> str:
+    return (f"{name} is {size:,} bytes; I read attached logs up to {limit:,} bytes "
+            "(attach or paste the load lines and the timing lines instead).")
+
+
 def with_attachment(question: str | None, name: str, data: bytes, max_paste_chars: int) -> tuple[str, str | None]:
     """(the question with an attached text file after it, or a sentence saying why the
     file cannot be read). Undecodable bytes and oversized files are refused, not cut:
     half a log would be diagnosed as if it were all of it."""
     if len(data) > max_paste_chars:
-        return question or "", (f"{name} is {len(data):,} bytes; I read attached logs up to {max_paste_chars:,} bytes "
-                                "(paste the load lines and the timing lines instead).")
+        return question or "", too_large(name, len(data), max_paste_chars)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from bot.paste import is_text_attachment, too_large, with_attachment
 from rules.catalog import default_catalog
 from rules.gguf_file import attachment_question
 from rules.phrases import language_of
@@ -59,6 +60,17 @@ class NaturalLanguage(commands.Cog):
             text = text.replace(f"<@&{role.id}>", " ")
         return re.sub(r"[ \t]+", " ", text).strip(" \t,:")
 
+    async def _with_text_file(self, question: str, attachment: discord.Attachment) -> tuple[str, str | None]:
+        limit = self.bot.service.settings.max_paste_chars
+        if attachment.size > limit:  # refused before downloading
+            return question, too_large(attachment.filename, attachment.size, limit)
+        try:
+            data = await attachment.read()
+        except discord.HTTPException:
+            log.warning("could not download attachment %s", attachment.filename)
+            return question, None
+        return with_attachment(question, attachment.filename, data, limit)
+
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or message.webhook_id is not None:
@@ -81,11 +93,15 @@ class NaturalLanguage(commands.Cog):
             return
         question = self.question_from(message)
         gguf = next((a.filename for a in message.attachments if a.filename.lower().endswith(".gguf")), None)
-        if not question and gguf is None and message.guild is not None and not self._mentioned(message):
+        text_file = next((a for a in message.attachments if is_text_attachment(a.filename)), None)
+        if not question and gguf is None and text_file is None and message.guild is not None \
+                and not self._mentioned(message):
             return  # an image or sticker in an enabled channel: nothing to answer
         preface = None
         if gguf is not None:  # sized by its file name; the file itself is never downloaded
             question, preface = attachment_question(question, gguf, default_catalog(), language_of(question))
+        elif text_file is not None:  # a log too long for a message (2000 characters): read, within a size limit
+            question, preface = await self._with_text_file(question, text_file)
         try:
             await self.bot.responder.answer_message(message, question, preface=preface, follow_up=continues)
         except discord.HTTPException:

@@ -134,6 +134,7 @@ def read_run_log(text: str) -> RunLog | None:
         ev.setdefault(key, line.strip())
 
     perf: list[tuple[str, float, int, str]] = []
+    ollama_eval_count = 0  # `ollama run --verbose` prints the count before the rate
     for line in lines:
         if m := _OFFLOADED.search(line):  # the last load wins (a draft model loads after)
             if log.gpu_layers is None:
@@ -175,7 +176,7 @@ def read_run_log(text: str) -> RunLog | None:
         elif m := _OLLAMA_RATE.search(line):
             perf.append((m.group(1), float(m.group(2)), 0, line))
         elif m := _OLLAMA_COUNT.search(line):
-            perf = [(k, r, int(m.group(1)) if k == "eval" and not n else n, l) for k, r, n, l in perf]
+            ollama_eval_count = int(m.group(1))
         _ollama(log, line, keep)
         _flags(log, line, keep)
         if _NO_GPU.search(line):
@@ -186,6 +187,7 @@ def read_run_log(text: str) -> RunLog | None:
             for word, backend in _GPU_BACKEND_WORDS.items():
                 if re.search(rf"\b{word} : ", line) and backend not in log.backends:
                     log.backends.append(backend)
+    perf = [(k, r, n or (ollama_eval_count if k == "eval" else 0), line) for k, r, n, line in perf]
     _speeds(log, perf, keep)
     _backends(log)
     return log

@@ -91,7 +91,8 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
             d.predicted_tokens_per_s = round(info.expected_tokens_per_s, 1)
             d.predicted_range = [round(v, 1) for v in info.expected_range]
             what = say(lang, "what", model=s.model.name, quant=s.quant.name, context=s.context)
-            lines.append(say(lang, "diag_predicted", what=what, where=s.rig.describe(lang),
+            key = "diag_predicted" if s.layers is not None else "diag_predicted_own"
+            lines.append(say(lang, key, what=what, where=s.rig.describe(lang),
                              tps=_tps(info.expected_tokens_per_s), low=_tps(info.expected_range[0]),
                              high=_tps(info.expected_range[1])))
     if s.model is None and log.model_name and log.model_size_gib and log.total_layers:
@@ -401,7 +402,7 @@ def _missing(log: RunLog, s: _Setup, lang: str) -> list[str]:
     missing = []
     if log.eval_tokens_per_s is None:
         missing.append(say(lang, "diag_missing_speed"))
-    if log.gpu_layers is None and log.backends:
+    if s.layers is None and (log.backends or (s.rig is not None and s.rig.gpus)):
         missing.append(say(lang, "diag_missing_layers"))
     if not log.devices and (s.rig is None or not s.rig.gpus) and log.backends:
         missing.append(say(lang, "diag_missing_gpu"))

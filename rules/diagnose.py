@@ -15,7 +15,7 @@ import math
 from rules.catalog import Catalog, Gpu, ModelSpec, QuantType
 from rules.command import ALL_LAYERS, gguf_name, llama_server
 from rules.engine import expert_offload
-from rules.memory import GPU_OVERHEAD_GIB, Fit, fit
+from rules.memory import GPU_OVERHEAD_GIB, Fit, fit, weights_bytes
 from rules.phrases import say
 from rules.rig import Rig, rig_from_query
 from rules.schema import Diagnosis, DiagnosisCause, Intent, Query, RunLog, SizingResult, Verdict
@@ -318,7 +318,7 @@ def _partial_offload(log: RunLog, s: _Setup, lang: str, causes: list[DiagnosisCa
                 d.predicted_full_offload_tokens_per_s = round(full.expected_tokens_per_s, 1)
                 sentences.append(say(lang, "diag_full_expected", tps=_tps(full.expected_tokens_per_s),
                                      low=_tps(full.expected_range[0]), high=_tps(full.expected_range[1])))
-    elif budget is not None and (size := _weights_gib(log)):
+    elif budget is not None and (size := _weights_gib(log) or _catalog_weights_gib(s)):
         # the log's own sizes: weights and KV per layer, the compute buffers it printed
         kv_gib = sum(log.kv_buffers_mib.values()) / MIB
         compute = sum(v for k, v in log.compute_buffers_mib.items() if not k.startswith(("CPU", "CUDA_Host")))
@@ -352,6 +352,13 @@ def _weights_gib(log: RunLog) -> float | None:
     if log.model_buffers_mib and not any(k.endswith("_Mapped") for k in log.model_buffers_mib):
         return sum(log.model_buffers_mib.values()) / MIB
     return None
+
+
+def _catalog_weights_gib(s: _Setup) -> float | None:
+    """A catalog model on a card the catalog lacks: its weights from the catalog."""
+    if s.model is None or s.quant is None:
+        return None
+    return weights_bytes(s.model, s.quant) / GIB
 
 
 def _cpu_fallback(log: RunLog, s: _Setup, lang: str, causes: list[DiagnosisCause]) -> None:

@@ -101,7 +101,10 @@ class NaturalLanguage(commands.Cog):
         if gguf is not None:  # sized by its file name; the file itself is never downloaded
             question, preface = attachment_question(question, gguf, default_catalog(), language_of(question))
         elif text_file is not None:  # a log too long for a message (2000 characters): read, within a size limit
-            question, preface = await self._with_text_file(question, text_file)
+            question, problem = await self._with_text_file(question, text_file)
+            if problem:  # refused (too large, not text): said, and the words alone are not answered as if it were read
+                await message.reply(problem, allowed_mentions=discord.AllowedMentions.none(), mention_author=False)
+                return
         try:
             await self.bot.responder.answer_message(message, question, preface=preface, follow_up=continues)
         except discord.HTTPException:

@@ -1,0 +1,65 @@
+"""A run log in Discord: pasted into a message (within the 2000-character limit) or
+attached as a .log file (longer than any message), the reply names the partial offload
+and gives the corrected flags, and the answers table keeps only the lines the diagnosis
+used. discord.py runs for real against the simcord simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+LOG = (Path(__file__).parent / "data" / "logs" / "cuda_partial_offload_4060_laptop_mistral7b.txt").read_text(
+    "utf-8").split("\n", 1)[1]
+# the lines a user pastes from that log: the device, the model, the offload and the timings
+PASTED = "\n".join(line for line in LOG.splitlines() if any(key in line for key in (
+    "Device 0", "using device", "general.name str", "file type", "offloaded", "model buffer size",
+    "KV buffer size", "n_ctx =", "eval time")))
+
+
+def _text(reply) -> str:
+    embed = reply.embeds[0] if reply.embeds else {}
+    fields = " ".join(f.get("value", "") for f in embed.get("fields", []))
+    return " ".join([reply.content or "", embed.get("title") or "", embed.get("description") or "", fields])
+
+
+async def _stored_question(service, reply) -> str:
+    custom_id = reply.components[0]["components"][0]["custom_id"]
+    row = await service.store.get_answer(int(custom_id.rsplit(":", 1)[1]))
+    return row["question"]
+
+
+async def test_pasted_partial_offload_log_gets_the_cause_and_the_flags(world, service):
+    me = world.env.bot.user
+    content = f"<@{me.id}> why is it so slow?\n{PASTED}"
+    assert len(content) <= 2000
+    sent = await world.alice.send(world.channel, content)
+    replies = world.replies_to(sent.id)
+    assert replies, "no answer"
+    text = _text(replies[0])
+    assert "Partial offload" in text and "20 of 33 layers" in text
+    assert "-ngl 99" in text  # the corrected flags
+    assert "offloaded 20/33 layers to GPU" in text  # the evidence line
+
+
+async def test_attached_log_longer_than_a_message_is_read(world, service):
+    me = world.env.bot.user
+    assert len(LOG) > 2000
+    sent = await world.alice.send(world.channel, f"<@{me.id}> is this speed normal?",
+                                  attachments=[("server.log", LOG.encode())])
+    replies = world.replies_to(sent.id)
+    assert replies, "no answer"
+    text = _text(replies[0])
+    assert "Partial offload" in text and "-ngl 99" in text and "18.5 tokens/s" in text
+    stored = await _stored_question(service, replies[0])
+    assert stored.startswith("is this speed normal?")
+    assert "load_tensors: offloaded 20/33 layers to GPU" in stored
+    # not the raw paste: the per-layer lines of the log are not kept
+    assert "layer 5 assigned to device CPU" not in stored and len(stored) < len(LOG) / 3
+
+
+async def test_attached_log_over_the_size_limit_is_refused_with_a_sentence(world, service):
+    service.settings.max_paste_chars = 4000
+    me = world.env.bot.user
+    sent = await world.alice.send(world.channel, f"<@{me.id}> why is it slow?",
+                                  attachments=[("server.log", LOG.encode())])
+    replies = world.replies_to(sent.id)
+    assert replies and "server.log is" in replies[0].content and "4,000 bytes" in replies[0].content

@@ -5,11 +5,12 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import ROOT
 
 ANSWER_FIELDS = {"question", "route", "intent", "hardware", "model", "verdict", "memory", "speed",
-                 "serving", "training", "command",
+                 "serving", "training", "command", "diagnosis",
                  "recommendations", "answer", "sources", "llm", "error", "elapsed_ms"}
 HEAVY = ("torch", "sentence_transformers", "faiss", "llama_cpp", "transformers")
 
@@ -72,3 +73,23 @@ def test_run_with_a_blank_token_explains_instead_of_crashing(tmp_path):
         env=dict(os.environ, RIGBOT_DATA_DIR=str(tmp_path / "data"), DISCORD_TOKEN="   "))
     assert out.returncode == 2
     assert "DISCORD_TOKEN is not set" in out.stderr and "Traceback" not in out.stderr
+
+
+LOG = Path(__file__).parent / "data" / "logs" / "cuda_partial_offload_4060_laptop_mistral7b.txt"
+
+
+def test_ask_file_reads_a_run_log_with_the_question(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text(LOG.read_text("utf-8").split("\n", 1)[1], "utf-8")  # the log without its source line
+    out = run_cli(["ask", "--json", "--file", str(log), "why is it slow?"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["intent"] == "diagnose" and data["diagnosis"]["measured_tokens_per_s"] == 18.53
+    assert [c["code"] for c in data["diagnosis"]["causes"]] == ["partial_offload"]
+    assert "-ngl 99" in data["diagnosis"]["command"]
+    assert data["question"].startswith("why is it slow?") and len(data["question"]) < 3000  # not the raw paste
+
+
+def test_ask_file_that_is_missing_is_a_sentence(tmp_path):
+    out = run_cli(["ask", "--file", str(tmp_path / "nope.log"), "why?"], tmp_path)
+    assert out.returncode == 2 and "Cannot read" in out.stderr and "Traceback" not in out.stderr

@@ -39,6 +39,11 @@ _RAM_KIND = re.compile(r"(?:LP)?DDR\dX?-\d{3,5}", re.IGNORECASE)
 _ASKS_WHAT_HARDWARE = re.compile(
     r"what (?:gpu|card|graphics|hardware|pc|computer|setup|rig)|which (?:gpu|card)|how much (?:vram|ram|memory)"
     r"|\bneeds?\b|\bminimum\b|\brequirements?\b|什么显卡|多少显存|多少内存|需要|最低|配置要求", re.IGNORECASE)
+# tool output (nvidia-smi, rocm-smi, macOS, lscpu/free, llama.cpp, wmic, dxdiag) by its fixed words
+_TOOL_OUTPUT = re.compile(
+    r"NVIDIA-SMI|Driver Version|\|\s*GPU\s+Name|ROCm System Management|Hardware Overview|Architecture:"
+    r"|Model name:|Mem:\s+\d|ggml_|llama_model_loader|llm_load|System Information|memory\.total|\bGPU\s+\d+:.*\bGPU\s+\d+:"
+    r"|wmic|Capacity\s+Speed|\+-{10}", re.IGNORECASE)
 # "what can I run?": a request for models that only the saved rig makes answerable
 _WHAT_CAN_I_RUN = re.compile(
     r"what (?:models?|llms?) (?:can|could) i|what can i run|what could i run|which (?:models?|llms?) (?:can|could|should) i"
@@ -79,6 +84,8 @@ def read_rig(text: str, catalog: Catalog | None = None, lang: str | None = None)
         return None, RigReply(say(lang, "rig_too_long", length=len(text), most=MAX_RIG_CHARS), error="too_long")
     if not text:
         return None, RigReply(say(lang, "rig_no_hardware"), error="no_hardware")
+    if looks_joined(text):
+        return None, RigReply(say(lang, "rig_joined_lines"), error="joined_lines")
     query = parse(text, catalog)
     if query.error == "unknown_gpu_variant" and "," in text and "\n" not in text:
         # "2x 4090, 128GB": in a list of parts a comma ends the card; the size is then
@@ -124,6 +131,12 @@ def _not_hardware(query: Query) -> list[str]:
     if query.bandwidth_gbs:
         items.append(f"{query.bandwidth_gbs:g} GB/s")
     return items
+
+
+def looks_joined(text: str) -> bool:
+    """Tool output on one line: a Discord text option joined its lines, and column
+    layouts (nvidia-smi's table, lscpu's fields) no longer read reliably."""
+    return "\n" not in text.strip() and bool(_TOOL_OUTPUT.search(text))
 
 
 def text_of_file(data: bytes) -> str | None:

@@ -273,7 +273,8 @@ def _with_own_hardware(query: Query, saved: SavedRig | None, catalog: Catalog) -
             and not _unified(saved.hardware.get("gpu_names", []), catalog):
         fields = query.model_dump()
         fields.update(saved_memory)
-        return Query(**fields), say(lang, "rig_using_ram", ram=_memory_label(saved_memory, lang))
+        key = "rig_using_ram_cpu" if query.cpu_only else "rig_using_ram"
+        return Query(**fields), say(lang, key, ram=_memory_label(saved_memory, lang))
     if not query.gpu_names and not query.cpu_only and saved.hardware.get("gpu_names"):
         # "with 128GB RAM": the question's hardware alone, and the missing saved GPU said
         return query, say(lang, "rig_not_used", own=describe(own, catalog, lang),

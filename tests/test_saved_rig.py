@@ -170,6 +170,10 @@ async def test_questions_without_hardware_use_the_saved_rig_and_say_so(service):
     assert can.hardware.ram_gib == 64 and can.hardware.ram_bandwidth_gbs == 96.0  # DDR5-6000 dual channel
     fast = await service.ask("how fast is llama 3 8b?", user_id="u1")
     assert fast.answer.startswith(expected) and fast.speed.expected_tokens_per_s > 50
+    best = await service.ask("What is the best model I can run?", user_id="u1")
+    assert best.intent == "recommend" and best.answer.startswith(expected)
+    zh_what = await service.ask("我能跑什么模型?", user_id="u1")
+    assert zh_what.intent == "recommend" and zh_what.answer.startswith("使用你保存的配置（/myrig）")
     what = await service.ask("what can I run?", user_id="u1")
     assert what.route == "rules" and what.intent == "recommend" and what.answer.startswith(expected)
     assert what.recommendations
@@ -196,6 +200,10 @@ async def test_a_question_naming_hardware_is_not_silently_mixed_with_the_saved_r
     assert ram_only.hardware.gpus == [] and ram_only.verdict.value == "cpu_only"  # the 3090 is not added
     assert ram_only.answer.startswith("Your question names its own hardware (128 GiB RAM), so your saved rig "
                                       "(RTX 3090 24 GB + 64 GiB DDR5-6000) is not used.")
+
+    cpu = await service.ask("can I run llama 3 8b without a GPU?", user_id="u1")
+    assert cpu.hardware.gpus == [] and cpu.hardware.ram_gib == 64 and cpu.verdict.value == "cpu_only"
+    assert cpu.answer.startswith("CPU only, as your question says; RAM from your saved rig (/myrig): 64 GiB DDR5-6000.")
 
     whole = await service.ask("can a 4090 with 32GB DDR4-3200 run qwen2.5 32b?", user_id="u1")
     assert whole.hardware.ram_gib == 32 and "saved rig" not in whole.answer
@@ -326,3 +334,38 @@ async def test_discord_myrig_set_by_text_and_by_attachment(world):
     typed = await world.alice.slash(world.channel, "myrig set", text="M2 Max 64GB")
     assert "Apple M2 Max 64GB (unified memory)" in typed.response.content
     assert "It replaces your previous rig: Radeon RX 7900 XTX 24 GB." in typed.response.content
+
+
+async def test_discord_mentions_and_canrun_use_the_saved_rig_too(world):
+    assert {"myrig set", "myrig show", "myrig clear"} <= set(world.alice.available_commands(world.channel))
+    await world.alice.slash(world.channel, "myrig set", text="RTX 3090 and 64GB DDR5-6000")
+    sent = await world.alice.send(world.channel, f"<@{world.bot_id}> how fast is llama 3 8b?")
+    reply = world.replies_to(sent.id)[0]
+    assert reply.embeds[0]["description"].startswith("Using your saved rig (/myrig): RTX 3090 24 GB + 64 GiB DDR5-6000.")
+    canrun = await world.alice.slash(world.channel, "canrun", gpu="RTX 4090", model="Llama 3 70B")
+    text = canrun.response.embeds[0].description  # the named card, with the saved RAM for the offloaded layers
+    assert text.startswith("GPU from your question; RAM from your saved rig (/myrig): 64 GiB DDR5-6000.")
+    assert "4090" in canrun.response.embeds[0].title
+
+
+def test_any_catalog_rig_round_trips_and_is_used_as_stored(catalog):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from bot.saved_rig import describe
+
+    discrete = sorted(g.name for g in catalog.gpus if not g.unified_memory)
+    kinds = sorted(k.name for k in catalog.ram_kinds)
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.sampled_from(discrete), st.integers(1, 4), st.sampled_from([8.0, 16.0, 32.0, 64.0, 128.0]),
+           st.sampled_from(kinds))
+    def check(gpu, count, ram, kind):
+        hardware = {"gpu_names": [gpu], "gpu_counts": [count], "ram_gib": ram, "ram_kind": kind}
+        saved = load({"version": SCHEMA_VERSION, "hardware": hardware}, catalog)
+        assert saved.problem is None
+        query, line = apply_saved(parse("can I run qwen2.5 32b?"), "can I run qwen2.5 32b?", saved, catalog)
+        assert {f: getattr(query, f) for f in hardware} == hardware
+        assert line == f"Using your saved rig (/myrig): {describe(hardware, catalog, 'en')}."
+
+    check()

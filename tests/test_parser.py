@@ -302,3 +302,10 @@ def test_an_unknown_name_is_never_silently_a_known_model(catalog, name, size, se
         assert said and result.model.name in said[0], result.answer
     else:
         assert query.error == "unknown_model" and model in result.answer.lower()
+
+
+def test_one_line_nvidia_smi_query_is_the_cards_memory_not_ram(catalog):
+    """`nvidia-smi --query-gpu=name,memory.total --format=csv,noheader` for one card is a
+    single line: "12288 MiB" is the card's memory, never 12 GiB of system RAM."""
+    q = parse("NVIDIA GeForce RTX 3060, 12288 MiB", catalog)
+    assert q.gpu_names == ["RTX 3060 12GB"] and q.ram_gib is None

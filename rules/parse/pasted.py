@@ -110,7 +110,7 @@ def cut_pasted(question: str) -> tuple[str, Pasted]:
     """Tool output in the question → (the question without it, what it said)."""
     p = Pasted()
     text = question
-    if "\n" not in text and not re.search(r"MiB\s*/|UUID:|Card name:|Chip: Apple|VRAM Total", text):
+    if "\n" not in text and not re.search(r"MiB\s*/|,\s*\d+\s*MiB\s*$|UUID:|Card name:|Chip: Apple|VRAM Total", text):
         return text, p  # a one-line question: nothing pasted
     text = _nvidia_smi(text, p)
     text = _rocm(text, p)

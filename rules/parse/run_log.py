@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from rules.parse.ftype import quant_from_ftype
 from rules.schema import LogDevice, RunLog
 
 MIB_PER_GIB = 1024.0
@@ -89,13 +90,6 @@ _GPU_BACKEND_WORDS = {"CUDA": "CUDA", "Metal": "Metal", "Vulkan": "Vulkan", "ROC
                       "SYCL": "SYCL", "MTL": "Metal", "OpenCL": "OpenCL", "CANN": "CANN", "MUSA": "MUSA"}
 _BUFFER_BACKEND = re.compile(r"^(CUDA|Metal|MTL|Vulkan|ROCm|SYCL|OpenCL|CANN|MUSA)\d*(?:_Mapped)?$")
 
-# llama.cpp's file-type names → GGUF quant names
-_FTYPES = {"q4_k - medium": "Q4_K_M", "q4_k - small": "Q4_K_S", "q5_k - medium": "Q5_K_M", "q5_k - small": "Q5_K_S",
-           "q3_k - medium": "Q3_K_M", "q3_k - small": "Q3_K_S", "q3_k - large": "Q3_K_L", "q2_k - medium": "Q2_K",
-           "q6_k": "Q6_K", "q8_0": "Q8_0", "q4_0": "Q4_0", "q4_1": "Q4_1", "q5_0": "Q5_0", "q5_1": "Q5_1",
-           "f16": "F16", "bf16": "BF16", "mxfp4 moe": "MXFP4"}
-
-
 def strip_prefix(line: str) -> str:
     return _PREFIX.sub("", line.rstrip())
 
@@ -110,12 +104,12 @@ def is_log_line(line: str) -> bool:
 def ftype_to_quant(text: str) -> str | None:
     """llama.cpp's "Q4_K - Medium" / "Q8_0" / "IQ2_XSS - 2.0625 bpw" → a GGUF quant name, or
     None for "all F32 (guessed)" (a guess by llama.cpp itself: not a fact to size from)."""
-    raw = re.sub(r"\s*\(.*\)\s*$", "", text).strip().lower()
-    if "guessed" in text.lower() or raw == "all f32":
+    if "guessed" in text.lower():
         return None
-    if raw in _FTYPES:
-        return _FTYPES[raw]
-    return raw.split()[0].upper() if re.match(r"i?q\d|tq\d", raw) else None
+    raw = re.sub(r"\s*\(.*\)\s*$", "", text).strip()
+    if quant := quant_from_ftype(raw):
+        return quant
+    return raw.split()[0].upper() if re.match(r"(?:i?q|tq)\d", raw, re.IGNORECASE) else None
 
 
 def _mib(value: str, unit: str) -> float:

@@ -15,6 +15,7 @@ import math
 from rules.catalog import Catalog, Gpu, ModelSpec, QuantType
 from rules.command import ALL_LAYERS, gguf_name, llama_server
 from rules.engine import expert_offload
+from rules.gguf_file import match_file_name
 from rules.memory import GPU_OVERHEAD_GIB, Fit, fit, weights_bytes
 from rules.phrases import say
 from rules.rig import Rig, rig_from_query
@@ -39,6 +40,10 @@ class _Setup:
         self.model: ModelSpec | None = catalog.model(query.model_name) if query.model_name else None
         quants = {q.name: q for q in catalog.quants}
         name = query.quant or log.ftype
+        if self.model is None and query.gguf_path:  # a file named in the paste: by its name, never opened
+            match = match_file_name(query.gguf_path, catalog)
+            self.model = catalog.model(match.model) if match.model else None
+            name = name or match.quant
         self.quant: QuantType | None = quants.get(name) if name else None
         if self.model is not None and self.quant is None and self.model.default_quant and not name:
             self.quant = quants.get(self.model.default_quant)
@@ -79,6 +84,8 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
     lang = query.lang
     s = _Setup(query, catalog)
     d = Diagnosis(verdict="no_speed", measured_tokens_per_s=log.eval_tokens_per_s)
+    if log.bench and not log.eval_tokens_per_s:
+        return _bench(query, s, catalog, d)
     lines = [_facts_line(log, lang)]
     if log.eval_tokens_per_s:
         prompt = say(lang, "diag_measured_prompt", tps=_tps(log.prompt_tokens_per_s)) if log.prompt_tokens_per_s else ""
@@ -135,6 +142,33 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
         command=d.command,
         answer="\n".join(line for line in lines if line),
     )
+
+
+def _bench(query: Query, s: _Setup, catalog: Catalog, d: Diagnosis) -> SizingResult:
+    """A llama-bench table: each generation row against its prediction (rules/diagnose_bench.py)."""
+    from rules.diagnose_bench import bench_rows
+
+    lang = query.lang
+    d.rows, lines = bench_rows(query, s, catalog)
+    judged = [r for r in d.rows if r.verdict != "no_prediction"]
+    if s.model is None and d.rows:
+        lines.insert(0, say(lang, "diag_bench_sizes", model=d.rows[0].model))
+    verdicts = {r.verdict for r in judged}
+    d.verdict = ("no_speed" if not d.rows else "no_prediction" if not judged
+                 else "slow" if "slow" in verdicts else "normal" if verdicts == {"normal"} else "fast"
+                 if verdicts == {"fast"} else "normal" if "normal" in verdicts else "fast")
+    if not judged:
+        why = s.why_not or [say(lang, "diag_why_nothing")]
+        if s.rig is None or not s.rig.gpus:
+            why = why + [say(lang, "diag_why_bench_gpu")]
+        lines.append(say(lang, "diag_verdict_no_prediction", why=say(lang, "list_sep").join(dict.fromkeys(why))))
+    notes = list(query.assumptions)
+    if judged and s.rig is not None and any(r.gpu_layers is not None and 0 < r.gpu_layers < 99 for r in d.rows):
+        notes += [a for a in s.rig.assumptions if a not in notes]  # partial rows lean on the RAM
+    if notes:
+        lines.append(say(lang, "assumptions", notes=say(lang, "list_sep").join(notes)))
+    return SizingResult(intent=Intent.DIAGNOSE, diagnosis=d, answer="\n".join(lines),
+                        hardware=s.rig.hardware_info() if s.rig is not None and s.rig.gpus else None)
 
 
 # what the log shows -----------------------------------------------------------------

@@ -105,16 +105,16 @@ def _answer(query: Query, catalog: Catalog, extras: Extras, allow_local_files: b
     if query.error:
         return SizingResult(intent=query.intent, answer=query.error_message or query.error,
                             error=query.error)
+    if query.intent == Intent.DIAGNOSE and query.run_log is not None:
+        from rules.diagnose import diagnose  # imports this module: loaded on first use
+
+        return diagnose(query, catalog)  # a GGUF named in a pasted log is matched by name, never opened
     if getattr(query, "gguf_path", None):
         if not allow_local_files:
             return SizingResult(intent=query.intent, error="gguf_local_only",
                                 answer=say(query.lang, "error_gguf_local_only"))
         return _from_file(query, catalog)
     intent = extras.intent or query.intent
-    if query.intent == Intent.DIAGNOSE and query.run_log is not None:
-        from rules.diagnose import diagnose  # imports this module: loaded on first use
-
-        return diagnose(query, catalog)
     if intent == Intent.FINE_TUNE and query.has_model and (query.model_name or query.params_b):
         return _fine_tune(query, catalog, extras)
     if intent == Intent.MAX_CONTEXT and query.has_model and query.has_hardware and (query.model_name or query.params_b):

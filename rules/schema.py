@@ -139,6 +139,26 @@ class LogDevice(_Model):
     total_mib: float | None = None
 
 
+class BenchMeasure(_Model):
+    """One llama-bench row, as rules/parse/bench.py read it (the fields a diagnosis uses)."""
+
+    model_type: str  # "qwen2 7B Q4_K - Medium"
+    quant: str | None = None
+    size_gib: float | None = None
+    backend: str | None = None
+    gpu_layers: int | None = None
+    on_cpu: bool = False
+    test: str  # tg128, pp512, tg128 @ d4096
+    n_prompt: int = 0
+    n_gen: int = 0
+    n_depth: int = 0
+    tokens_per_s: float
+    stddev: float | None = None
+    type_k: str | None = None
+    model_filename: str | None = None
+    gpu_info: str | None = None
+
+
 class RunLog(_Model):
     """What a llama.cpp (or Ollama / LM Studio) log says was allocated and measured.
     Every field is None when the log does not print it; `evidence` keeps, per fact, the
@@ -174,11 +194,12 @@ class RunLog(_Model):
     ollama_memory_required_gib: float | None = None  # memory.required.full
     ollama_memory_available_gib: list[float] = Field(default_factory=list)
     evidence: dict[str, str] = Field(default_factory=dict)
+    bench: list[BenchMeasure] = Field(default_factory=list)  # a pasted llama-bench table
 
     @property
     def has_run_facts(self) -> bool:
         """The log shows what was allocated or measured, not only which model and GPU."""
-        return bool(self.gpu_layers is not None or self.model_buffers_mib or self.kv_buffers_mib
+        return bool(self.bench or self.gpu_layers is not None or self.model_buffers_mib or self.kv_buffers_mib
                     or self.eval_tokens_per_s or self.prompt_tokens_per_s or self.cpu_only_build
                     or self.n_seq_max)
 
@@ -187,6 +208,18 @@ class DiagnosisCause(_Model):
     code: str  # partial_offload | kv_on_cpu | cpu_fallback | np_slots | slower_than_predicted
     evidence: str  # the log line that shows it
     sentence: str
+
+
+class DiagnosisRow(_Model):
+    """One llama-bench generation row against RigBot's prediction for it."""
+
+    model: str
+    test: str
+    gpu_layers: int | None = None
+    measured_tokens_per_s: float
+    predicted_tokens_per_s: float | None = None
+    predicted_range: list[float] | None = None
+    verdict: str  # normal | slow | fast | no_prediction
 
 
 class Diagnosis(_Model):
@@ -200,6 +233,7 @@ class Diagnosis(_Model):
     causes: list[DiagnosisCause] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)  # facts the log lacks, said
     command: str | None = None  # corrected llama-server command
+    rows: list[DiagnosisRow] = Field(default_factory=list)  # llama-bench generation rows
 
 
 class Query(_Model):

@@ -187,3 +187,40 @@ def test_every_sample_is_diagnosed_without_error(catalog, name):
     query, result = diagnosed(sample(name) + "\nwhy is it slow?", catalog)
     for cause in result.diagnosis.causes:
         assert cause.evidence or cause.code == "slower_than_predicted", cause
+
+
+# llama-bench tables (tests/data/bench, sources in its SOURCES.md) --------------------------
+BENCH = Path(__file__).parent / "data" / "bench"
+
+
+@pytest.mark.parametrize("name", ["rtx4080.csv", "rtx4080.json"])
+def test_llama_bench_rows_against_the_prediction(catalog, name):
+    """Qwen2.5 7B Q4_K_M on an RTX 4080 (llama-bench README): the file name names the catalog
+    model, gpu_info the card; tg128 at 119.9 tokens/s is within the predicted range."""
+    query, result = diagnosed("is this speed normal?\n" + (BENCH / name).read_text("utf-8"), catalog)
+    assert (query.model_name, query.quant, query.gpu_names) == ("Qwen2.5 7B", "Q4_K_M", ["RTX 4080"])
+    rows = result.diagnosis.rows
+    assert [r.test for r in rows] == ["tg128"]  # pp512 is compute-bound: not what tokens/s predicts
+    row = rows[0]
+    low, high = row.predicted_range
+    assert low <= row.measured_tokens_per_s <= high and row.verdict == "normal"
+    assert result.diagnosis.verdict == "normal" and "→ normal" in result.answer
+
+
+def test_llama_bench_without_a_gpu_or_model_says_what_it_lacks(catalog):
+    query, result = diagnosed("is this normal?\n" + (BENCH / "epyc-2vcpu.md").read_text("utf-8"), catalog)
+    assert result.diagnosis.verdict == "no_prediction"
+    assert [r.verdict for r in result.diagnosis.rows] == ["no_prediction"]
+    assert "does not name the GPU" in result.answer
+    assert query.model_name is None  # "llama 256M" is an architecture, not a catalog model
+
+
+def test_llama_bench_model_column_is_not_read_as_a_model(catalog):
+    """The M1 Ultra table: "llama 1B" is not swapped for Llama 3.2 1B, and the GGUF named in the
+    heading is matched by name (tinyllama: not in the catalog), never opened."""
+    query, result = diagnosed("is this normal on my M1 Ultra 128GB?\n" + (BENCH / "m1-ultra-metal.md").read_text("utf-8"),
+                              catalog)
+    assert query.model_name is None and result.error is None
+    assert "names an architecture" in result.answer
+    row = next(r for r in result.diagnosis.rows if r.test == "tg128")
+    assert row.predicted_range is not None and row.verdict in ("normal", "fast", "slow")

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rules.parse.bench import cut_llama_bench
 from rules.parse.run_log import cut_run_log
-from rules.schema import RunLog
+from rules.schema import BenchMeasure, RunLog
 
 GIB = 2**30
 
@@ -112,6 +113,7 @@ def cut_pasted(question: str) -> tuple[str, Pasted]:
     text = question
     if "\n" not in text and not re.search(r"MiB\s*/|,\s*\d+\s*MiB\s*$|UUID:|Card name:|Chip: Apple|VRAM Total", text):
         return text, p  # a one-line question: nothing pasted
+    text = _llama_bench(text, p)  # before nvidia-smi: both are tables of "|" lines
     text = _nvidia_smi(text, p)
     text = _rocm(text, p)
     text = _macos(text, p)
@@ -247,6 +249,8 @@ def _llama_log(text: str, p: Pasted) -> str:
     rest, log = cut_run_log(text)
     if log is None or not (log.devices or log.model_name or log.has_run_facts or log.n_ctx):
         return text
+    if p.run_log is not None:  # a llama-bench table came with it: its rows are kept with the log
+        log.bench = p.run_log.bench
     p.run_log = log
     for device in log.devices:
         if device.backend == "Metal":
@@ -264,6 +268,39 @@ def _llama_log(text: str, p: Pasted) -> str:
     p.quant = log.ftype
     p.context = log.n_ctx
     p.tools.append(f"{log.tool} log")
+    return rest
+
+
+def _llama_bench(text: str, p: Pasted) -> str:
+    """A llama-bench table (markdown, CSV, JSON): its rows go to a diagnosis as a run log;
+    the GPU it names (CSV/JSON) and the catalog model its file name names fill the question.
+    llama-bench's own model column ("llama 7B") names an architecture, not a model: not read."""
+    from rules.catalog import default_catalog
+    from rules.gguf_file import match_file_name
+
+    rest, rows = cut_llama_bench(text)
+    if not rows:
+        return text
+    p.run_log = RunLog(tool="llama-bench", bench=[BenchMeasure(
+        model_type=r.model_type, quant=r.quant, size_gib=r.size_gib, backend=r.backend, gpu_layers=r.gpu_layers,
+        on_cpu=r.on_cpu, test=r.test, n_prompt=r.n_prompt, n_gen=r.n_gen, n_depth=r.n_depth,
+        tokens_per_s=r.tokens_per_s, stddev=r.stddev, type_k=r.type_k, model_filename=r.model_filename,
+        gpu_info=r.gpu_info) for r in rows])
+    gpus = {r.gpu_info for r in rows if r.gpu_info and not r.on_cpu}
+    for name in sorted(gpus):
+        for one in name.split(","):  # llama-bench joins several cards with ", "
+            if _LAPTOP.search(one):
+                p.log_unknown_gpus.append(one.strip())
+            else:
+                _tool_gpu(p, one, None)
+    quants = {r.quant for r in rows}
+    if len(quants) == 1 and None not in quants:
+        p.quant = quants.pop()
+    files = {r.model_filename for r in rows if r.model_filename}
+    if len(files) == 1:
+        match = match_file_name(files.pop(), default_catalog())
+        p.model_text = match.model
+    p.tools.append("llama-bench")
     return rest
 
 

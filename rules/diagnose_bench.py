@@ -1,0 +1,84 @@
+"""A pasted llama-bench table against RigBot's prediction, row by row: for every
+generation (tg) row, the speed RigBot predicts for that model, quant, GPU and -ngl, with
+its range, and whether the measured speed is normal, slower or faster.
+
+The model is the catalog model the question or the table's file name names; llama-bench's
+own model column ("llama 7B") names an architecture and is never read as a model. Without
+a catalog model, a row wholly on a catalog GPU is predicted from the size the table prints.
+CPU rows are predicted only when the question names the CPU or the RAM: a guessed RAM speed
+would make "normal" meaningless. Pure."""
+
+from __future__ import annotations
+
+from rules.catalog import Catalog
+from rules.memory import fit
+from rules.phrases import say
+from rules.schema import GB, GIB, BenchMeasure, DiagnosisRow, Query, SpeedInfo, Verdict
+from rules.speed import gpu_class, speed, speed_from_bandwidth
+
+ALL_LAYERS = 99  # llama-bench's default -ngl
+
+
+def _tps(x: float) -> str:
+    return f"{x:.0f}" if x >= 20 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
+
+
+def bench_rows(query: Query, setup, catalog: Catalog) -> tuple[list[DiagnosisRow], list[str]]:
+    """(the rows judged, the answer lines); `setup` is rules.diagnose's _Setup."""
+    lang = query.lang
+    quants = {q.name: q for q in catalog.quants}
+    rows: list[DiagnosisRow] = []
+    lines: list[str] = []
+    for m in query.run_log.bench:
+        if not (m.n_gen > 0 and m.n_prompt == 0):
+            continue  # prompt processing: compute-bound, not what the tokens/s figures predict
+        info = _predict(m, query, setup, quants.get(m.quant) if m.quant else setup.quant, catalog)
+        verdict = "no_prediction"
+        if info is not None:
+            low, high = info.expected_range
+            verdict = "slow" if m.tokens_per_s < low else "fast" if m.tokens_per_s > high else "normal"
+        rows.append(DiagnosisRow(
+            model=m.model_type, test=m.test, gpu_layers=m.gpu_layers, measured_tokens_per_s=m.tokens_per_s,
+            predicted_tokens_per_s=round(info.expected_tokens_per_s, 1) if info else None,
+            predicted_range=[round(v, 1) for v in info.expected_range] if info else None, verdict=verdict))
+        name = m.model_type + (f", ngl {m.gpu_layers}" if m.gpu_layers is not None else "")
+        if info is None:
+            lines.append(f"{name} {m.test}: {_tps(m.tokens_per_s)} tokens/s")
+        else:
+            lines.append(say(lang, "diag_bench_row", model=name, test=m.test, tps=_tps(m.tokens_per_s),
+                             pred=_tps(info.expected_tokens_per_s), low=_tps(info.expected_range[0]),
+                             high=_tps(info.expected_range[1]), verdict=say(lang, f"diag_bench_{verdict}")))
+    return rows, lines
+
+
+def _predict(m: BenchMeasure, query: Query, setup, quant, catalog: Catalog) -> SpeedInfo | None:
+    rig = setup.rig
+    if rig is None:
+        return None
+    if m.on_cpu or not rig.gpus:
+        if not (query.cpu_name or query.ram_gib or query.ram_kind or query.cpu_only or rig.unified_memory):
+            return None
+    if setup.model is not None and quant is not None:
+        context = max(512, m.n_depth + m.n_gen)
+        kv = m.type_k if m.type_k in ("f16", "q8_0", "q4_0") else "f16"
+        f = fit(setup.model, quant, context, rig, kv)
+        if f.verdict == Verdict.DOES_NOT_FIT:
+            return None
+        total = setup.model.layers + 1  # llama.cpp counts the output layer
+        ngl = ALL_LAYERS if m.gpu_layers is None else m.gpu_layers
+        if m.on_cpu or not rig.gpus or ngl == 0:
+            f = f.model_copy(update={"verdict": Verdict.CPU_ONLY, "gpu_layers": 0})
+        elif ngl >= total:
+            if f.verdict != Verdict.FITS_GPU:
+                return None  # the table ran it all on the GPU; RigBot's sums say it does not fit: no basis
+            f = f.model_copy(update={"gpu_layers": f.total_layers})
+        else:
+            layers = max(1, min(f.total_layers - 1, round(ngl / total * f.total_layers)))
+            f = f.model_copy(update={"verdict": Verdict.PARTIAL_OFFLOAD, "gpu_layers": layers})
+        return speed(setup.model, quant, f, rig, catalog)
+    # no catalog model: the row's own size, wholly on a catalog GPU
+    if m.size_gib and rig.gpus and not m.on_cpu and (m.gpu_layers is None or m.gpu_layers >= ALL_LAYERS):
+        gpu = rig.gpus[0][0]
+        return speed_from_bandwidth(gpu.bandwidth_gbs, m.size_gib * GIB / GB, gpu.device_class, catalog,
+                                    fit_class=gpu_class(gpu))
+    return None

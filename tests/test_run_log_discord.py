@@ -63,3 +63,16 @@ async def test_attached_log_over_the_size_limit_is_refused_with_a_sentence(world
                                   attachments=[("server.log", LOG.encode())])
     replies = world.replies_to(sent.id)
     assert replies and "server.log is" in replies[0].content and "4,000 bytes" in replies[0].content
+
+
+async def test_console_paste_of_a_log_is_diagnosed(settings):
+    """The console's /paste: a whole log (blank lines included) up to a line with only "."."""
+    import io
+
+    from bot.console import run_console
+
+    stdin = io.StringIO("/paste why is it so slow?\n" + LOG + "\n.\n/quit\n")
+    out = io.StringIO()
+    await run_console(settings, stdin=stdin, stdout=out)
+    text = out.getvalue()
+    assert "Partial offload: only 20 of 33 layers" in text and "-ngl 99" in text

@@ -109,14 +109,20 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
 
     d.verdict = _verdict(d, s, lang, lines)
     causes: list[DiagnosisCause] = []
+    uses_ram = as_run is not None and as_run.verdict != Verdict.FITS_GPU  # the prediction leans on the RAM
     corrected = _Corrected(s, log)
     _cpu_fallback(log, s, lang, causes)
     _partial_offload(log, s, lang, causes, corrected, catalog, d)
     _kv_on_cpu(log, lang, causes)
     _np_slots(log, lang, causes, corrected)
     if d.verdict == "slow" and not causes:
+        sentence = say(lang, "diag_cause_slow_unexplained")
+        if (cpu := _cpu_only_speed(s, catalog)) is not None and log.eval_tokens_per_s <= cpu.expected_range[1] * 1.25:
+            # a hint, not a claim: the log does not show where the layers went
+            sentence += " " + say(lang, "diag_like_cpu", low=_tps(cpu.expected_range[0]), high=_tps(cpu.expected_range[1]))
+            uses_ram = True
         causes.append(DiagnosisCause(code="slower_than_predicted", evidence=log.evidence.get("eval_tokens_per_s", ""),
-                                     sentence=say(lang, "diag_cause_slow_unexplained")))
+                                     sentence=sentence))
     d.causes = causes
     for cause in causes:
         lines.append(cause.sentence)
@@ -129,7 +135,7 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
     if d.missing:
         lines.append(say(lang, "diag_missing", items=say(lang, "list_sep").join(d.missing)))
     notes = list(query.assumptions)
-    if s.rig is not None and d.predicted_range is not None and as_run is not None and as_run.verdict != Verdict.FITS_GPU:
+    if s.rig is not None and d.predicted_range is not None and uses_ram:
         # the RAM guesses matter only to a prediction with layers on the CPU
         notes += [a for a in s.rig.assumptions if a not in notes]
     if notes:
@@ -197,6 +203,16 @@ def _facts_line(log: RunLog, lang: str) -> str:
     if log.flash_attn:
         facts.append(say(lang, "diag_fact_fa", fa=log.flash_attn))
     return say(lang, "diag_title", tool=log.tool, facts=say(lang, "list_sep").join(facts)) if facts else ""
+
+
+def _cpu_only_speed(s: _Setup, catalog: Catalog):
+    """The same model with no layer on the GPU: what a CPU fallback would give."""
+    if not (s.can_predict and s.rig.gpus) or s.rig.unified_memory:
+        return None
+    f = fit(s.model, s.quant, s.context, s.rig, s.kv_type)
+    if f.verdict == Verdict.DOES_NOT_FIT:
+        return None
+    return speed(s.model, s.quant, f.model_copy(update={"verdict": Verdict.CPU_ONLY, "gpu_layers": 0}), s.rig, catalog)
 
 
 def _predict_from_log_sizes(log: RunLog, s: _Setup, catalog: Catalog, d: Diagnosis, lang: str,

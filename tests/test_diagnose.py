@@ -224,3 +224,11 @@ def test_llama_bench_model_column_is_not_read_as_a_model(catalog):
     assert "names an architecture" in result.answer
     row = next(r for r in result.diagnosis.rows if r.test == "tg128")
     assert row.predicted_range is not None and row.verdict in ("normal", "fast", "slow")
+
+
+def test_slow_like_a_cpu_is_a_hint_not_a_claimed_fallback(catalog):
+    text = "Llama 2 7B Q4_K_M on an RTX 4090, is it normal?\n" + sample("localgpt_4090_timings_538.txt")
+    query, result = diagnosed(text, catalog)
+    assert "cpu_fallback" not in codes(result)  # the paste has no load lines: not claimed
+    assert "what the CPU alone would give" in result.diagnosis.causes[0].sentence
+    assert "assumed dual-channel DDR4-3200" in result.answer  # the CPU figure rests on a RAM guess, said

@@ -214,6 +214,8 @@ class RigBotService:
         sentence that says so (bot.saved_rig decides); unchanged without a user or store."""
         if user_id is None or self.store is None:
             return query, None
+        if query.run_log is not None and query.run_log.devices and not query.has_hardware:
+            return query, None  # the log ran on a device RigBot could not size (a laptop card): not the saved rig
         from bot.saved_rig import apply_saved, saved_rig_of
 
         try:

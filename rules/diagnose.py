@@ -356,6 +356,7 @@ def _partial_offload(log: RunLog, s: _Setup, lang: str, causes: list[DiagnosisCa
             sentences.append(say(lang, "diag_all_fit", m=m, need=f.total_gib, budget=f.gpu_budget_gib, src=src))
         elif (cpu_moe := expert_offload(s.model, s.quant, s.context, s.rig, s.kv_type)):
             corrected.all_layers, corrected.cpu_moe = True, cpu_moe
+            sentences.append(say(lang, "diag_moe_fit", n=cpu_moe, m=s.model.layers))
             f = f.model_copy(update={"verdict": Verdict.PARTIAL_OFFLOAD, "gpu_layers": f.total_layers})
         elif f.gpu_layers is not None:
             corrected.gpu_layers = f.gpu_layers

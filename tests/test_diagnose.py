@@ -232,3 +232,16 @@ def test_slow_like_a_cpu_is_a_hint_not_a_claimed_fallback(catalog):
     assert "cpu_fallback" not in codes(result)  # the paste has no load lines: not claimed
     assert "what the CPU alone would give" in result.diagnosis.causes[0].sentence
     assert "assumed dual-channel DDR4-3200" in result.answer  # the CPU figure rests on a RAM guess, said
+
+
+def test_moe_partial_offload_gets_expert_offload_flags(catalog):
+    """Ollama#8447: one of 62 DeepSeek layers on the GPU. The question names the card and RAM
+    (the thread does not): with --n-cpu-moe every layer's attention goes on the GPU."""
+    text = "DeepSeek R1 Q4_K_M on an RTX 4090 with 512GB DDR5-4800 8-channel: what -ngl should I use?\n" + \
+        sample("ollama_partial_kv_split_8447.txt")
+    query, result = diagnosed(text, catalog)
+    d = result.diagnosis
+    assert codes(result) == ["partial_offload"] and d.verdict == "no_speed"
+    assert "-ngl 99" in d.command and "--n-cpu-moe" in d.command
+    assert "--n-cpu-moe" in d.causes[0].sentence
+    assert d.predicted_full_offload_tokens_per_s > d.predicted_tokens_per_s  # better than 1 of 62 layers

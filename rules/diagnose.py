@@ -12,15 +12,24 @@ from __future__ import annotations
 
 import math
 
-from rules.catalog import Catalog, Gpu, ModelSpec, QuantType
+from rules.catalog import Catalog, ModelSpec, QuantType
 from rules.command import ALL_LAYERS, gguf_name, llama_server
 from rules.engine import expert_offload
 from rules.gguf_file import match_file_name
 from rules.memory import GPU_OVERHEAD_GIB, Fit, fit, weights_bytes
 from rules.phrases import say
 from rules.rig import Rig, rig_from_query
-from rules.schema import Diagnosis, DiagnosisCause, Intent, Query, RunLog, SizingResult, Verdict
-from rules.schema import GB, GIB
+from rules.schema import (
+    GB,
+    GIB,
+    Diagnosis,
+    DiagnosisCause,
+    Intent,
+    Query,
+    RunLog,
+    SizingResult,
+    Verdict,
+)
 from rules.speed import gpu_class, speed, speed_from_bandwidth
 
 MIB = 1024.0  # MiB per GiB
@@ -325,7 +334,6 @@ def _budget(log: RunLog, s: _Setup, lang: str) -> tuple[float | None, str]:
     """GPU memory for the model, and where that figure comes from: the catalog card, or the
     free memory the log printed for a card the catalog lacks."""
     if s.rig is not None and s.rig.gpus:
-        gpu: Gpu = s.rig.gpus[0][0]
         return s.rig.gpu_budget_gib, say(lang, "diag_src_catalog", gpu=s.rig.describe(lang))
     free = [dev for dev in log.devices if dev.free_mib and dev.backend != "CPU"]
     if free:

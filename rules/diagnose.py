@@ -124,7 +124,9 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
     _partial_offload(log, s, lang, causes, corrected, catalog, d)
     _kv_on_cpu(log, lang, causes)
     _np_slots(log, lang, causes, corrected)
-    if d.verdict == "slow" and not causes:
+    if d.verdict == "slow" and not any(c.code == "kv_on_cpu" for c in causes):
+        # the prediction already is for the layout the log shows (partial, CPU): only a KV
+        # cache in RAM, which it does not model, explains a shortfall below it
         sentence = say(lang, "diag_cause_slow_unexplained")
         if (cpu := _cpu_only_speed(s, catalog)) is not None and log.eval_tokens_per_s <= cpu.expected_range[1] * 1.25:
             # a hint, not a claim: the log does not show where the layers went
@@ -169,13 +171,18 @@ def _bench(query: Query, s: _Setup, catalog: Catalog, d: Diagnosis) -> SizingRes
     if s.model is None and d.rows:
         lines.insert(0, say(lang, "diag_bench_sizes", model=d.rows[0].model))
     verdicts = {r.verdict for r in judged}
-    d.verdict = ("no_speed" if not d.rows else "no_prediction" if not judged
-                 else "slow" if "slow" in verdicts else "normal" if verdicts == {"normal"} else "fast"
-                 if verdicts == {"fast"} else "normal" if "normal" in verdicts else "fast")
+    if not d.rows:
+        d.verdict = "no_speed"
+    elif not judged:
+        d.verdict = "no_prediction"
+    else:  # the worst row speaks for the table
+        d.verdict = next(v for v in ("slow", "normal", "fast") if v in verdicts)
     if not judged:
-        why = s.why_not or [say(lang, "diag_why_nothing")]
-        if s.rig is None or not s.rig.gpus:
-            why = why + [say(lang, "diag_why_bench_gpu")]
+        why = [w for w in s.why_not if w != say(lang, "diag_why_nothing")]  # a table never names a model
+        if any(m.on_cpu for m in query.run_log.bench):
+            why.append(say(lang, "diag_why_bench_cpu"))
+        elif s.rig is None or not s.rig.gpus:
+            why.append(say(lang, "diag_why_bench_gpu"))
         lines.append(say(lang, "diag_verdict_no_prediction", why=say(lang, "list_sep").join(dict.fromkeys(why))))
     notes = list(query.assumptions)
     if judged and s.rig is not None and any(r.gpu_layers is not None and 0 < r.gpu_layers < 99 for r in d.rows):

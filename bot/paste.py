@@ -1,22 +1,26 @@
 """Pasted tool output in a question: how long it may be, and what of it is kept.
 
 A llama.cpp log runs to tens of kilobytes, far past `max_question_chars`. A question may
-be that long when the words around the paste stay within `max_question_chars` and the
-whole within `max_paste_chars`; the store then keeps the words and only the log lines the
-diagnosis quotes, not the raw paste."""
+be that long when the words around the paste (a run log, a llama-bench table, nvidia-smi
+and the other tool output rules.parse.pasted reads) stay within `max_question_chars` and
+the whole within `max_paste_chars`; for a run log the store then keeps the words and only
+the log lines the diagnosis quotes, not the raw paste."""
 
 from __future__ import annotations
 
+from rules.parse.pasted import cut_pasted
 from rules.parse.run_log import brief_lines, cut_run_log
 
 
 def within_limits(text: str, max_question_chars: int, max_paste_chars: int) -> bool:
+    """Whether to answer: the words within max_question_chars, and with pasted tool output
+    (a run log, a llama-bench table, nvidia-smi ...) the whole within max_paste_chars."""
     if len(text) <= max_question_chars:
         return True
     if len(text) > max_paste_chars:
         return False
-    words, log = cut_run_log(text)
-    return log is not None and len(words.strip()) <= max_question_chars
+    words, pasted = cut_pasted(text)
+    return bool(pasted.tools) and len(words.strip()) <= max_question_chars
 
 
 def question_to_keep(question: str, max_question_chars: int) -> str:

@@ -76,3 +76,14 @@ async def test_console_paste_of_a_log_is_diagnosed(settings):
     await run_console(settings, stdin=stdin, stdout=out)
     text = out.getvalue()
     assert "Partial offload: only 20 of 33 layers" in text and "-ngl 99" in text
+
+
+async def test_a_long_llama_bench_table_is_not_refused_as_too_long(service):
+    """16 rows of markdown are past max_question_chars (1000); the words around them are not."""
+    table = (Path(__file__).parent / "data" / "bench" / "cuda-ngl-sweep-old.md").read_text("utf-8")
+    question = "Llama 2 7B Q4_0: is this speed normal?\n" + table
+    assert len(question) > service.settings.max_question_chars
+    answer = await service.ask(question)
+    assert answer.error is None and answer.intent == "diagnose" and len(answer.diagnosis.rows) == 8
+    junk = "word " * 400 + "\n" + table  # 2000 characters of words: still too long
+    assert (await service.ask(junk)).error == "question_too_long"

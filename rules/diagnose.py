@@ -16,7 +16,7 @@ from rules.catalog import Catalog, ModelSpec, QuantType
 from rules.command import ALL_LAYERS, gguf_name, llama_server
 from rules.engine import expert_offload
 from rules.gguf_file import match_file_name
-from rules.memory import GPU_OVERHEAD_GIB, Fit, fit, weights_bytes
+from rules.memory import GPU_OVERHEAD_GIB, Fit, effective_bits_per_weight, fit, weights_bytes
 from rules.phrases import say
 from rules.rig import Rig, rig_from_query
 from rules.schema import (
@@ -25,6 +25,7 @@ from rules.schema import (
     Diagnosis,
     DiagnosisCause,
     Intent,
+    ModelInfo,
     Query,
     RunLog,
     SizingResult,
@@ -151,9 +152,14 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
         notes += [a for a in s.rig.assumptions if a not in notes]
     if notes:
         lines.append(say(lang, "assumptions", notes=say(lang, "list_sep").join(notes)))
+    model = None
+    if s.model is not None and s.quant is not None:
+        model = ModelInfo(name=s.model.name, params_b=s.model.params_b, quant=s.quant.name,
+                          bits_per_weight=round(effective_bits_per_weight(s.model, s.quant), 2), context=s.context)
     return SizingResult(
         intent=Intent.DIAGNOSE,
         hardware=s.rig.hardware_info() if s.rig is not None and s.rig.gpus else None,
+        model=model,
         verdict=_layout_verdict(log),
         diagnosis=d,
         command=d.command,

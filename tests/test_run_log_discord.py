@@ -87,3 +87,13 @@ async def test_a_long_llama_bench_table_is_not_refused_as_too_long(service):
     assert answer.error is None and answer.intent == "diagnose" and len(answer.diagnosis.rows) == 8
     junk = "word " * 400 + "\n" + table  # 2000 characters of words: still too long
     assert (await service.ask(junk)).error == "question_too_long"
+
+
+async def test_what_the_answers_table_keeps_of_a_paste(service):
+    answer = await service.ask("why is it slow?\n" + LOG)
+    row = await service.store.get_answer(answer.log_id)
+    assert row["question"].startswith("why is it slow?\n[pasted llama.cpp log:")
+    assert "offloaded 20/33 layers to GPU" in row["question"] and len(row["question"]) < 2000
+    refused = await service.ask("x" * 300_000)  # past max_paste_chars: refused, and only its start kept
+    row = await service.store.get_answer(refused.log_id)
+    assert refused.error == "question_too_long" and len(row["question"]) < 1100

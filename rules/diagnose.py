@@ -481,7 +481,7 @@ def _missing(log: RunLog, s: _Setup, lang: str) -> list[str]:
     missing = []
     if log.eval_tokens_per_s is None:
         missing.append(say(lang, "diag_missing_speed"))
-    if s.layers is None and (log.backends or (s.rig is not None and s.rig.gpus)):
+    if s.layers is None and not log.cpu_only_build and (log.backends or (s.rig is not None and s.rig.gpus)):
         missing.append(say(lang, "diag_missing_layers"))
     if not log.devices and (s.rig is None or not s.rig.gpus) and log.backends:
         missing.append(say(lang, "diag_missing_gpu"))

@@ -245,3 +245,13 @@ def test_moe_partial_offload_gets_expert_offload_flags(catalog):
     assert "-ngl 99" in d.command and "--n-cpu-moe" in d.command
     assert "--n-cpu-moe" in d.causes[0].sentence
     assert d.predicted_full_offload_tokens_per_s > d.predicted_tokens_per_s  # better than 1 of 62 layers
+
+
+def test_cpu_build_asked_for_gpu_layers_is_a_cpu_fallback(catalog):
+    query, result = diagnosed(sample("cpu_build_no_gpu_ci_pythia.txt") + "\nwhy did it fall back to the CPU?",
+                              catalog)
+    assert codes(result) == ["cpu_fallback"]
+    cause = result.diagnosis.causes[0]
+    assert cause.evidence == "warning: no usable GPU found, --gpu-layers option will be ignored"
+    assert "build" in cause.sentence and "CUDA" in cause.sentence
+    assert not any("layers were offloaded" in m for m in result.diagnosis.missing)

@@ -177,3 +177,24 @@ def test_a_log_with_only_model_facts_and_a_sizing_question_stays_a_sizing_questi
     query = parse(text + "\ncan this run llama 3.1 70b q4_k_m?", catalog)
     assert query.intent == Intent.CAN_RUN and query.run_log is not None and not query.run_log.has_run_facts
     assert parse(text + "\nwhy only 14 tokens/s?", catalog).intent == Intent.DIAGNOSE
+
+
+def test_ollama_api_json_timings():
+    """Ollama's /api/generate JSON: counts with durations in nanoseconds, and the model tag."""
+    log = read_run_log(sample("ollama_api_timings_5843.txt"))
+    assert log.tool == "ollama" and log.model_name == "gemma2:9b-instruct-q4_0" and log.ftype == "Q4_0"
+    assert log.eval_tokens == 192 and log.eval_tokens_per_s == pytest.approx(192 / 3.209729, abs=0.01)
+    assert log.prompt_tokens_per_s == pytest.approx(18 / 0.025726, abs=0.01)
+
+
+def test_cpu_only_build_warning():
+    log = read_run_log(sample("cpu_build_no_gpu_ci_pythia.txt"))
+    assert log.cpu_only_build and log.backends == [] and log.requested_gpu_layers == 99
+    assert log.evidence["no_gpu"] == "warning: no usable GPU found, --gpu-layers option will be ignored"
+    assert log.model_buffers_mib == {"CPU_AARCH64": 648.0, "CPU_Mapped": 777.31}
+    assert (log.eval_tokens_per_s, log.eval_tokens) == (39.61, 63)
+
+
+def test_ollama_tag_names_the_catalog_model(catalog):
+    query = parse("is this speed normal?\n" + sample("ollama_api_timings_5843.txt"), catalog)
+    assert (query.model_name, query.quant, query.intent) == ("Gemma 2 9B", "Q4_0", Intent.DIAGNOSE)

@@ -40,7 +40,9 @@ _LOG_LINE = re.compile(
     r"(?:total duration|load duration|prompt eval (?:count|duration|rate)|eval (?:count|duration|rate))\s*:|"
     r"\+ \./|\$ (?:\./)?(?:bin/)?(?:llama|ollama)|(?:CUDA|Metal|CPU) : |Generate: |Sampling|"
     r"(?:Total prompt tokens|Prompt tokens to decode|Cache reuse summary|BeginProcessingPrompt|FinishedProcessingPrompt|"
-    r"Target model llama_perf|Using fallback chat format|Model metadata)|== |model_path=|n_ctx=\d|\w+ token\s+=)")
+    r"Target model llama_perf|Using fallback chat format|Model metadata)|== |model_path=|n_ctx=\d|\w+ token\s+=|"
+    r"\"(?:model|created_at|response|done|done_reason|total_duration|load_duration|prompt_eval_count|"
+    r"prompt_eval_duration|eval_count|eval_duration|context)\"\s*:|\$ curl |[{}]\s*$)")
 
 # Facts --------------------------------------------------------------------------------
 _OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
@@ -68,6 +70,10 @@ _PERF = re.compile(r"(prompt eval|(?<!prompt )eval) time\s*=\s*([\d.]+) ms /\s*(
                    r"\(\s*[\d.]+ ms per token,\s*([\d.]+|inf|nan) tokens per second\)")
 _OLLAMA_RATE = re.compile(r"^\s*(prompt eval|eval) rate:\s*([\d.]+) tokens/s")
 _OLLAMA_COUNT = re.compile(r"^\s*eval count:\s*(\d+)")
+# Ollama's API JSON: counts, and durations in nanoseconds
+_OLLAMA_JSON = re.compile(r'"(prompt_eval_count|prompt_eval_duration|eval_count|eval_duration)"\s*:\s*(\d+)')
+_OLLAMA_TAG_QUANT = re.compile(r"[:-]((?:i?q\d_\w+?)|fp16|q8_0)$", re.IGNORECASE)
+_OLLAMA_JSON_MODEL = re.compile(r'^\s*"model"\s*:\s*"([^"]+)"')
 _OLLAMA_OFFLOAD = re.compile(r'msg="?offload(?: to (\w+))?"?.*?layers\.requested=(-?\d+) layers\.model=(\d+) '
                              r'layers\.offload=(\d+)')
 _OLLAMA_AVAILABLE = re.compile(r'memory\.available="\[([^\]]*)\]"')
@@ -129,6 +135,7 @@ def read_run_log(text: str) -> RunLog | None:
 
     perf: list[tuple[str, float, int, str]] = []
     ollama_eval_count = 0  # `ollama run --verbose` prints the count before the rate
+    api: dict[str, int] = {}
     for line in lines:
         if m := _OFFLOADED.search(line):  # the last load wins (a draft model loads after)
             if log.gpu_layers is None:
@@ -171,6 +178,14 @@ def read_run_log(text: str) -> RunLog | None:
             perf.append((m.group(1), float(m.group(2)), 0, line))
         elif m := _OLLAMA_COUNT.search(line):
             ollama_eval_count = int(m.group(1))
+        for key, value in _OLLAMA_JSON.findall(line):
+            api[key] = int(value)
+            keep(f"api:{key}", line)
+        if (m := _OLLAMA_JSON_MODEL.search(line)) and log.model_name is None:
+            log.model_name = m.group(1)  # an Ollama tag: "gemma2:9b-instruct-q4_0"
+            keep("model_name", line)
+            if tag := _OLLAMA_TAG_QUANT.search(m.group(1)):  # Ollama spells q4_K_M, q8_0, fp16
+                log.ftype = log.ftype or ("F16" if tag.group(1).lower() == "fp16" else tag.group(1).upper())
         _ollama(log, line, keep)
         _flags(log, line, keep)
         if _NO_GPU.search(line):
@@ -182,6 +197,12 @@ def read_run_log(text: str) -> RunLog | None:
                 if re.search(rf"\b{word} : ", line) and backend not in log.backends:
                     log.backends.append(backend)
     perf = [(k, r, n or (ollama_eval_count if k == "eval" else 0), line) for k, r, n, line in perf]
+    for kind, prefix in (("eval", "eval"), ("prompt eval", "prompt_eval")):
+        count, ns = api.get(f"{prefix}_count"), api.get(f"{prefix}_duration")
+        if count and ns and count > 1:
+            perf.append((kind, round(count / (ns / 1e9), 2), count, ev[f"api:{prefix}_count"] + " " + ev[f"api:{prefix}_duration"]))
+    if api:
+        log.tool = "ollama"
     _speeds(log, perf, keep)
     _backends(log)
     return log

@@ -198,3 +198,24 @@ def test_cpu_only_build_warning():
 def test_ollama_tag_names_the_catalog_model(catalog):
     query = parse("is this speed normal?\n" + sample("ollama_api_timings_5843.txt"), catalog)
     assert (query.model_name, query.quant, query.intent) == ("Gemma 2 9B", "Q4_0", Intent.DIAGNOSE)
+
+
+# properties -------------------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+LOG_LINES = [line for name in sorted(LOGS.glob("*.txt")) for line in sample(name.name).splitlines()[:40]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(LOG_LINES), st.text(st.characters(blacklist_characters="\n"), max_size=80)), max_size=30))
+def test_any_mix_of_log_lines_and_text_is_read_without_error(lines):
+    text = "\n".join(lines)
+    log = read_run_log(text)
+    rest, cut = cut_run_log(text)
+    assert (log is None) == (cut is None)
+    kept = rest.split("\n") if rest else []
+    assert all(line in lines for line in kept)  # the rest is the question's own lines, in order
+    if log is not None:
+        assert 0 <= (log.gpu_layers or 0) <= (log.total_layers or 10**6)
+        assert all(v >= 0 for v in [*log.model_buffers_mib.values(), *log.kv_buffers_mib.values()])

@@ -354,7 +354,7 @@ def cut_run_log(text: str) -> tuple[str, RunLog | None]:
     """(the question without the log, the log). The log is the block from its first to its
     last log line; what lies between (generated text, blank lines) goes with it, so only
     the words before and after the block are read as the question."""
-    lines = text.splitlines()
+    lines = text.split("\n")  # not splitlines: a \x85 or \x0c inside a line is not a line break
     marks = [i for i, line in enumerate(lines) if is_log_line(line)]
     if not marks:
         return text, None

@@ -387,7 +387,7 @@ def _partial_offload(log: RunLog, s: _Setup, lang: str, causes: list[DiagnosisCa
             full = speed(s.model, s.quant, f, s.rig, catalog,
                          cpu_expert_fraction=(corrected.cpu_moe or 0) / s.model.layers)
             if full is not None:
-                d.predicted_full_offload_tokens_per_s = round(full.expected_tokens_per_s, 1)
+                d.predicted_corrected_tokens_per_s = round(full.expected_tokens_per_s, 1)
                 sentences.append(say(lang, "diag_full_expected", tps=_tps(full.expected_tokens_per_s),
                                      low=_tps(full.expected_range[0]), high=_tps(full.expected_range[1])))
     elif budget is not None and (size := _weights_gib(log) or _catalog_weights_gib(s)):

@@ -228,7 +228,7 @@ class Diagnosis(_Model):
     measured_tokens_per_s: float | None = None
     predicted_tokens_per_s: float | None = None  # for the layout the log shows
     predicted_range: list[float] | None = None
-    predicted_full_offload_tokens_per_s: float | None = None  # with the corrected flags
+    predicted_corrected_tokens_per_s: float | None = None  # with the corrected command
     verdict: str  # normal | slow | fast | no_speed | no_prediction
     causes: list[DiagnosisCause] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)  # facts the log lacks, said

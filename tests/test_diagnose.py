@@ -70,7 +70,7 @@ def test_partial_offload_on_a_catalog_card_normal_for_its_split_and_corrected(ca
     assert rig.gpus[0][0].name == "RTX 4060"
     assert fit(model, quant, 768, rig).verdict == Verdict.FITS_GPU
     # and is predicted faster than what was measured
-    assert d.predicted_full_offload_tokens_per_s > 2 * d.measured_tokens_per_s
+    assert d.predicted_corrected_tokens_per_s > 2 * d.measured_tokens_per_s
 
 
 def test_corrected_ngl_when_not_every_layer_fits_is_the_most_that_fits(catalog):
@@ -244,7 +244,7 @@ def test_moe_partial_offload_gets_expert_offload_flags(catalog):
     assert codes(result) == ["partial_offload"] and d.verdict == "no_speed"
     assert "-ngl 99" in d.command and "--n-cpu-moe" in d.command
     assert "--n-cpu-moe" in d.causes[0].sentence
-    assert d.predicted_full_offload_tokens_per_s > d.predicted_tokens_per_s  # better than 1 of 62 layers
+    assert d.predicted_corrected_tokens_per_s > d.predicted_tokens_per_s  # better than 1 of 62 layers
 
 
 def test_cpu_build_asked_for_gpu_layers_is_a_cpu_fallback(catalog):

@@ -470,11 +470,13 @@ def _np_slots(log: RunLog, lang: str, causes: list[DiagnosisCause], corrected: _
     slots, ctx, per = log.n_seq_max, log.n_ctx, log.n_ctx_per_seq
     if not (slots and slots > 1 and ctx and per and per < ctx):
         return
-    sentence = " ".join([say(lang, "diag_cause_np_slots", ctx=ctx, slots=slots, per=per),
-                         say(lang, "diag_np_fix", ctx=ctx, total=ctx * slots, slots=slots)])
+    fix = (say(lang, "diag_np_fix_ollama", per=per, slots=slots) if log.tool == "ollama"
+           else say(lang, "diag_np_fix", ctx=ctx, total=ctx * slots, slots=slots))
+    sentence = " ".join([say(lang, "diag_cause_np_slots", ctx=ctx, slots=slots, per=per), fix])
     causes.append(DiagnosisCause(code="np_slots", evidence=log.evidence.get("n_ctx_per_seq") or
                                  log.evidence.get("slots", ""), sentence=sentence))
-    corrected.parallel, corrected.context_per_slot, corrected.touched = 1, ctx, True
+    if log.tool != "ollama":  # Ollama users set num_ctx and OLLAMA_NUM_PARALLEL, not llama-server flags
+        corrected.parallel, corrected.context_per_slot, corrected.touched = 1, ctx, True
 
 
 def _missing(log: RunLog, s: _Setup, lang: str) -> list[str]:

@@ -133,7 +133,9 @@ def test_context_divided_across_slots(catalog):
     cause = result.diagnosis.causes[0]
     assert cause.evidence == "llama_init_from_model: n_ctx_per_seq = 2048"
     assert "2,048" in cause.sentence and "8,192" in cause.sentence
-    assert "-np 1" in result.diagnosis.command and "-c 8192" in result.diagnosis.command
+    # an Ollama log: the fix in Ollama's terms, not llama-server flags
+    assert "num_ctx" in cause.sentence and "OLLAMA_NUM_PARALLEL=1" in cause.sentence
+    assert result.diagnosis.command is None
 
 
 def test_unified_kv_slots_are_not_divided(catalog):
@@ -255,3 +257,13 @@ def test_cpu_build_asked_for_gpu_layers_is_a_cpu_fallback(catalog):
     assert cause.evidence == "warning: no usable GPU found, --gpu-layers option will be ignored"
     assert "build" in cause.sentence and "CUDA" in cause.sentence
     assert not any("layers were offloaded" in m for m in result.diagnosis.missing)
+
+
+def test_llama_server_slots_divide_the_context(catalog):
+    """This project's llama-server run with -c 2048 -np 4 --no-kv-unified: 512 tokens a slot."""
+    query, result = diagnosed(sample("cpu_llama_server_np4_split.txt") + "\nwhy does it forget so fast?", catalog)
+    assert codes(result) == ["np_slots"]
+    cause = result.diagnosis.causes[0]
+    assert cause.evidence == "llama_context: n_ctx_seq             = 512"
+    assert "512" in cause.sentence and "-np 1" in cause.sentence and "-c 8,192" in cause.sentence
+    assert result.diagnosis.command == "llama-server -m MODEL.gguf -c 2048 -np 1"  # the model is not in the catalog

@@ -219,3 +219,9 @@ def test_any_mix_of_log_lines_and_text_is_read_without_error(lines):
     if log is not None:
         assert 0 <= (log.gpu_layers or 0) <= (log.total_layers or 10**6)
         assert all(v >= 0 for v in [*log.model_buffers_mib.values(), *log.kv_buffers_mib.values()])
+
+
+def test_llama_server_slots_without_a_unified_cache():
+    log = read_run_log(sample("cpu_llama_server_np4_split.txt"))
+    assert (log.n_ctx, log.n_seq_max, log.n_ctx_per_seq, log.kv_unified) == (2048, 4, 512, False)
+    assert (log.eval_tokens_per_s, log.eval_tokens) == (76.82, 32)

@@ -64,7 +64,9 @@ def _predict(m: BenchMeasure, query: Query, setup, quant, catalog: Catalog) -> S
         f = fit(setup.model, quant, context, rig, kv)
         if f.verdict == Verdict.DOES_NOT_FIT:
             return None
-        total = setup.model.layers + 1  # llama.cpp counts the output layer
+        # llama.cpp counts the output layer; builds before 2024 ("mostly Q4_0") also counted the
+        # K and V caches as two more offloadable "layers" (35 for a 32-layer model)
+        total = setup.model.layers + (3 if "mostly" in m.model_type.lower() else 1)
         ngl = ALL_LAYERS if m.gpu_layers is None else m.gpu_layers
         if m.on_cpu or not rig.gpus or ngl == 0:
             f = f.model_copy(update={"verdict": Verdict.CPU_ONLY, "gpu_layers": 0})

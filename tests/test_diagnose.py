@@ -267,3 +267,15 @@ def test_llama_server_slots_divide_the_context(catalog):
     assert cause.evidence == "llama_context: n_ctx_seq             = 512"
     assert "512" in cause.sentence and "-np 1" in cause.sentence and "-c 8,192" in cause.sentence
     assert result.diagnosis.command == "llama-server -m MODEL.gguf -c 2048 -np 1"  # the model is not in the catalog
+
+
+def test_old_llama_bench_counts_the_kv_cache_as_two_layers(catalog):
+    """The README's old-build -ngl sweep ("llama 7B mostly Q4_0"): there -ngl 35 is every layer
+    of a 32-layer model (33 and 34 still left the K and V caches on the CPU). The GPU named in
+    the question is this test's, not the source's; the point is the layer count."""
+    text = "Llama 2 7B Q4_0 on an RTX 3090: is this speed normal?\n" + (BENCH / "cuda-ngl-sweep-old.md").read_text("utf-8")
+    query, result = diagnosed(text, catalog)
+    rows = {r.gpu_layers: r for r in result.diagnosis.rows}
+    assert sorted(rows) == [10, 20, 30, 31, 32, 33, 34, 35]
+    predicted = [rows[n].predicted_tokens_per_s for n in sorted(rows)]
+    assert predicted == sorted(predicted) and rows[34].predicted_tokens_per_s < rows[35].predicted_tokens_per_s

@@ -225,3 +225,10 @@ def test_llama_server_slots_without_a_unified_cache():
     log = read_run_log(sample("cpu_llama_server_np4_split.txt"))
     assert (log.n_ctx, log.n_seq_max, log.n_ctx_per_seq, log.kv_unified) == (2048, 4, 512, False)
     assert (log.eval_tokens_per_s, log.eval_tokens) == (76.82, 32)
+
+
+def test_a_log_with_another_question_keeps_that_question(catalog):
+    text = sample("cuda_llama_cli_v100_pythia.txt")
+    assert parse(text + "\nwhat is the longest context that fits?", catalog).intent == Intent.MAX_CONTEXT
+    assert parse(text, catalog).intent == Intent.DIAGNOSE  # the log alone: what it shows
+    assert parse(text + "\nwhat command should I run?", catalog).intent == Intent.DIAGNOSE

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from rules.catalog import Catalog, default_catalog
 from rules.parse import hardware, models, numbers
-from rules.parse.intent import intent_of, wants_diagnosis
+from rules.parse.intent import asks_something_else, intent_of, wants_diagnosis
 from rules.parse.pasted import Pasted, cut_pasted
 from rules.parse.reading import Reading
 from rules.parse.text import Text, normalise
@@ -73,7 +73,8 @@ def _parse(question: str, catalog: Catalog) -> Query:
     intent = intent_of(raw, fields)
     if pasted.run_log is not None and not r.failed:
         fields["run_log"] = pasted.run_log
-        if wants_diagnosis(raw) or (pasted.run_log.has_run_facts and not words_named_model):
+        if wants_diagnosis(raw) or (pasted.run_log.has_run_facts and not words_named_model
+                                    and not asks_something_else(raw)):
             intent = Intent.DIAGNOSE
     return Query(intent=intent, lang=r.lang, assumptions=r.assumptions, unread=r.unread, **fields)
 

@@ -70,3 +70,9 @@ _DIAGNOSE_WORDS = re.compile(
 def wants_diagnosis(raw: str) -> bool:
     """The question asks why a run went as it did (said with a pasted log)."""
     return bool(_DIAGNOSE_WORDS.search(raw))
+
+
+def asks_something_else(raw: str) -> bool:
+    """A question asked with a pasted log that is not about the run: "what is the biggest
+    model I can run?", "how much context fits?", "can I fine-tune?"."""
+    return bool(_RECOMMEND_WORDS.search(raw) or detect_intent(raw) not in (None, Intent.COMMAND))

@@ -4,8 +4,9 @@ Pure: the service reads the stored reports and passes them in as data. For each
 report RigBot predicts the same configuration (rules/speed.py) and takes the ratio
 measured ÷ predicted. Per device class (the class whose fit made the prediction):
 
-- a ratio outside HARD_BAND is set aside (a typo, speculative decoding, a throttled
-  laptop: not the class's efficiency);
+- a ratio outside HARD_BAND, or a speed above the bandwidth ceiling by more than
+  CEILING_SLACK, is set aside (a typo, speculative decoding, a throttled laptop: not
+  the class's efficiency);
 - each user counts once: their ratios in the class become one value (the median of
   their log ratios), so many reports from one person weigh as one;
 - a user whose value lies more than MAD_CUTOFF scaled median absolute deviations from
@@ -50,6 +51,9 @@ MAD_CUTOFF = 3.0
 MAD_FLOOR = 0.1  # in log ratio: users within ~10 % of each other are never outliers
 MIN_USERS = 3
 ABSURD_FACTOR = 3.0  # a report above 3 × the bandwidth ceiling is refused outright
+# decode cannot beat reading the weights once per token: a report above the ceiling by
+# more than this (speculative decoding, a prefill figure) is kept but does not refine
+CEILING_SLACK = 1.25
 SOURCES = ("typed", "llama-bench")
 
 
@@ -215,7 +219,7 @@ def learn(reports: list[SpeedReport], catalog: Catalog | None = None) -> UserMea
         ratio = r.tokens_per_s / p.expected_tokens_per_s
         a = Assessed(report=r, predicted=p.expected_tokens_per_s, ratio=ratio, device_class=p.device_class,
                      status="accepted")
-        if not HARD_BAND[0] <= ratio <= HARD_BAND[1]:
+        if not HARD_BAND[0] <= ratio <= HARD_BAND[1] or r.tokens_per_s > CEILING_SLACK * p.theoretical_max_tokens_per_s:
             a.status = "out_of_band"
         elif p.device_class not in load_fit().classes:
             a.status = "class_not_refined"  # MoE and expert-offload bands: too few rows to move

@@ -115,7 +115,7 @@ async def test_reports_are_rate_limited_per_user(service):
         assert (await service.reports.submit("alice", REPORT.format(tps=100 + i), now=1000.0 + i)).stored
     limited = await service.reports.submit("alice", REPORT.format(tps=130), now=1100.0)
     assert limited.error == "rate_limited" and limited.stored == 0
-    assert limited.text == "You have sent 2 reports in the last hour; try again in 59 min."
+    assert limited.text == "You have reached the limit of 2 reports per hour; try again in 59 min."
     assert (await service.reports.submit("bob", REPORT.format(tps=99), now=1100.0)).stored  # bob has his own
     assert (await service.reports.submit("alice", REPORT.format(tps=131), now=1000.0 + 3601)).stored
     [row] = await service.store.speed_reports("alice")

@@ -164,3 +164,18 @@ def test_cli_report_list_delete_and_purge(tmp_path):
     out = _cli(["purge", "console"], tmp_path)
     assert out.returncode == 0 and "Purged user console: speed reports 1" in out.stdout
     assert "You have no speed reports." in _cli(["report", "list"], tmp_path).stdout
+
+
+def test_console_report_paste_list_and_delete(tmp_path):
+    bench = (ROOT / "tests" / "data" / "bench" / "rtx4080.json").read_text()
+    lines = ["/report RTX 3090, llama 3.1 8b q4_k_m, 112 tok/s", "/report", *bench.splitlines(), ".",
+             "/report list", "/report delete", "/report list", "/quit"]
+    env = dict(os.environ, RIGBOT_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1")
+    env.pop("DISCORD_TOKEN", None)
+    out = subprocess.run([sys.executable, "-m", "bot", "chat"], input="\n".join(lines) + "\n", capture_output=True,
+                         text=True, cwd=ROOT, env=env, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert "Recorded: **112 tokens/s** for Llama 3.1 8B Q4_K_M on RTX 3090" in out.stdout
+    assert "Recorded: **119 tokens/s** for Qwen2.5 7B Q4_K_M on RTX 4080" in out.stdout  # the pasted table
+    assert "Your 2 speed report(s):" in out.stdout
+    assert "Deleted 2 of your speed reports." in out.stdout and "You have no speed reports." in out.stdout

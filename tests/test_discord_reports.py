@@ -28,6 +28,8 @@ async def test_report_acknowledged_then_shown_in_answers_and_rate_limited(world,
     answer = await world.alice.slash(world.channel, "ask", question="can an RTX 3090 run llama 3.1 8b q4_k_m?")
     assert "2 measurements on RTX 3090: median 116 tokens/s (range 112–120)" in _text(answer)
     assert "below RigBot's prediction" in _text(answer)  # both figures shown
+    stats = await world.alice.slash(world.channel, "stats")
+    assert "User speed reports: 2 from 2 users (too few users 2)" in _text(stats)
 
     limited = await world.alice.slash(world.channel, "report add", gpu="RTX 3090", model="Llama 3.1 8B",
                                       quant="Q8_0", tokens_per_s=80.0)

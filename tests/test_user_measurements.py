@@ -7,10 +7,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
 from rules.calibration import load_fit
 from rules.engine import answer_query
 from rules.parse import parse

@@ -10,10 +10,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
 from bot.reports import rate_key
 from bot.service import RigBotService
-from conftest import ROOT
 
 REPORT = "RTX 3090, llama 3.1 8b q4_k_m, {tps} tok/s"
 
@@ -74,6 +74,7 @@ async def test_purge_removes_everything_about_a_user(service):
     store = service.store
     answer = await service.ask("can an rtx 3090 run llama 3.1 8b q4_k_m?", user_id="alice",
                                conversation=("chan", "alice"))
+    await store.set_feedback(answer.log_id, 1, "alice")
     await store.put_speed_report("alice", **_config(), tokens_per_s=100.0)
     await store.set_rig("alice", {"gpus": ["RTX 3090"]})
     await store.add_report("alice", "the 3090 answer looks wrong")
@@ -88,6 +89,7 @@ async def test_purge_removes_everything_about_a_user(service):
     assert await store.load_conversation("chan", "alice") is None
     row = await store.get_answer(answer.log_id)
     assert row["question"] == "" and row["user_id"] is None  # the count stays, the text goes
+    assert row["feedback_by"] is None and row["feedback"] == 1
     assert len(await store.speed_reports("bob")) == 1
 
 

@@ -359,5 +359,6 @@ class Store:
                 "questions": await tx.execute(
                     "UPDATE answers SET question = '', user_id = NULL WHERE user_id = ?", (user_id,)),
             }
+            await tx.execute("UPDATE answers SET feedback_by = NULL WHERE feedback_by = ?", (user_id,))
         log.info("purged user %s: %s", user_id, done)
         return done

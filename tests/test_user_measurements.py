@@ -236,3 +236,15 @@ def test_a_wild_user_is_an_outlier_among_agreeing_ones(agree, wild):
     users = {f"u{i}": [agree * (1 + 0.01 * i)] for i in range(5)} | {"wild": [agree * wild]}
     shift, outliers = class_shift("cuda", users)
     assert outliers == {"wild"} and shift.users == 5
+
+
+@pytest.mark.parametrize("gpu_info, says", [
+    ("NVIDIA GeForce RTX 3090, NVIDIA GeForce RTX 3090", "2× RTX 3090"),
+    ("NVIDIA GeForce RTX 3090, NVIDIA GeForce RTX 4090", "one kind of GPU"),
+    ("Zorblax Accelerator 9000", "Which GPU"),  # not a card RigBot knows: never a guess
+])
+def test_llama_bench_gpu_info_gives_the_cards_and_their_count(gpu_info, says):
+    text = (BENCH / "rtx4080.json").read_text().replace("NVIDIA GeForce RTX 4080", gpu_info)
+    read = read_report(text)
+    shown = read.error or read.candidates[0].where
+    assert says in shown

@@ -172,7 +172,9 @@ def _bench_row(row: BenchRow, around: Query, lang: str, catalog: Catalog) -> tup
         cpu = around.cpu_name or (parse(row.cpu_info, catalog).cpu_name if row.cpu_info else None)
         query = around.model_copy(update={"cpu_name": cpu, "gpu_names": [], "gpu_counts": [], "vram_only": False})
     else:
-        found = parse(row.gpu_info.split(",")[0], catalog) if row.gpu_info else None
+        found = _gpus_of(row.gpu_info, catalog) if row.gpu_info else None
+        if found and found.error:
+            return None, found.error_message
         if found and found.gpu_names and around.gpu_names and found.gpu_names[0] != around.gpu_names[0]:
             return None, say(lang, "report_bench_device_differs", table=found.gpu_names[0], named=around.gpu_names[0])
         if found and found.gpu_names and not around.gpu_names:
@@ -199,9 +201,23 @@ def _bench_row(row: BenchRow, around: Query, lang: str, catalog: Catalog) -> tup
     spec = catalog.model(model)
     if row.params_b and abs(row.params_b - spec.params_b) > PARAMS_TOLERANCE * spec.params_b:
         return None, say(lang, "report_bench_params_differ", params=f"{row.params_b:g}", model=model)
+    if row.n_cpu_moe:
+        return None, say(lang, "report_bench_cpu_moe", layers=row.n_cpu_moe)
     if row.gpu_layers is not None and 0 <= row.gpu_layers < spec.layers and not row.on_cpu:
         return None, say(lang, "report_bench_partial", ngl=row.gpu_layers, layers=spec.layers)
     return _checked(device, count, model, quant, None, row.tokens_per_s, "llama-bench", lang, catalog)
+
+
+def _gpus_of(gpu_info: str, catalog: Catalog) -> Query:
+    """llama-bench's gpu_info ("NVIDIA GeForce RTX 3090, NVIDIA GeForce RTX 3090") as
+    one card kind and its count; several kinds are a mixed rig (error)."""
+    names = [parse(part, catalog) for part in gpu_info.split(",") if part.strip()]
+    kinds = {n.gpu_names[0] for n in names if n.gpu_names}
+    if len(kinds) > 1:
+        return Query(error="mixed", error_message=say(language_of(gpu_info), "report_error_mixed"))
+    if not kinds or len(kinds) == 1 and any(not n.gpu_names for n in names):
+        return Query()  # not a card RigBot knows: the device must be named in words
+    return Query(gpu_names=[kinds.pop()], gpu_counts=[len(names)])
 
 
 _BACKEND_VENDORS = {"CUDA": {"nvidia"}, "METAL": {"apple"}, "ROCM": {"amd"}, "HIP": {"amd"}, "SYCL": {"intel"}}

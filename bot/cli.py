@@ -110,7 +110,9 @@ def ask(
     question: Annotated[str | None, typer.Argument(help="The question; omit with --json to read lines from stdin.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as one JSON object (per line).")] = False,
 ) -> None:
-    """Answer one question (or, with --json and no question, one per stdin line)."""
+    """Answer one question (or, with --json and no question, one per stdin line); a
+    question that names no hardware uses your saved rig (`rig set`)."""
+    from bot.console import LOCAL_USER
     from bot.render import after_stream, to_text
 
     if question is None and not as_json:
@@ -122,7 +124,7 @@ def ask(
         try:
             if question is None:
                 for line in sys.stdin:
-                    answer = await service.ask(line.rstrip("\n"))
+                    answer = await service.ask(line.rstrip("\n"), user_id=LOCAL_USER)
                     sys.stdout.write(answer.to_json() + "\n")
                     sys.stdout.flush()
                 return 0
@@ -134,7 +136,7 @@ def ask(
                 sys.stdout.write(token)
                 sys.stdout.flush()
 
-            answer = await service.ask(question, on_token=None if as_json else stream)
+            answer = await service.ask(question, user_id=LOCAL_USER, on_token=None if as_json else stream)
             if as_json:
                 typer.echo(answer.to_json())
             elif streamed:
@@ -351,6 +353,87 @@ def health() -> None:
         return 0
 
     run_command(main, "health", prefix="unhealthy: ")
+
+
+rig_app = typer.Typer(
+    help="Your saved rig: questions that name no hardware (\"can I run qwen2.5 32b?\") use it, "
+         "in `ask` and `chat` (the console's user). Stored as hardware fields only, never the text.",
+    no_args_is_help=True)
+app.add_typer(rig_app, name="rig")
+
+
+def _rig_command(action: Callable, what: str) -> NoReturn:
+    """Run one rig action on a service; print its reply (Markdown emphasis removed);
+    exit 0, or 1 when nothing was saved or there was no rig."""
+    import re
+
+    async def main() -> int:
+        service = await _service()
+        try:
+            reply = await action(service)
+        finally:
+            await service.close()
+        typer.echo(re.sub(r"\*\*(.+?)\*\*", r"\1", reply.text))
+        return 1 if reply.error else 0
+
+    run_command(main, what)
+
+
+@rig_app.command("set")
+def rig_set(
+    text: Annotated[str | None, typer.Argument(
+        help="Your hardware, e.g. \"RTX 3090 and 64GB DDR5-6000\", or tool output; - reads standard input.")] = None,
+    file: Annotated[str | None, typer.Option(
+        "--file", help="A file with nvidia-smi, rocm-smi, macOS Hardware Overview or lscpu + free -g output.")] = None,
+) -> None:
+    """Save your hardware, typed or as tool output (nvidia-smi, rocm-smi, macOS, lscpu + free -g)."""
+    from pathlib import Path
+
+    from bot.console import LOCAL_USER
+    from bot.saved_rig import MAX_RIG_FILE_BYTES, text_of_file
+
+    parts = []
+    if text == "-":
+        parts.append(sys.stdin.read())
+    elif text:
+        parts.append(text)
+    if file:
+        path = Path(file)
+        try:
+            size = path.stat().st_size
+            if size > MAX_RIG_FILE_BYTES:
+                typer.echo(f"{file} is {size:,} bytes; tool output is read up to {MAX_RIG_FILE_BYTES:,} bytes. "
+                           "Nothing was saved.", err=True)
+                raise typer.Exit(2)
+            content = text_of_file(path.read_bytes())
+        except OSError as exc:
+            typer.echo(f"Cannot read {file} ({exc.strerror or exc}). Nothing was saved.", err=True)
+            raise typer.Exit(2) from None
+        if content is None:
+            typer.echo(f"{file} is not a text file (UTF-8 or UTF-16). Nothing was saved.", err=True)
+            raise typer.Exit(2)
+        parts.append(content)
+    if not parts:
+        typer.echo("Give your hardware, e.g.: rigbot rig set \"RTX 3090 and 64GB DDR5-6000\", "
+                   "or --file nvidia-smi.txt, or - to read standard input.", err=True)
+        raise typer.Exit(2)
+    _rig_command(lambda service: service.set_rig(LOCAL_USER, "\n".join(parts)), "rig set")
+
+
+@rig_app.command("show")
+def rig_show() -> None:
+    """Show your saved rig."""
+    from bot.console import LOCAL_USER
+
+    _rig_command(lambda service: service.show_rig(LOCAL_USER), "rig show")
+
+
+@rig_app.command("clear")
+def rig_clear() -> None:
+    """Delete your saved rig."""
+    from bot.console import LOCAL_USER
+
+    _rig_command(lambda service: service.clear_rig(LOCAL_USER), "rig clear")
 
 
 def main() -> None:

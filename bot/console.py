@@ -14,6 +14,8 @@ END_OF_BLOCK = "."  # a line holding only this ends a pasted block (logs contain
 BANNER = ("RigBot console: ask “can a 3060 12GB run 13B 4-bit?” or “why does memory bandwidth "
           "matter?”. Each line may follow up the last (“and at 32k context?”). "
           "Commands: /paste (a question over several lines: tool output, a llama.cpp log), "
+          "/myrig (save your hardware: type it or paste nvidia-smi, rocm-smi, macOS or lscpu + free output; "
+          "/myrig show, /myrig clear), "
           "/report (a speed you measured, or llama-bench output; /report list, /report delete), "
           "/new (start a new conversation), /stats, /reload, /quit.")
 
@@ -43,6 +45,21 @@ async def _report(service: RigBotService, stdin, out, rest: str) -> str:
     if not text:
         return "(nothing reported)"
     return (await service.reports.submit(LOCAL_USER, text)).text
+
+
+async def _myrig(service: RigBotService, rest: str, stdin, out) -> str:
+    """`/myrig` (paste a block), `/myrig TEXT`, `/myrig show`, `/myrig clear`: the
+    console user's saved rig, which later questions without hardware use."""
+    import re
+
+    if rest in {"show", "clear"}:
+        reply = await (service.show_rig(LOCAL_USER) if rest == "show" else service.clear_rig(LOCAL_USER))
+    else:
+        text = re.sub(r"^set\b\s*", "", rest)  # "/myrig set TEXT" as in Discord, or "/myrig TEXT"
+        if not text:
+            text = await read_block(stdin, out)
+        reply = await service.set_rig(LOCAL_USER, text)
+    return re.sub(r"\*\*(.+?)\*\*", r"\1", reply.text)
 
 
 async def run_console(settings, stdin=None, stdout=None) -> None:
@@ -75,6 +92,9 @@ async def run_console(settings, stdin=None, stdout=None) -> None:
                     out.write(f"reloaded: {await service.reload()}\n")
                 except Exception as exc:
                     out.write(f"reload failed, still serving the previous index: {exc}\n")
+                continue
+            if line == "/myrig" or line.startswith("/myrig "):
+                out.write(await _myrig(service, line.removeprefix("/myrig").strip(), stdin, out) + "\n")
                 continue
             if line == "/report" or line.startswith("/report "):
                 out.write(await _report(service, stdin, out, line.removeprefix("/report").strip()) + "\n")

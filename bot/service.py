@@ -155,7 +155,7 @@ class RigBotService:
         without it the question starts afresh but is remembered for the next."""
         started = time.perf_counter()
         answer = await self._answer(question, on_token, on_queue, cancel, allow_local_files,
-                                    conversation, follow_up)
+                                    conversation, follow_up, user_id)
         answer.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         if self.store is not None:
             try:
@@ -172,7 +172,7 @@ class RigBotService:
         return answer
 
     async def _answer(self, question, on_token, on_queue, cancel, allow_local_files=True,
-                      conversation=None, follow_up=True) -> Answer:
+                      conversation=None, follow_up=True, user_id=None) -> Answer:
         text = (question or "").strip()
         if not text:
             return self._error(question, "empty_question", say("en", "bot_empty_question", help=say("en", "help")))
@@ -189,12 +189,15 @@ class RigBotService:
             extras_text, changed = text, None
             if state and (merged := follow_up_of(state, text, query)):
                 query, extras_text, changed = merged.query, merged.question, merged.changed
+            query, rig_line = await self._with_saved_rig(user_id, text, query)
             if route(query) == "rules":
                 result = answer_query(query, default_catalog(), question=extras_text,
                                       measured=await self.reports.measured())
                 answer = Answer(question=question, route="rules", **result.model_dump())
                 if changed and not answer.error:
                     answer.answer = f"{changed}\n{answer.answer}"
+                if rig_line and not answer.error:
+                    answer.answer = f"{rig_line}\n{answer.answer}"
                 if conversation and is_sizing(query) and not answer.error:
                     await self._remember_conversation(conversation, query, extras_text, answer)
                 return answer
@@ -206,6 +209,20 @@ class RigBotService:
         except Exception:
             log.exception("failed to answer %r", text[:200])
             return self._error(question, "internal_error", say(lang, "bot_internal_error"))
+
+    async def _with_saved_rig(self, user_id: str | None, text: str, query):
+        """The user's saved rig (/myrig) for a question that names no hardware, and the
+        sentence that says so (bot.saved_rig decides); unchanged without a user or store."""
+        if user_id is None or self.store is None:
+            return query, None
+        from bot.saved_rig import apply_saved, saved_rig_of
+
+        try:
+            saved = await saved_rig_of(self.store, user_id, default_catalog())
+        except Exception:  # a lost rig must not cost the answer
+            log.exception("could not load the saved rig")
+            return query, None
+        return apply_saved(query, text, saved, default_catalog())
 
     async def _conversation_state(self, conversation: tuple[str, str]) -> dict | None:
         if self.store is None:
@@ -322,6 +339,24 @@ class RigBotService:
             log.info("faithfulness gate: cut %s%s", [r for r, _ in sorted(cuts)],
                      f"; fell back ({report.fallback_reason})" if report.fell_back else "")
         return answer
+
+    # saved rig (/myrig, `rigbot rig`) -------------------------------------------
+    async def set_rig(self, user_id: str, text: str, lang: str | None = None):
+        """Read hardware from text or tool output and store it for this user; the raw
+        text is neither stored nor logged. Returns a `bot.saved_rig.RigReply`."""
+        from bot.saved_rig import set_rig
+
+        return await set_rig(self.store, user_id, text, lang, default_catalog())
+
+    async def show_rig(self, user_id: str, lang: str = "en"):
+        from bot.saved_rig import show_rig
+
+        return await show_rig(self.store, user_id, lang, default_catalog())
+
+    async def clear_rig(self, user_id: str, lang: str = "en"):
+        from bot.saved_rig import clear_rig
+
+        return await clear_rig(self.store, user_id, lang, default_catalog())
 
     # admin and stats --------------------------------------------------------
     async def reload(self, progress=None) -> dict:

@@ -131,3 +131,20 @@ def test_model_type_split():
     assert split_model_type("gpt-oss 20B MXFP4 MoE") == ("gpt-oss 20B", "MXFP4 MoE", "MXFP4")
     assert split_model_type("llama 7B mostly Q4_0")[2] == "Q4_0"
     assert split_model_type("mystery model") == ("mystery model", None, None)
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv", "json"])
+def test_this_hosts_own_llama_bench_run_in_every_format(fmt):
+    """One llama-bench run (build 0c1e570, the llama.cpp of llama-cpp-python 0.3.36) on
+    RigBot's 2-vCPU EPYC host, SmolLM2-135M Q4_1, written as md, csv and json: the three
+    readings agree on what was run."""
+    rows = rows_of(f"epyc-2vcpu.{fmt}")
+    assert [r.test for r in rows] == ["pp64", "tg32"]
+    pp, tg = rows
+    assert tg.backend == "CPU" and tg.on_cpu and tg.threads == 1 and tg.quant == "Q4_1"
+    # llama.cpp labels this 135M-parameter model "256M" (its size bucket): the parameter
+    # count, not the label, says how big it is
+    assert tg.model_words == "llama 256M" and tg.params_b == pytest.approx(0.1345, abs=1e-4)
+    assert tg.size_gib == pytest.approx(92.10 / 1024, rel=1e-3)
+    assert 20 < tg.tokens_per_s < 200 and pp.tokens_per_s > 20
+    assert tg.build == "0c1e570"

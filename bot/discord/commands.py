@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from bot.discord import choices, render
 from bot.discord.responder import NO_MENTIONS
+from rules.phrases import language_of, say
 
 if TYPE_CHECKING:
     from bot.discord.client import RigBotClient
@@ -226,3 +227,70 @@ class RigBotCommands(commands.Cog):
         log.info("admin %s purged user %s", interaction.user.id, user.id)
         await interaction.response.send_message(reports.purge_text(f"<@{user.id}>", done), ephemeral=True,
                                                 allowed_mentions=NO_MENTIONS)
+
+    # saved rig (/myrig) -----------------------------------------------------------
+    myrig = app_commands.Group(name="myrig", description="Your saved rig: questions without hardware use it")
+
+    @myrig.command(name="set", description="Save your hardware: type it or paste/attach nvidia-smi, rocm-smi, "
+                                           "macOS or lscpu + free output")
+    @app_commands.describe(text="e.g. “RTX 3090 and 64GB DDR5-6000”, “2x 4090, 128GB”, “M2 Max 64GB” (leave "
+                                "empty to paste tool output)", file="A .txt file with the tool's output")
+    async def myrig_set(self, interaction: discord.Interaction, text: str | None = None,
+                        file: discord.Attachment | None = None) -> None:
+        from bot.saved_rig import MAX_RIG_FILE_BYTES, text_of_file
+
+        lang = _lang(interaction, text or "")
+        if not text and file is None:  # a box for pasting: a text option would join the lines
+            await interaction.response.send_modal(RigModal(self.bot.service, lang))
+            return
+        parts = [text or ""]
+        if file is not None:
+            if file.size > MAX_RIG_FILE_BYTES:  # not downloaded at all
+                await _rig_reply(interaction, say(lang, "rig_file_too_big", size=file.size, most=MAX_RIG_FILE_BYTES))
+                return
+            content = text_of_file(await file.read())
+            if content is None:
+                await _rig_reply(interaction, say(lang, "rig_file_not_text"))
+                return
+            parts.append(content)
+        reply = await self.bot.service.set_rig(str(interaction.user.id), "\n".join(p for p in parts if p), lang)
+        await _rig_reply(interaction, reply.text)
+
+    @myrig.command(name="show", description="Show your saved rig")
+    async def myrig_show(self, interaction: discord.Interaction) -> None:
+        reply = await self.bot.service.show_rig(str(interaction.user.id), _lang(interaction))
+        await _rig_reply(interaction, reply.text)
+
+    @myrig.command(name="clear", description="Delete your saved rig")
+    async def myrig_clear(self, interaction: discord.Interaction) -> None:
+        reply = await self.bot.service.clear_rig(str(interaction.user.id), _lang(interaction))
+        await _rig_reply(interaction, reply.text)
+
+
+def _lang(interaction: discord.Interaction, text: str = "") -> str:
+    """Chinese when the text is, or the user's Discord client is set to Chinese."""
+    return "zh" if language_of(text) == "zh" or str(interaction.locale).startswith("zh") else "en"
+
+
+async def _rig_reply(interaction: discord.Interaction, text: str) -> None:
+    """Only the user sees their rig (ephemeral); long replies continue in follow-ups."""
+    pieces = render.split_text(text) or ["…"]
+    await interaction.response.send_message(pieces[0], ephemeral=True, allowed_mentions=NO_MENTIONS)
+    for piece in pieces[1:]:
+        await interaction.followup.send(piece, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+class RigModal(discord.ui.Modal):
+    """`/myrig set` with no options: a multi-line box keeps tool output's line breaks."""
+
+    def __init__(self, service, lang: str) -> None:
+        super().__init__(title=say(lang, "rig_modal_title")[:45], timeout=900)
+        self.service, self.lang = service, lang
+        self.paste = discord.ui.TextInput(label=say(lang, "rig_modal_label")[:45], style=discord.TextStyle.paragraph,
+                                          placeholder=say(lang, "rig_modal_placeholder")[:100], max_length=4000)
+        self.add_item(self.paste)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        lang = _lang(interaction, self.paste.value) if self.lang == "en" else self.lang
+        reply = await self.service.set_rig(str(interaction.user.id), self.paste.value, lang)
+        await _rig_reply(interaction, reply.text)

@@ -303,6 +303,58 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
 
 
 @app.command()
+def report(
+    words: Annotated[list[str] | None, typer.Argument(
+        help="A measured speed: \"RTX 3090, llama 3.1 8b q4_k_m, 112 tok/s\"; or `list`; or `delete [NUMBER]`. "
+             "Without words, llama-bench output is read from stdin.")] = None,
+    tokens_per_s: Annotated[float | None, typer.Option("--tokens-per-s", help="The measured generation speed.")] = None,
+) -> None:
+    """Report a measured generation speed (or pasted llama-bench output); list or delete yours."""
+    from bot.console import LOCAL_USER
+
+    words = words or []
+
+    async def main() -> int:
+        service = await _service()
+        try:
+            reports = service.reports
+            if words[:1] == ["list"]:
+                typer.echo(await reports.listing(LOCAL_USER))
+                return 0
+            if words[:1] == ["delete"]:
+                if len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
+                    typer.echo("Usage: report delete [NUMBER] (numbers from `report list`)", err=True)
+                    return 2
+                typer.echo(await reports.delete(LOCAL_USER, int(words[1]) if len(words) == 2 else None))
+                return 0
+            text = " ".join(words) if words else sys.stdin.read()
+            result = await reports.submit(LOCAL_USER, text, tokens_per_s=tokens_per_s)
+        finally:
+            await service.close()
+        typer.echo(result.text, err=bool(result.error))
+        return 0 if result.stored else 1
+
+    run_command(main, "report")
+
+
+@app.command()
+def purge(user_id: Annotated[str, typer.Argument(help="The user id (a Discord user id, or `console`).")]) -> None:
+    """Delete everything kept about one user: speed reports, saved rig, conversations, feedback text."""
+    from bot.reports import SpeedReports
+
+    async def main() -> int:
+        service = await _service()
+        try:
+            done = await service.reports.purge(user_id)
+        finally:
+            await service.close()
+        typer.echo(SpeedReports.purge_text(user_id, done))
+        return 0
+
+    run_command(main, "purge")
+
+
+@app.command()
 def health() -> None:
     """Exit 0 when the catalogs load and the store (SQLite file or PostgreSQL) opens
     (container health check)."""

@@ -15,7 +15,9 @@ BANNER = ("RigBot console: ask “can a 3060 12GB run 13B 4-bit?” or “why do
           "matter?”. Each line may follow up the last (“and at 32k context?”). "
           "Commands: /paste (a question over several lines: tool output, a llama.cpp log), "
           "/myrig (save your hardware: type it or paste nvidia-smi, rocm-smi, macOS or lscpu + free output; "
-          "/myrig show, /myrig clear), /new (start a new conversation), /stats, /reload, /quit.")
+          "/myrig show, /myrig clear), "
+          "/report (a speed you measured, or llama-bench output; /report list, /report delete), "
+          "/new (start a new conversation), /stats, /reload, /quit.")
 
 
 async def read_block(stdin, out, first: str = "") -> str:
@@ -29,6 +31,20 @@ async def read_block(stdin, out, first: str = "") -> str:
         if not line or line.strip() == END_OF_BLOCK:
             return "\n".join(lines)
         lines.append(line.rstrip("\n"))
+
+
+async def _report(service: RigBotService, stdin, out, rest: str) -> str:
+    """`/report list`, `/report delete [N]`, `/report <speed>`; a bare `/report` reads a
+    pasted llama-bench table up to a line with only "."."""
+    words = rest.split()
+    if words[:1] == ["list"]:
+        return await service.reports.listing(LOCAL_USER)
+    if words[:1] == ["delete"] and (len(words) == 1 or (len(words) == 2 and words[1].isdigit())):
+        return await service.reports.delete(LOCAL_USER, int(words[1]) if len(words) == 2 else None)
+    text = rest or (await read_block(stdin, out)).strip()
+    if not text:
+        return "(nothing reported)"
+    return (await service.reports.submit(LOCAL_USER, text)).text
 
 
 async def _myrig(service: RigBotService, rest: str, stdin, out) -> str:
@@ -79,6 +95,9 @@ async def run_console(settings, stdin=None, stdout=None) -> None:
                 continue
             if line == "/myrig" or line.startswith("/myrig "):
                 out.write(await _myrig(service, line.removeprefix("/myrig").strip(), stdin, out) + "\n")
+                continue
+            if line == "/report" or line.startswith("/report "):
+                out.write(await _report(service, stdin, out, line.removeprefix("/report").strip()) + "\n")
                 continue
             if line == "/paste" or line.startswith("/paste "):
                 line = (await read_block(stdin, out, line.removeprefix("/paste").strip())).strip()

@@ -61,6 +61,9 @@ class RigBotService:
         self._knowledge = None  # knowledge.runtime.KnowledgeRuntime, started lazily
         self._knowledge_lock = asyncio.Lock()
         self._warm_up: asyncio.Future | None = None  # resolves to the warm-up task
+        from bot.reports import SpeedReports
+
+        self.reports = SpeedReports(self)  # users' measured speeds (/report)
 
     # life cycle -------------------------------------------------------------
     async def start(self, probe: bool = False) -> RigBotService:
@@ -191,7 +194,8 @@ class RigBotService:
                 query, extras_text, changed = merged.query, merged.question, merged.changed
             query, rig_line = await self._with_saved_rig(user_id, text, query)
             if route(query) == "rules":
-                result = answer_query(query, default_catalog(), question=extras_text)
+                result = answer_query(query, default_catalog(), question=extras_text,
+                                      measured=await self.reports.measured())
                 answer = Answer(question=question, route="rules", **result.model_dump())
                 if changed and not answer.error:
                     answer.answer = f"{changed}\n{answer.answer}"
@@ -376,4 +380,7 @@ class RigBotService:
     async def stats(self) -> dict:
         from bot.stats import build_stats
 
-        return await build_stats(self)
+        data = await build_stats(self)
+        learned = await self.reports.measured()
+        data["speed_reports"] = learned.summary() if learned else None
+        return data

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     shard_count: int | None = None
     rate_limit_per_minute: int = 6  # knowledge questions per user per minute
     admin_user_ids: list[int] = Field(default_factory=list)  # extra admins for /reload
+    reports_per_hour: int = 10  # /report submissions per user per hour (0: no limit)
 
     # storage
     data_dir: Path = Path("./data")

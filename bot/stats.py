@@ -101,6 +101,15 @@ async def build_stats(service) -> dict:
     }
 
 
+def speed_reports_line(reports: dict) -> str:
+    """Users' speed reports: how many, what became of them, and the classes they moved."""
+    status = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(reports["by_status"].items()))
+    moved = "; ".join(f"{c} ×{s['factor']} from {s['users']} users ({s['rejected']} set aside)"
+                      for c, s in sorted(reports["classes"].items()))
+    return (f"User speed reports: {reports['reports']} from {reports['users']} users"
+            + (f" ({status})" if status else "") + (f"; classes moved: {moved}" if moved else ""))
+
+
 def render_stats(data: dict) -> str:
     host = data.get("host") or {}
     cpu = host.get("cpu", {})
@@ -126,6 +135,8 @@ def render_stats(data: dict) -> str:
     if data.get("note"):
         lines.append(data["note"])
     lines.append("Answers: " + (", ".join(f"{k} {v}" for k, v in data["answers_by_route"].items()) or "none"))
+    if reports := data.get("speed_reports"):
+        lines.append(speed_reports_line(reports))
     cuts = data.get("gate_cuts") or {}
     lines.append("Faithfulness gate cut: " + (", ".join(f"{k} {v}" for k, v in sorted(cuts.items())) or "nothing yet"))
     return "\n".join(lines)

@@ -38,6 +38,7 @@ from rules.schema import (
 from rules.serving import serving
 from rules.speed import expert_weight_bytes, gpu_class, speed, speed_from_bandwidth
 from rules.training import DEFAULT_BATCH, DEFAULT_SEQUENCE, LORA_RANK, METHODS, training_memory
+from rules.user_measurements import UserMeasurements, answer_lines, refine
 
 DEFAULT_QUANT = "Q4_K_M"
 
@@ -84,13 +85,14 @@ def resolve_model(query: Query, catalog: Catalog) -> tuple[ModelSpec, list[str]]
 
 
 def answer_query(query: Query, catalog: Catalog | None = None, question: str | None = None, *,
-                 allow_local_files: bool = True) -> SizingResult:
+                 allow_local_files: bool = True, measured: UserMeasurements | None = None) -> SizingResult:
     """`question`, when given, supplies what a `Query` has no field for: users, prompt
     length, fine-tuning method, batch size (rules/intents.py). `allow_local_files=False`
     (chat adapters): a question naming a local GGUF gets one sentence whatever the path,
-    so a chat user cannot probe the bot host's disk."""
+    so a chat user cannot probe the bot host's disk. `measured`: users' speed reports
+    (rules/user_measurements.py), shown beside and folded into speed answers."""
     catalog = catalog or default_catalog()
-    result = _answer(query, catalog, read_extras(question), allow_local_files)
+    result = _answer(query, catalog, read_extras(question), allow_local_files, measured)
     # the parser's assumptions and what it could not read are always said
     missing = [a for a in query.assumptions if a not in result.answer]
     extra = [_assumptions(missing, query.lang)] if missing else []
@@ -101,7 +103,8 @@ def answer_query(query: Query, catalog: Catalog | None = None, question: str | N
     return result
 
 
-def _answer(query: Query, catalog: Catalog, extras: Extras, allow_local_files: bool = True) -> SizingResult:
+def _answer(query: Query, catalog: Catalog, extras: Extras, allow_local_files: bool = True,
+            measured: UserMeasurements | None = None) -> SizingResult:
     if query.error:
         return SizingResult(intent=query.intent, answer=query.error_message or query.error,
                             error=query.error)
@@ -132,7 +135,7 @@ def _answer(query: Query, catalog: Catalog, extras: Extras, allow_local_files: b
     if query.has_model and not query.has_hardware:
         return _requirements(query, catalog)
     if query.has_model:
-        return _can_run(query, catalog, extras)
+        return _can_run(query, catalog, extras, measured)
     return SizingResult(intent=query.intent, answer=say(query.lang, "nothing_to_size"), error="nothing_to_size")
 
 
@@ -309,7 +312,8 @@ def expert_offload(model: ModelSpec, quant: QuantType, context: int, rig: Rig, k
     return cpu_layers
 
 
-def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None) -> SizingResult:
+def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None,
+             measured: UserMeasurements | None = None) -> SizingResult:
     extras = extras or Extras()
     model, quant, context, notes = _model_setup(query, catalog)
     rig = rig_from_query(query, catalog)
@@ -337,8 +341,15 @@ def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None) -> Si
         s = speed(model, quant, f, rig, catalog, prompt_tokens=prompt)
         lines = [_verdict_sentence(f, what, rig, lang), _memory_sentence(f, rig, lang)]
     per_token_gb = read_bytes_per_token(model, quant) / GB
+    report_lines = []
+    if s and measured is not None:  # users' reports: the class shift and this configuration's own
+        base = s
+        s, shift = refine(s, measured)
+        report_lines = answer_lines(_rounded(base), _rounded(s), shift, _config_of(rig, query, model, quant),
+                                    measured, lang)
     if s:
         lines.append(_speed_line(s, per_token_gb, lang, context))
+        lines += report_lines
     if model.is_moe:
         lines.append(say(lang, "moe", total=model.params_b, active=model.active_params_b))
     if rig.gpu_count > 1 and len(rig.gpus) == 1 and f.verdict == Verdict.FITS_GPU:
@@ -371,6 +382,14 @@ def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None) -> Si
         command=command,
         answer="\n".join(line for line in lines if line),
     )
+
+
+def _config_of(rig: Rig, query: Query, model: ModelSpec, quant: QuantType) -> tuple[str, int, str, str]:
+    """The report configuration an answer is about: one kind of GPU and its count, or
+    the named CPU (count 0); a mixed rig matches no reports."""
+    if len(rig.gpus) == 1:
+        return (rig.gpus[0][0].name, rig.gpus[0][1], model.name, quant.name)
+    return (query.cpu_name or "", 0 if not rig.gpus else -1, model.name, quant.name)
 
 
 def _command_lines(command: str, model: ModelSpec, quant: QuantType, context: int, lang: str) -> str:

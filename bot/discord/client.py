@@ -88,6 +88,9 @@ class _RigBotMixin:
         await self.refresh_enabled_channels(force=True)
         await self.add_cog(RigBotCommands(self))
         await self.add_cog(NaturalLanguage(self))
+        from bot.discord.reports import ReportCommands
+
+        await self.add_cog(ReportCommands(self))
         self.add_dynamic_items(FeedbackButton)  # 👍/👎 of any answer, also from before a restart
         if self.settings.sync_commands:
             await self.sync_commands()

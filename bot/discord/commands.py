@@ -216,6 +216,18 @@ class RigBotCommands(commands.Cog):
                               channel: discord.TextChannel | discord.Thread | None = None) -> None:
         await self._set_channel(interaction, channel, False)
 
+    @rigbot.command(name="purge", description="Delete everything RigBot keeps about a user (admins)")
+    @app_commands.describe(user="The user whose speed reports, saved rig and conversations go")
+    async def purge(self, interaction: discord.Interaction, user: discord.User) -> None:
+        if not is_admin(interaction):
+            await refuse(interaction)
+            return
+        reports = self.bot.service.reports
+        done = await reports.purge(str(user.id))
+        log.info("admin %s purged user %s", interaction.user.id, user.id)
+        await interaction.response.send_message(reports.purge_text(f"<@{user.id}>", done), ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
     # saved rig (/myrig) -----------------------------------------------------------
     myrig = app_commands.Group(name="myrig", description="Your saved rig: questions without hardware use it")
 

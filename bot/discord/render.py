@@ -376,6 +376,10 @@ def stats_embed(data: dict, guilds: int | None = None) -> discord.Embed:
             lines.append(f"**{label} tokens/s by thread count:** "
                          + ", ".join(f"{k}: {float(v):.0f}" for k, v in sorted(threads[key].items()))
                          + f" (using {threads[flag]})")
+    if reports := data.get("speed_reports"):
+        from bot.stats import speed_reports_line
+
+        lines.append(speed_reports_line(reports))
     if guilds is not None:
         lines.append(f"**Servers:** {guilds}")
     embed.description = _clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)

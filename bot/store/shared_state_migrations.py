@@ -76,3 +76,28 @@ async def m014_answer_request_ids(db: Session) -> None:
     question asked again (re-delivered, retried after a process died) keeps one row."""
     await db.execute("ALTER TABLE answers ADD COLUMN request_id TEXT")
     await db.execute("CREATE UNIQUE INDEX answers_request_id ON answers (request_id)")
+
+
+@migration
+async def m015_speed_reports(db: Session) -> None:
+    """Decode speeds users measured (/report): one row per user per configuration
+    (device, count, model, quant), so a second report from the same user replaces the
+    first and no user counts twice. The parsed row only: a paste's raw text is not kept."""
+    await db.executescript(
+        f"""
+        CREATE TABLE speed_reports (
+            {db.id_column},
+            user_id TEXT NOT NULL,
+            device TEXT NOT NULL,         -- catalog GPU name, or catalog CPU name (gpu_count 0)
+            gpu_count INTEGER NOT NULL,
+            model TEXT NOT NULL,          -- catalog model name
+            quant TEXT NOT NULL,
+            context INTEGER,              -- when the user gave one
+            tokens_per_s {db.float} NOT NULL,
+            source TEXT NOT NULL,         -- 'typed' | 'llama-bench'
+            created_at {db.float} NOT NULL,
+            UNIQUE (user_id, device, gpu_count, model, quant)
+        );
+        CREATE INDEX speed_reports_config ON speed_reports (device, gpu_count, model, quant);
+        """
+    )

@@ -303,3 +303,62 @@ class Store:
         # so it never holds one key's lock while waiting for another's
         await self.db.execute("DELETE FROM rate_limits WHERE updated_at < ?", (now - 2 * window_s,))
         return retry
+
+    # speed reports (/report: measured decode tokens/s, one per user per configuration) --
+    async def put_speed_report(self, user_id: str, *, device: str, gpu_count: int, model: str, quant: str,
+                               tokens_per_s: float, context: int | None = None, source: str = "typed",
+                               now: float | None = None) -> bool:
+        """Store a report; a report from the same user for the same configuration
+        (device, count, model, quant) replaces theirs. True when it replaced one."""
+        now = time.time() if now is None else now
+        async with self.db.transaction() as tx:
+            replaced = await tx.fetch_one(
+                "SELECT id FROM speed_reports WHERE user_id = ? AND device = ? AND gpu_count = ?"
+                " AND model = ? AND quant = ?" + tx.for_update, (user_id, device, gpu_count, model, quant))
+            await tx.execute(
+                "INSERT INTO speed_reports (user_id, device, gpu_count, model, quant, context, tokens_per_s,"
+                " source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (user_id, device, gpu_count, model, quant) DO UPDATE SET"
+                " context = excluded.context, tokens_per_s = excluded.tokens_per_s,"
+                " source = excluded.source, created_at = excluded.created_at",
+                (user_id, device, gpu_count, model, quant, context, tokens_per_s, source, now))
+        return replaced is not None
+
+    async def speed_reports(self, user_id: str | None = None, limit: int = 20000) -> list[Row]:
+        """Every report (newest first), or one user's."""
+        if user_id is None:
+            return await self.db.fetch_all("SELECT * FROM speed_reports ORDER BY id DESC LIMIT ?", (limit,))
+        return await self.db.fetch_all(
+            "SELECT * FROM speed_reports WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit))
+
+    async def speed_reports_version(self) -> tuple:
+        """Changes whenever a report is added, replaced or deleted (for caches)."""
+        row = await self.db.fetch_one(
+            "SELECT COUNT(*) AS n, MAX(created_at) AS latest, SUM(id) AS ids FROM speed_reports")
+        return (row["n"], row["latest"], row["ids"]) if row else (0, None, None)
+
+    async def delete_speed_reports(self, user_id: str, report_id: int | None = None) -> int:
+        """A user's own reports: all, or the one with `report_id` (only if theirs)."""
+        if report_id is None:
+            return await self.db.execute("DELETE FROM speed_reports WHERE user_id = ?", (user_id,))
+        return await self.db.execute("DELETE FROM speed_reports WHERE user_id = ? AND id = ?",
+                                     (user_id, report_id))
+
+    async def purge_user(self, user_id: str) -> dict[str, int]:
+        """Everything kept about one user: speed reports, saved rig, conversations,
+        free-text reports, rate-limit windows; their logged questions lose their text
+        and their user id (the answer rows stay, for the counts). Rows per kind."""
+        async with self.db.transaction() as tx:
+            done = {
+                "speed_reports": await tx.execute("DELETE FROM speed_reports WHERE user_id = ?", (user_id,)),
+                "saved_rig": await tx.execute("DELETE FROM saved_rigs WHERE user_id = ?", (user_id,)),
+                "conversations": await tx.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,)),
+                "feedback_reports": await tx.execute("DELETE FROM user_reports WHERE user_id = ?", (user_id,)),
+                "rate_limits": await tx.execute("DELETE FROM rate_limits WHERE key IN (?, ?)",
+                                               (f"llm:{user_id}", f"report:{user_id}")),
+                "questions": await tx.execute(
+                    "UPDATE answers SET question = '', user_id = NULL WHERE user_id = ?", (user_id,)),
+            }
+            await tx.execute("UPDATE answers SET feedback_by = NULL WHERE feedback_by = ?", (user_id,))
+        log.info("purged user %s: %s", user_id, done)
+        return done

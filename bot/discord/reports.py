@@ -1,0 +1,93 @@
+"""`/report`: users' measured speeds (add, list, delete), a thin layer over the
+service's SpeedReports, which the console and the CLI call the same way. Replies are
+ephemeral: a user's reports are theirs to see."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.commands import gpu_autocomplete, model_autocomplete, quant_autocomplete
+from bot.discord.responder import NO_MENTIONS
+
+if TYPE_CHECKING:
+    from bot.discord.client import RigBotClient
+
+MAX_ATTACHMENT_BYTES = 64 * 1024  # a llama-bench table is a few KB
+DISCORD_MESSAGE_LIMIT = 2000
+
+
+def report_text(gpu: str | None, count: int | None, model: str | None, quant: str | None,
+                context: int | None, text: str | None) -> str:
+    """The options as one line the report reader understands, then any free text."""
+    parts = []
+    if gpu:
+        parts.append(f"{count}x {gpu.strip()}" if count and count > 1 else gpu.strip())
+    if model:
+        parts.append(model.strip())
+    if quant:
+        parts.append(quant.strip())
+    if context:
+        parts.append(f"at {context} context")
+    line = ", ".join(parts)
+    return "\n".join(p for p in (line, (text or "").strip()) if p)
+
+
+class ReportCommands(commands.Cog):
+    def __init__(self, bot: RigBotClient) -> None:
+        self.bot = bot
+
+    report = app_commands.Group(name="report", description="Share a speed you measured; list or delete yours")
+
+    async def _reply(self, interaction: discord.Interaction, text: str) -> None:
+        text = text if len(text) <= DISCORD_MESSAGE_LIMIT else text[:DISCORD_MESSAGE_LIMIT - 1] + "…"
+        if interaction.response.is_done():
+            await interaction.edit_original_response(content=text, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @report.command(name="add", description="Report the generation tokens/s you measured (or paste llama-bench output)")
+    @app_commands.describe(gpu="The GPU (or CPU) it ran on", model="The model", quant="Quantization, e.g. Q4_K_M",
+                           tokens_per_s="Measured generation speed (tg), tokens/s", count="How many of that GPU",
+                           context="Context length, if you set one",
+                           text="Or all in words: “RTX 3090, llama 3.1 8b q4_k_m, 112 tok/s”, or llama-bench output",
+                           bench="A llama-bench output file (markdown, CSV or JSON)")
+    @app_commands.autocomplete(gpu=gpu_autocomplete, model=model_autocomplete, quant=quant_autocomplete)
+    async def add(self, interaction: discord.Interaction, gpu: str | None = None, model: str | None = None,
+                  quant: str | None = None,
+                  tokens_per_s: app_commands.Range[float, 0.0, 100_000.0] | None = None,
+                  count: app_commands.Range[int, 1, 64] | None = None,
+                  context: app_commands.Range[int, 128, 10_000_000] | None = None,
+                  text: str | None = None, bench: discord.Attachment | None = None) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        pasted = ""
+        if bench is not None:
+            if bench.size > MAX_ATTACHMENT_BYTES:
+                await self._reply(interaction, f"That file is over {MAX_ATTACHMENT_BYTES // 1024} KB; "
+                                               "a llama-bench table is a few KB.")
+                return
+            pasted = (await bench.read()).decode("utf-8", errors="replace")
+        question = "\n".join(p for p in (report_text(gpu, count, model, quant, context, text), pasted) if p)
+        result = await self.bot.service.reports.submit(
+            str(interaction.user.id), question, tokens_per_s=tokens_per_s,
+            now=discord.utils.utcnow().timestamp())
+        await self._reply(interaction, result.text)
+
+    @report.command(name="list", description="Your speed reports")
+    async def list_reports(self, interaction: discord.Interaction) -> None:
+        text = await self.bot.service.reports.listing(str(interaction.user.id), _lang(interaction))
+        await self._reply(interaction, text)
+
+    @report.command(name="delete", description="Delete your speed reports: all, or one by its number")
+    @app_commands.describe(number="The report's number from /report list (default: all of yours)")
+    async def delete(self, interaction: discord.Interaction, number: int | None = None) -> None:
+        text = await self.bot.service.reports.delete(str(interaction.user.id), number, _lang(interaction))
+        await self._reply(interaction, text)
+
+
+def _lang(interaction: discord.Interaction) -> str:
+    """Chinese for a Chinese Discord client, else English."""
+    return "zh" if str(getattr(interaction, "locale", "")).startswith("zh") else "en"

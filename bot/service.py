@@ -202,7 +202,9 @@ class RigBotService:
                 if rig_line and not answer.error:
                     answer.answer = f"{rig_line}\n{answer.answer}"
                 if conversation and is_sizing(query) and not answer.error and query.intent != Intent.DIAGNOSE:
-                    await self._remember_conversation(conversation, query, extras_text, answer)
+                    # a pasted log is not kept in the conversation state: only what the next turn needs
+                    await self._remember_conversation(conversation, query.model_copy(update={"run_log": None}),
+                                                      extras_text, answer)
                 return answer
             previous_turn = state.get("knowledge") if state and is_tied(text) else None
             answer = await self._knowledge_answer(question, query, on_token, on_queue, cancel, previous_turn)

@@ -309,3 +309,11 @@ def test_one_line_nvidia_smi_query_is_the_cards_memory_not_ram(catalog):
     single line: "12288 MiB" is the card's memory, never 12 GiB of system RAM."""
     q = parse("NVIDIA GeForce RTX 3060, 12288 MiB", catalog)
     assert q.gpu_names == ["RTX 3060 12GB"] and q.ram_gib is None
+
+
+def test_laptop_in_a_model_name_is_not_a_laptop_card(catalog):
+    """Hypothesis found "can a 3090 run laptop-7?" refused as a laptop GPU: "laptop" must be
+    its own word to say the card is a laptop one."""
+    q = parse("can a 3090 run laptop-7?", catalog)
+    assert q.error != "laptop_gpu" and q.gpu_names == ["RTX 3090"]
+    assert parse("can a rtx 4090 laptop run llama 3 8b?", catalog).error == "laptop_gpu"

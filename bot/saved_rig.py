@@ -22,6 +22,7 @@ from rules.parse import parse
 from rules.parse.intent import intent_of
 from rules.parse.numbers import normalise_counts
 from rules.parse.pasted import cut_pasted
+from rules.parse.speed_report import gpu_count_in_words
 from rules.parse.text import normalise
 from rules.phrases import language_of, say
 from rules.schema import Intent, Query
@@ -44,6 +45,11 @@ _TOOL_OUTPUT = re.compile(
     r"NVIDIA-SMI|Driver Version|\|\s*GPU\s+Name|ROCm System Management|Hardware Overview|Architecture:"
     r"|Model name:|Mem:\s+\d|ggml_|llama_model_loader|llm_load|System Information|memory\.total|\bGPU\s+\d+:.*\bGPU\s+\d+:"
     r"|wmic|Capacity\s+Speed|\+-{10}", re.IGNORECASE)
+# a question about a machine other than the saved rig may be ("my laptop", "my phone")
+_LAPTOP = re.compile(r"laptop|notebook|笔记本", re.IGNORECASE)
+_OTHER_MACHINE = re.compile(
+    r"(?<![a-z])(?:laptop|notebook|phone|smartphone|iphone|android|tablet|ipad|raspberry pi|steam deck|chromebook)(?![a-z])"
+    r"|笔记本|手机|平板|树莓派", re.IGNORECASE)
 # "what can I run?": a request for models that only the saved rig makes answerable
 _WHAT_CAN_I_RUN = re.compile(
     r"what (?:models?|llms?) (?:can|could) i|what can i run|what could i run|which (?:models?|llms?) (?:can|could|should) i"
@@ -251,6 +257,13 @@ def apply_saved(query: Query, question: str, saved: SavedRig | None,
         return query, (say(lang, "rig_none_hint") if _has_model(query) else None)
     if saved.problem:
         return query, saved.problem_text(lang)
+    if other := _other_machine(question, saved, catalog):  # "can my laptop run ...?" with a desktop rig saved
+        return query, say(lang, "rig_other_machine", machine=other, rig=describe(saved.hardware, catalog, lang))
+    stated = gpu_count_in_words(question)
+    if stated and stated != sum(saved.hardware.get("gpu_counts") or []):  # "with 2 GPUs", one card saved
+        example = (saved.hardware.get("gpu_names") or ["RTX 3090"])[0]
+        return query, say(lang, "rig_gpu_count_differs", stated=stated, gpu=example,
+                          rig=describe(saved.hardware, catalog, lang))
     fields = query.model_dump()
     fields.update(saved.hardware)
     if query.intent in (Intent.REQUIREMENTS, Intent.EXPLAIN):
@@ -289,6 +302,20 @@ def _memory_label(memory: dict, lang: str) -> str:
 
 def _unified(names: list[str], catalog: Catalog) -> bool:
     return any(catalog.gpu(n).unified_memory for n in names)
+
+
+def _other_machine(question: str, saved: SavedRig, catalog: Catalog) -> str | None:
+    """The other machine a question is about ("my laptop", "my phone"), when the saved rig
+    cannot be it: a phone is no PC, and a saved desktop card is no laptop (the catalog
+    holds desktop cards only; a Mac or a CPU-only rig may well be the laptop)."""
+    m = _OTHER_MACHINE.search(question)
+    if not m:
+        return None
+    word = m.group(0)
+    if _LAPTOP.fullmatch(word) and (saved.hardware.get("cpu_only") or not saved.hardware.get("gpu_names")
+                                    or _unified(saved.hardware["gpu_names"], catalog)):
+        return None
+    return word
 
 
 def _has_model(query: Query) -> bool:

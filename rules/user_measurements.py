@@ -135,15 +135,24 @@ def predict(device: str, gpu_count: int, model: str, quant: str, context: int | 
     """RigBot's calibrated decode prediction (no user reports) for a configuration;
     None when the model does not fit there."""
     catalog = catalog or default_catalog()
-    query = report_query(device, gpu_count, model, quant, context)
-    spec = catalog.model(model)
-    q = catalog.quant(quant)
-    ctx = context or default_context(spec)
-    rig = rig_from_query(query, catalog)
-    placed = fit(spec, q, ctx, rig, "f16")
+    spec, q, placed, rig = _placed(device, gpu_count, model, quant, context, catalog)
     if placed.verdict == Verdict.DOES_NOT_FIT:
         return None
     return speed(spec, q, placed, rig, catalog)
+
+
+def verdict_of(device: str, gpu_count: int, model: str, quant: str, context: int | None = None,
+               catalog: Catalog | None = None) -> Verdict:
+    """Where RigBot places the configuration (on the GPU, partly in RAM, ...)."""
+    return _placed(device, gpu_count, model, quant, context, catalog or default_catalog())[2].verdict
+
+
+def _placed(device: str, gpu_count: int, model: str, quant: str, context: int | None, catalog: Catalog):
+    query = report_query(device, gpu_count, model, quant, context)
+    spec = catalog.model(model)
+    q = catalog.quant(quant)
+    rig = rig_from_query(query, catalog)
+    return spec, q, fit(spec, q, context or default_context(spec), rig, "f16"), rig
 
 
 def check_measurement(tokens_per_s: float, prediction: SpeedInfo) -> str | None:
@@ -277,19 +286,22 @@ def answer_lines(base: SpeedInfo, refined: SpeedInfo, shift: ClassShift | None,
                          base=_tps(base.expected_tokens_per_s), base_low=_tps(base.expected_range[0]),
                          base_high=_tps(base.expected_range[1]), rejected=shift.rejected))
     mine = measured.for_config(config) if measured else []
-    if mine:
-        values = [a.report.tokens_per_s for a in mine]
-        device, count = config[0], config[1]
-        where = f"{count}× {device}" if count > 1 else device
-        key = "report_config_one" if len(values) == 1 else "report_config"
-        median = statistics.median(values)
-        lines.append(say(lang, key, count=len(values), device=where, median=_tps(median),
-                         low=_tps(min(values)), high=_tps(max(values))))
+    # reports set aside (a typo, an outlier) stay out of the figure shown, said beside it:
+    # a median of 1.2 and 140 tokens/s is no one's speed
+    kept = [a.report.tokens_per_s for a in mine if a.status not in ("outlier", "out_of_band")]
+    set_aside = [a.report.tokens_per_s for a in mine if a.status in ("outlier", "out_of_band")]
+    device, count = config[0], config[1]
+    where = f"{count}× {device}" if count > 1 else device
+    if kept:
+        key = "report_config_one" if len(kept) == 1 else "report_config"
+        median = statistics.median(kept)
+        lines.append(say(lang, key, count=len(kept), device=where, median=_tps(median),
+                         low=_tps(min(kept)), high=_tps(max(kept))))
         low, high = refined.expected_range or (refined.expected_tokens_per_s,) * 2
         if median > high or median < low:  # disagreement: both figures stay in the answer
             lines.append(say(lang, "report_disagree_above" if median > high else "report_disagree_below",
                              expected=_tps(refined.expected_tokens_per_s), low=_tps(low), high=_tps(high)))
-        set_aside = sum(a.status in ("outlier", "out_of_band") for a in mine)
-        if set_aside:
-            lines.append(say(lang, "report_config_rejected", rejected=set_aside))
+    if set_aside:
+        lines.append(say(lang, "report_config_set_aside", rejected=len(set_aside), device=where,
+                         values=", ".join(_tps(v) for v in sorted(set_aside))))
     return lines

@@ -19,16 +19,63 @@ from rules.catalog import Catalog, default_catalog
 from rules.parse import parse
 from rules.parse.bench import BenchRow, cut_llama_bench
 from rules.phrases import language_of, say
-from rules.schema import Query, SpeedInfo
+from rules.schema import Query, SpeedInfo, Verdict
 
 MAX_BENCH_ROWS = 20  # one paste stores at most this many configurations
 PARAMS_TOLERANCE = 0.15  # the table's parameter count vs the named model's
 
+# a number: "1,200" whole (a thousands separator is not the end of the figure)
+_NUM = r"(?<![\d.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _SPEED = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(?:tokens?|toks?|t|个?\s*token)\s*(?:/|per|每)\s*(?:s|sec|second|秒)\b|"
-    r"(\d+(?:\.\d+)?)\s*(?:tps|tok/sec|tokens/sec)\b|"
-    r"(-?\d+(?:\.\d+)?)\s*(?:tokens?|toks?|t)/s|"
-    r"每秒\s*(\d+(?:\.\d+)?)\s*个?\s*tokens?", re.IGNORECASE)
+    _NUM + r"\s*(?:tokens?|toks?|t|个?\s*token)\s*(?:/|per|每)\s*(?:s|sec|second|秒)\b|"
+    + _NUM + r"\s*(?:tps|tok/sec|tokens/sec)\b|"
+    r"(-?(?<![\d.,])\d+(?:\.\d+)?)\s*(?:tokens?|toks?|t)/s|"
+    r"每秒\s*" + _NUM + r"\s*个?\s*tokens?", re.IGNORECASE)
+# a figure that is not single-stream llama.cpp generation: the phrase key saying so.
+# Prefill words count only when no generation word is there ("2k prompt, gen 40 t/s").
+_PREFILL = re.compile(r"\bpp\s*\d*\b|\bprompt\b|\bprefill|\bprompt[- ]processing|预填充|提示词处理|提示处理", re.IGNORECASE)
+_DECODE = re.compile(r"\btg\s*\d*\b|\bgen\b|generat|\bdecod|(?<!prompt )\beval rate|生成|输出", re.IGNORECASE)
+_NOT_COMPARABLE = (
+    (re.compile(r"speculative|draft model|\bdraft\b|\bmtp\b|推测解码|投机", re.IGNORECASE), "report_error_speculative"),
+    (re.compile(r"\bbatch(?:ed|ing)?\b|\bparallel\b|\bconcurren|\bsimultaneous|\busers\b|\brequests\b|\b-np\b"
+                r"|\baggregate\b|\bthroughput\b|并发|批", re.IGNORECASE), "report_error_batched"),
+)
+# runtimes that are not llama.cpp (Ollama, LM Studio, koboldcpp, Jan run it and are kept)
+_OTHER_RUNTIME = re.compile(
+    r"\b(vllm|sglang|exllama(?:v2|v3)?|exl2|exl3|tabbyapi|tensorrt(?:-llm)?|trt-llm|mlx(?:[-_]lm)?|mlc(?:-llm)?"
+    r"|aphrodite|transformers|awq|gptq|ktransformers|ik_llama)\b", re.IGNORECASE)
+_RUNTIME_NAMES = {"exllama": "ExLlama", "exllamav2": "ExLlamaV2", "exllamav3": "ExLlamaV3", "exl2": "ExLlamaV2 (EXL2)",
+                  "exl3": "ExLlamaV3 (EXL3)", "vllm": "vLLM", "sglang": "SGLang", "mlx": "MLX", "tabbyapi": "TabbyAPI",
+                  "tensorrt": "TensorRT", "tensorrt-llm": "TensorRT-LLM", "trt-llm": "TensorRT-LLM", "awq": "AWQ",
+                  "gptq": "GPTQ"}
+# "with 2 GPUs", "on two cards", "双卡": a count the card's name may not carry
+_GPU_COUNT_WORDS = re.compile(
+    r"\b(\d+|two|three|four|five|six|seven|eight|dual|quad)\s*(?:x\s*)?(?:gpus?|cards?|graphics cards?)\b"
+    r"|([两双二三四五六七八])\s*(?:张|块)?\s*(?:卡|显卡)", re.IGNORECASE)
+_COUNT_WORDS = {"two": 2, "dual": 2, "three": 3, "four": 4, "quad": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "两": 2, "双": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8}
+
+
+def gpu_count_in_words(text: str) -> int | None:
+    """The GPU count a text states apart from a card's name ("with 2 GPUs"), or None."""
+    m = _GPU_COUNT_WORDS.search(text or "")
+    if not m:
+        return None
+    word = (m.group(1) or m.group(2)).lower()
+    return int(word) if word.isdigit() else _COUNT_WORDS.get(word)
+
+
+def not_comparable(text: str, lang: str) -> str | None:
+    """Why a typed figure is not single-stream llama.cpp generation speed (a sentence), or None."""
+    if _PREFILL.search(text) and not _DECODE.search(text):
+        return say(lang, "report_error_prefill")
+    for pattern, key in _NOT_COMPARABLE:
+        if pattern.search(text):
+            return say(lang, key)
+    if m := _OTHER_RUNTIME.search(text):
+        word = m.group(1)
+        return say(lang, "report_error_runtime", runtime=_RUNTIME_NAMES.get(word.lower(), word))
+    return None
 
 
 class Candidate(BaseModel):
@@ -73,7 +120,11 @@ def _refuse(lang: str, message: str) -> ReadReport:
 
 
 def _from_typed(text: str, tokens_per_s: float | None, lang: str, catalog: Catalog) -> ReadReport:
-    speeds = [float(next(g for g in m.groups() if g)) for m in _SPEED.finditer(text)]
+    from rules.user_measurements import verdict_of
+
+    if problem := not_comparable(text, lang):
+        return _refuse(lang, problem)
+    speeds = [float(next(g for g in m.groups() if g).replace(",", "")) for m in _SPEED.finditer(text)]
     rest = _SPEED.sub(" ", text)
     if tokens_per_s is None:
         if len(set(speeds)) > 1:
@@ -88,12 +139,19 @@ def _from_typed(text: str, tokens_per_s: float | None, lang: str, catalog: Catal
     device, count, error = _device(query, lang)
     if error:
         return _refuse(lang, error)
+    stated = gpu_count_in_words(rest)
+    if count and stated and stated != count:  # "RTX 3090 ... with 2 GPUs": not one card, not a guess
+        return _refuse(lang, say(lang, "report_error_gpu_count", stated=stated, device=device))
     model, quant, error = _model_quant(query, None, lang, catalog)
     if error:
         return _refuse(lang, error)
     candidate, error = _checked(device, count, model, quant, query.context, tokens_per_s, "typed", lang, catalog)
     if error:
         return _refuse(lang, error)
+    if count and verdict_of(device, count, model, quant, query.context, catalog) == Verdict.PARTIAL_OFFLOAD:
+        # part of the model runs from RAM: the figure rests on a RAM speed and -ngl the
+        # report does not give (llama-bench rows with -ngl below the layers are refused alike)
+        return _refuse(lang, say(lang, "report_error_partial", model=model, quant=quant, device=candidate.where))
     notes = list(query.assumptions)
     if query.unread:
         notes.append(say(lang, "not_understood", items=say(lang, "list_sep").join(query.unread)))

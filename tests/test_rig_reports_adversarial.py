@@ -1,0 +1,144 @@
+"""Adversarial cases for speed reports (/report) and the saved rig (/myrig): each one
+a way an answer could mislead: a figure read wrongly, a report compared with the
+wrong prediction, a saved rig standing in for a machine the question is not about."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.saved_rig import SavedRig, apply_saved, read_rig
+from rules.catalog import default_catalog
+from rules.parse import parse
+from rules.parse.speed_report import read_report
+from rules.user_measurements import SpeedReport, answer_lines, learn, predict
+
+
+def _stored(text: str) -> SavedRig:
+    stored, reply = read_rig(text)
+    assert stored is not None, reply.text
+    return SavedRig(hardware=stored["hardware"])
+
+
+# reports: the number read ------------------------------------------------------------
+
+def test_a_thousands_separator_is_not_read_as_the_last_group():
+    # "1,200 t/s" was stored as 200 tokens/s: a prefill figure turned into a plausible one
+    read = read_report("RTX 3090 llama 3.1 8b q4_k_m 1,200 t/s")
+    assert not read.candidates
+    assert "1200" in read.error and "pp" in read.error
+
+
+def test_a_plain_report_still_reads():
+    [c] = read_report("RTX 3090, llama 3.1 8b q4_k_m, 112 tok/s").candidates
+    assert (c.device, c.gpu_count, c.tokens_per_s) == ("RTX 3090", 1, 112.0)
+
+
+# reports: what the figure measures ------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "RTX 3090 llama 3.1 8b q4_k_m prompt eval 150 tok/s",
+    "Ryzen 9 7950X llama 3.1 8b q4_k_m pp512 40 t/s",
+    "RTX 3090 llama 3.1 8b q4_k_m prefill 160 t/s",
+])
+def test_a_prompt_processing_figure_is_not_stored_as_generation(text):
+    read = read_report(text)
+    assert not read.candidates, read
+    assert "prompt" in read.error
+
+
+def test_generation_named_beside_the_prompt_size_is_kept():
+    [c] = read_report("RTX 3090 llama 3.1 8b q4_k_m, 2k prompt, generation 120 t/s").candidates
+    assert c.tokens_per_s == 120.0
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("RTX 3090 llama 3.1 8b q4_k_m 150 t/s with speculative decoding", "speculative"),
+    ("RTX 3090 llama 3.1 8b q4_k_m 150 t/s using a draft model", "speculative"),
+    ("RTX 3090 llama 3.1 8b q4_k_m 400 t/s batch 8", "batch"),
+    ("RTX 3090 llama 3.1 8b q4_k_m 400 t/s with 8 parallel requests", "batch"),
+    ("RTX 3090 llama 3.1 8b q4_k_m 150 t/s on vllm", "vLLM"),
+    ("RTX 3090 llama 3.1 8b q4_k_m 150 t/s exllamav2", "ExLlama"),
+])
+def test_a_figure_from_another_way_of_running_is_not_stored(text, word):
+    read = read_report(text)
+    assert not read.candidates, read
+    assert word.lower() in read.error.lower()
+
+
+def test_ollama_and_lm_studio_run_llama_cpp_and_are_kept():
+    assert read_report("RTX 3090 llama 3.1 8b q4_k_m 120 t/s in ollama").candidates
+    assert read_report("RTX 3090 llama 3.1 8b q4_k_m 120 t/s in LM Studio").candidates
+
+
+# reports: the configuration ------------------------------------------------------------
+
+def test_a_gpu_count_in_words_is_not_dropped():
+    # "with 2 GPUs" was stored as one RTX 3090
+    read = read_report("RTX 3090 qwen 2.5 32b q4_k_m 30 t/s with 2 GPUs")
+    assert not read.candidates
+    assert "2x RTX 3090" in read.error
+
+
+def test_a_gpu_count_that_agrees_is_kept():
+    [c] = read_report("2x RTX 3090 llama 3.1 70b q4_k_m 17 t/s on 2 GPUs").candidates
+    assert c.gpu_count == 2
+
+
+def test_a_typed_partial_offload_is_not_compared_with_an_assumed_split():
+    # 70B on one 3090 runs mostly from RAM: the prediction assumes RAM speed and -ngl
+    # the report does not give, so the figure would move the CPU class by a guess
+    read = read_report("RTX 3090 llama 3.1 70b q4_k_m 2.5 t/s")
+    assert not read.candidates
+    assert "partial" in read.error.lower()
+
+
+# answers: a configuration's own reports ---------------------------------------------------
+
+def test_the_median_shown_leaves_out_reports_set_aside():
+    # a typo (1.2 for 120) and a real figure: the median of the two was shown as 71 tokens/s
+    reports = [SpeedReport(user_id="a", device="RTX 3090", gpu_count=1, model="Llama 3.1 8B", quant="Q4_K_M",
+                           tokens_per_s=1.2),
+               SpeedReport(user_id="b", device="RTX 3090", gpu_count=1, model="Llama 3.1 8B", quant="Q4_K_M",
+                           tokens_per_s=140.0)]
+    measured = learn(reports)
+    base = predict("RTX 3090", 1, "Llama 3.1 8B", "Q4_K_M")
+    text = "\n".join(answer_lines(base, base, None, ("RTX 3090", 1, "Llama 3.1 8B", "Q4_K_M"), measured, "en"))
+    assert "median" not in text and "1 measurement on RTX 3090: 140 tokens/s" in text
+    assert "1.2" in text and "set aside" in text
+
+
+# saved rig: a question about another machine -------------------------------------------------
+
+@pytest.mark.parametrize("question", [
+    "can my laptop run llama 3.1 8b?",
+    "can I run llama 3.1 8b on my phone?",
+    "我的笔记本能跑 llama 3.1 8b 吗？",
+])
+def test_a_desktop_rig_does_not_answer_for_a_laptop_or_phone(question):
+    saved = _stored("RTX 3090, 64GB DDR4")
+    query, line = apply_saved(parse(question), question, saved, default_catalog())
+    assert not query.gpu_names
+    assert line and "RTX 3090" in line
+
+
+def test_a_saved_macbook_answers_for_my_laptop():
+    saved = _stored("M3 Max 64GB")
+    question = "can my laptop run llama 3.1 70b?"
+    query, line = apply_saved(parse(question), question, saved, default_catalog())
+    assert query.gpu_names == ["Apple M3 Max 64GB"] and "saved rig" in line
+
+
+def test_a_gpu_count_the_saved_rig_does_not_have_is_not_answered_with_it():
+    # "with 2 GPUs" was answered for the saved single RTX 3090
+    saved = _stored("RTX 3090, 64GB DDR4")
+    question = "how fast is qwen2.5 32b with 2 GPUs?"
+    query, line = apply_saved(parse(question), question, saved, default_catalog())
+    assert not query.gpu_names
+    assert line and "2" in line and "RTX 3090" in line
+
+
+def test_a_gpu_count_the_saved_rig_has_uses_it():
+    saved = _stored("2x RTX 3090, 64GB DDR4")
+    question = "how fast is llama 3.1 70b on my 2 GPUs?"
+    query, line = apply_saved(parse(question), question, saved, default_catalog())
+    assert query.gpu_counts == [2] and "saved rig" in line

@@ -142,3 +142,18 @@ def test_a_gpu_count_the_saved_rig_has_uses_it():
     question = "how fast is llama 3.1 70b on my 2 GPUs?"
     query, line = apply_saved(parse(question), question, saved, default_catalog())
     assert query.gpu_counts == [2] and "saved rig" in line
+
+
+def test_a_mac_whose_memory_decides_its_bandwidth_needs_the_memory():
+    # "M3 Max" alone was stored as the 36 GB chip (300 GB/s); the 48/64/128 GB ones have 400 GB/s
+    read = read_report("M3 Max llama 3.1 8b q4_k_m 50 t/s")
+    assert not read.candidates
+    assert "M3 Max 64GB" in read.error or "M3 Max 128GB" in read.error
+    [c] = read_report("M3 Max 64GB llama 3.1 8b q4_k_m 50 t/s").candidates
+    assert c.device == "Apple M3 Max 64GB"
+
+
+def test_a_mac_whose_sizes_share_one_bandwidth_keeps_the_assumption_said():
+    read = read_report("M2 Max llama 3.1 8b q4_k_m 40 t/s")
+    [c] = read.candidates
+    assert c.device == "Apple M2 Max 32GB" and any("assumed 32 GB" in n for n in read.notes)

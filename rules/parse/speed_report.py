@@ -139,6 +139,8 @@ def _from_typed(text: str, tokens_per_s: float | None, lang: str, catalog: Catal
     device, count, error = _device(query, lang)
     if error:
         return _refuse(lang, error)
+    if error := _apple_memory_guessed(query, device, lang, catalog):
+        return _refuse(lang, error)
     stated = gpu_count_in_words(rest)
     if count and stated and stated != count:  # "RTX 3090 ... with 2 GPUs": not one card, not a guess
         return _refuse(lang, say(lang, "report_error_gpu_count", stated=stated, device=device))
@@ -166,6 +168,22 @@ def _device(query: Query, lang: str) -> tuple[str, int, str | None]:
     if query.gpu_names:
         return query.gpu_names[0], query.gpu_counts[0] if query.gpu_counts else 1, None
     return query.cpu_name or "", 0, None
+
+
+def _apple_memory_guessed(query: Query, device: str, lang: str, catalog: Catalog) -> str | None:
+    """A Mac whose memory size was assumed, where that size decides the bandwidth (an M3 Max
+    has 300 or 400 GB/s): the report would be compared with a guessed chip. The sentence, or None."""
+    gpu = next((g for g in catalog.gpus if g.name == device), None)
+    if gpu is None or gpu.vendor != "apple":
+        return None
+    variants = [g for g in catalog.gpus if g.vendor == "apple" and g.chip == gpu.chip]
+    assumed = say(lang, "note_apple_memory_assumed", chip=gpu.chip, memory=gpu.vram_gib,
+                  sizes=", ".join(f"{g.vram_gib:g}" for g in variants))
+    if assumed not in query.assumptions or len({g.bandwidth_gbs for g in variants}) < 2:
+        return None
+    return say(lang, "report_error_apple_memory", chip=gpu.chip,
+               sizes=", ".join(f"{g.vram_gib:g} GB ({g.bandwidth_gbs:g} GB/s)" for g in variants),
+               example=f"{gpu.chip} {variants[-1].vram_gib:g}GB")
 
 
 def _model_quant(query: Query, row: BenchRow | None, lang: str, catalog: Catalog) -> tuple[str, str, str | None]:

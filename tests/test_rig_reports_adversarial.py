@@ -157,3 +157,27 @@ def test_a_mac_whose_sizes_share_one_bandwidth_keeps_the_assumption_said():
     read = read_report("M2 Max llama 3.1 8b q4_k_m 40 t/s")
     [c] = read.candidates
     assert c.device == "Apple M2 Max 32GB" and any("assumed 32 GB" in n for n in read.notes)
+
+
+# the learned measurements' cache -----------------------------------------------------------
+
+@pytest.fixture
+async def service(backend_settings):
+    from bot.service import RigBotService
+
+    svc = await RigBotService(backend_settings).start()
+    yield svc
+    await svc.close()
+
+
+async def test_a_replaced_report_is_not_served_from_a_stale_cache(service):
+    # a replacement whose clock is not the newest (Discord's interaction time, another
+    # instance) once left the cache key unchanged: answers kept the old figure
+    config = dict(device="RTX 3090", gpu_count=1, model="Llama 3.1 8B", quant="Q4_K_M")
+    await service.store.put_speed_report("alice", **config, tokens_per_s=100.0, now=200.0)
+    await service.store.put_speed_report("bob", **config, tokens_per_s=110.0, now=100.0)
+    before = await service.reports.measured()
+    assert sorted(r.tokens_per_s for r in before.reports) == [100.0, 110.0]
+    await service.store.put_speed_report("bob", **config, tokens_per_s=140.0, now=150.0)
+    after = await service.reports.measured()
+    assert sorted(r.tokens_per_s for r in after.reports) == [100.0, 140.0]

@@ -333,9 +333,12 @@ class Store:
 
     async def speed_reports_version(self) -> tuple:
         """Changes whenever a report is added, replaced or deleted (for caches)."""
+        # the sums of what a replacement changes: its clock need not be the newest
+        # (Discord's interaction time, a second instance), so MAX(created_at) alone misses it
         row = await self.db.fetch_one(
-            "SELECT COUNT(*) AS n, MAX(created_at) AS latest, SUM(id) AS ids FROM speed_reports")
-        return (row["n"], row["latest"], row["ids"]) if row else (0, None, None)
+            "SELECT COUNT(*) AS n, MAX(created_at) AS latest, SUM(id) AS ids, SUM(tokens_per_s) AS speeds,"
+            " SUM(created_at) AS times, SUM(COALESCE(context, 0)) AS contexts FROM speed_reports")
+        return tuple(row[k] for k in ("n", "latest", "ids", "speeds", "times", "contexts")) if row else (0,)
 
     async def delete_speed_reports(self, user_id: str, report_id: int | None = None) -> int:
         """A user's own reports: all, or the one with `report_id` (only if theirs)."""

@@ -181,3 +181,15 @@ async def test_a_replaced_report_is_not_served_from_a_stale_cache(service):
     await service.store.put_speed_report("bob", **config, tokens_per_s=140.0, now=150.0)
     after = await service.reports.measured()
     assert sorted(r.tokens_per_s for r in after.reports) == [100.0, 140.0]
+
+
+def test_a_long_context_report_says_whether_it_was_filled():
+    # "at 32k" was compared with the empty-context prediction (142): 32k tokens filled run
+    # at about 95, so such a report pulled the whole class down by a third
+    read = read_report("RTX 3090 llama 3.1 8b q4_k_m 95 t/s at 32k")
+    assert not read.candidates and "32,768" in read.error and "short prompt" in read.error
+    [c] = read_report("RTX 3090 llama 3.1 8b q4_k_m 140 t/s, -c 32768, short prompt").candidates
+    assert c.context == 32768
+    assert read_report("RTX 3090 llama 3.1 8b q4_k_m at 4k context 140 t/s").candidates  # 4k barely slows
+    zh = read_report("3090跑llama 3.1 8b q4_k_m 32k上下文 每秒95个token")
+    assert not zh.candidates and "短提示" in zh.error

@@ -56,6 +56,13 @@ _COUNT_WORDS = {"two": 2, "dual": 2, "three": 3, "four": 4, "quad": 4, "five": 5
                 "两": 2, "双": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8}
 
 
+# the run started from an empty context, whatever window was set ("-c 32768, short prompt")
+_EMPTY_CONTEXT = re.compile(
+    r"short prompt|empty context|new (?:chat|conversation)|fresh (?:chat|context)|first (?:message|reply|turn)"
+    r"|start of (?:the |a )?(?:chat|conversation)|空上下文|短提示|新对话", re.IGNORECASE)
+FILLED_DROP = 0.85  # a context whose filled speed is below this share of the empty one must be said
+
+
 def gpu_count_in_words(text: str) -> int | None:
     """The GPU count a text states apart from a card's name ("with 2 GPUs"), or None."""
     m = _GPU_COUNT_WORDS.search(text or "")
@@ -67,7 +74,7 @@ def gpu_count_in_words(text: str) -> int | None:
 
 def not_comparable(text: str, lang: str) -> str | None:
     """Why a typed figure is not single-stream llama.cpp generation speed (a sentence), or None."""
-    if _PREFILL.search(text) and not _DECODE.search(text):
+    if _PREFILL.search(text) and not _DECODE.search(text) and not _EMPTY_CONTEXT.search(text):
         return say(lang, "report_error_prefill")
     for pattern, key in _NOT_COMPARABLE:
         if pattern.search(text):
@@ -150,6 +157,13 @@ def _from_typed(text: str, tokens_per_s: float | None, lang: str, catalog: Catal
     candidate, error = _checked(device, count, model, quant, query.context, tokens_per_s, "typed", lang, catalog)
     if error:
         return _refuse(lang, error)
+    full = candidate.predicted.full_context_tokens_per_s
+    if query.context and full and full < FILLED_DROP * candidate.predicted.expected_tokens_per_s \
+            and not _EMPTY_CONTEXT.search(text):
+        # "at 32k": a 32k window with a short prompt runs at the empty-context speed, 32k
+        # tokens filled far slower; compared with the first, the second would drag the class down
+        return _refuse(lang, say(lang, "report_error_context", context=f"{query.context:,}",
+                                 empty=f"{candidate.predicted.expected_tokens_per_s:.0f}", full=f"{full:.0f}"))
     if count and verdict_of(device, count, model, quant, query.context, catalog) == Verdict.PARTIAL_OFFLOAD:
         # part of the model runs from RAM: the figure rests on a RAM speed and -ngl the
         # report does not give (llama-bench rows with -ngl below the layers are refused alike)

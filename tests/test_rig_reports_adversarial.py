@@ -193,3 +193,32 @@ def test_a_long_context_report_says_whether_it_was_filled():
     assert read_report("RTX 3090 llama 3.1 8b q4_k_m at 4k context 140 t/s").candidates  # 4k barely slows
     zh = read_report("3090跑llama 3.1 8b q4_k_m 32k上下文 每秒95个token")
     assert not zh.candidates and "短提示" in zh.error
+
+
+@pytest.mark.parametrize("text", [
+    "RTX 3090 llama 3.1 8b q4 110 t/s",
+    "RTX 3090 llama 3.1 8b 4-bit 110 t/s",
+    "RTX 3090 llama 3.1 8b int4 110 t/s",
+    "3090跑llama 3 8b q4 每秒112个token",
+])
+def test_a_quant_family_is_not_stored_as_one_of_its_members(text):
+    # "q4" was stored as Q4_K_M and "int4" as Q4_0, with no note
+    read = read_report(text)
+    assert not read.candidates
+    assert "Q4_K_M" in read.error and "Q4_0" in read.error
+
+
+@pytest.mark.parametrize(("text", "quant"), [
+    ("RTX 3090 llama 3.1 8b Q4-K-M 110 t/s", "Q4_K_M"),
+    ("RTX 3090 llama 3.1 8b q8 70 t/s", "Q8_0"),
+    ("RTX 3090 llama 3.1 8b fp16 50 t/s", "F16"),
+    ("RTX 3090 gpt-oss 20b 150 t/s", "MXFP4"),
+])
+def test_an_exact_or_only_quant_is_kept(text, quant):
+    [c] = read_report(text).candidates
+    assert c.quant == quant
+
+
+def test_a_chinese_dual_card_is_not_read_as_one():
+    read = read_report("双3090 llama 3.1 70b q4_k_m 每秒17个token")
+    assert not read.candidates and "2x RTX 3090" in read.error

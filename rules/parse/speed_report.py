@@ -51,7 +51,7 @@ _RUNTIME_NAMES = {"exllama": "ExLlama", "exllamav2": "ExLlamaV2", "exllamav3": "
 # "with 2 GPUs", "on two cards", "双卡": a count the card's name may not carry
 _GPU_COUNT_WORDS = re.compile(
     r"\b(\d+|two|three|four|five|six|seven|eight|dual|quad)\s*(?:x\s*)?(?:gpus?|cards?|graphics cards?)\b"
-    r"|([两双二三四五六七八])\s*(?:张|块)?\s*(?:卡|显卡)", re.IGNORECASE)
+    r"|([两双二三四五六七八])\s*(?:张|块)?\s*(?:卡|显卡|(?:rtx|gtx|rx)?\s*\d{4})", re.IGNORECASE)
 _COUNT_WORDS = {"two": 2, "dual": 2, "three": 3, "four": 4, "quad": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                 "两": 2, "双": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8}
 
@@ -154,6 +154,8 @@ def _from_typed(text: str, tokens_per_s: float | None, lang: str, catalog: Catal
     model, quant, error = _model_quant(query, None, lang, catalog)
     if error:
         return _refuse(lang, error)
+    if query.quant and (error := _quant_family_only(rest, query.quant, lang, catalog)):
+        return _refuse(lang, error)
     candidate, error = _checked(device, count, model, quant, query.context, tokens_per_s, "typed", lang, catalog)
     if error:
         return _refuse(lang, error)
@@ -198,6 +200,27 @@ def _apple_memory_guessed(query: Query, device: str, lang: str, catalog: Catalog
     return say(lang, "report_error_apple_memory", chip=gpu.chip,
                sizes=", ".join(f"{g.vram_gib:g} GB ({g.bandwidth_gbs:g} GB/s)" for g in variants),
                example=f"{gpu.chip} {variants[-1].vram_gib:g}GB")
+
+
+_FLOAT_NAMES = {"F16": ("f16", "fp16", "float16", "half"), "BF16": ("bf16", "bfloat16"), "F32": ("f32", "fp32", "float32")}
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"[\s_\-]+", "", text.lower())
+
+
+def _quant_family_only(text: str, quant: str, lang: str, catalog: Catalog) -> str | None:
+    """"q4", "4-bit", "int4": the parser's reading (Q4_K_M, Q4_0) is a convention, and Q4_0
+    and Q4_K_M differ by ~8 % in size and so in speed: a report is compared with the exact
+    quant or none. The sentence, or None when the text names it (or its family has one)."""
+    squeezed = _squeezed(text)
+    if _squeezed(quant) in squeezed or any(n in squeezed for n in _FLOAT_NAMES.get(quant, ())):
+        return None
+    family = re.match(r"I?Q\d", quant)
+    options = [q.name for q in catalog.quants if family and q.name.startswith(family.group(0))]
+    if family and len(options) <= 1:
+        return None  # "q8" is Q8_0, "q6" is Q6_K: nothing else to mean
+    return say(lang, "report_error_quant_family", quant=quant, options=", ".join(options or [quant]))
 
 
 def _model_quant(query: Query, row: BenchRow | None, lang: str, catalog: Catalog) -> tuple[str, str, str | None]:

@@ -48,8 +48,10 @@ _TOOL_OUTPUT = re.compile(
 # a question about a machine other than the saved rig may be ("my laptop", "my phone")
 _LAPTOP = re.compile(r"laptop|notebook|笔记本", re.IGNORECASE)
 _OTHER_MACHINE = re.compile(
-    r"(?<![a-z])(?:laptop|notebook|phone|smartphone|iphone|android|tablet|ipad|raspberry pi|steam deck|chromebook)(?![a-z])"
+    r"(?<![a-z])(?:laptop|(?<!jupyter )(?<!colab )(?<!kaggle )notebook|phone|smartphone|iphone|android|tablet|ipad|raspberry pi|steam deck|chromebook)(?![a-z])"
     r"|笔记本|手机|平板|树莓派", re.IGNORECASE)
+# the user's own GPU, which a GPU-less saved rig cannot answer for
+_MY_GPU = re.compile(r"\bmy (?:gpu|graphics card|video card|card)s?\b|我的显卡", re.IGNORECASE)
 # "what can I run?": a request for models that only the saved rig makes answerable
 _WHAT_CAN_I_RUN = re.compile(
     r"what (?:models?|llms?) (?:can|could) i|what can i run|what could i run|which (?:models?|llms?) (?:can|could|should) i"
@@ -259,6 +261,8 @@ def apply_saved(query: Query, question: str, saved: SavedRig | None,
         return query, saved.problem_text(lang)
     if other := _other_machine(question, saved, catalog):  # "can my laptop run ...?" with a desktop rig saved
         return query, say(lang, "rig_other_machine", machine=other, rig=describe(saved.hardware, catalog, lang))
+    if _MY_GPU.search(question) and not saved.hardware.get("gpu_names"):  # "on my GPU", none saved
+        return query, say(lang, "rig_no_gpu_saved", rig=describe(saved.hardware, catalog, lang))
     stated = gpu_count_in_words(question)
     if stated and stated != sum(saved.hardware.get("gpu_counts") or []):  # "with 2 GPUs", one card saved
         example = (saved.hardware.get("gpu_names") or ["RTX 3090"])[0]

@@ -222,3 +222,31 @@ def test_an_exact_or_only_quant_is_kept(text, quant):
 def test_a_chinese_dual_card_is_not_read_as_one():
     read = read_report("双3090 llama 3.1 70b q4_k_m 每秒17个token")
     assert not read.candidates and "2x RTX 3090" in read.error
+
+
+def test_my_gpu_is_not_answered_with_a_gpu_less_rig():
+    # "on my gpu" was answered "On the CPU" for the saved no-GPU rig
+    saved = _stored("no GPU, Ryzen 9 7950X, 64GB DDR5-6000")
+    question = "can I run llama 3.1 8b on my gpu?"
+    query, line = apply_saved(parse(question), question, saved, default_catalog())
+    assert not query.cpu_only and not query.ram_gib
+    assert "GPU" in line and "not used" in line
+
+
+def test_a_jupyter_notebook_is_not_another_machine():
+    saved = _stored("RTX 3090, 64GB DDR4")
+    question = "can I run llama 3.1 8b in a jupyter notebook?"
+    query, line = apply_saved(parse(question), question, saved, default_catalog())
+    assert query.gpu_names == ["RTX 3090"] and "saved rig" in line
+
+
+async def test_the_answer_says_why_the_saved_rig_was_not_used(service):
+    await service.set_rig("u1", "RTX 3090 and 64GB DDR5-6000")
+    laptop = await service.ask("can my laptop run llama 3.1 8b?", user_id="u1")
+    assert laptop.hardware is None and laptop.intent == "requirements"
+    assert laptop.answer.startswith("Your question is about your laptop, and your saved rig (RTX 3090 24 GB + "
+                                    "64 GiB DDR5-6000) is not that machine, so it is not used")
+    two = await service.ask("how fast is qwen2.5 32b with 2 GPUs?", user_id="u1")
+    assert two.hardware is None and two.answer.startswith("Your question says 2 GPUs, but your saved rig is RTX 3090")
+    own = await service.ask("can my pc run llama 3.1 8b?", user_id="u1")
+    assert own.hardware.gpus[0].name == "RTX 3090" and own.answer.startswith("Using your saved rig")

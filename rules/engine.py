@@ -386,7 +386,9 @@ def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None,
 
 def _config_of(rig: Rig, query: Query, model: ModelSpec, quant: QuantType) -> tuple[str, int, str, str]:
     """The report configuration an answer is about: one kind of GPU and its count, or
-    the named CPU (count 0); a mixed rig matches no reports."""
+    the named CPU (count 0); a mixed rig, or a VRAM size sized on a stand-in card, matches no reports."""
+    if query.vram_only:
+        return ("", -1, model.name, quant.name)
     if len(rig.gpus) == 1:
         return (rig.gpus[0][0].name, rig.gpus[0][1], model.name, quant.name)
     return (query.cpu_name or "", 0 if not rig.gpus else -1, model.name, quant.name)

@@ -250,3 +250,17 @@ async def test_the_answer_says_why_the_saved_rig_was_not_used(service):
     assert two.hardware is None and two.answer.startswith("Your question says 2 GPUs, but your saved rig is RTX 3090")
     own = await service.ask("can my pc run llama 3.1 8b?", user_id="u1")
     assert own.hardware.gpus[0].name == "RTX 3090" and own.answer.startswith("Using your saved rig")
+
+
+def test_a_vram_size_is_not_shown_one_cards_measurements():
+    # "with 24GB VRAM" is sized on a stand-in card (RTX 3090); its users' figures were shown
+    # as if the asker had said which 24 GB card it is
+    from rules.engine import answer_query
+
+    reports = [SpeedReport(user_id=u, device="RTX 3090", gpu_count=1, model="Llama 3.1 8B", quant="Q4_K_M",
+                           tokens_per_s=140.0) for u in ("a", "b")]
+    measured = learn(reports)
+    vram = answer_query(parse("can I run llama 3.1 8b q4_k_m with 24GB VRAM?"), default_catalog(), measured=measured)
+    assert "Measured by users" not in vram.answer
+    named = answer_query(parse("can an RTX 3090 run llama 3.1 8b q4_k_m?"), default_catalog(), measured=measured)
+    assert "2 measurements on RTX 3090: median 140 tokens/s" in named.answer

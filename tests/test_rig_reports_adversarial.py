@@ -39,11 +39,12 @@ def test_a_plain_report_still_reads():
     "RTX 3090 llama 3.1 8b q4_k_m prompt eval 150 tok/s",
     "Ryzen 9 7950X llama 3.1 8b q4_k_m pp512 40 t/s",
     "RTX 3090 llama 3.1 8b q4_k_m prefill 160 t/s",
+    "3090 llama 3.1 8b q4_k_m 提示词 150 t/s",
 ])
 def test_a_prompt_processing_figure_is_not_stored_as_generation(text):
     read = read_report(text)
     assert not read.candidates, read
-    assert "prompt" in read.error
+    assert "prompt" in read.error or "提示词" in read.error
 
 
 def test_generation_named_beside_the_prompt_size_is_kept():

@@ -33,7 +33,7 @@ _SPEED = re.compile(
     r"每秒\s*" + _NUM + r"\s*个?\s*tokens?", re.IGNORECASE)
 # a figure that is not single-stream llama.cpp generation: the phrase key saying so.
 # Prefill words count only when no generation word is there ("2k prompt, gen 40 t/s").
-_PREFILL = re.compile(r"\bpp\s*\d*\b|\bprompt\b|\bprefill|\bprompt[- ]processing|预填充|提示词处理|提示处理", re.IGNORECASE)
+_PREFILL = re.compile(r"\bpp\s*\d*\b|\bprompt\b|\bprefill|\bprompt[- ]processing|预填充|提示词|提示处理", re.IGNORECASE)
 _DECODE = re.compile(r"\btg\s*\d*\b|\bgen\b|generat|\bdecod|(?<!prompt )\beval rate|生成|输出", re.IGNORECASE)
 _NOT_COMPARABLE = (
     (re.compile(r"speculative|draft model|\bdraft\b|\bmtp\b|推测解码|投机", re.IGNORECASE), "report_error_speculative"),

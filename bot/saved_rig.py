@@ -350,6 +350,8 @@ async def set_rig(store, user_id: str, text: str, lang: str | None = None,
         return reply
     previous = load(await store.get_rig(user_id), catalog)
     await store.set_rig(user_id, stored)
+    if previous is not None and previous.hardware != stored["hardware"]:
+        await store.clear_conversations_of(user_id)  # a follow-up must not go on with the old rig
     if previous is not None and not previous.problem and previous.hardware != stored["hardware"]:
         reply = RigReply(f"{reply.text}\n{say(lang, 'rig_replaced', old=describe(previous.hardware, catalog, lang))}",
                          saved=True)
@@ -374,6 +376,8 @@ async def clear_rig(store, user_id: str, lang: str = "en", catalog: Catalog | No
     saved = load(await store.get_rig(user_id), catalog)
     if not await store.delete_rig(user_id):
         return RigReply(say(lang, "rig_nothing_to_clear"), error="no_rig")
+    # a follow-up ("and at 32k?") must not go on answering for the rig just deleted
+    await store.clear_conversations_of(user_id)
     if saved is None or saved.problem:
         return RigReply(say(lang, "rig_cleared_stale"))
     return RigReply(say(lang, "rig_cleared", rig=describe(saved.hardware, catalog, lang)))

@@ -265,3 +265,23 @@ def test_a_vram_size_is_not_shown_one_cards_measurements():
     assert "Measured by users" not in vram.answer
     named = answer_query(parse("can an RTX 3090 run llama 3.1 8b q4_k_m?"), default_catalog(), measured=measured)
     assert "2 measurements on RTX 3090: median 140 tokens/s" in named.answer
+
+
+async def test_a_follow_up_after_the_rig_is_cleared_or_replaced_does_not_use_the_old_one(service):
+    # the conversation kept the saved rig's hardware: "and at 32k?" after /myrig clear
+    # answered for the deleted RTX 3090, now without saying where it came from
+    conversation = ("chan", "u1")
+    await service.set_rig("u1", "RTX 3090 and 64GB DDR5-6000")
+    first = await service.ask("can I run qwen2.5 32b?", user_id="u1", conversation=conversation)
+    assert first.hardware.gpus[0].name == "RTX 3090"
+    await service.clear_rig("u1")
+    after_clear = await service.ask("and at 32k context?", user_id="u1", conversation=conversation)
+    assert after_clear.hardware is None or not after_clear.hardware.gpus
+
+    await service.set_rig("u1", "RTX 3090 and 64GB DDR5-6000")
+    await service.ask("can I run qwen2.5 32b?", user_id="u1", conversation=conversation)
+    await service.set_rig("u1", "RTX 4090 and 64GB DDR5-6000")
+    after_set = await service.ask("how fast is qwen2.5 32b at 32k context?", user_id="u1", conversation=conversation)
+    assert after_set.hardware.gpus[0].name == "RTX 4090" and after_set.answer.startswith("Using your saved rig")
+    follow = await service.ask("and at 8k?", user_id="u1", conversation=conversation)
+    assert follow.hardware.gpus[0].name == "RTX 4090"

@@ -271,6 +271,10 @@ class Store:
         await self.db.execute("DELETE FROM conversations WHERE channel_id = ? AND user_id = ?",
                               (channel_id, user_id))
 
+    async def clear_conversations_of(self, user_id: str) -> int:
+        """Every conversation state of a user, in every channel (their rig changed)."""
+        return await self.db.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,))
+
     # rate limits (a sliding window per key, shared by every process) ------------
     async def hit_rate_limit(self, key: str, limit: int, window_s: float, now: float) -> float | None:
         """Count one hit for `key` when fewer than `limit` fall in the last `window_s`

@@ -274,9 +274,10 @@ async def test_a_follow_up_after_the_rig_is_cleared_or_replaced_does_not_use_the
     await service.set_rig("u1", "RTX 3090 and 64GB DDR5-6000")
     first = await service.ask("can I run qwen2.5 32b?", user_id="u1", conversation=conversation)
     assert first.hardware.gpus[0].name == "RTX 3090"
+    assert await service.store.load_conversation(*conversation) is not None
     await service.clear_rig("u1")
-    after_clear = await service.ask("and at 32k context?", user_id="u1", conversation=conversation)
-    assert after_clear.hardware is None or not after_clear.hardware.gpus
+    # no state left for "and at 32k context?" to continue (asking it would go to the local model)
+    assert await service.store.load_conversation(*conversation) is None
 
     await service.set_rig("u1", "RTX 3090 and 64GB DDR5-6000")
     await service.ask("can I run qwen2.5 32b?", user_id="u1", conversation=conversation)
@@ -285,3 +286,22 @@ async def test_a_follow_up_after_the_rig_is_cleared_or_replaced_does_not_use_the
     assert after_set.hardware.gpus[0].name == "RTX 4090" and after_set.answer.startswith("Using your saved rig")
     follow = await service.ask("and at 8k?", user_id="u1", conversation=conversation)
     assert follow.hardware.gpus[0].name == "RTX 4090"
+
+
+def test_a_cpu_report_is_compared_with_the_memory_it_ran_on_or_not_at_all():
+    # a 13900K on DDR4-3200 (51 GB/s) was compared with the DDR5-5600 prediction (90 GB/s):
+    # its "slow" figure would have dragged every CPU answer down
+    read = read_report("i9-13900K DDR4-3200 llama 3.1 8b q4_k_m 8 t/s")
+    assert not read.candidates and "51.2 GB/s" in read.error and "89.6 GB/s" in read.error
+    same = read_report("i9-13900K 64GB DDR5-5600 llama 3.1 8b q4_k_m 13 t/s")
+    assert same.candidates
+    plain = read_report("Ryzen 9 7950X llama 3.1 8b q4_k_m 12 t/s")
+    assert plain.candidates and any("96 GB/s" in n for n in plain.notes)
+
+
+def test_a_llama_bench_cpu_run_on_other_memory_is_not_stored():
+    from pathlib import Path
+
+    table = (Path(__file__).parent / "data" / "bench" / "cpu-threads-old.md").read_text()
+    read = read_report("Ryzen 9 7950X DDR5-4800 Llama 2 7B\n" + table)
+    assert not read.candidates and "76.8 GB/s" in read.error

@@ -166,11 +166,17 @@ def _from_typed(text: str, tokens_per_s: float | None, lang: str, catalog: Catal
         # tokens filled far slower; compared with the first, the second would drag the class down
         return _refuse(lang, say(lang, "report_error_context", context=f"{query.context:,}",
                                  empty=f"{candidate.predicted.expected_tokens_per_s:.0f}", full=f"{full:.0f}"))
+    notes: list[str] = []
+    if not count:  # on a CPU the speed is the RAM's: the report is compared with the CPU's usual RAM
+        ram_note, error = _cpu_ram(query, device, model, quant, lang, catalog)
+        if error:
+            return _refuse(lang, error)
+        notes.append(ram_note)
     if count and verdict_of(device, count, model, quant, query.context, catalog) == Verdict.PARTIAL_OFFLOAD:
         # part of the model runs from RAM: the figure rests on a RAM speed and -ngl the
         # report does not give (llama-bench rows with -ngl below the layers are refused alike)
         return _refuse(lang, say(lang, "report_error_partial", model=model, quant=quant, device=candidate.where))
-    notes = list(query.assumptions)
+    notes = list(query.assumptions) + notes
     if query.unread:
         notes.append(say(lang, "not_understood", items=say(lang, "list_sep").join(query.unread)))
     return ReadReport(lang=lang, candidates=[candidate], notes=notes)
@@ -221,6 +227,23 @@ def _quant_family_only(text: str, quant: str, lang: str, catalog: Catalog) -> st
     if family and len(options) <= 1:
         return None  # "q8" is Q8_0, "q6" is Q6_K: nothing else to mean
     return say(lang, "report_error_quant_family", quant=quant, options=", ".join(options or [quant]))
+
+
+def _cpu_ram(query: Query, device: str, model: str, quant: str, lang: str,
+             catalog: Catalog) -> tuple[str, str | None]:
+    """A CPU report is learned against the CPU's usual memory (reports keep no RAM): the
+    note saying which, or the sentence refusing a report that names other memory."""
+    from rules.rig import rig_from_query
+    from rules.user_measurements import report_query
+
+    usual = rig_from_query(report_query(device, 0, model, quant), catalog).ram_bandwidth_gbs
+    cpu = next((c for c in catalog.cpus if c.name == device), None)
+    kind = f"{cpu.memory_channels}× {cpu.ram_kind}" if cpu else ""
+    if query.ram_kind or query.ram_channels or query.ram_bus_bits:
+        own = rig_from_query(query, catalog).ram_bandwidth_gbs
+        if abs(own - usual) > 0.05 * usual:
+            return "", say(lang, "report_error_cpu_ram", cpu=device, usual=f"{usual:g}", kind=kind, own=f"{own:g}")
+    return say(lang, "report_cpu_ram_note", cpu=device, usual=f"{usual:g}", kind=kind), None
 
 
 def _model_quant(query: Query, row: BenchRow | None, lang: str, catalog: Catalog) -> tuple[str, str, str | None]:
@@ -318,6 +341,10 @@ def _bench_row(row: BenchRow, around: Query, lang: str, catalog: Catalog) -> tup
         return None, say(lang, "report_bench_cpu_moe", layers=row.n_cpu_moe)
     if row.gpu_layers is not None and 0 <= row.gpu_layers < spec.layers and not row.on_cpu:
         return None, say(lang, "report_bench_partial", ngl=row.gpu_layers, layers=spec.layers)
+    if not count:  # a CPU run beside other named memory than the CPU's usual: see _cpu_ram
+        _, error = _cpu_ram(query, device, model, quant, lang, catalog)
+        if error:
+            return None, error
     return _checked(device, count, model, quant, None, row.tokens_per_s, "llama-bench", lang, catalog)
 
 

@@ -389,6 +389,11 @@ def _config_of(rig: Rig, query: Query, model: ModelSpec, quant: QuantType) -> tu
     the named CPU (count 0); a mixed rig, or a VRAM size sized on a stand-in card, matches no reports."""
     if query.vram_only:
         return ("", -1, model.name, quant.name)
+    if not rig.gpus and query.cpu_name:  # CPU reports ran on the CPU's usual memory: other RAM, other speed
+        from rules.user_measurements import usual_ram_bandwidth
+
+        if abs(rig.ram_bandwidth_gbs - usual_ram_bandwidth(query.cpu_name)) > 0.05 * rig.ram_bandwidth_gbs:
+            return ("", -1, model.name, quant.name)
     if len(rig.gpus) == 1:
         return (rig.gpus[0][0].name, rig.gpus[0][1], model.name, quant.name)
     return (query.cpu_name or "", 0 if not rig.gpus else -1, model.name, quant.name)

@@ -155,6 +155,12 @@ def _placed(device: str, gpu_count: int, model: str, quant: str, context: int | 
     return spec, q, fit(spec, q, context or default_context(spec), rig, "f16"), rig
 
 
+def usual_ram_bandwidth(cpu: str, catalog: Catalog | None = None) -> float:
+    """The RAM bandwidth a CPU report is learned against (the CPU's usual memory: reports keep no RAM)."""
+    catalog = catalog or default_catalog()
+    return rig_from_query(report_query(cpu, 0, "", ""), catalog).ram_bandwidth_gbs
+
+
 def check_measurement(tokens_per_s: float, prediction: SpeedInfo) -> str | None:
     """Why a measured figure cannot be true for this configuration (a phrase key), or None."""
     if not math.isfinite(tokens_per_s) or tokens_per_s <= 0:

@@ -305,3 +305,17 @@ def test_a_llama_bench_cpu_run_on_other_memory_is_not_stored():
     table = (Path(__file__).parent / "data" / "bench" / "cpu-threads-old.md").read_text()
     read = read_report("Ryzen 9 7950X DDR5-4800 Llama 2 7B\n" + table)
     assert not read.candidates and "76.8 GB/s" in read.error
+
+
+def test_cpu_reports_are_shown_only_for_the_memory_they_ran_on():
+    from rules.engine import answer_query
+
+    reports = [SpeedReport(user_id=u, device="Core i9-13900K", gpu_count=0, model="Llama 3.1 8B", quant="Q4_K_M",
+                           tokens_per_s=13.0) for u in ("a", "b")]
+    measured = learn(reports)
+    ddr4 = answer_query(parse("how fast is llama 3.1 8b q4_k_m on an i9-13900K with 64GB DDR4-3200?"),
+                        default_catalog(), measured=measured)
+    assert ddr4.speed and "Measured by users" not in ddr4.answer
+    ddr5 = answer_query(parse("how fast is llama 3.1 8b q4_k_m on an i9-13900K with 64GB DDR5-5600?"),
+                        default_catalog(), measured=measured)
+    assert "2 measurements on Core i9-13900K: median 13" in ddr5.answer

@@ -234,9 +234,9 @@ def _cpu_ram(query: Query, device: str, model: str, quant: str, lang: str,
     """A CPU report is learned against the CPU's usual memory (reports keep no RAM): the
     note saying which, or the sentence refusing a report that names other memory."""
     from rules.rig import rig_from_query
-    from rules.user_measurements import report_query
+    from rules.user_measurements import usual_ram_bandwidth
 
-    usual = rig_from_query(report_query(device, 0, model, quant), catalog).ram_bandwidth_gbs
+    usual = usual_ram_bandwidth(device, catalog)
     cpu = next((c for c in catalog.cpus if c.name == device), None)
     kind = f"{cpu.memory_channels}× {cpu.ram_kind}" if cpu else ""
     if query.ram_kind or query.ram_channels or query.ram_bus_bits:

@@ -319,3 +319,9 @@ def test_cpu_reports_are_shown_only_for_the_memory_they_ran_on():
     ddr5 = answer_query(parse("how fast is llama 3.1 8b q4_k_m on an i9-13900K with 64GB DDR5-5600?"),
                         default_catalog(), measured=measured)
     assert "2 measurements on Core i9-13900K: median 13" in ddr5.answer
+
+
+def test_a_decimal_comma_is_not_read_as_its_last_digit():
+    # "12,5 t/s" (a European decimal) was stored as 5 tokens/s
+    read = read_report("Ryzen 9 7950X llama 3.1 8b q4_k_m 12,5 t/s")
+    assert not read.candidates and "no speed" in read.error

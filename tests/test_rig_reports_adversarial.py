@@ -5,11 +5,13 @@ wrong prediction, a saved rig standing in for a machine the question is not abou
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.saved_rig import SavedRig, apply_saved, read_rig
 from rules.catalog import default_catalog
 from rules.parse import parse
-from rules.parse.speed_report import read_report
+from rules.parse.speed_report import read_report, speeds_in
 from rules.user_measurements import SpeedReport, answer_lines, learn, predict
 
 
@@ -325,3 +327,14 @@ def test_a_decimal_comma_is_not_read_as_its_last_digit():
     # "12,5 t/s" (a European decimal) was stored as 5 tokens/s
     read = read_report("Ryzen 9 7950X llama 3.1 8b q4_k_m 12,5 t/s")
     assert not read.candidates and "no speed" in read.error
+
+
+@given(st.integers(min_value=1, max_value=10_000_000), st.sampled_from(["t/s", "tok/s", "tokens/s", "tps"]))
+def test_a_figure_with_thousands_separators_reads_whole(n, unit):
+    assert speeds_in(f"RTX 3090, llama 3.1 8b q4_k_m, {n:,} {unit}") == [float(n)]
+    assert speeds_in(f"RTX 3090, llama 3.1 8b q4_k_m, {n} {unit}") == [float(n)]
+
+
+@given(st.integers(min_value=0, max_value=999), st.integers(min_value=0, max_value=99))
+def test_a_decimal_comma_is_never_read_as_a_smaller_figure(whole, fraction):
+    assert speeds_in(f"llama 3.1 8b q4_k_m {whole},{fraction} t/s") == []

@@ -63,6 +63,11 @@ _EMPTY_CONTEXT = re.compile(
 FILLED_DROP = 0.85  # a context whose filled speed is below this share of the empty one must be said
 
 
+def speeds_in(text: str) -> list[float]:
+    """Every tokens/s figure a text states, in order ("1,200 t/s" is 1200)."""
+    return [float(next(g for g in m.groups() if g).replace(",", "")) for m in _SPEED.finditer(text)]
+
+
 def gpu_count_in_words(text: str) -> int | None:
     """The GPU count a text states apart from a card's name ("with 2 GPUs"), or None."""
     m = _GPU_COUNT_WORDS.search(text or "")
@@ -131,7 +136,7 @@ def _from_typed(text: str, tokens_per_s: float | None, lang: str, catalog: Catal
 
     if problem := not_comparable(text, lang):
         return _refuse(lang, problem)
-    speeds = [float(next(g for g in m.groups() if g).replace(",", "")) for m in _SPEED.finditer(text)]
+    speeds = speeds_in(text)
     rest = _SPEED.sub(" ", text)
     if tokens_per_s is None:
         if len(set(speeds)) > 1:

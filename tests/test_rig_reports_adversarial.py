@@ -338,3 +338,26 @@ def test_a_figure_with_thousands_separators_reads_whole(n, unit):
 @given(st.integers(min_value=0, max_value=999), st.integers(min_value=0, max_value=99))
 def test_a_decimal_comma_is_never_read_as_a_smaller_figure(whole, fraction):
     assert speeds_in(f"llama 3.1 8b q4_k_m {whole},{fraction} t/s") == []
+
+
+@pytest.mark.parametrize("text", [
+    "RTX 3090 llama 3.1 8b q4_k_m 112 t/s, batch size 1",
+    "RTX 3090 llama 3.1 8b q4_k_m 112 t/s with -b 2048 -ub 512",
+    "RTX 3090 llama 3.1 8b q4_k_m 112 t/s, n_batch 512",
+    "RTX 3090 llama 3.1 8b q4_k_m 112 t/s, -np 1",
+    "RTX 3090 llama 3.1 8b q4_k_m 112 t/s, same as other users said",
+])
+def test_single_stream_words_are_not_read_as_batching(text):
+    # the refusal says "report a single request (batch size 1)": that answer must be taken
+    assert read_report(text).candidates, read_report(text).error
+
+
+@pytest.mark.parametrize("text", [
+    "RTX 3090 llama 3.1 8b q4_k_m 300 t/s with -np 4",
+    "RTX 3090 llama 3.1 8b q4_k_m 300 t/s, 4 users",
+    "RTX 3090 llama 3.1 8b q4_k_m 300 t/s batch size 8",
+    "3090 llama 3.1 8b q4_k_m 4个并发 每秒300个token",
+])
+def test_concurrent_sequences_are_refused(text):
+    read = read_report(text)
+    assert not read.candidates and ("batch" in read.error or "批量" in read.error)

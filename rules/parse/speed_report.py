@@ -35,11 +35,22 @@ _SPEED = re.compile(
 # Prefill words count only when no generation word is there ("2k prompt, gen 40 t/s").
 _PREFILL = re.compile(r"\bpp\s*\d*\b|\bprompt\b|\bprefill|\bprompt[- ]processing|预填充|提示词|提示处理", re.IGNORECASE)
 _DECODE = re.compile(r"\btg\s*\d*\b|\bgen\b|generat|\bdecod|(?<!prompt )\beval rate|生成|输出", re.IGNORECASE)
-_NOT_COMPARABLE = (
-    (re.compile(r"speculative|draft model|\bdraft\b|\bmtp\b|推测解码|投机", re.IGNORECASE), "report_error_speculative"),
-    (re.compile(r"\bbatch(?:ed|ing)?\b|\bparallel\b|\bconcurren|\bsimultaneous|\busers\b|\brequests\b|\b-np\b"
-                r"|\baggregate\b|\bthroughput\b|并发|批", re.IGNORECASE), "report_error_batched"),
-)
+_SPECULATIVE = re.compile(r"speculative|draft model|\bdraft\b|\bmtp\b|推测解码|投机", re.IGNORECASE)
+# concurrent sequences: their tokens/s is a total. llama.cpp's -b / -ub / n_batch (the
+# prompt batch, 128 and up) do not change generation and are not meant
+_BATCHED_WORDS = re.compile(r"\bbatched\b|\bbatching\b|\bparallel\b(?!\s*[=:]?\s*1\b)|\bconcurren|\bsimultaneous"
+                            r"|\baggregate\b|\bthroughput\b|并发", re.IGNORECASE)
+_BATCH_SIZE = re.compile(r"(?<![\w-])(?:batch(?:[ _-]?size)?|bs)\s*[=:]?\s*(\d+)", re.IGNORECASE)
+_SLOTS = re.compile(r"(?<!\w)-np\s*(\d+)|\b(\d+)\s+(?:users|requests|clients|streams|sequences|slots)\b"
+                    r"|(\d+)\s*(?:个)?(?:用户|请求)", re.IGNORECASE)
+
+
+def _batched(text: str) -> bool:
+    if _BATCHED_WORDS.search(text):
+        return True
+    if any(2 <= int(m.group(1)) < 128 for m in _BATCH_SIZE.finditer(text)):
+        return True
+    return any(int(next(g for g in m.groups() if g)) > 1 for m in _SLOTS.finditer(text))
 # runtimes that are not llama.cpp (Ollama, LM Studio, koboldcpp, Jan run it and are kept)
 _OTHER_RUNTIME = re.compile(
     r"\b(vllm|sglang|exllama(?:v2|v3)?|exl2|exl3|tabbyapi|tensorrt(?:-llm)?|trt-llm|mlx(?:[-_]lm)?|mlc(?:-llm)?"
@@ -81,9 +92,10 @@ def not_comparable(text: str, lang: str) -> str | None:
     """Why a typed figure is not single-stream llama.cpp generation speed (a sentence), or None."""
     if _PREFILL.search(text) and not _DECODE.search(text) and not _EMPTY_CONTEXT.search(text):
         return say(lang, "report_error_prefill")
-    for pattern, key in _NOT_COMPARABLE:
-        if pattern.search(text):
-            return say(lang, key)
+    if _SPECULATIVE.search(text):
+        return say(lang, "report_error_speculative")
+    if _batched(text):
+        return say(lang, "report_error_batched")
     if m := _OTHER_RUNTIME.search(text):
         word = m.group(1)
         return say(lang, "report_error_runtime", runtime=_RUNTIME_NAMES.get(word.lower(), word))

@@ -22,7 +22,7 @@ from rules.parse import parse
 from rules.parse.intent import intent_of
 from rules.parse.numbers import normalise_counts
 from rules.parse.pasted import cut_pasted
-from rules.parse.speed_report import gpu_count_in_words
+from rules.parse.report_words import gpu_count_in_words
 from rules.parse.text import normalise
 from rules.phrases import language_of, say
 from rules.schema import Intent, Query

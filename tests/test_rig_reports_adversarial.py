@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from bot.saved_rig import SavedRig, apply_saved, read_rig
 from rules.catalog import default_catalog
 from rules.parse import parse
-from rules.parse.speed_report import read_report, speeds_in
+from rules.parse.report_words import speeds_in
+from rules.parse.speed_report import read_report
 from rules.user_measurements import SpeedReport, answer_lines, learn, predict
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from rules.parse.speed_report import read_report
 from rules.phrases import language_of, say
-from rules.user_measurements import SpeedReport, UserMeasurements, learn
+from rules.user_measurements import CEILING_SLACK, HARD_BAND, SpeedReport, UserMeasurements, learn
 
 if TYPE_CHECKING:
     from bot.service import RigBotService
@@ -79,6 +79,10 @@ class SpeedReports:
             line = say(lang, "report_saved", tps=_tps(c.tokens_per_s), model=c.model, quant=c.quant, device=c.where,
                        expected=_tps(c.predicted.expected_tokens_per_s), low=_tps(low), high=_tps(high))
             lines.append(line + (" " + say(lang, "report_replaced_note") if replaced else ""))
+            ratio = c.tokens_per_s / c.predicted.expected_tokens_per_s
+            above_ceiling = c.tokens_per_s > CEILING_SLACK * c.predicted.theoretical_max_tokens_per_s
+            if not HARD_BAND[0] <= ratio <= HARD_BAND[1] or above_ceiling:  # kept, shown apart, never refines
+                lines.append(say(lang, "report_saved_far_off", ratio=f"{ratio:.2g}"))
             log.info("speed report from %s stored: %s × %d, %s %s, %.1f tokens/s (%s%s)", user_id, c.device,
                      c.gpu_count, c.model, c.quant, c.tokens_per_s, c.source, ", replaced" if replaced else "")
         return ReportResult(text="\n".join(lines + read.notes + [say(lang, "report_footer")]),

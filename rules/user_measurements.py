@@ -308,6 +308,6 @@ def answer_lines(base: SpeedInfo, refined: SpeedInfo, shift: ClassShift | None,
             lines.append(say(lang, "report_disagree_above" if median > high else "report_disagree_below",
                              expected=_tps(refined.expected_tokens_per_s), low=_tps(low), high=_tps(high)))
     if set_aside:
-        lines.append(say(lang, "report_config_set_aside", rejected=len(set_aside), device=where,
-                         values=", ".join(_tps(v) for v in sorted(set_aside))))
+        lines.append(say(lang, "report_config_set_aside" if kept else "report_config_all_set_aside",
+                         rejected=len(set_aside), device=where, values=", ".join(_tps(v) for v in sorted(set_aside))))
     return lines

@@ -362,3 +362,16 @@ def test_single_stream_words_are_not_read_as_batching(text):
 def test_concurrent_sequences_are_refused(text):
     read = read_report(text)
     assert not read.candidates and ("batch" in read.error or "批量" in read.error)
+
+
+async def test_a_far_off_report_is_said_so_when_stored_and_shown_apart(service):
+    # "1.2 t/s" (a typo for 120?) was confirmed like any other and later shown as the
+    # configuration's "1 measurement: 1.2 tokens/s"
+    saved = await service.reports.submit("u1", "RTX 3090, llama 3.1 8b q4_k_m, 1.2 t/s", now=1.0)
+    assert saved.stored == 1 and "does not refine" in saved.text
+    normal = await service.reports.submit("u2", "RTX 3090, llama 3.1 8b q4_k_m, 140 t/s", now=2.0)
+    assert "does not refine" not in normal.text
+    await service.store.delete_speed_reports("u2")
+    answer = await service.ask("how fast is llama 3.1 8b q4_k_m on an RTX 3090?")
+    assert "Measured by users:** 1 report(s) on RTX 3090 set aside" in answer.answer
+    assert "1 measurement on RTX 3090" not in answer.answer

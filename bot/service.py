@@ -192,7 +192,8 @@ class RigBotService:
             extras_text, changed = text, None
             if state and query.intent != Intent.DIAGNOSE and (merged := follow_up_of(state, text, query)):
                 query, extras_text, changed = merged.query, merged.question, merged.changed
-            query, rig_line = await self._with_saved_rig(user_id, text, query)
+            # a follow-up is judged with the turn it follows ("my laptop" stays about the laptop)
+            query, rig_line = await self._with_saved_rig(user_id, extras_text, query)
             if route(query) == "rules":
                 result = answer_query(query, default_catalog(), question=extras_text,
                                       measured=await self.reports.measured())

@@ -375,3 +375,13 @@ async def test_a_far_off_report_is_said_so_when_stored_and_shown_apart(service):
     answer = await service.ask("how fast is llama 3.1 8b q4_k_m on an RTX 3090?")
     assert "Measured by users:** 1 report(s) on RTX 3090 set aside" in answer.answer
     assert "1 measurement on RTX 3090" not in answer.answer
+
+
+async def test_a_follow_up_to_a_laptop_question_stays_about_the_laptop(service):
+    await service.set_rig("u1", "RTX 3090 and 64GB DDR5-6000")
+    conversation = ("chan", "u1")
+    first = await service.ask("can my laptop run llama 3.1 8b?", user_id="u1", conversation=conversation)
+    assert first.hardware is None
+    follow = await service.ask("and at 32k context?", user_id="u1", conversation=conversation)
+    assert follow.hardware is None and "Using your saved rig" not in follow.answer
+    assert follow.model.context == 32768

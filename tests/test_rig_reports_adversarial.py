@@ -385,3 +385,14 @@ async def test_a_follow_up_to_a_laptop_question_stays_about_the_laptop(service):
     follow = await service.ask("and at 32k context?", user_id="u1", conversation=conversation)
     assert follow.hardware is None and "Using your saved rig" not in follow.answer
     assert follow.model.context == 32768
+
+
+def test_users_measurements_say_they_are_at_the_start_of_a_conversation():
+    # beside a 32k-context answer, "median 140 tokens/s" read as the speed at 32k
+    from rules.engine import answer_query
+
+    reports = [SpeedReport(user_id=u, device="RTX 3090", gpu_count=1, model="Llama 3.1 8B", quant="Q4_K_M",
+                           tokens_per_s=140.0) for u in ("a", "b")]
+    answer = answer_query(parse("how fast is llama 3.1 8b q4_k_m on an RTX 3090 at 32k context?"), default_catalog(),
+                          measured=learn(reports))
+    assert "median 140 tokens/s (range 140–140), at the start of a conversation" in answer.answer

@@ -68,7 +68,10 @@ class _Setup:
         self.unknown_gpu = laptop[0] if laptop and not query.gpu_names else None
         if self.unknown_gpu:
             self.why_not.append(say(lang, "diag_why_gpu", gpu=self.unknown_gpu))
-        self.rig: Rig | None = None if self.unknown_gpu else rig_from_query(query, catalog)
+        if not self.unknown_gpu and not query.has_hardware:
+            # every figure of the machine would be a guess: a verdict on it would mislead
+            self.why_not.append(say(lang, "diag_why_hardware"))
+        self.rig: Rig | None = None if self.unknown_gpu or not query.has_hardware else rig_from_query(query, catalog)
         # the context the KV cache was allocated for: all slots together
         self.context = log.n_ctx or query.context or 4096
         self.kv_type = log.kv_type_k if log.kv_type_k in ("f16", "q8_0", "q4_0") else "f16"

@@ -68,6 +68,12 @@ def _predict(m: BenchMeasure, query: Query, setup, quant, catalog: Catalog) -> S
         # K and V caches as two more offloadable "layers" (35 for a 32-layer model)
         total = setup.model.layers + (3 if "mostly" in m.model_type.lower() else 1)
         ngl = ALL_LAYERS if m.gpu_layers is None else m.gpu_layers
+        if ngl < 0:
+            # new builds' default -1 is "auto": llama.cpp places as many layers as fit, as
+            # RigBot's own fit does (-2, "all", forces every layer)
+            ngl = ALL_LAYERS if ngl < -1 or f.verdict == Verdict.FITS_GPU else f.gpu_layers or 0
+            if ngl == f.gpu_layers and f.verdict != Verdict.FITS_GPU:
+                return speed(setup.model, quant, f, rig, catalog)
         if m.on_cpu or not rig.gpus or ngl == 0:
             f = f.model_copy(update={"verdict": Verdict.CPU_ONLY, "gpu_layers": 0})
         elif ngl >= total:
@@ -79,7 +85,8 @@ def _predict(m: BenchMeasure, query: Query, setup, quant, catalog: Catalog) -> S
             f = f.model_copy(update={"verdict": Verdict.PARTIAL_OFFLOAD, "gpu_layers": layers})
         return speed(setup.model, quant, f, rig, catalog)
     # no catalog model: the row's own size, wholly on a catalog GPU
-    if m.size_gib and rig.gpus and not m.on_cpu and (m.gpu_layers is None or m.gpu_layers >= ALL_LAYERS):
+    if m.size_gib and rig.gpus and not m.on_cpu and (m.gpu_layers is None or m.gpu_layers >= ALL_LAYERS
+                                                      or m.gpu_layers < 0):
         gpu = rig.gpus[0][0]
         return speed_from_bandwidth(gpu.bandwidth_gbs, m.size_gib * GIB / GB, gpu.device_class, catalog,
                                     fit_class=gpu_class(gpu))

@@ -11,6 +11,7 @@ and sized from the log's own figures, never swapped for another. Pure."""
 from __future__ import annotations
 
 import math
+import re
 
 from rules.catalog import Catalog, ModelSpec, QuantType
 from rules.command import ALL_LAYERS, gguf_name, llama_server
@@ -58,7 +59,14 @@ class _Setup:
         if self.model is not None and self.quant is None and self.model.default_quant and not name:
             self.quant = quants.get(self.model.default_quant)
         self.why_not: list[str] = []
+        self.said: list[str] = []  # what the answer must say even when a prediction comes from the log's sizes
         lang = query.lang
+        if self.model is not None and (other := _other_model(log, self.model)):
+            # a distill or fine-tune named after another model ("DeepSeek-R1-0528-Qwen3-8B"): the
+            # log's parameter count decides, never the catalog model its name resembles
+            self.said.append(say(lang, "diag_other_model", model=log.model_name or "?", params=other,
+                                 catalog=self.model.name, catalog_params=f"{self.model.params_b:g}"))
+            self.model, self.quant = None, None
         if self.model is None:
             self.why_not.append(say(lang, "diag_why_model", model=log.model_name) if log.model_name
                                 else say(lang, "diag_why_nothing"))
@@ -69,6 +77,17 @@ class _Setup:
         if self.unknown_gpu:
             self.why_not.append(say(lang, "diag_why_gpu", gpu=self.unknown_gpu))
         self.rig: Rig | None = None if self.unknown_gpu else rig_from_query(query, catalog)
+        if self.rig is not None and (ran := _log_gpus_not_asked(query, catalog)):
+            # the question names one card, the log ran on another: its speed says nothing of the one asked about
+            self.said.append(say(lang, "diag_other_gpu", ran=ran, asked=", ".join(query.gpu_names)))
+            self.why_not.append(say(lang, "diag_why_other_gpu", ran=ran))
+            self.rig = None
+        elif (self.rig is not None and not self.rig.gpus and not self.rig.unified_memory
+              and not (query.cpu_name or query.ram_gib or query.ram_kind or query.cpu_only)):
+            # no GPU, and neither the question nor the log names the CPU or the RAM: a prediction
+            # from guessed RAM would make "normal" or "faster" meaningless
+            self.why_not.append(say(lang, "diag_why_no_hardware"))
+            self.rig = None
         # the context the KV cache was allocated for: all slots together
         self.context = log.n_ctx or query.context or 4096
         self.kv_type = log.kv_type_k if log.kv_type_k in ("f16", "q8_0", "q4_0") else "f16"
@@ -96,12 +115,15 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
     d = Diagnosis(verdict="no_speed", measured_tokens_per_s=log.eval_tokens_per_s)
     if log.bench and not log.eval_tokens_per_s:
         return _bench(query, s, catalog, d)
-    lines = [_facts_line(log, lang)]
+    lines = [_facts_line(log, lang), *s.said]
     if log.eval_tokens_per_s:
         prompt = say(lang, "diag_measured_prompt", tps=_tps(log.prompt_tokens_per_s)) if log.prompt_tokens_per_s else ""
         lines.append(say(lang, "diag_measured", tps=_tps(log.eval_tokens_per_s), tokens=log.eval_tokens or "?",
                          prompt=prompt))
     as_run = _as_run_fit(log, s)
+    if s.can_predict and as_run is None:
+        s.why_not.append(say(lang, "diag_why_no_fit", model=s.model.name, quant=s.quant.name,
+                             where=s.rig.describe(lang)))
     if s.can_predict and as_run is not None:
         info = speed(s.model, s.quant, as_run, s.rig, catalog)
         if info is not None:
@@ -200,6 +222,36 @@ def _bench(query: Query, s: _Setup, catalog: Catalog, d: Diagnosis) -> SizingRes
 
 
 # what the log shows -----------------------------------------------------------------
+def _other_model(log: RunLog, model: ModelSpec) -> str | None:
+    """The log's parameter count ("8.19") when it is not the catalog model's (a fifth off)."""
+    if log.model_params_b and not 0.8 <= log.model_params_b / model.params_b <= 1.25:
+        return f"{log.model_params_b:g}"
+    return None
+
+
+def _log_gpus_not_asked(query: Query, catalog: Catalog) -> str | None:
+    """The log's GPUs, when they are not the cards the question names (None when they are,
+    or when the log names no discrete GPU)."""
+    from rules.parse.hardware import gpu_from_tool
+    from rules.parse.reading import Reading
+
+    log = query.run_log
+    ran = [d.name for d in log.devices if d.backend not in ("CPU", "Metal")]
+    if not ran or not query.gpu_names:
+        return None
+    asked = {frozenset(catalog.gpu(n).keys) for n in query.gpu_names}
+    found: set[frozenset] = set()
+    for name in ran:
+        r = Reading(lang=query.lang)
+        if not re.search(r"laptop|notebook|mobile|max-q", name, re.IGNORECASE):
+            gpu_from_tool(r, catalog, name, None, 1)
+        names = r.fields.get("gpu_names") or []
+        if r.failed or not names:
+            return ", ".join(ran)  # a card the catalog lacks (or a laptop card): not the one asked about
+        found |= {frozenset(catalog.gpu(n).keys) for n in names}
+    return None if found == asked else ", ".join(ran)
+
+
 def _where(buffers: dict[str, float]) -> str:
     return " + ".join(f"{name} {mib:,.0f} MiB" for name, mib in buffers.items())
 

@@ -42,6 +42,7 @@ class Pasted:
     context: int | None = None
     run_log: RunLog | None = None  # what a pasted run log says was allocated and measured
     log_unknown_gpus: list[str] = field(default_factory=list)  # laptop cards: not sized as desktop ones
+    unknown_model_error: tuple[str, str] | None = None  # (error, sentence) for a log's model the catalog lacks
 
 
 # nvidia-smi ----------------------------------------------------------------------------

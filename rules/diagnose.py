@@ -32,7 +32,7 @@ from rules.schema import (
     SizingResult,
     Verdict,
 )
-from rules.speed import gpu_class, speed, speed_from_bandwidth
+from rules.speed import expert_weight_bytes, gpu_class, speed, speed_from_bandwidth
 
 MIB = 1024.0  # MiB per GiB
 COMPUTE_RESERVE_GIB = 0.5  # compute buffers when the log does not print them
@@ -61,6 +61,11 @@ class _Setup:
         self.why_not: list[str] = []
         self.said: list[str] = []  # what the answer must say even when a prediction comes from the log's sizes
         lang = query.lang
+        if log.runs > 1:
+            self.said.append(say(lang, "diag_runs", runs=log.runs))
+        # every layer offloaded, yet weights kept in CPU buffers (-ot exps=CPU, --n-cpu-moe)
+        self.ram_weights_gib = _weights_in_ram_gib(log)
+        self.cpu_expert_fraction = 0.0
         if self.model is not None and (other := _other_model(log, self.model)):
             # a distill or fine-tune named after another model ("DeepSeek-R1-0528-Qwen3-8B"): the
             # log's parameter count decides, never the catalog model its name resembles
@@ -122,10 +127,11 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
                          prompt=prompt))
     as_run = _as_run_fit(log, s)
     if s.can_predict and as_run is None:
-        s.why_not.append(say(lang, "diag_why_no_fit", model=s.model.name, quant=s.quant.name,
+        s.why_not.append(say(lang, "diag_why_dense_in_ram", model=s.model.name) if s.ram_weights_gib else
+                         say(lang, "diag_why_no_fit", model=s.model.name, quant=s.quant.name,
                              where=s.rig.describe(lang)))
     if s.can_predict and as_run is not None:
-        info = speed(s.model, s.quant, as_run, s.rig, catalog)
+        info = speed(s.model, s.quant, as_run, s.rig, catalog, cpu_expert_fraction=s.cpu_expert_fraction)
         if info is not None:
             d.predicted_tokens_per_s = round(info.expected_tokens_per_s, 1)
             d.predicted_range = [round(v, 1) for v in info.expected_range]
@@ -145,6 +151,7 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
     corrected = _Corrected(s, log)
     _cpu_fallback(log, s, lang, causes)
     _partial_offload(log, s, lang, causes, corrected, catalog, d)
+    _weights_in_ram(log, s, lang, causes)
     _kv_on_cpu(log, lang, causes)
     _np_slots(log, lang, causes, corrected)
     if d.verdict == "slow" and not any(c.code == "kv_on_cpu" for c in causes):
@@ -328,6 +335,12 @@ def _as_run_fit(log: RunLog, s: _Setup) -> Fit | None:
     n, m = s.layers
     if not s.rig.gpus or log.cpu_only_build or n == 0:
         return f.model_copy(update={"verdict": Verdict.CPU_ONLY, "gpu_layers": 0})
+    if n >= m and s.ram_weights_gib:
+        if not s.model.is_moe:
+            return None  # a dense model with tensors overridden to the CPU: a layout RigBot does not model
+        # the experts the log keeps in RAM, as a share of the model's expert weights
+        s.cpu_expert_fraction = min(1.0, s.ram_weights_gib * GIB / expert_weight_bytes(s.model, s.quant))
+        return f.model_copy(update={"verdict": Verdict.PARTIAL_OFFLOAD, "gpu_layers": f.total_layers})
     if n >= m:
         if f.verdict != Verdict.FITS_GPU:
             return None  # all layers asked for, but RigBot's sums say they do not fit: no layout to predict
@@ -462,6 +475,27 @@ def _partial_offload(log: RunLog, s: _Setup, lang: str, causes: list[DiagnosisCa
             sentences.append(say(lang, "diag_some_fit", m=m, budget=budget, src=src, ngl=ngl))
         corrected.touched = True
     causes.append(DiagnosisCause(code="partial_offload", evidence=s.layers_evidence, sentence=" ".join(sentences)))
+
+
+def _weights_in_ram_gib(log: RunLog) -> float | None:
+    """Weights in CPU buffers though every layer is offloaded: tensors overridden to the CPU
+    (`-ot exps=CPU`, `--n-cpu-moe`). The embeddings alone (a few percent) do not count."""
+    if log.gpu_layers is None or not log.total_layers or log.gpu_layers < log.total_layers:
+        return None
+    cpu = sum(v for k, v in log.model_buffers_mib.items() if not _is_gpu_buffer(k))
+    total = sum(log.model_buffers_mib.values())
+    if cpu == total or cpu < 0.25 * total:
+        return None
+    return cpu / MIB
+
+
+def _weights_in_ram(log: RunLog, s: _Setup, lang: str, causes: list[DiagnosisCause]) -> None:
+    if not s.ram_weights_gib:
+        return
+    biggest = max((k for k in log.model_buffers_mib if not _is_gpu_buffer(k)), key=log.model_buffers_mib.get)
+    causes.append(DiagnosisCause(code="weights_in_ram", evidence=log.evidence.get(f"model_buffer:{biggest}", ""),
+                                 sentence=say(lang, "diag_cause_weights_in_ram", m=log.total_layers,
+                                              gib=s.ram_weights_gib)))
 
 
 def _is_gpu_buffer(name: str) -> bool:

@@ -195,6 +195,7 @@ class RunLog(_Model):
     ollama_memory_available_gib: list[float] = Field(default_factory=list)
     evidence: dict[str, str] = Field(default_factory=dict)
     bench: list[BenchMeasure] = Field(default_factory=list)  # a pasted llama-bench table
+    runs: int = 1  # runs of the model in the paste; only the first is read
 
     @property
     def has_run_facts(self) -> bool:

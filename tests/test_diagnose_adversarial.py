@@ -109,3 +109,45 @@ def test_all_layers_on_a_card_too_small_by_rigbots_sums_is_said_not_called_no_mo
     assert result.diagnosis.verdict == "no_prediction"
     assert "names neither the model nor the GPU" not in result.answer
     assert "Llama 3.1 70B" in result.answer
+
+
+# MoE experts kept in RAM with every layer "offloaded" (-ot exps=CPU / --n-cpu-moe) --------
+MOE_OT = "DeepSeek R1 Q4_K_M on an RTX 4090 with 512GB DDR5-4800 8-channel: is this normal?\n" + \
+    sample("moe_experts_on_cpu_11397.txt")
+
+
+def test_a_file_mapped_as_several_buffers_of_one_name_is_summed():
+    """llama.cpp#11397's R1 log maps the file as nine CPU_Mapped buffers: the facts said
+    "CPU_Mapped 14,105 MiB" (the last one), not the 384,571 MiB of weights in RAM."""
+    from rules.parse.run_log import read_run_log
+
+    log = read_run_log(sample("moe_experts_on_cpu_11397.txt"))
+    assert round(log.model_buffers_mib["CPU_Mapped"], 2) == 384571.29
+    assert log.model_buffers_mib["CUDA0"] == 9460.52
+
+
+def test_experts_in_ram_with_every_layer_offloaded_is_said(catalog):
+    query, result = diagnosed(MOE_OT, catalog)
+    d = result.diagnosis
+    assert "partial_offload" not in codes(result)  # 62/62 layers: not a partial offload
+    assert codes(result) == ["weights_in_ram"]
+    assert "384,571 MiB" in result.answer or "375.6 GiB" in d.causes[0].sentence
+    assert d.causes[0].evidence.startswith("load_tensors:   CPU_Mapped model buffer size")
+    assert "does not fit wholly" not in result.answer  # the log did not put every weight on the card
+
+
+# several runs in one paste ---------------------------------------------------------------
+def test_two_runs_in_one_paste_are_not_mixed(catalog):
+    """A paste of two llama.cpp runs (the 4060 run with -ngl 20, then the V100 CI run with
+    -ngl 99): the layers, buffers and speed all come from one run, and the paste's second run
+    is said, not silently mixed in."""
+    from rules.parse.run_log import read_run_log
+
+    laptop = sample("cuda_partial_offload_4060_laptop_mistral7b.txt")
+    log = read_run_log(laptop + "\n" + V100)
+    assert log.runs == 2
+    assert (log.gpu_layers, log.total_layers) == (20, 33)
+    assert log.eval_tokens_per_s == 18.53  # the first run's speed, not the V100's 100 tokens/s
+    assert "CUDA0" in log.model_buffers_mib and log.model_buffers_mib["CUDA0"] < 3000  # not the V100's 5,050 MiB
+    query, result = diagnosed(laptop + "\n" + V100 + "\nwhy is it slow?", catalog)
+    assert "2 runs" in result.answer

@@ -122,13 +122,35 @@ def _mib(value: str, unit: str) -> float:
     return float(value) * (MIB_PER_GIB if unit.lower().startswith("g") else 1.0)
 
 
+# where a model load begins (a second run in one paste starts with one of these)
+_LOAD_START = re.compile(r"^(?:main: build|build:|ggml_cuda_init: found|llama_model_load_from_file|llama_load_model_from_file|"
+                         r"llama_model_loader: loaded meta data|system_info:|\+ \./|\$ (?:\./)?(?:bin/)?llama)")
+
+
+def _first_run(lines: list[str]) -> tuple[list[str], int]:
+    """(the lines of the first run, how many runs of that model the paste holds). A paste of
+    several runs ("-ngl 20, then -ngl 99") is read as its first run, never a mix of the
+    layers of one and the speed of another; a draft model (another layer count) is no run."""
+    loads = [(i, m.group(2)) for i, line in enumerate(lines) if (m := _OFFLOADED.search(line))]
+    same = [i for i, total in loads if total == loads[0][1]] if loads else []
+    if len(same) < 2:
+        return lines, 1
+    first, second = same[0], same[1]
+    timed = [i for i in range(first, second) if _PERF.search(lines[i]) or _OLLAMA_RATE.search(lines[i])]
+    after = timed[-1] + 1 if timed else first + 1
+    cut = next((i for i in range(after, second) if _LOAD_START.search(lines[i].strip())), second)
+    return lines[:cut], len(same)
+
+
 def read_run_log(text: str) -> RunLog | None:
     """The run log in `text`, or None when it holds no llama.cpp/Ollama/LM Studio line."""
     lines = [strip_prefix(line) for line in text.splitlines()]
     if not any(_LOG_LINE.search(line) for line in lines):
         return None
-    log = RunLog(tool=_tool(text))
+    lines, runs = _first_run(lines)
+    log = RunLog(tool=_tool(text), runs=runs)
     ev = log.evidence
+    loads = 0  # "offloaded N/M" lines seen: buffers after the second belong to a draft model
 
     def keep(key: str, line: str) -> None:
         ev.setdefault(key, line.strip())
@@ -137,17 +159,20 @@ def read_run_log(text: str) -> RunLog | None:
     ollama_eval_count = 0  # `ollama run --verbose` prints the count before the rate
     api: dict[str, int] = {}
     for line in lines:
-        if m := _OFFLOADED.search(line):  # the last load wins (a draft model loads after)
+        if m := _OFFLOADED.search(line):  # the first load wins (a draft model loads after)
+            loads += 1
             if log.gpu_layers is None:
                 log.gpu_layers, log.total_layers = int(m.group(1)), int(m.group(2))
                 keep("offloaded", line)
-        elif m := _MODEL_BUFFER.search(line):
-            log.model_buffers_mib[m.group(1)] = float(m.group(2))
-            keep(f"model_buffer:{m.group(1)}", line)
-        elif m := _KV_BUFFER.search(line):
+        elif (m := _MODEL_BUFFER.search(line)) and loads <= 1:
+            # a split or large file maps as several buffers of one name: their sum is the weights there
+            name = m.group(1)
+            log.model_buffers_mib[name] = log.model_buffers_mib.get(name, 0.0) + float(m.group(2))
+            keep(f"model_buffer:{name}", line)
+        elif (m := _KV_BUFFER.search(line)) and loads <= 1:
             log.kv_buffers_mib[m.group(1)] = float(m.group(2))
             keep(f"kv_buffer:{m.group(1)}", line)
-        elif m := _COMPUTE_BUFFER.search(line):
+        elif (m := _COMPUTE_BUFFER.search(line)) and loads <= 1:
             log.compute_buffers_mib[m.group(1)] = float(m.group(2))
         if m := _KV_TYPES.search(line) or _KV_TYPES_SIZE.search(line):
             log.kv_type_k, log.kv_type_v = m.group(1), m.group(2)

@@ -78,6 +78,8 @@ class _Setup:
         elif self.quant is None:
             self.why_not.append(say(lang, "diag_why_quant", quant=name or "?"))
         laptop = [d.name for d in log.devices if "laptop" in d.name.lower() or "mobile" in d.name.lower()]
+        laptop += [one.strip() for m in log.bench if m.gpu_info and not m.on_cpu for one in m.gpu_info.split(",")
+                   if re.search(r"laptop|mobile", one, re.IGNORECASE) and one.strip() not in laptop]
         self.unknown_gpu = laptop[0] if laptop and not query.gpu_names else None
         if self.unknown_gpu:
             self.why_not.append(say(lang, "diag_why_gpu", gpu=self.unknown_gpu))
@@ -208,17 +210,19 @@ def _bench(query: Query, s: _Setup, catalog: Catalog, d: Diagnosis) -> SizingRes
     verdicts = {r.verdict for r in judged}
     if not d.rows:
         d.verdict = "no_speed"
+        lines.append(say(lang, "diag_bench_no_tg"))
     elif not judged:
         d.verdict = "no_prediction"
     else:  # the worst row speaks for the table
         d.verdict = next(v for v in ("slow", "normal", "fast") if v in verdicts)
-    if not judged:
+    if d.rows and not judged:
         why = [w for w in s.why_not if w != say(lang, "diag_why_nothing")]  # a table never names a model
         if any(m.on_cpu for m in query.run_log.bench):
             why.append(say(lang, "diag_why_bench_cpu"))
-        elif s.rig is None or not s.rig.gpus:
+        elif (s.rig is None or not s.rig.gpus) and not s.unknown_gpu:
             why.append(say(lang, "diag_why_bench_gpu"))
-        lines.append(say(lang, "diag_verdict_no_prediction", why=say(lang, "list_sep").join(dict.fromkeys(why))))
+        if why:  # else the lines above say why (another model, several models)
+            lines.append(say(lang, "diag_verdict_no_prediction", why=say(lang, "list_sep").join(dict.fromkeys(why))))
     notes = list(query.assumptions)
     if judged and s.rig is not None and any(r.gpu_layers is not None and 0 < r.gpu_layers < 99 for r in d.rows):
         notes += [a for a in s.rig.assumptions if a not in notes]  # partial rows lean on the RAM

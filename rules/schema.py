@@ -157,6 +157,9 @@ class BenchMeasure(_Model):
     type_k: str | None = None
     model_filename: str | None = None
     gpu_info: str | None = None
+    model_words: str | None = None  # architecture and size: "qwen2 7B"
+    params_b: float | None = None
+    n_cpu_moe: int | None = None  # -ncmoe: experts of that many layers in RAM
 
 
 class RunLog(_Model):

@@ -151,3 +151,61 @@ def test_two_runs_in_one_paste_are_not_mixed(catalog):
     assert "CUDA0" in log.model_buffers_mib and log.model_buffers_mib["CUDA0"] < 3000  # not the V100's 5,050 MiB
     query, result = diagnosed(laptop + "\n" + V100 + "\nwhy is it slow?", catalog)
     assert "2 runs" in result.answer
+
+
+# llama-bench tables (tests/data/bench, sources in its SOURCES.md) --------------------------
+BENCH = Path(__file__).parent / "data" / "bench"
+
+
+def bench(name: str) -> str:
+    return (BENCH / name).read_text("utf-8")
+
+
+def test_llama_bench_ngl_minus_one_is_every_layer_not_one(catalog):
+    """The README's "-d" table prints ngl -1 (llama-bench's "all layers"): RigBot predicted one
+    layer on the GPU (8.9 tokens/s) and called 121 tokens/s "faster than predicted"."""
+    query, result = diagnosed("Qwen2.5 7B Q4_K_M on an RTX 4080: is this normal?\n" + bench("cuda-depth.md"), catalog)
+    row = next(r for r in result.diagnosis.rows if r.test == "tg128")
+    low, high = row.predicted_range
+    assert low > 60  # every layer on an RTX 4080, not one
+    assert row.verdict in ("normal", "slow", "fast") and "8.9" not in result.answer
+
+
+def test_a_table_of_two_models_is_not_predicted_as_the_one_the_question_names(catalog):
+    """Two tables pasted together (qwen2 7B Q4_K_M, then llama 7B Q4_0): the question's Qwen2.5
+    7B was used for the llama rows too, and a 40 tokens/s llama row called "slower than predicted"."""
+    text = "Qwen2.5 7B Q4_K_M on an RTX 4080: is this normal?\n" + bench("cuda-depth.md") + "\n" + \
+        bench("cuda-ngl-sweep-old.md")
+    query, result = diagnosed(text, catalog)
+    llama = [r for r in result.diagnosis.rows if r.model.startswith("llama")]
+    assert llama and all(r.verdict == "no_prediction" for r in llama)
+    qwen = [r for r in result.diagnosis.rows if r.model.startswith("qwen2")]
+    assert qwen and all(r.predicted_range is not None for r in qwen)
+    assert "several models" in result.answer
+
+
+def test_a_laptop_gpu_in_gpu_info_is_said_not_called_unnamed(catalog):
+    """rtx4080.csv with its gpu_info made the laptop card of that name (the one edit)."""
+    text = "is this normal?\n" + bench("rtx4080.csv").replace("NVIDIA GeForce RTX 4080", "NVIDIA GeForce RTX 4080 Laptop GPU")
+    query, result = diagnosed(text, catalog)
+    assert result.diagnosis.verdict == "no_prediction"
+    assert "RTX 4080 Laptop GPU" in result.answer
+    assert "does not name the GPU" not in result.answer and "names a GPU, a CPU" not in result.answer
+
+
+def test_a_table_of_prompt_rows_only_claims_no_generation_verdict(catalog):
+    """The M1 Ultra table without its tg rows: no decode verdict, and why is said (it said
+    "I have no prediction to compare with: ." with nothing after the colon)."""
+    table = "\n".join(line for line in bench("m1-ultra-metal.md").splitlines() if "tg" not in line)
+    query, result = diagnosed("is this normal on my M1 Ultra 128GB?\n" + table, catalog)
+    d = result.diagnosis
+    assert d.rows == [] and d.verdict == "no_speed"
+    assert "compare with: ." not in result.answer
+    assert "generation (tg)" in result.answer
+
+
+def test_a_table_of_another_model_than_the_question_names_is_not_compared(catalog):
+    """"Llama 3.1 8B" asked with the RTX 4080 table of a 7.62B qwen2: it was predicted as Llama 3.1 8B."""
+    query, result = diagnosed("Llama 3.1 8B Q4_K_M on an RTX 4080: is this normal?\n" + bench("rtx4080.csv"), catalog)
+    assert all(r.verdict == "no_prediction" for r in result.diagnosis.rows)
+    assert "7.62" in result.answer and "not Llama 3.1 8B" in result.answer

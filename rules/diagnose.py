@@ -240,6 +240,11 @@ def _other_model(log: RunLog, model: ModelSpec) -> str | None:
     return None
 
 
+def _apple_chip(name: str) -> str | None:
+    m = re.search(r"\bM(\d)(?:\s+(Pro|Max|Ultra))?\b", name, re.IGNORECASE)
+    return f"m{m.group(1)} {(m.group(2) or '').lower()}".strip() if m and "apple" in name.lower() else None
+
+
 def _log_gpus_not_asked(query: Query, catalog: Catalog) -> str | None:
     """The log's GPUs, when they are not the cards the question names (None when they are,
     or when the log names no discrete GPU)."""
@@ -247,8 +252,14 @@ def _log_gpus_not_asked(query: Query, catalog: Catalog) -> str | None:
     from rules.parse.reading import Reading
 
     log = query.run_log
+    if not query.gpu_names:
+        return None
+    chips = {_apple_chip(d.name) for d in log.devices if d.backend == "Metal"} - {None}
+    if chips:  # a Mac: its chip ("Apple M4") against the one asked about ("Apple M2 Max 32GB")
+        asked_chips = {_apple_chip(n) for n in query.gpu_names}
+        return None if chips == asked_chips else ", ".join(d.name for d in log.devices if d.backend == "Metal")
     ran = [d.name for d in log.devices if d.backend not in ("CPU", "Metal")]
-    if not ran or not query.gpu_names:
+    if not ran:
         return None
     asked = {frozenset(catalog.gpu(n).keys) for n in query.gpu_names}
     found: set[frozenset] = set()

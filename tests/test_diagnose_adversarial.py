@@ -209,3 +209,12 @@ def test_a_table_of_another_model_than_the_question_names_is_not_compared(catalo
     query, result = diagnosed("Llama 3.1 8B Q4_K_M on an RTX 4080: is this normal?\n" + bench("rtx4080.csv"), catalog)
     assert all(r.verdict == "no_prediction" for r in result.diagnosis.rows)
     assert "7.62" in result.answer and "not Llama 3.1 8B" in result.answer
+
+
+def test_a_mac_question_naming_another_chip_than_the_log_is_not_compared_with_it(catalog):
+    """The M4 CI log asked about "my M2 Max 32GB": it was called normal for an M2 Max."""
+    query, result = diagnosed("is this normal on my M2 Max 32GB?\n" + sample("metal_llama_cli_m4_pythia.txt"), catalog)
+    assert result.diagnosis.verdict == "no_prediction"
+    assert "Apple M4" in result.answer and "M2 Max" in result.answer
+    query, result = diagnosed("is this normal on my M4 16GB?\n" + sample("metal_llama_cli_m4_pythia.txt"), catalog)
+    assert result.diagnosis.predicted_range is not None

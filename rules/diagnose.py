@@ -51,10 +51,16 @@ class _Setup:
         self.model: ModelSpec | None = catalog.model(query.model_name) if query.model_name else None
         quants = {q.name: q for q in catalog.quants}
         name = query.quant or log.ftype
-        if self.model is None and query.gguf_path:  # a file named in the paste: by its name, never opened
-            match = match_file_name(query.gguf_path, catalog)
+        gguf_path = query.gguf_path or log.model_file
+        if self.model is None and gguf_path:  # a file named in the paste: by its name, never opened
+            match = match_file_name(gguf_path, catalog)
             self.model = catalog.model(match.model) if match.model else None
             name = name or match.quant
+        if name is None and gguf_path:
+            # a quant the catalog lacks ("Q4_K_L") is named as the file spells it, never "?"
+            spelled = re.search(r"(?<![A-Za-z0-9])(I?Q\d(?:_[A-Z0-9]+)*|BF16|F16|F32)(?![A-Za-z0-9])", gguf_path,
+                                re.IGNORECASE)
+            name = spelled.group(1).upper() if spelled else None
         self.quant: QuantType | None = quants.get(name) if name else None
         if self.model is not None and self.quant is None and self.model.default_quant and not name:
             self.quant = quants.get(self.model.default_quant)

@@ -199,6 +199,7 @@ class RunLog(_Model):
     evidence: dict[str, str] = Field(default_factory=dict)
     bench: list[BenchMeasure] = Field(default_factory=list)  # a pasted llama-bench table
     runs: int = 1  # runs of the model in the paste; only the first is read
+    model_file: str | None = None  # the -m file name on a pasted command line
 
     @property
     def has_run_facts(self) -> bool:

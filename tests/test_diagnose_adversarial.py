@@ -218,3 +218,14 @@ def test_a_mac_question_naming_another_chip_than_the_log_is_not_compared_with_it
     assert "Apple M4" in result.answer and "M2 Max" in result.answer
     query, result = diagnosed("is this normal on my M4 16GB?\n" + sample("metal_llama_cli_m4_pythia.txt"), catalog)
     assert result.diagnosis.predicted_range is not None
+
+
+def test_speculative_decoding_speed_is_the_runs_not_the_draft_models(catalog):
+    """llama-speculative prints the run's speed ("decoded 371 tokens ... 10.781 t/s") and then
+    the draft model's perf block (855 runs at 97 tokens/s): RigBot said "Measured: 97 tokens/s"."""
+    query, result = diagnosed("why is speculative decoding not faster on my M4 Pro 64GB?\n" +
+                              sample("speculative_m4pro_10455.txt"), catalog)
+    d = result.diagnosis
+    assert d.measured_tokens_per_s == 10.781
+    assert "97 tokens/s" not in result.answer
+    assert "Q4_K_L" in result.answer  # the quant the catalog lacks is named, not "?"

@@ -266,6 +266,11 @@ def _llama_log(text: str, p: Pasted) -> str:
             vram = int(in_name.group(1)) if in_name else (device.total_mib / 1024 if device.total_mib else None)
             p.gpus.append(ToolGpu(device.name, vram))
     p.model_text = log.model_name
+    if p.model_text is None and log.model_file:  # the -m file, by its name (never opened)
+        from rules.catalog import default_catalog
+        from rules.gguf_file import match_file_name
+
+        p.model_text = match_file_name(log.model_file, default_catalog()).model
     p.quant = log.ftype
     p.context = log.n_ctx
     p.tools.append(f"{log.tool} log")

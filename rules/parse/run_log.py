@@ -38,7 +38,8 @@ _LOG_LINE = re.compile(
     r"[\w()]*:|(?:srv|slot|cmn|spec)\s+\w+:|[\w.-]+@[\w.-]+:\S*\$ |Device \d+:|\s*- (?:CPU|CUDA\d*|Metal|Vulkan\d*|ROCm\d*)\b|time=\S+ level=|\[(?:INFO|DEBUG|WARN|ERROR)\]|"
     r"\[[\w./-]+\]\s|\[LM STUDIO SERVER\]|\.{8,}\s*$|(?:prompt eval|eval|total|load|sampling) time\s*=|"
     r"(?:total duration|load duration|prompt eval (?:count|duration|rate)|eval (?:count|duration|rate))\s*:|"
-    r"\+ \./|\$ (?:\./)?(?:bin/)?(?:llama|ollama)|(?:CUDA|Metal|CPU) : |Generate: |Sampling|"
+    r"(?:en|de)coded\s+\d+ tokens in|n_(?:draft|predict|drafted|accept)\s+=|accept\s+=|(?:draft|target):\s*$|"
+    r"\+ \./|\$ (?:\./)?(?:bin/)?(?:llama|ollama)|(?:\S*/)?llama-(?:speculative|cli|server|bench|simple)\s+-|(?:CUDA|Metal|CPU) : |Generate: |Sampling|"
     r"(?:Total prompt tokens|Prompt tokens to decode|Cache reuse summary|BeginProcessingPrompt|FinishedProcessingPrompt|"
     r"Target model llama_perf|Using fallback chat format|Model metadata)|== |model_path=|n_ctx=\d|\w+ token\s+=|"
     r"\"(?:model|created_at|response|done|done_reason|total_duration|load_duration|prompt_eval_count|"
@@ -68,6 +69,10 @@ _N_LAYER = re.compile(r"(?:print_info|llm_load_print_meta):\s+n_layer\s*=\s*(\d+
 _N_EXPERT = re.compile(r"(?:print_info|llm_load_print_meta):\s+n_expert\s*=\s*(\d+)")
 _PERF = re.compile(r"(prompt eval|(?<!prompt )eval) time\s*=\s*([\d.]+) ms /\s*(\d+) (?:runs|tokens)\s*"
                    r"\(\s*[\d.]+ ms per token,\s*([\d.]+|inf|nan) tokens per second\)")
+# llama-speculative: the speed of the whole run; the perf blocks after "draft:" and "target:"
+# count the draft model's tokens and the target's batches, not generated tokens
+_SPEC_SPEED = re.compile(r"^(en|de)coded\s+(\d+) tokens in\s+[\d.]+ seconds, speed:\s+([\d.]+) t/s")
+_SPEC_SECTION = re.compile(r"^(draft|target):\s*$")
 _OLLAMA_RATE = re.compile(r"^\s*(prompt eval|eval) rate:\s*([\d.]+) tokens/s")
 _OLLAMA_COUNT = re.compile(r"^\s*eval count:\s*(\d+)")
 # Ollama's API JSON: counts, and durations in nanoseconds
@@ -79,9 +84,10 @@ _OLLAMA_OFFLOAD = re.compile(r'msg="?offload(?: to (\w+))?"?.*?layers\.requested
 _OLLAMA_AVAILABLE = re.compile(r'memory\.available="\[([^\]]*)\]"')
 _OLLAMA_FULL = re.compile(r'memory\.required\.full="([\d.]+) (GiB|MiB)"')
 _NGL = re.compile(r"(?:^|\s)(?:-ngl|--n-gpu-layers|--gpu-layers)[ =](-?\d+)|\bn_gpu_layers\s*[=:]\s*(-?\d+)")
+_MODEL_FLAG = re.compile(r"(?:^|\s)(?:-m|--model)[ =]+(\S+\.gguf)\b")
 _PARALLEL_FLAG = re.compile(r"(?:^|\s)(?:-np|--parallel)[ =](\d+)")
 _NO_KV_OFFLOAD = re.compile(r"(?:^|\s)(?:-nkvo|--no-kv-offload)\b")
-_COMMAND = re.compile(r"llama-server|llama-cli|llama-bench|/main\b|ollama_llama_server|--ctx-size|-ngl\b")
+_COMMAND = re.compile(r"llama-server|llama-cli|llama-bench|llama-speculative|/main\b|ollama_llama_server|--ctx-size|-ngl\b")
 _CTX_FLAG = re.compile(r"(?:^|\s)(?:-c|--ctx-size)[ =](\d+)")
 _CTK_FLAG = re.compile(r"(?:^|\s)(?:-ctk|--cache-type-k)[ =](\w+)")
 _CTV_FLAG = re.compile(r"(?:^|\s)(?:-ctv|--cache-type-v)[ =](\w+)")
@@ -151,6 +157,7 @@ def read_run_log(text: str) -> RunLog | None:
     log = RunLog(tool=_tool(text), runs=runs)
     ev = log.evidence
     loads = 0  # "offloaded N/M" lines seen: buffers after the second belong to a draft model
+    spec_section: str | None = None
 
     def keep(key: str, line: str) -> None:
         ev.setdefault(key, line.strip())
@@ -195,7 +202,13 @@ def read_run_log(text: str) -> RunLog | None:
             keep("slots", line)
         _device(log, line, keep)
         _model_fact(log, line, keep)
-        if m := _PERF.search(line):
+        if m := _SPEC_SECTION.search(line.strip()):
+            spec_section = m.group(1)
+        if m := _SPEC_SPEED.search(line.strip()):
+            perf.append(("eval" if m.group(1) == "de" else "prompt eval", float(m.group(3)), int(m.group(2)), line))
+        elif spec_section and _PERF.search(line):
+            pass  # the draft model's or the target's batches: not the speed of the reply
+        elif m := _PERF.search(line):
             rate = m.group(4)
             if rate not in ("inf", "nan") and int(m.group(3)) > 1:
                 perf.append((m.group(1), float(rate), int(m.group(3)), line))
@@ -332,6 +345,9 @@ def _flags(log: RunLog, line: str, keep) -> None:
         keep("kv_offload", line)
     if not _COMMAND.search(line):
         return
+    if (m := _MODEL_FLAG.search(line)) and log.model_file is None:
+        log.model_file = m.group(1).rsplit("/", 1)[-1]
+        keep("model_file", line)
     if (m := _CTX_FLAG.search(line)) and log.n_ctx is None:
         log.n_ctx = int(m.group(1))
         keep("n_ctx", line)

@@ -229,3 +229,16 @@ def test_speculative_decoding_speed_is_the_runs_not_the_draft_models(catalog):
     assert d.measured_tokens_per_s == 10.781
     assert "97 tokens/s" not in result.answer
     assert "Q4_K_L" in result.answer  # the quant the catalog lacks is named, not "?"
+
+
+def test_a_second_model_loaded_after_the_first_does_not_overwrite_its_context():
+    """A draft model loads after the main one (another layer count): its context lines must not
+    replace the main model's. Two real logs in a row stand for that: the 4060 run (33 layers,
+    n_ctx 768) then the M4 run (25 layers, n_ctx 2048)."""
+    from rules.parse.run_log import read_run_log
+
+    log = read_run_log(sample("cuda_partial_offload_4060_laptop_mistral7b.txt") + "\n" +
+                       sample("metal_llama_cli_m4_pythia.txt"))
+    assert log.runs == 1 and (log.gpu_layers, log.total_layers) == (20, 33)
+    assert log.n_ctx == 768 and log.flash_attn == "on"
+    assert "Metal" not in log.kv_buffers_mib

@@ -181,13 +181,17 @@ def read_run_log(text: str) -> RunLog | None:
             keep(f"kv_buffer:{m.group(1)}", line)
         elif (m := _COMPUTE_BUFFER.search(line)) and loads <= 1:
             log.compute_buffers_mib[m.group(1)] = float(m.group(2))
-        if m := _KV_TYPES.search(line) or _KV_TYPES_SIZE.search(line):
+        if loads > 1:
+            pass  # a draft model's context: not the context of the model diagnosed
+        elif m := _KV_TYPES.search(line) or _KV_TYPES_SIZE.search(line):
             log.kv_type_k, log.kv_type_v = m.group(1), m.group(2)
             keep("kv_type", line)
-        if m := _KV_OFFLOAD.search(line):
+        if loads <= 1 and (m := _KV_OFFLOAD.search(line)):
             log.kv_offload = m.group(1) == "1"
             keep("kv_offload", line)
-        if m := _CONTEXT_LINE.search(line):
+        if loads > 1:
+            pass
+        elif m := _CONTEXT_LINE.search(line):
             _context_fact(log, m.group(1), m.group(2), line, keep)
         elif m := _GENERATE_CTX.search(line.strip()):
             if log.n_ctx is None:

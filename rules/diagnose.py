@@ -384,6 +384,9 @@ def _verdict(d: Diagnosis, s: _Setup, lang: str, lines: list[str]) -> str:
     if measured < low:
         lines.append(say(lang, "diag_verdict_slow", tps=_tps(measured), low=_tps(low)))
         return "slow"
+    if measured > 2 * high:  # beyond the estimate's error: what was compared is likely not what ran
+        lines.append(say(lang, "diag_verdict_far_fast", tps=_tps(measured), high=_tps(high)))
+        return "fast"
     if measured > high:
         lines.append(say(lang, "diag_verdict_fast", tps=_tps(measured), high=_tps(high)))
         return "fast"

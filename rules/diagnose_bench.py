@@ -60,7 +60,9 @@ def bench_rows(query: Query, setup, catalog: Catalog) -> tuple[list[DiagnosisRow
         else:
             lines.append(say(lang, "diag_bench_row", model=name, test=m.test, tps=_tps(m.tokens_per_s),
                              pred=_tps(info.expected_tokens_per_s), low=_tps(info.expected_range[0]),
-                             high=_tps(info.expected_range[1]), verdict=say(lang, f"diag_bench_{verdict}")))
+                             high=_tps(info.expected_range[1]),
+                             verdict=say(lang, "diag_bench_far_fast" if m.tokens_per_s > 2 * info.expected_range[1]
+                                         else f"diag_bench_{verdict}")))
     return rows, lines
 
 

@@ -242,3 +242,23 @@ def test_a_second_model_loaded_after_the_first_does_not_overwrite_its_context():
     assert log.runs == 1 and (log.gpu_layers, log.total_layers) == (20, 33)
     assert log.n_ctx == 768 and log.flash_attn == "on"
     assert "Metal" not in log.kv_buffers_mib
+
+
+def test_far_faster_than_predicted_is_not_called_a_conservative_prediction(catalog):
+    """gemma2:9b at 60 tokens/s (Ollama's API timings) asked about a CPU: RigBot predicted
+    the CPU's speed and called six times that "the prediction is conservative here"."""
+    text = "is this speed normal on my Ryzen 9 7950X with 64GB DDR5-6000?\n" + sample("ollama_api_timings_5843.txt")
+    query, result = diagnosed(text, catalog)
+    d = result.diagnosis
+    assert d.verdict == "fast" and d.measured_tokens_per_s > 2 * d.predicted_range[1]
+    assert "conservative" not in result.answer
+    assert "more than twice" in result.answer
+
+
+def test_a_bench_row_far_above_its_prediction_asks_to_check_what_was_compared(catalog):
+    """The README's "-d" table (120.6 tokens/s; its markdown names no GPU) asked about a GTX 1060
+    6GB: more than twice the prediction is not merely "faster than predicted"."""
+    query, result = diagnosed("Qwen2.5 7B Q4_K_M on my GTX 1060 6GB, normal?\n" + bench("cuda-depth.md"), catalog)
+    row = next(r for r in result.diagnosis.rows if r.test == "tg128")
+    assert row.measured_tokens_per_s > 2 * row.predicted_range[1]
+    assert "more than twice the prediction" in result.answer

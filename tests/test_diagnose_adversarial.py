@@ -262,3 +262,20 @@ def test_a_bench_row_far_above_its_prediction_asks_to_check_what_was_compared(ca
     row = next(r for r in result.diagnosis.rows if r.test == "tg128")
     assert row.measured_tokens_per_s > 2 * row.predicted_range[1]
     assert "more than twice the prediction" in result.answer
+
+
+# attachments (bot/paste.py) ----------------------------------------------------------------
+def test_a_latin1_attachment_is_refused_not_read_as_utf16_garbage():
+    """A Windows-1252 log ("é" as one byte) failed UTF-8 and was decoded as UTF-16: CJK
+    garbage, read as a Chinese question. Only a file with a UTF-16 byte-order mark is UTF-16."""
+    from bot.paste import with_attachment
+
+    data = ("llama_perf_context_print:        eval time =    2549.69 ms /   255 runs   "
+            "(   10.00 ms per token,   100.01 tokens per second) café\n").encode("cp1252")
+    if len(data) % 2:
+        data += b" "
+    text, error = with_attachment("why?", "run.log", data, 100_000)
+    assert error is not None and "UTF-8" in error
+    powershell = "\ufeffllama_perf_context_print: eval time".encode("utf-16-le")  # `>` in PowerShell: BOM + UTF-16LE
+    text, error = with_attachment("why?", "run.log", powershell, 100_000)
+    assert error is None and "llama_perf_context_print" in text

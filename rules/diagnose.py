@@ -80,6 +80,7 @@ class _Setup:
             self.model, self.quant = None, None
         if self.model is None:
             self.why_not.append(say(lang, "diag_why_model", model=log.model_name) if log.model_name
+                                else say(lang, "diag_why_no_model") if log.devices or query.gpu_names
                                 else say(lang, "diag_why_nothing"))
         elif self.quant is None:
             self.why_not.append(say(lang, "diag_why_quant", quant=name or "?"))

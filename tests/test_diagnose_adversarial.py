@@ -279,3 +279,11 @@ def test_a_latin1_attachment_is_refused_not_read_as_utf16_garbage():
     powershell = "\ufeffllama_perf_context_print: eval time".encode("utf-16-le")  # `>` in PowerShell: BOM + UTF-16LE
     text, error = with_attachment("why?", "run.log", powershell, 100_000)
     assert error is None and "llama_perf_context_print" in text
+
+
+def test_a_log_that_names_its_gpus_is_not_said_to_name_no_gpu(catalog):
+    """The LM Studio log names two Vulkan cards but no model: it said "the log names neither
+    the model nor the GPU"."""
+    query, result = diagnosed(sample("lmstudio_vulkan_qwen3vl.txt") + "\nwhy is it slow?", catalog)
+    assert "neither the model nor the GPU" not in result.answer
+    assert "does not name the model" in result.answer

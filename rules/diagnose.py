@@ -278,6 +278,8 @@ def _log_gpus_not_asked(query: Query, catalog: Catalog) -> str | None:
         if r.failed or not names:
             return ", ".join(ran)  # a card the catalog lacks (or a laptop card): not the one asked about
         found |= {frozenset(catalog.gpu(n).keys) for n in names}
+    if len(ran) != sum(query.gpu_counts):  # "my RTX 3090" with a log of two: not the rig that ran
+        return ", ".join(ran)
     return None if found == asked else ", ".join(ran)
 
 

@@ -287,3 +287,11 @@ def test_a_log_that_names_its_gpus_is_not_said_to_name_no_gpu(catalog):
     query, result = diagnosed(sample("lmstudio_vulkan_qwen3vl.txt") + "\nwhy is it slow?", catalog)
     assert "neither the model nor the GPU" not in result.answer
     assert "does not name the model" in result.answer
+
+
+def test_a_log_on_two_cards_asked_about_one_is_not_compared_with_one(catalog):
+    """The LM Studio log ran on an RX 7900 XT and an RX 6800; asked about "my RX 7900 XT" alone."""
+    text = "Qwen3 4B Q4_K_M on my RX 7900 XT: why is it slow?\n" + sample("lmstudio_vulkan_qwen3vl.txt")
+    query, result = diagnosed(text, catalog)
+    assert result.diagnosis.predicted_range is None
+    assert "RX 6800" in result.answer and "not on the" in result.answer

@@ -1,4 +1,4 @@
-"""python -m bench [rules|recall|faithfulness|knowledge|host|calibration]: run the benchmarks and print their figures.
+"""python -m bench [rules|recall|faithfulness|knowledge|host|calibration|diagnosis]: run the benchmarks and print their figures.
 `python -m bench load [options]`: the multi-process load test (see bench/load.py)."""
 
 import sys
@@ -17,6 +17,7 @@ if sys.argv[1:2] == ["load"]:
 
 from bench import (  # noqa: E402
     calibration_chart,
+    diagnosis,
     faithfulness,
     knowledge_speed,
     retrieval_recall,
@@ -24,7 +25,7 @@ from bench import (  # noqa: E402
     self_prediction,
 )
 
-which = sys.argv[1:] or ["rules", "recall", "faithfulness", "knowledge", "host", "calibration"]
+which = sys.argv[1:] or ["rules", "recall", "faithfulness", "knowledge", "host", "calibration", "diagnosis"]
 if "rules" in which:
     rules_latency.main()
 if "recall" in which:
@@ -37,3 +38,5 @@ if "host" in which:
     self_prediction.main()
 if "calibration" in which:
     calibration_chart.main()
+if "diagnosis" in which:
+    diagnosis.main()

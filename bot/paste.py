@@ -58,11 +58,11 @@ def with_attachment(question: str | None, name: str, data: bytes, max_paste_char
     if len(data) > max_paste_chars:
         return question or "", too_large(name, len(data), max_paste_chars)
     try:
-        text = data.decode("utf-8")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            text = data.decode("utf-16")  # PowerShell's `>` writes UTF-16 with a byte-order mark
+        else:  # without one, any even-length bytes "decode" as UTF-16 garbage: not a guess to make
+            text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        try:
-            text = data.decode("utf-16")  # PowerShell's `>` writes UTF-16
-        except UnicodeDecodeError:
-            return question or "", f"{name} is not a UTF-8 text file."
-    text = text.replace("\r\n", "\n").strip()
+        return question or "", f"{name} is not a UTF-8 text file."
+    text = text.replace("\ufeff", "").replace("\r\n", "\n").strip()
     return "\n".join(part for part in [(question or "").strip(), text] if part), None

@@ -11,6 +11,7 @@ and sized from the log's own figures, never swapped for another. Pure."""
 from __future__ import annotations
 
 import math
+import re
 
 from rules.catalog import Catalog, ModelSpec, QuantType
 from rules.command import ALL_LAYERS, gguf_name, llama_server
@@ -31,7 +32,7 @@ from rules.schema import (
     SizingResult,
     Verdict,
 )
-from rules.speed import gpu_class, speed, speed_from_bandwidth
+from rules.speed import expert_weight_bytes, gpu_class, speed, speed_from_bandwidth
 
 MIB = 1024.0  # MiB per GiB
 COMPUTE_RESERVE_GIB = 0.5  # compute buffers when the log does not print them
@@ -50,25 +51,57 @@ class _Setup:
         self.model: ModelSpec | None = catalog.model(query.model_name) if query.model_name else None
         quants = {q.name: q for q in catalog.quants}
         name = query.quant or log.ftype
-        if self.model is None and query.gguf_path:  # a file named in the paste: by its name, never opened
-            match = match_file_name(query.gguf_path, catalog)
+        gguf_path = query.gguf_path or log.model_file
+        if self.model is None and gguf_path:  # a file named in the paste: by its name, never opened
+            match = match_file_name(gguf_path, catalog)
             self.model = catalog.model(match.model) if match.model else None
             name = name or match.quant
+        if name is None and gguf_path:
+            # a quant the catalog lacks ("Q4_K_L") is named as the file spells it, never "?"
+            spelled = re.search(r"(?<![A-Za-z0-9])(I?Q\d(?:_[A-Z0-9]+)*|BF16|F16|F32)(?![A-Za-z0-9])", gguf_path,
+                                re.IGNORECASE)
+            name = spelled.group(1).upper() if spelled else None
         self.quant: QuantType | None = quants.get(name) if name else None
         if self.model is not None and self.quant is None and self.model.default_quant and not name:
             self.quant = quants.get(self.model.default_quant)
         self.why_not: list[str] = []
+        self.said: list[str] = []  # what the answer must say even when a prediction comes from the log's sizes
         lang = query.lang
+        if log.runs > 1:
+            self.said.append(say(lang, "diag_runs", runs=log.runs))
+        # every layer offloaded, yet weights kept in CPU buffers (-ot exps=CPU, --n-cpu-moe)
+        self.ram_weights_gib = _weights_in_ram_gib(log)
+        self.cpu_expert_fraction = 0.0
+        if self.model is not None and (other := _other_model(log, self.model)):
+            # a distill or fine-tune named after another model ("DeepSeek-R1-0528-Qwen3-8B"): the
+            # log's parameter count decides, never the catalog model its name resembles
+            self.said.append(say(lang, "diag_other_model", model=log.model_name or "?", params=other,
+                                 catalog=self.model.name, catalog_params=f"{self.model.params_b:g}"))
+            self.model, self.quant = None, None
         if self.model is None:
             self.why_not.append(say(lang, "diag_why_model", model=log.model_name) if log.model_name
+                                else say(lang, "diag_why_no_model") if log.devices or query.gpu_names
                                 else say(lang, "diag_why_nothing"))
         elif self.quant is None:
             self.why_not.append(say(lang, "diag_why_quant", quant=name or "?"))
         laptop = [d.name for d in log.devices if "laptop" in d.name.lower() or "mobile" in d.name.lower()]
+        laptop += [one.strip() for m in log.bench if m.gpu_info and not m.on_cpu for one in m.gpu_info.split(",")
+                   if re.search(r"laptop|mobile", one, re.IGNORECASE) and one.strip() not in laptop]
         self.unknown_gpu = laptop[0] if laptop and not query.gpu_names else None
         if self.unknown_gpu:
             self.why_not.append(say(lang, "diag_why_gpu", gpu=self.unknown_gpu))
         self.rig: Rig | None = None if self.unknown_gpu else rig_from_query(query, catalog)
+        if self.rig is not None and (ran := _log_gpus_not_asked(query, catalog)):
+            # the question names one card, the log ran on another: its speed says nothing of the one asked about
+            self.said.append(say(lang, "diag_other_gpu", ran=ran, asked=", ".join(query.gpu_names)))
+            self.why_not.append(say(lang, "diag_why_other_gpu", ran=ran))
+            self.rig = None
+        elif (self.rig is not None and not self.rig.gpus and not self.rig.unified_memory
+              and not (query.cpu_name or query.ram_gib or query.ram_kind or query.cpu_only)):
+            # no GPU, and neither the question nor the log names the CPU or the RAM: a prediction
+            # from guessed RAM would make "normal" or "faster" meaningless
+            self.why_not.append(say(lang, "diag_why_no_hardware"))
+            self.rig = None
         # the context the KV cache was allocated for: all slots together
         self.context = log.n_ctx or query.context or 4096
         self.kv_type = log.kv_type_k if log.kv_type_k in ("f16", "q8_0", "q4_0") else "f16"
@@ -96,14 +129,18 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
     d = Diagnosis(verdict="no_speed", measured_tokens_per_s=log.eval_tokens_per_s)
     if log.bench and not log.eval_tokens_per_s:
         return _bench(query, s, catalog, d)
-    lines = [_facts_line(log, lang)]
+    lines = [_facts_line(log, lang), *s.said]
     if log.eval_tokens_per_s:
         prompt = say(lang, "diag_measured_prompt", tps=_tps(log.prompt_tokens_per_s)) if log.prompt_tokens_per_s else ""
         lines.append(say(lang, "diag_measured", tps=_tps(log.eval_tokens_per_s), tokens=log.eval_tokens or "?",
                          prompt=prompt))
     as_run = _as_run_fit(log, s)
+    if s.can_predict and as_run is None:
+        s.why_not.append(say(lang, "diag_why_dense_in_ram", model=s.model.name) if s.ram_weights_gib else
+                         say(lang, "diag_why_no_fit", model=s.model.name, quant=s.quant.name,
+                             where=s.rig.describe(lang)))
     if s.can_predict and as_run is not None:
-        info = speed(s.model, s.quant, as_run, s.rig, catalog)
+        info = speed(s.model, s.quant, as_run, s.rig, catalog, cpu_expert_fraction=s.cpu_expert_fraction)
         if info is not None:
             d.predicted_tokens_per_s = round(info.expected_tokens_per_s, 1)
             d.predicted_range = [round(v, 1) for v in info.expected_range]
@@ -123,6 +160,7 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
     corrected = _Corrected(s, log)
     _cpu_fallback(log, s, lang, causes)
     _partial_offload(log, s, lang, causes, corrected, catalog, d)
+    _weights_in_ram(log, s, lang, causes)
     _kv_on_cpu(log, lang, causes)
     _np_slots(log, lang, causes, corrected)
     if d.verdict == "slow" and not any(c.code == "kv_on_cpu" for c in causes):
@@ -179,17 +217,19 @@ def _bench(query: Query, s: _Setup, catalog: Catalog, d: Diagnosis) -> SizingRes
     verdicts = {r.verdict for r in judged}
     if not d.rows:
         d.verdict = "no_speed"
+        lines.append(say(lang, "diag_bench_no_tg"))
     elif not judged:
         d.verdict = "no_prediction"
     else:  # the worst row speaks for the table
         d.verdict = next(v for v in ("slow", "normal", "fast") if v in verdicts)
-    if not judged:
+    if d.rows and not judged:
         why = [w for w in s.why_not if w != say(lang, "diag_why_nothing")]  # a table never names a model
         if any(m.on_cpu for m in query.run_log.bench):
             why.append(say(lang, "diag_why_bench_cpu"))
-        elif s.rig is None or not s.rig.gpus:
+        elif (s.rig is None or not s.rig.gpus) and not s.unknown_gpu:
             why.append(say(lang, "diag_why_bench_gpu"))
-        lines.append(say(lang, "diag_verdict_no_prediction", why=say(lang, "list_sep").join(dict.fromkeys(why))))
+        if why:  # else the lines above say why (another model, several models)
+            lines.append(say(lang, "diag_verdict_no_prediction", why=say(lang, "list_sep").join(dict.fromkeys(why))))
     notes = list(query.assumptions)
     if judged and s.rig is not None and any(r.gpu_layers is not None and 0 < r.gpu_layers < 99 for r in d.rows):
         notes += [a for a in s.rig.assumptions if a not in notes]  # partial rows lean on the RAM
@@ -200,6 +240,49 @@ def _bench(query: Query, s: _Setup, catalog: Catalog, d: Diagnosis) -> SizingRes
 
 
 # what the log shows -----------------------------------------------------------------
+def _other_model(log: RunLog, model: ModelSpec) -> str | None:
+    """The log's parameter count ("8.19") when it is not the catalog model's (a fifth off)."""
+    if log.model_params_b and not 0.8 <= log.model_params_b / model.params_b <= 1.25:
+        return f"{log.model_params_b:g}"
+    return None
+
+
+def _apple_chip(name: str) -> str | None:
+    m = re.search(r"\bM(\d)(?:\s+(Pro|Max|Ultra))?\b", name, re.IGNORECASE)
+    return f"m{m.group(1)} {(m.group(2) or '').lower()}".strip() if m and "apple" in name.lower() else None
+
+
+def _log_gpus_not_asked(query: Query, catalog: Catalog) -> str | None:
+    """The log's GPUs, when they are not the cards the question names (None when they are,
+    or when the log names no discrete GPU)."""
+    from rules.parse.hardware import gpu_from_tool
+    from rules.parse.reading import Reading
+
+    log = query.run_log
+    if not query.gpu_names:
+        return None
+    chips = {_apple_chip(d.name) for d in log.devices if d.backend == "Metal"} - {None}
+    if chips:  # a Mac: its chip ("Apple M4") against the one asked about ("Apple M2 Max 32GB")
+        asked_chips = {_apple_chip(n) for n in query.gpu_names}
+        return None if chips == asked_chips else ", ".join(d.name for d in log.devices if d.backend == "Metal")
+    ran = [d.name for d in log.devices if d.backend not in ("CPU", "Metal")]
+    if not ran:
+        return None
+    asked = {frozenset(catalog.gpu(n).keys) for n in query.gpu_names}
+    found: set[frozenset] = set()
+    for name in ran:
+        r = Reading(lang=query.lang)
+        if not re.search(r"laptop|notebook|mobile|max-q", name, re.IGNORECASE):
+            gpu_from_tool(r, catalog, name, None, 1)
+        names = r.fields.get("gpu_names") or []
+        if r.failed or not names:
+            return ", ".join(ran)  # a card the catalog lacks (or a laptop card): not the one asked about
+        found |= {frozenset(catalog.gpu(n).keys) for n in names}
+    if len(ran) != sum(query.gpu_counts):  # "my RTX 3090" with a log of two: not the rig that ran
+        return ", ".join(ran)
+    return None if found == asked else ", ".join(ran)
+
+
 def _where(buffers: dict[str, float]) -> str:
     return " + ".join(f"{name} {mib:,.0f} MiB" for name, mib in buffers.items())
 
@@ -276,6 +359,12 @@ def _as_run_fit(log: RunLog, s: _Setup) -> Fit | None:
     n, m = s.layers
     if not s.rig.gpus or log.cpu_only_build or n == 0:
         return f.model_copy(update={"verdict": Verdict.CPU_ONLY, "gpu_layers": 0})
+    if n >= m and s.ram_weights_gib:
+        if not s.model.is_moe:
+            return None  # a dense model with tensors overridden to the CPU: a layout RigBot does not model
+        # the experts the log keeps in RAM, as a share of the model's expert weights
+        s.cpu_expert_fraction = min(1.0, s.ram_weights_gib * GIB / expert_weight_bytes(s.model, s.quant))
+        return f.model_copy(update={"verdict": Verdict.PARTIAL_OFFLOAD, "gpu_layers": f.total_layers})
     if n >= m:
         if f.verdict != Verdict.FITS_GPU:
             return None  # all layers asked for, but RigBot's sums say they do not fit: no layout to predict
@@ -298,6 +387,9 @@ def _verdict(d: Diagnosis, s: _Setup, lang: str, lines: list[str]) -> str:
     if measured < low:
         lines.append(say(lang, "diag_verdict_slow", tps=_tps(measured), low=_tps(low)))
         return "slow"
+    if measured > 2 * high:  # beyond the estimate's error: what was compared is likely not what ran
+        lines.append(say(lang, "diag_verdict_far_fast", tps=_tps(measured), high=_tps(high)))
+        return "fast"
     if measured > high:
         lines.append(say(lang, "diag_verdict_fast", tps=_tps(measured), high=_tps(high)))
         return "fast"
@@ -410,6 +502,27 @@ def _partial_offload(log: RunLog, s: _Setup, lang: str, causes: list[DiagnosisCa
             sentences.append(say(lang, "diag_some_fit", m=m, budget=budget, src=src, ngl=ngl))
         corrected.touched = True
     causes.append(DiagnosisCause(code="partial_offload", evidence=s.layers_evidence, sentence=" ".join(sentences)))
+
+
+def _weights_in_ram_gib(log: RunLog) -> float | None:
+    """Weights in CPU buffers though every layer is offloaded: tensors overridden to the CPU
+    (`-ot exps=CPU`, `--n-cpu-moe`). The embeddings alone (a few percent) do not count."""
+    if log.gpu_layers is None or not log.total_layers or log.gpu_layers < log.total_layers:
+        return None
+    cpu = sum(v for k, v in log.model_buffers_mib.items() if not _is_gpu_buffer(k))
+    total = sum(log.model_buffers_mib.values())
+    if cpu == total or cpu < 0.25 * total:
+        return None
+    return cpu / MIB
+
+
+def _weights_in_ram(log: RunLog, s: _Setup, lang: str, causes: list[DiagnosisCause]) -> None:
+    if not s.ram_weights_gib:
+        return
+    biggest = max((k for k in log.model_buffers_mib if not _is_gpu_buffer(k)), key=log.model_buffers_mib.get)
+    causes.append(DiagnosisCause(code="weights_in_ram", evidence=log.evidence.get(f"model_buffer:{biggest}", ""),
+                                 sentence=say(lang, "diag_cause_weights_in_ram", m=log.total_layers,
+                                              gib=s.ram_weights_gib)))
 
 
 def _is_gpu_buffer(name: str) -> bool:

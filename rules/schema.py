@@ -157,6 +157,9 @@ class BenchMeasure(_Model):
     type_k: str | None = None
     model_filename: str | None = None
     gpu_info: str | None = None
+    model_words: str | None = None  # architecture and size: "qwen2 7B"
+    params_b: float | None = None
+    n_cpu_moe: int | None = None  # -ncmoe: experts of that many layers in RAM
 
 
 class RunLog(_Model):
@@ -195,6 +198,8 @@ class RunLog(_Model):
     ollama_memory_available_gib: list[float] = Field(default_factory=list)
     evidence: dict[str, str] = Field(default_factory=dict)
     bench: list[BenchMeasure] = Field(default_factory=list)  # a pasted llama-bench table
+    runs: int = 1  # runs of the model in the paste; only the first is read
+    model_file: str | None = None  # the -m file name on a pasted command line
 
     @property
     def has_run_facts(self) -> bool:

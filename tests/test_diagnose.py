@@ -279,3 +279,25 @@ def test_old_llama_bench_counts_the_kv_cache_as_two_layers(catalog):
     assert sorted(rows) == [10, 20, 30, 31, 32, 33, 34, 35]
     predicted = [rows[n].predicted_tokens_per_s for n in sorted(rows)]
     assert predicted == sorted(predicted) and rows[34].predicted_tokens_per_s < rows[35].predicted_tokens_per_s
+
+
+def test_a_paste_without_any_hardware_gets_no_verdict(catalog):
+    """Ollama#5843's API timings name the model but no machine: a verdict against an assumed
+    CPU with 32 GiB of DDR4 ("faster than predicted: 60 vs 7.2") would mislead; the answer
+    asks for the hardware instead, and uses it once named."""
+    text = sample("ollama_api_timings_5843.txt")
+    _, result = diagnosed("is this speed normal?\n" + text, catalog)
+    assert result.diagnosis.verdict == "no_prediction" and result.diagnosis.predicted_tokens_per_s is None
+    assert "names a GPU, a CPU or the RAM" in result.answer and "32 GiB" not in result.answer
+    _, named = diagnosed("is this speed normal on my RTX 3060 12GB?\n" + text, catalog)
+    assert named.diagnosis.predicted_tokens_per_s is not None
+
+
+def test_llama_bench_ngl_minus_one_is_auto_not_one_layer(catalog):
+    """New llama-bench builds print ngl -1 ("auto": as many layers as fit). Read as a count it
+    made one layer on the GPU and a prediction of 9 tokens/s for a 4080 run at 120."""
+    _, result = diagnosed("qwen2.5 7b q4_k_m on an RTX 4080, is this normal?\n"
+                          + (BENCH / "cuda-depth.md").read_text("utf-8"), catalog)
+    rows = result.diagnosis.rows
+    assert [r.gpu_layers for r in rows] == [-1, -1]
+    assert all(r.verdict == "normal" and r.predicted_tokens_per_s > 100 for r in rows)

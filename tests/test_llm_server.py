@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from knowledge import llm_client
 from rules.phrases import say
 
 pytestmark = pytest.mark.slow
@@ -74,6 +75,9 @@ async def test_kill_9_mid_generation_tells_the_user_and_the_next_question_is_ser
     old_pid = runtime.server.pid
     restarts = runtime.server.restarts
     monkeypatch.setattr(knowledge_service.settings, "max_tokens", 400)
+    # SmolLM2 may end its answer in 60 tokens (0.7 s with a cached prompt), before the kill:
+    # ignoring end-of-text makes it generate all 400 (~5 s), so the kill lands mid-answer
+    monkeypatch.setitem(llm_client.SAMPLING, "ignore_eos", True)
     asked = asyncio.create_task(knowledge_service.ask(question))
     endpoint = runtime.client.endpoints[0]
     deadline = time.perf_counter() + 60

@@ -317,3 +317,7 @@ def test_laptop_in_a_model_name_is_not_a_laptop_card(catalog):
     q = parse("can a 3090 run laptop-7?", catalog)
     assert q.error != "laptop_gpu" and q.gpu_names == ["RTX 3090"]
     assert parse("can a rtx 4090 laptop run llama 3 8b?", catalog).error == "laptop_gpu"
+    # hypothesis again: "mobile 7b" is a model name; "mobile 16gb" still says a laptop card
+    assert parse("can a 3090 run mobile 7b?", catalog).error == "unknown_model"
+    for laptop in ("rtx 4090 mobile 16gb llama 3 8b", "my laptop has an rtx 4070, can it run llama 3 8b?"):
+        assert parse(laptop, catalog).error == "laptop_gpu", laptop

@@ -76,6 +76,8 @@ def _parse(question: str, catalog: Catalog) -> Query:
         if wants_diagnosis(raw) or (pasted.run_log.has_run_facts and not words_named_model
                                     and not asks_something_else(raw)):
             intent = Intent.DIAGNOSE
+        elif pasted.unknown_model_error:
+            fields["error"], fields["error_message"] = pasted.unknown_model_error
     return Query(intent=intent, lang=r.lang, assumptions=r.assumptions, unread=r.unread, **fields)
 
 
@@ -117,7 +119,16 @@ def _apply_pasted(p: Pasted, r: Reading, catalog: Catalog) -> None:
     if p.model_text and not (f.get("model_name") or f.get("params_b") or f.get("unknown_model")):
         model_words = Text(numbers.normalise_counts(normalise(p.model_text)))
         models.read_model(model_words, r, catalog)
-        if not f.get("model_name"):
+        if not f.get("model_name") and p.run_log is not None and p.run_log.has_run_facts:
+            # a run log's own model name the catalog lacks: a diagnosis says so and sizes it from
+            # the log; any other question is refused with the unknown name (see _parse)
+            trial = Reading(lang=r.lang, fields=dict(f))
+            models.read_size_or_unknown_name(model_words, trial, catalog, p.model_text)
+            if trial.failed:
+                p.unknown_model_error = (trial.fields["error"], trial.fields["error_message"])
+            else:
+                f.update(trial.fields)
+        elif not f.get("model_name"):
             models.read_size_or_unknown_name(model_words, r, catalog, p.model_text)
     if p.sockets and p.sockets > 1:
         r.note("note_sockets", sockets=p.sockets)

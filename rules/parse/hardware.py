@@ -322,7 +322,10 @@ def _gpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
 
 
 _TOTAL = re.compile(r"\s*(?:in\s+)?(?:total|combined|总共|总计|合计)\)?")
-_LAPTOP = re.compile(r"(?<![a-z0-9-])(?:laptop|notebook|mobile|max-q)(?![a-z0-9-])|笔记本|移动版|游戏本")
+# "laptop"/"mobile" as a word of its own; followed by a number that is not a memory size it
+# names something else ("mobile 7", "laptop-7": a model), while "4090 mobile 16gb" is the card
+_LAPTOP = re.compile(r"(?<![a-z0-9-])(?:laptop|notebook|mobile|max-q)(?![a-z0-9-])"
+                     r"(?!\s*-?\s*\d+(?:\.\d+)?(?![\d.])(?!\s*(?:gb|gib|g\b)))|笔记本|移动版|游戏本")
 _UNKNOWN_GPU = re.compile(
     r"(?<![a-z0-9])(?:rtx|gtx|rx|arc|radeon|geforce|quadro|tesla|titan|instinct)\s*-?\s*"
     r"([a-z]?\d{2,5}[a-z]*(?:\s*(?:ti|super|xtx|xt|max|pro|ultra))?)"

@@ -42,6 +42,7 @@ class Pasted:
     context: int | None = None
     run_log: RunLog | None = None  # what a pasted run log says was allocated and measured
     log_unknown_gpus: list[str] = field(default_factory=list)  # laptop cards: not sized as desktop ones
+    unknown_model_error: tuple[str, str] | None = None  # (error, sentence) for a log's model the catalog lacks
 
 
 # nvidia-smi ----------------------------------------------------------------------------
@@ -265,6 +266,11 @@ def _llama_log(text: str, p: Pasted) -> str:
             vram = int(in_name.group(1)) if in_name else (device.total_mib / 1024 if device.total_mib else None)
             p.gpus.append(ToolGpu(device.name, vram))
     p.model_text = log.model_name
+    if p.model_text is None and log.model_file:  # the -m file, by its name (never opened)
+        from rules.catalog import default_catalog
+        from rules.gguf_file import match_file_name
+
+        p.model_text = match_file_name(log.model_file, default_catalog()).model
     p.quant = log.ftype
     p.context = log.n_ctx
     p.tools.append(f"{log.tool} log")
@@ -285,7 +291,7 @@ def _llama_bench(text: str, p: Pasted) -> str:
         model_type=r.model_type, quant=r.quant, size_gib=r.size_gib, backend=r.backend, gpu_layers=r.gpu_layers,
         on_cpu=r.on_cpu, test=r.test, n_prompt=r.n_prompt, n_gen=r.n_gen, n_depth=r.n_depth,
         tokens_per_s=r.tokens_per_s, stddev=r.stddev, type_k=r.type_k, model_filename=r.model_filename,
-        gpu_info=r.gpu_info) for r in rows])
+        gpu_info=r.gpu_info, model_words=r.model_words, params_b=r.params_b, n_cpu_moe=r.n_cpu_moe) for r in rows])
     gpus = {r.gpu_info for r in rows if r.gpu_info and not r.on_cpu}
     for name in sorted(gpus):
         for one in name.split(","):  # llama-bench joins several cards with ", "

@@ -38,7 +38,8 @@ _LOG_LINE = re.compile(
     r"[\w()]*:|(?:srv|slot|cmn|spec)\s+\w+:|[\w.-]+@[\w.-]+:\S*\$ |Device \d+:|\s*- (?:CPU|CUDA\d*|Metal|Vulkan\d*|ROCm\d*)\b|time=\S+ level=|\[(?:INFO|DEBUG|WARN|ERROR)\]|"
     r"\[[\w./-]+\]\s|\[LM STUDIO SERVER\]|\.{8,}\s*$|(?:prompt eval|eval|total|load|sampling) time\s*=|"
     r"(?:total duration|load duration|prompt eval (?:count|duration|rate)|eval (?:count|duration|rate))\s*:|"
-    r"\+ \./|\$ (?:\./)?(?:bin/)?(?:llama|ollama)|(?:CUDA|Metal|CPU) : |Generate: |Sampling|"
+    r"(?:en|de)coded\s+\d+ tokens in|n_(?:draft|predict|drafted|accept)\s+=|accept\s+=|(?:draft|target):\s*$|"
+    r"\+ \./|\$ (?:\./)?(?:bin/)?(?:llama|ollama)|(?:\S*/)?llama-(?:speculative|cli|server|bench|simple)\s+-|(?:CUDA|Metal|CPU) : |Generate: |Sampling|"
     r"(?:Total prompt tokens|Prompt tokens to decode|Cache reuse summary|BeginProcessingPrompt|FinishedProcessingPrompt|"
     r"Target model llama_perf|Using fallback chat format|Model metadata)|== |model_path=|n_ctx=\d|\w+ token\s+=|"
     r"\"(?:model|created_at|response|done|done_reason|total_duration|load_duration|prompt_eval_count|"
@@ -68,6 +69,10 @@ _N_LAYER = re.compile(r"(?:print_info|llm_load_print_meta):\s+n_layer\s*=\s*(\d+
 _N_EXPERT = re.compile(r"(?:print_info|llm_load_print_meta):\s+n_expert\s*=\s*(\d+)")
 _PERF = re.compile(r"(prompt eval|(?<!prompt )eval) time\s*=\s*([\d.]+) ms /\s*(\d+) (?:runs|tokens)\s*"
                    r"\(\s*[\d.]+ ms per token,\s*([\d.]+|inf|nan) tokens per second\)")
+# llama-speculative: the speed of the whole run; the perf blocks after "draft:" and "target:"
+# count the draft model's tokens and the target's batches, not generated tokens
+_SPEC_SPEED = re.compile(r"^(en|de)coded\s+(\d+) tokens in\s+[\d.]+ seconds, speed:\s+([\d.]+) t/s")
+_SPEC_SECTION = re.compile(r"^(draft|target):\s*$")
 _OLLAMA_RATE = re.compile(r"^\s*(prompt eval|eval) rate:\s*([\d.]+) tokens/s")
 _OLLAMA_COUNT = re.compile(r"^\s*eval count:\s*(\d+)")
 # Ollama's API JSON: counts, and durations in nanoseconds
@@ -79,9 +84,10 @@ _OLLAMA_OFFLOAD = re.compile(r'msg="?offload(?: to (\w+))?"?.*?layers\.requested
 _OLLAMA_AVAILABLE = re.compile(r'memory\.available="\[([^\]]*)\]"')
 _OLLAMA_FULL = re.compile(r'memory\.required\.full="([\d.]+) (GiB|MiB)"')
 _NGL = re.compile(r"(?:^|\s)(?:-ngl|--n-gpu-layers|--gpu-layers)[ =](-?\d+)|\bn_gpu_layers\s*[=:]\s*(-?\d+)")
+_MODEL_FLAG = re.compile(r"(?:^|\s)(?:-m|--model)[ =]+(\S+\.gguf)\b")
 _PARALLEL_FLAG = re.compile(r"(?:^|\s)(?:-np|--parallel)[ =](\d+)")
 _NO_KV_OFFLOAD = re.compile(r"(?:^|\s)(?:-nkvo|--no-kv-offload)\b")
-_COMMAND = re.compile(r"llama-server|llama-cli|llama-bench|/main\b|ollama_llama_server|--ctx-size|-ngl\b")
+_COMMAND = re.compile(r"llama-server|llama-cli|llama-bench|llama-speculative|/main\b|ollama_llama_server|--ctx-size|-ngl\b")
 _CTX_FLAG = re.compile(r"(?:^|\s)(?:-c|--ctx-size)[ =](\d+)")
 _CTK_FLAG = re.compile(r"(?:^|\s)(?:-ctk|--cache-type-k)[ =](\w+)")
 _CTV_FLAG = re.compile(r"(?:^|\s)(?:-ctv|--cache-type-v)[ =](\w+)")
@@ -122,13 +128,36 @@ def _mib(value: str, unit: str) -> float:
     return float(value) * (MIB_PER_GIB if unit.lower().startswith("g") else 1.0)
 
 
+# where a model load begins (a second run in one paste starts with one of these)
+_LOAD_START = re.compile(r"^(?:main: build|build:|ggml_cuda_init: found|llama_model_load_from_file|llama_load_model_from_file|"
+                         r"llama_model_loader: loaded meta data|system_info:|\+ \./|\$ (?:\./)?(?:bin/)?llama)")
+
+
+def _first_run(lines: list[str]) -> tuple[list[str], int]:
+    """(the lines of the first run, how many runs of that model the paste holds). A paste of
+    several runs ("-ngl 20, then -ngl 99") is read as its first run, never a mix of the
+    layers of one and the speed of another; a draft model (another layer count) is no run."""
+    loads = [(i, m.group(2)) for i, line in enumerate(lines) if (m := _OFFLOADED.search(line))]
+    same = [i for i, total in loads if total == loads[0][1]] if loads else []
+    if len(same) < 2:
+        return lines, 1
+    first, second = same[0], same[1]
+    timed = [i for i in range(first, second) if _PERF.search(lines[i]) or _OLLAMA_RATE.search(lines[i])]
+    after = timed[-1] + 1 if timed else first + 1
+    cut = next((i for i in range(after, second) if _LOAD_START.search(lines[i].strip())), second)
+    return lines[:cut], len(same)
+
+
 def read_run_log(text: str) -> RunLog | None:
     """The run log in `text`, or None when it holds no llama.cpp/Ollama/LM Studio line."""
     lines = [strip_prefix(line) for line in text.splitlines()]
     if not any(_LOG_LINE.search(line) for line in lines):
         return None
-    log = RunLog(tool=_tool(text))
+    lines, runs = _first_run(lines)
+    log = RunLog(tool=_tool(text), runs=runs)
     ev = log.evidence
+    loads = 0  # "offloaded N/M" lines seen: buffers after the second belong to a draft model
+    spec_section: str | None = None
 
     def keep(key: str, line: str) -> None:
         ev.setdefault(key, line.strip())
@@ -137,25 +166,32 @@ def read_run_log(text: str) -> RunLog | None:
     ollama_eval_count = 0  # `ollama run --verbose` prints the count before the rate
     api: dict[str, int] = {}
     for line in lines:
-        if m := _OFFLOADED.search(line):  # the last load wins (a draft model loads after)
+        if m := _OFFLOADED.search(line):  # the first load wins (a draft model loads after)
+            loads += 1
             if log.gpu_layers is None:
                 log.gpu_layers, log.total_layers = int(m.group(1)), int(m.group(2))
                 keep("offloaded", line)
-        elif m := _MODEL_BUFFER.search(line):
-            log.model_buffers_mib[m.group(1)] = float(m.group(2))
-            keep(f"model_buffer:{m.group(1)}", line)
-        elif m := _KV_BUFFER.search(line):
+        elif (m := _MODEL_BUFFER.search(line)) and loads <= 1:
+            # a split or large file maps as several buffers of one name: their sum is the weights there
+            name = m.group(1)
+            log.model_buffers_mib[name] = log.model_buffers_mib.get(name, 0.0) + float(m.group(2))
+            keep(f"model_buffer:{name}", line)
+        elif (m := _KV_BUFFER.search(line)) and loads <= 1:
             log.kv_buffers_mib[m.group(1)] = float(m.group(2))
             keep(f"kv_buffer:{m.group(1)}", line)
-        elif m := _COMPUTE_BUFFER.search(line):
+        elif (m := _COMPUTE_BUFFER.search(line)) and loads <= 1:
             log.compute_buffers_mib[m.group(1)] = float(m.group(2))
-        if m := _KV_TYPES.search(line) or _KV_TYPES_SIZE.search(line):
+        if loads > 1:
+            pass  # a draft model's context: not the context of the model diagnosed
+        elif m := _KV_TYPES.search(line) or _KV_TYPES_SIZE.search(line):
             log.kv_type_k, log.kv_type_v = m.group(1), m.group(2)
             keep("kv_type", line)
-        if m := _KV_OFFLOAD.search(line):
+        if loads <= 1 and (m := _KV_OFFLOAD.search(line)):
             log.kv_offload = m.group(1) == "1"
             keep("kv_offload", line)
-        if m := _CONTEXT_LINE.search(line):
+        if loads > 1:
+            pass
+        elif m := _CONTEXT_LINE.search(line):
             _context_fact(log, m.group(1), m.group(2), line, keep)
         elif m := _GENERATE_CTX.search(line.strip()):
             if log.n_ctx is None:
@@ -170,7 +206,13 @@ def read_run_log(text: str) -> RunLog | None:
             keep("slots", line)
         _device(log, line, keep)
         _model_fact(log, line, keep)
-        if m := _PERF.search(line):
+        if m := _SPEC_SECTION.search(line.strip()):
+            spec_section = m.group(1)
+        if m := _SPEC_SPEED.search(line.strip()):
+            perf.append(("eval" if m.group(1) == "de" else "prompt eval", float(m.group(3)), int(m.group(2)), line))
+        elif spec_section and _PERF.search(line):
+            pass  # the draft model's or the target's batches: not the speed of the reply
+        elif m := _PERF.search(line):
             rate = m.group(4)
             if rate not in ("inf", "nan") and int(m.group(3)) > 1:
                 perf.append((m.group(1), float(rate), int(m.group(3)), line))
@@ -307,6 +349,9 @@ def _flags(log: RunLog, line: str, keep) -> None:
         keep("kv_offload", line)
     if not _COMMAND.search(line):
         return
+    if (m := _MODEL_FLAG.search(line)) and log.model_file is None:
+        log.model_file = m.group(1).rsplit("/", 1)[-1]
+        keep("model_file", line)
     if (m := _CTX_FLAG.search(line)) and log.n_ctx is None:
         log.n_ctx = int(m.group(1))
         keep("n_ctx", line)

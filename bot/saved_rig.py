@@ -47,9 +47,12 @@ _TOOL_OUTPUT = re.compile(
     r"|wmic|Capacity\s+Speed|\+-{10}", re.IGNORECASE)
 # a question about a machine other than the saved rig may be ("my laptop", "my phone")
 _LAPTOP = re.compile(r"laptop|notebook|笔记本", re.IGNORECASE)
+_MAC = re.compile(r"i?mac", re.IGNORECASE)
 _OTHER_MACHINE = re.compile(
-    r"(?<![a-z])(?:laptop|(?<!jupyter )(?<!colab )(?<!kaggle )notebook|phone|smartphone|iphone|android|tablet|ipad|raspberry pi|steam deck|chromebook)(?![a-z])"
-    r"|笔记本|手机|平板|树莓派", re.IGNORECASE)
+    r"(?<![a-z])(?:laptop|(?<!jupyter )(?<!colab )(?<!kaggle )notebook|i?mac|phone|smartphone|iphone|android|tablet"
+    r"|ipad|raspberry pi|orange pi|jetson|steam deck|chromebook)(?![a-z])"
+    r"|(?<![a-z])(?:other|another|second|friend'?s?)\s+(?:pc|computer|machine|rig|box|desktop|server)(?![a-z])"
+    r"|笔记本|手机|平板|树莓派|另一台(?:电脑|机器)?|朋友的(?:电脑|机器|笔记本)?", re.IGNORECASE)
 # the user's own GPU, which a GPU-less saved rig cannot answer for
 _MY_GPU = re.compile(r"\bmy (?:gpu|graphics card|video card|card)s?\b|我的显卡", re.IGNORECASE)
 # "what can I run?": a request for models that only the saved rig makes answerable
@@ -309,15 +312,18 @@ def _unified(names: list[str], catalog: Catalog) -> bool:
 
 
 def _other_machine(question: str, saved: SavedRig, catalog: Catalog) -> str | None:
-    """The other machine a question is about ("my laptop", "my phone"), when the saved rig
-    cannot be it: a phone is no PC, and a saved desktop card is no laptop (the catalog
-    holds desktop cards only; a Mac or a CPU-only rig may well be the laptop)."""
+    """The other machine a question is about ("my laptop", "my phone", "my other PC"), when
+    the saved rig cannot be it: a phone is no PC, a saved desktop card is no laptop (the
+    catalog holds desktop cards only; a Mac or a CPU-only rig may well be the laptop), and
+    a saved PC is no Mac."""
     m = _OTHER_MACHINE.search(question)
     if not m:
         return None
     word = m.group(0)
-    if _LAPTOP.fullmatch(word) and (saved.hardware.get("cpu_only") or not saved.hardware.get("gpu_names")
-                                    or _unified(saved.hardware["gpu_names"], catalog)):
+    apple = _unified(saved.hardware.get("gpu_names") or [], catalog)
+    if _LAPTOP.fullmatch(word) and (saved.hardware.get("cpu_only") or not saved.hardware.get("gpu_names") or apple):
+        return None
+    if _MAC.fullmatch(word) and apple:  # "my mac" with a Mac saved
         return None
     return word
 

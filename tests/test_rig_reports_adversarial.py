@@ -396,3 +396,23 @@ def test_users_measurements_say_they_are_at_the_start_of_a_conversation():
     answer = answer_query(parse("how fast is llama 3.1 8b q4_k_m on an RTX 3090 at 32k context?"), default_catalog(),
                           measured=learn(reports))
     assert "median 140 tokens/s (range 140–140), at the start of a conversation" in answer.answer
+
+
+@pytest.mark.parametrize("question", [
+    "can my mac run llama 3.1 8b?",
+    "can my other computer run llama 3.1 8b?",
+    "can my jetson orin run llama 3.1 8b?",
+    "我朋友的电脑能跑 llama 3.1 8b 吗？",
+])
+def test_a_saved_pc_does_not_answer_for_a_mac_or_another_machine(question):
+    # "my mac" and "my jetson orin" were answered "Using your saved rig: RTX 3090 ..."
+    saved = _stored("RTX 3090, 64GB DDR4")
+    query, line = apply_saved(parse(question), question, saved, default_catalog())
+    assert not query.gpu_names and line and "RTX 3090" in line
+
+
+def test_a_saved_mac_answers_for_my_mac():
+    saved = _stored("M2 Max 64GB")
+    question = "can my mac run llama 3.1 70b?"
+    query, line = apply_saved(parse(question), question, saved, default_catalog())
+    assert query.gpu_names == ["Apple M2 Max 64GB"] and "saved rig" in line

@@ -321,3 +321,23 @@ def test_laptop_in_a_model_name_is_not_a_laptop_card(catalog):
     assert parse("can a 3090 run mobile 7b?", catalog).error == "unknown_model"
     for laptop in ("rtx 4090 mobile 16gb llama 3 8b", "my laptop has an rtx 4070, can it run llama 3 8b?"):
         assert parse(laptop, catalog).error == "laptop_gpu", laptop
+
+
+def test_a_name_that_goes_on_past_an_alias_is_another_model(catalog):
+    """"mistral-foo 7b" was Mistral 7B and "deepseek coder 6.7b" DeepSeek's flagship; their
+    qualifiers ("mistral-7b-instruct-v0.3", "gemma-2-9b-it") still name the catalog model."""
+    for name in ("mistral-foo 7b", "deepseek coder 6.7b"):
+        q = parse(f"can a 3090 run {name}?", catalog)
+        assert q.error == "unknown_model" and q.model_name is None, name
+    for text, model in (("mistral-7b-instruct-v0.3 on a 3090", "Mistral 7B"), ("gemma-2-9b-it on a 3060 12gb", "Gemma 2 9B"),
+                        ("can a 3090 run mistral 7b instruct?", "Mistral 7B"), ("can a 4090 run qwen2.5-coder-7b?", "Qwen2.5-Coder 7B")):
+        assert parse(text, catalog).model_name == model, text
+
+
+@pytest.mark.parametrize("question", ["compare llama 3.1 8b and qwen 2.5 7b on a 3090",
+                                      "is llama 3.1 8b or qwen2.5 7b faster on a 4090?",
+                                      "3090跑llama 3.1 8b和qwen2.5 7b哪个快"])
+def test_two_models_in_one_question_are_said(catalog, question):
+    """One model per answer: the second is named in the answer, never silently dropped."""
+    result = answer_query(parse(question, catalog), catalog)
+    assert result.model.name == "Llama 3.1 8B" and "Qwen2.5 7B" in result.answer

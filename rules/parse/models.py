@@ -117,8 +117,45 @@ def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
             if after and not _same_size(float(after.group(1)), catalog.model(name).params_b):
                 _unknown_model(r, catalog, f"{m.group(0).strip()} {after.group(1)}b")
                 return
+            if (word := _name_goes_on(t.text[m.end():])) is not None:
+                # "mistral-foo 7b": the name goes on past the alias, so it is another model
+                size = re.match(r"[\s\-_]*(\d+(?:\.\d+)?\s*b)(?![a-z0-9])", t.text[m.end():][len(word) + 1:])
+                _unknown_model(r, catalog, f"{m.group(0).strip()}-{word}" + (f" {size.group(1)}" if size else ""))
+                return
             r.fields["model_name"] = name
+            if second := _another_model(t, name, catalog):
+                # "is llama 3.1 8b or qwen 2.5 7b faster?": one model per answer, and it says so
+                r.note("note_second_model", first=name, second=second)
             return
+
+
+def _another_model(t: Text, first: str, catalog: Catalog) -> str | None:
+    for pattern, name, key_anchor in _model_patterns(catalog):
+        if name != first and key_anchor in t.text and pattern.search(t.text):
+            return name
+    return None
+
+
+# words that may follow a model's name without making it another model ("mistral-7b-instruct")
+_NAME_QUALIFIERS = frozenset("""
+instruct it chat base hf gguf ggml latest text preview model uncensored abliterated distill
+""".split())
+_JOINED_WORD = re.compile(r"[-_]([a-z][a-z0-9]*)(?![a-z0-9])")
+_WORD_BEFORE_SIZE = re.compile(r"\s+([a-z][a-z0-9]*)[\s\-_]*\d+(?:\.\d+)?\s*b(?![a-z0-9])")
+
+
+def _name_goes_on(rest: str) -> str | None:
+    """The word that continues a model name past a catalog alias ("-foo" in "mistral-foo 7b",
+    "coder" in "deepseek coder 6.7b"), or None when what follows is a qualifier, a quant, a
+    version or ordinary words."""
+    m = _JOINED_WORD.match(rest) or _WORD_BEFORE_SIZE.match(rest)
+    if not m:
+        return None
+    word = m.group(1)
+    if (word in _NAME_QUALIFIERS or word in _NOT_NAMES or re.match(r"(?:i?q\d|f16|fp16|bf16|f32|v\d|\d)", word)
+            or word in {"bit", "gb"}):
+        return None
+    return word
 
 
 def _same_size(stated_b: float, params_b: float) -> bool:

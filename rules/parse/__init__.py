@@ -118,17 +118,24 @@ def _apply_pasted(p: Pasted, r: Reading, catalog: Catalog) -> None:
             r.could_not_read("unread_quant", text=p.quant)
     if p.model_text and not (f.get("model_name") or f.get("params_b") or f.get("unknown_model")):
         model_words = Text(numbers.normalise_counts(normalise(p.model_text)))
-        models.read_model(model_words, r, catalog)
-        if not f.get("model_name") and p.run_log is not None and p.run_log.has_run_facts:
-            # a run log's own model name the catalog lacks: a diagnosis says so and sizes it from
-            # the log; any other question is refused with the unknown name (see _parse)
+        if p.run_log is not None and p.run_log.has_run_facts:
+            # a run log's own model name the catalog lacks ("Deepseek-R1-0528-Qwen3-8B"): a
+            # diagnosis says so and sizes it from the log; any other question is refused with
+            # the unknown name (see _parse)
             trial = Reading(lang=r.lang, fields=dict(f))
-            models.read_size_or_unknown_name(model_words, trial, catalog, p.model_text)
+            models.read_model(model_words, trial, catalog)
+            if not trial.failed and not trial.fields.get("model_name"):
+                models.read_size_or_unknown_name(model_words, trial, catalog, p.model_text)
             if trial.failed:
                 p.unknown_model_error = (trial.fields["error"], trial.fields["error_message"])
             else:
                 f.update(trial.fields)
-        elif not f.get("model_name"):
+                for note in trial.assumptions:
+                    if note not in r.assumptions:
+                        r.assumptions.append(note)
+        else:
+            models.read_model(model_words, r, catalog)
+        if not f.get("model_name") and not (p.run_log is not None and p.run_log.has_run_facts):
             models.read_size_or_unknown_name(model_words, r, catalog, p.model_text)
     if p.sockets and p.sockets > 1:
         r.note("note_sockets", sockets=p.sockets)

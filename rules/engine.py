@@ -100,6 +100,10 @@ def answer_query(query: Query, catalog: Catalog | None = None, question: str | N
         extra.append(say(query.lang, "not_understood", items=say(query.lang, "list_sep").join(query.unread)))
     if extra:
         result = result.model_copy(update={"answer": "\n".join([result.answer, *extra])})
+    if query.also_named and query.model_name and not result.error:
+        # first, not among the assumptions: a reader of "compare A and B" must see that only A is answered
+        second = say(query.lang, "note_second_model", first=query.model_name, second=query.also_named)
+        result = result.model_copy(update={"answer": f"{second}\n{result.answer}"})
     return result
 
 

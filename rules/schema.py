@@ -266,6 +266,7 @@ class Query(_Model):
     context: int | None = None
     kv_cache_type: str | None = None  # f16 | q8_0 | q4_0
     unknown_model: str | None = None  # a model name the catalog lacks, as written ("Zorblax-13B")
+    also_named: str | None = None  # a second catalog model in the question; the answer covers the first
     run_log: RunLog | None = None  # a pasted llama.cpp / Ollama / LM Studio log
     # what the parser assumed and what it could not read, worded for the answer
     assumptions: list[str] = Field(default_factory=list)

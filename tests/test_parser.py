@@ -339,5 +339,8 @@ def test_a_name_that_goes_on_past_an_alias_is_another_model(catalog):
                                       "3090跑llama 3.1 8b和qwen2.5 7b哪个快"])
 def test_two_models_in_one_question_are_said(catalog, question):
     """One model per answer: the second is named in the answer, never silently dropped."""
-    result = answer_query(parse(question, catalog), catalog)
-    assert result.model.name == "Llama 3.1 8B" and "Qwen2.5 7B" in result.answer
+    query = parse(question, catalog)
+    assert query.also_named == "Qwen2.5 7B"
+    result = answer_query(query, catalog)
+    # said first, before the verdict a reader takes in
+    assert result.model.name == "Llama 3.1 8B" and "Qwen2.5 7B" in result.answer.splitlines()[0]

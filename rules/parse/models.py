@@ -125,7 +125,7 @@ def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
             r.fields["model_name"] = name
             if second := _another_model(t, name, catalog):
                 # "is llama 3.1 8b or qwen 2.5 7b faster?": one model per answer, and it says so
-                r.note("note_second_model", first=name, second=second)
+                r.fields["also_named"] = second
             return
 
 

@@ -255,3 +255,14 @@ def test_missing_postgres_binaries_fail_in_ci_and_skip_elsewhere(monkeypatch, ci
     expected = pytest.fail.Exception if ci else pytest.skip.Exception
     with pytest.raises(expected, match="initdb, pg_ctl"):
         postgres_server.require_bindir()
+
+
+async def test_a_fresh_sqlite_file_opened_by_eight_at_once_never_reports_locked(tmp_path):
+    """SQLite refuses a journal-mode change at once ("database is locked", no busy wait) while
+    another connection sets up the new file: without a retry, about one round in thirty failed."""
+    from bot.settings import Settings
+
+    for round_ in range(20):
+        settings = Settings(data_dir=tmp_path / f"r{round_}")
+        stores = await asyncio.gather(*(open_store(settings) for _ in range(8)))
+        await asyncio.gather(*(s.close() for s in stores))

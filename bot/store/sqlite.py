@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -78,7 +79,7 @@ class SQLiteDatabase(_SQLiteSession, Database):
         try:  # aiosqlite's thread is not a daemon: a connection left open keeps the process alive
             conn.row_factory = _dict_row
             await conn.execute_fetchall(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            await conn.execute_fetchall("PRAGMA journal_mode=WAL")
+            await _set_wal(conn)
         except BaseException as exc:
             await conn.close()
             if isinstance(exc, (OSError, sqlite3.Error)):
@@ -121,3 +122,20 @@ class SQLiteDatabase(_SQLiteSession, Database):
 
     async def close(self) -> None:
         await self.conn.close()
+
+
+async def _set_wal(conn) -> None:
+    """Switch to WAL, retrying while another connection holds the fresh file: SQLite answers
+    "database is locked" to a journal-mode change at once, without the busy timeout, when
+    several processes open a new database together (seen with 8 at once)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.01
+    while True:
+        try:
+            await conn.execute_fetchall("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from rules.catalog import Catalog
 from rules.memory import fit
 from rules.phrases import say
-from rules.schema import GB, GIB, BenchMeasure, DiagnosisRow, Query, SpeedInfo, Verdict
+from rules.schema import GB, GIB, BenchRow, DiagnosisRow, Query, SpeedInfo, Verdict
 from rules.speed import gpu_class, speed, speed_from_bandwidth
 
 ALL_LAYERS = 99  # llama-bench's default -ngl
@@ -66,12 +66,12 @@ def bench_rows(query: Query, setup, catalog: Catalog) -> tuple[list[DiagnosisRow
     return rows, lines
 
 
-def _same_params(m: BenchMeasure, model) -> bool:
+def _same_params(m: BenchRow, model) -> bool:
     """The row's parameter count is the catalog model's (llama-bench prints it to 0.01B)."""
     return bool(m.params_b) and abs(m.params_b / model.params_b - 1) <= 0.03
 
 
-def _predict(m: BenchMeasure, query: Query, setup, quant, catalog: Catalog) -> SpeedInfo | None:
+def _predict(m: BenchRow, query: Query, setup, quant, catalog: Catalog) -> SpeedInfo | None:
     rig = setup.rig
     if rig is None:
         return None

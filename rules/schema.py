@@ -139,27 +139,61 @@ class LogDevice(_Model):
     total_mib: float | None = None
 
 
-class BenchMeasure(_Model):
-    """One llama-bench row, as rules/parse/bench.py read it (the fields a diagnosis uses)."""
+class BenchRow(_Model):
+    """One llama-bench result row, as rules/parse/bench.py reads it from any output format."""
 
-    model_type: str  # "qwen2 7B Q4_K - Medium"
-    quant: str | None = None
-    size_gib: float | None = None
-    backend: str | None = None
-    gpu_layers: int | None = None
-    on_cpu: bool = False
-    test: str  # tg128, pp512, tg128 @ d4096
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: str  # markdown | csv | json | jsonl
+    model_type: str  # llama-bench's model column: "llama 8B Q4_K - Medium"
+    model_words: str  # its architecture and size words: "llama 8B"
+    quant: str | None  # GGUF name read from it: "Q4_K_M"; None when it does not say
+    size_gib: float | None = None  # the weights, as llama-bench reports them
+    params_b: float | None = None
+    backend: str | None = None  # "CUDA", "Metal,BLAS", "CPU", "Vulkan", "ROCm", "SYCL"
+    gpu_layers: int | None = None  # ngl (not printed for CPU backends)
+    n_cpu_moe: int | None = None
+    threads: int | None = None
+    flash_attn: bool | None = None
+    type_k: str | None = None
+    type_v: str | None = None
+    no_kv_offload: bool | None = None
     n_prompt: int = 0
     n_gen: int = 0
     n_depth: int = 0
     tokens_per_s: float
     stddev: float | None = None
-    type_k: str | None = None
     model_filename: str | None = None
+    cpu_info: str | None = None  # CSV and JSON only
     gpu_info: str | None = None
-    model_words: str | None = None  # architecture and size: "qwen2 7B"
-    params_b: float | None = None
-    n_cpu_moe: int | None = None  # -ncmoe: experts of that many layers in RAM
+    build: str | None = None
+
+    @property
+    def test(self) -> str:
+        """The test as llama-bench names it: pp512, tg128, pp512+tg128, tg128 @ d4096."""
+        if self.n_prompt and not self.n_gen:
+            name = f"pp{self.n_prompt}"
+        elif self.n_gen and not self.n_prompt:
+            name = f"tg{self.n_gen}"
+        else:
+            name = f"pp{self.n_prompt}+tg{self.n_gen}"
+        return name + (f" @ d{self.n_depth}" if self.n_depth else "")
+
+    @property
+    def is_decode(self) -> bool:
+        """A text-generation test: decode speed, what RigBot's tokens/s figures predict."""
+        return self.n_gen > 0 and self.n_prompt == 0
+
+    @property
+    def is_prefill(self) -> bool:
+        return self.n_prompt > 0 and self.n_gen == 0
+
+    @property
+    def on_cpu(self) -> bool:
+        """Weights on the CPU: a CPU-only build, or a GPU build told -ngl 0."""
+        backend = (self.backend or "").upper()
+        cpu_build = not backend or all(b.strip() in {"CPU", "BLAS", "ZENDNN"} for b in backend.split(","))
+        return cpu_build or self.gpu_layers == 0
 
 
 class RunLog(_Model):
@@ -197,7 +231,7 @@ class RunLog(_Model):
     ollama_memory_required_gib: float | None = None  # memory.required.full
     ollama_memory_available_gib: list[float] = Field(default_factory=list)
     evidence: dict[str, str] = Field(default_factory=dict)
-    bench: list[BenchMeasure] = Field(default_factory=list)  # a pasted llama-bench table
+    bench: list[BenchRow] = Field(default_factory=list)  # a pasted llama-bench table
     runs: int = 1  # runs of the model in the paste; only the first is read
     model_file: str | None = None  # the -m file name on a pasted command line
 

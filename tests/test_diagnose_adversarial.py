@@ -7,10 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rules.engine import answer_query
-from rules.memory import fit
 from rules.parse import parse
-from rules.rig import rig_from_query
-from rules.schema import Intent, Verdict
+from rules.schema import Intent
 
 LOGS = Path(__file__).parent / "data" / "logs"
 

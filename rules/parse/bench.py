@@ -3,7 +3,7 @@ markdown (`-o md`, the default; old builds wrote "tg 128" and "llama 7B mostly Q
 new ones "tg128 @ d4096"), CSV (`-o csv`), JSON (`-o json`) and JSON lines (`-o jsonl`).
 
 `cut_llama_bench(text)` returns the text without the table and the rows it held, each a
-`BenchRow` with what llama-bench measured and how it was run. The model column is kept as
+`BenchRow` (rules/schema.py) with what llama-bench measured and how it was run. The model column is kept as
 written; `split_model_type` (rules/parse/ftype.py) reads the quant from it. Never raises on
 malformed input: a row that cannot be read is left in the text for the rest of the parser."""
 
@@ -14,66 +14,8 @@ import io
 import json
 import re
 
-from pydantic import BaseModel, ConfigDict
-
 from rules.parse.ftype import split_model_type
-
-GIB = 2**30
-
-
-class BenchRow(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    format: str  # markdown | csv | json | jsonl
-    model_type: str  # llama-bench's model column: "llama 8B Q4_K - Medium"
-    model_words: str  # its architecture and size words: "llama 8B"
-    quant: str | None  # GGUF name read from it: "Q4_K_M"; None when it does not say
-    size_gib: float | None = None  # the weights, as llama-bench reports them
-    params_b: float | None = None
-    backend: str | None = None  # "CUDA", "Metal,BLAS", "CPU", "Vulkan", "ROCm", "SYCL"
-    gpu_layers: int | None = None  # ngl (not printed for CPU backends)
-    n_cpu_moe: int | None = None
-    threads: int | None = None
-    flash_attn: bool | None = None
-    type_k: str | None = None
-    type_v: str | None = None
-    no_kv_offload: bool | None = None
-    n_prompt: int = 0
-    n_gen: int = 0
-    n_depth: int = 0
-    tokens_per_s: float
-    stddev: float | None = None
-    model_filename: str | None = None
-    cpu_info: str | None = None  # CSV and JSON only
-    gpu_info: str | None = None
-    build: str | None = None
-
-    @property
-    def test(self) -> str:
-        """The test as llama-bench names it: pp512, tg128, pp512+tg128, tg128 @ d4096."""
-        if self.n_prompt and not self.n_gen:
-            name = f"pp{self.n_prompt}"
-        elif self.n_gen and not self.n_prompt:
-            name = f"tg{self.n_gen}"
-        else:
-            name = f"pp{self.n_prompt}+tg{self.n_gen}"
-        return name + (f" @ d{self.n_depth}" if self.n_depth else "")
-
-    @property
-    def is_decode(self) -> bool:
-        """A text-generation test: decode speed, what RigBot's tokens/s figures predict."""
-        return self.n_gen > 0 and self.n_prompt == 0
-
-    @property
-    def is_prefill(self) -> bool:
-        return self.n_prompt > 0 and self.n_gen == 0
-
-    @property
-    def on_cpu(self) -> bool:
-        """Weights on the CPU: a CPU-only build, or a GPU build told -ngl 0."""
-        backend = (self.backend or "").upper()
-        cpu_build = not backend or all(b.strip() in {"CPU", "BLAS", "ZENDNN"} for b in backend.split(","))
-        return cpu_build or self.gpu_layers == 0
+from rules.schema import GIB, BenchRow
 
 
 def cut_llama_bench(text: str) -> tuple[str, list[BenchRow]]:

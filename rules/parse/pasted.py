@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from rules.parse.bench import cut_llama_bench
 from rules.parse.run_log import cut_run_log
-from rules.schema import BenchMeasure, RunLog
+from rules.schema import RunLog
 
 GIB = 2**30
 
@@ -287,11 +287,7 @@ def _llama_bench(text: str, p: Pasted) -> str:
     rest, rows = cut_llama_bench(text)
     if not rows:
         return text
-    p.run_log = RunLog(tool="llama-bench", bench=[BenchMeasure(
-        model_type=r.model_type, quant=r.quant, size_gib=r.size_gib, backend=r.backend, gpu_layers=r.gpu_layers,
-        on_cpu=r.on_cpu, test=r.test, n_prompt=r.n_prompt, n_gen=r.n_gen, n_depth=r.n_depth,
-        tokens_per_s=r.tokens_per_s, stddev=r.stddev, type_k=r.type_k, model_filename=r.model_filename,
-        gpu_info=r.gpu_info, model_words=r.model_words, params_b=r.params_b, n_cpu_moe=r.n_cpu_moe) for r in rows])
+    p.run_log = RunLog(tool="llama-bench", bench=rows)
     gpus = {r.gpu_info for r in rows if r.gpu_info and not r.on_cpu}
     for name in sorted(gpus):
         for one in name.split(","):  # llama-bench joins several cards with ", "

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from rules.catalog import Catalog, default_catalog
 from rules.parse import parse
-from rules.parse.bench import BenchRow, cut_llama_bench
+from rules.parse.bench import cut_llama_bench
 from rules.parse.report_words import (
     FILLED_DROP,
     gpu_count_in_words,
@@ -27,7 +27,7 @@ from rules.parse.report_words import (
     without_speeds,
 )
 from rules.phrases import language_of, say
-from rules.schema import Query, SpeedInfo, Verdict
+from rules.schema import BenchRow, Query, SpeedInfo, Verdict
 
 MAX_BENCH_ROWS = 20  # one paste stores at most this many configurations
 PARAMS_TOLERANCE = 0.15  # the table's parameter count vs the named model's

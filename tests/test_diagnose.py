@@ -6,35 +6,12 @@ catalog card."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from run_log_samples import BENCH, LOGS, codes, diagnosed, sample
 
-from rules.engine import answer_query
 from rules.memory import fit
-from rules.parse import parse
 from rules.rig import rig_from_query
-from rules.schema import Intent, Verdict
-
-LOGS = Path(__file__).parent / "data" / "logs"
-
-
-def sample(name: str) -> str:
-    return (LOGS / name).read_text("utf-8").split("\n", 1)[1]
-
-
-def diagnosed(text: str, catalog):
-    query = parse(text, catalog)
-    assert query.error is None, query.error_message
-    assert query.intent == Intent.DIAGNOSE
-    result = answer_query(query, catalog)
-    assert result.error is None and result.diagnosis is not None
-    return query, result
-
-
-def codes(result) -> list[str]:
-    return [c.code for c in result.diagnosis.causes]
-
+from rules.schema import Verdict
 
 # The laptop log with its one device line made the desktop card of that name: the catalog
 # then knows the card, so RigBot can predict and correct (everything else is the real log).
@@ -192,7 +169,6 @@ def test_every_sample_is_diagnosed_without_error(catalog, name):
 
 
 # llama-bench tables (tests/data/bench, sources in its SOURCES.md) --------------------------
-BENCH = Path(__file__).parent / "data" / "bench"
 
 
 @pytest.mark.parametrize("name", ["rtx4080.csv", "rtx4080.json"])

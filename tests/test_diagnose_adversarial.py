@@ -4,31 +4,10 @@ the test names. The diagnosis must say what it does not know rather than guess."
 
 from __future__ import annotations
 
-from pathlib import Path
+from run_log_samples import bench, codes, diagnosed, sample
 
-from rules.engine import answer_query
 from rules.parse import parse
 from rules.schema import Intent
-
-LOGS = Path(__file__).parent / "data" / "logs"
-
-
-def sample(name: str) -> str:
-    return (LOGS / name).read_text("utf-8").split("\n", 1)[1]
-
-
-def diagnosed(text: str, catalog):
-    query = parse(text, catalog)
-    assert query.error is None, query.error_message
-    assert query.intent == Intent.DIAGNOSE
-    result = answer_query(query, catalog)
-    assert result.error is None and result.diagnosis is not None
-    return query, result
-
-
-def codes(result) -> list[str]:
-    return [c.code for c in result.diagnosis.causes]
-
 
 V100 = sample("cuda_llama_cli_v100_pythia.txt")
 
@@ -154,13 +133,6 @@ def test_two_runs_in_one_paste_are_not_mixed(catalog):
 
 
 # llama-bench tables (tests/data/bench, sources in its SOURCES.md) --------------------------
-BENCH = Path(__file__).parent / "data" / "bench"
-
-
-def bench(name: str) -> str:
-    return (BENCH / name).read_text("utf-8")
-
-
 def test_llama_bench_ngl_minus_one_is_every_layer_not_one(catalog):
     """The README's "-d" table prints ngl -1 (llama-bench's "all layers"): RigBot predicted one
     layer on the GPU (8.9 tokens/s) and called 121 tokens/s "faster than predicted"."""

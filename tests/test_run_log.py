@@ -8,19 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from run_log_samples import LOGS, sample
 
 from rules.parse import parse
 from rules.parse.run_log import cut_run_log, read_run_log, strip_prefix
 from rules.schema import Intent
-
-LOGS = Path(__file__).parent / "data" / "logs"
-
-
-def sample(name: str) -> str:
-    """The log without its `# source:` line (the line is for people, not part of the log)."""
-    first, rest = (LOGS / name).read_text("utf-8").split("\n", 1)
-    assert first.startswith("# source: "), f"{name} must name its source on its first line"
-    return rest
 
 
 def test_every_sample_names_its_source():

@@ -275,8 +275,21 @@ class Diagnosis(_Model):
     rows: list[DiagnosisRow] = Field(default_factory=list)  # llama-bench generation rows
 
 
+class QueryOption(_Model):
+    """One side of a comparison ("4090 vs 5090", "Q4_K_M vs Q8_0", "… what about a 4090?"):
+    the fields it changes in the question's `Query`; the rest is shared."""
+
+    label: str  # as the question wrote it, for the table's row
+    gpu_names: list[str] | None = None
+    gpu_counts: list[int] | None = None
+    model_name: str | None = None
+    params_b: float | None = None
+    quant: str | None = None
+
+
 class Query(_Model):
-    """What the parser understood from a question; everything optional."""
+    """What the parser understood from a question; everything optional. The engine answers
+    from this alone: nothing downstream reads the question's text again."""
 
     intent: Intent = Intent.CAN_RUN
     lang: str = "en"  # the question's language, which the answer is written in: en | zh
@@ -302,6 +315,17 @@ class Query(_Model):
     unknown_model: str | None = None  # a model name the catalog lacks, as written ("Zorblax-13B")
     also_named: str | None = None  # a second catalog model in the question; the answer covers the first
     run_log: RunLog | None = None  # a pasted llama.cpp / Ollama / LM Studio log
+    full_context: bool = False  # "at full context", "满上下文": the model's native context
+    # what else the question asks for
+    users: int | None = None  # concurrent users / parallel sequences to serve
+    prompt_tokens: int | None = None  # "a 4k-token prompt": prefill and time to first token
+    wants_first_token: bool = False  # "time to first token", "首字"
+    train_method: str | None = None  # fine-tuning: full | lora | qlora
+    batch_size: int | None = None
+    sequence_length: int | None = None
+    experts_in_ram: bool = False  # MoE experts kept in RAM (--n-cpu-moe, "experts on the CPU")
+    runtime: str | None = None  # a runtime the question names (vllm, mlx, exllama, ollama, ...)
+    options: list[QueryOption] = Field(default_factory=list)  # a comparison: one answer per option
     # what the parser assumed and what it could not read, worded for the answer
     assumptions: list[str] = Field(default_factory=list)
     unread: list[str] = Field(default_factory=list)

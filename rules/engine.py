@@ -9,7 +9,6 @@ from rules.catalog import Catalog, DeviceClass, ModelSpec, QuantType, default_ca
 from rules.command import llama_server, ollama
 from rules.context import context_limits
 from rules.gguf_file import GgufError, GgufInfo, read_gguf
-from rules.intents import Extras, read_extras
 from rules.memory import (
     CPU_OVERHEAD_GIB,
     GPU_OVERHEAD_GIB,
@@ -31,6 +30,7 @@ from rules.schema import (
     MemoryInfo,
     ModelInfo,
     Query,
+    Recommendation,
     SizingResult,
     SpeedInfo,
     Verdict,
@@ -58,7 +58,7 @@ DEFAULT_MODEL_FOR_SIZE = {
 
 def answer_question(question: str, catalog: Catalog | None = None) -> SizingResult:
     catalog = catalog or default_catalog()
-    return answer_query(parse(question, catalog), catalog, question=question)
+    return answer_query(parse(question, catalog), catalog)
 
 
 def resolve_model(query: Query, catalog: Catalog) -> tuple[ModelSpec, list[str]]:
@@ -84,15 +84,17 @@ def resolve_model(query: Query, catalog: Catalog) -> tuple[ModelSpec, list[str]]
     return stand_in, [say(lang, "note_stand_in", size=size, model=nearest.name)]
 
 
-def answer_query(query: Query, catalog: Catalog | None = None, question: str | None = None, *,
+def answer_query(query: Query, catalog: Catalog | None = None, *,
                  allow_local_files: bool = True, measured: UserMeasurements | None = None) -> SizingResult:
-    """`question`, when given, supplies what a `Query` has no field for: users, prompt
-    length, fine-tuning method, batch size (rules/intents.py). `allow_local_files=False`
+    """The answer from the `Query` alone: the question's text is never read again.
+    `allow_local_files=False`
     (chat adapters): a question naming a local GGUF gets one sentence whatever the path,
     so a chat user cannot probe the bot host's disk. `measured`: users' speed reports
     (rules/user_measurements.py), shown beside and folded into speed answers."""
     catalog = catalog or default_catalog()
-    result = _answer(query, catalog, read_extras(question), allow_local_files, measured)
+    if len(query.options) > 1 and not query.error:
+        return _compare_options(query, catalog, allow_local_files, measured)
+    result = _answer(query, catalog, allow_local_files, measured)
     # the parser's assumptions and what it could not read are always said
     missing = [a for a in query.assumptions if a not in result.answer]
     extra = [_assumptions(missing, query.lang)] if missing else []
@@ -100,14 +102,51 @@ def answer_query(query: Query, catalog: Catalog | None = None, question: str | N
         extra.append(say(query.lang, "not_understood", items=say(query.lang, "list_sep").join(query.unread)))
     if extra:
         result = result.model_copy(update={"answer": "\n".join([result.answer, *extra])})
-    if query.also_named and query.model_name and not result.error:
+    if query.also_named and query.model_name and not result.error and not query.options:
         # first, not among the assumptions: a reader of "compare A and B" must see that only A is answered
         second = say(query.lang, "note_second_model", first=query.model_name, second=query.also_named)
         result = result.model_copy(update={"answer": f"{second}\n{result.answer}"})
     return result
 
 
-def _answer(query: Query, catalog: Catalog, extras: Extras, allow_local_files: bool = True,
+def _compare_options(query: Query, catalog: Catalog, allow_local_files: bool,
+                     measured: UserMeasurements | None) -> SizingResult:
+    """"4090 vs 5090 for Llama 3.3 70B", "Q4_K_M or Q8_0?": each option answered on its own
+    (never one pooled rig), a table of them first, then the first option's full answer."""
+    answers = []
+    for option in query.options:
+        changes = option.model_dump(exclude={"label"}, exclude_none=True)
+        if "model_name" in changes:
+            changes.setdefault("params_b", None)
+        one = query.model_copy(update={**changes, "options": [], "also_named": None})
+        answers.append((option.label, answer_query(one, catalog, allow_local_files=allow_local_files,
+                                                   measured=measured)))
+    lang = query.lang
+    rows, lines = [], [say(lang, "compare_head", count=len(answers)), say(lang, "compare_table_head"), "|---|---|---|---|"]
+    for label, result in answers:
+        s, m = result.speed, result.memory
+        verdict = say(lang, f"headline_{result.verdict.value}") if result.verdict else "—"
+        if result.error:
+            verdict = result.answer.splitlines()[0]
+        tps = (say(lang, "compare_speed", tps=_tps(s.expected_tokens_per_s), low=_tps(s.expected_range[0]),
+                   high=_tps(s.expected_range[1])) if s and s.expected_range else "—")
+        memory = f"{m.total_gib:.1f} GiB" if m else "—"
+        lines.append(f"| {label} | {verdict} | {memory} | {tps} |")
+        if result.model and result.verdict and m:
+            rows.append(Recommendation(
+                model=result.model.name, params_b=result.model.params_b, quant=result.model.quant,
+                verdict=result.verdict, total_gib=m.total_gib,
+                expected_tokens_per_s=s.expected_tokens_per_s if s else None,
+                expected_range=s.expected_range if s else None,
+                hardware=" + ".join(f"{g.count}x {g.name}" if g.count > 1 else g.name for g in result.hardware.gpus)
+                if result.hardware and result.hardware.gpus else None))
+    first_label, first = answers[0]
+    lines.append(say(lang, "compare_first", label=first_label))
+    lines.append(first.answer)
+    return first.model_copy(update={"answer": "\n".join(lines), "recommendations": rows})
+
+
+def _answer(query: Query, catalog: Catalog, allow_local_files: bool = True,
             measured: UserMeasurements | None = None) -> SizingResult:
     if query.error:
         return SizingResult(intent=query.intent, answer=query.error_message or query.error,
@@ -121,15 +160,15 @@ def _answer(query: Query, catalog: Catalog, extras: Extras, allow_local_files: b
             return SizingResult(intent=query.intent, error="gguf_local_only",
                                 answer=say(query.lang, "error_gguf_local_only"))
         return _from_file(query, catalog)
-    intent = extras.intent or query.intent
+    intent = query.intent
     if intent == Intent.FINE_TUNE and query.has_model and (query.model_name or query.params_b):
-        return _fine_tune(query, catalog, extras)
+        return _fine_tune(query, catalog)
     if intent == Intent.MAX_CONTEXT and query.has_model and query.has_hardware and (query.model_name or query.params_b):
         return _max_context(query, catalog)
     if intent == Intent.SERVE and query.has_model and query.has_hardware and (query.model_name or query.params_b):
-        return _serve(query, catalog, extras)
-    if intent == Intent.SERVE and query.has_hardware and not query.has_model and extras.users:
-        return _serve_recommend(query, catalog, extras)
+        return _serve(query, catalog)
+    if intent == Intent.SERVE and query.has_hardware and not query.has_model and query.users:
+        return _serve_recommend(query, catalog)
     if query.bandwidth_gbs and query.model_file_gb:
         return _pure_speed(query, catalog)
     if query.has_model and not query.model_name and not query.params_b:
@@ -139,7 +178,7 @@ def _answer(query: Query, catalog: Catalog, extras: Extras, allow_local_files: b
     if query.has_model and not query.has_hardware:
         return _requirements(query, catalog)
     if query.has_model:
-        return _can_run(query, catalog, extras, measured)
+        return _can_run(query, catalog, measured)
     return SizingResult(intent=query.intent, answer=say(query.lang, "nothing_to_size"), error="nothing_to_size")
 
 
@@ -163,7 +202,10 @@ def _model_setup(query: Query, catalog: Catalog) -> tuple[ModelSpec, QuantType, 
         quant = catalog.quant(DEFAULT_QUANT)
         notes.append(say(lang, "note_default_quant", quant=quant.name,
                          bits=round(effective_bits_per_weight(model, quant, catalog), 2)))
-    if query.context:
+    if query.full_context and not query.context:
+        context = model.native_context
+        notes.append(say(lang, "note_full_context", context=context, model=model.name))
+    elif query.context:
         context = query.context
         if context > model.native_context:
             notes.append(say(lang, "note_beyond_context", context=context, model=model.name,
@@ -289,10 +331,10 @@ def _speed_line(s: SpeedInfo, per_token_gb: float, lang: str, context: int | Non
 DEFAULT_PROMPT_TOKENS = 1000  # "time to first token" without a prompt length
 
 
-def _prompt_tokens(extras: Extras, notes: list[str], lang: str) -> int | None:
-    if extras.prompt_tokens:
-        return extras.prompt_tokens
-    if extras.wants_first_token:
+def _prompt_tokens(query: Query, notes: list[str], lang: str) -> int | None:
+    if query.prompt_tokens:
+        return query.prompt_tokens
+    if query.wants_first_token:
         notes.append(say(lang, "note_prompt_assumed", prompt=DEFAULT_PROMPT_TOKENS))
         return DEFAULT_PROMPT_TOKENS
     return None
@@ -316,9 +358,7 @@ def expert_offload(model: ModelSpec, quant: QuantType, context: int, rig: Rig, k
     return cpu_layers
 
 
-def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None,
-             measured: UserMeasurements | None = None) -> SizingResult:
-    extras = extras or Extras()
+def _can_run(query: Query, catalog: Catalog, measured: UserMeasurements | None = None) -> SizingResult:
     model, quant, context, notes = _model_setup(query, catalog)
     rig = rig_from_query(query, catalog)
     lang = query.lang
@@ -326,10 +366,15 @@ def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None,
     if query.vram_only:
         notes.append(say(lang, "note_vram_only", gpu=rig.gpus[0][0].name))
     f = fit(model, quant, context, rig, kv_type)
-    prompt = _prompt_tokens(extras, notes, lang)
+    prompt = _prompt_tokens(query, notes, lang)
     cpu_moe = None
     if f.verdict in (Verdict.PARTIAL_OFFLOAD, Verdict.CPU_ONLY) and rig.gpus:
         cpu_moe = expert_offload(model, quant, context, rig, kv_type)
+    if query.experts_in_ram and rig.gpus and f.verdict != Verdict.DOES_NOT_FIT:
+        if not model.is_moe:
+            notes.append(say(lang, "note_experts_dense", model=model.name))
+        elif not cpu_moe and expert_weight_bytes(model, quant) / GIB + CPU_OVERHEAD_GIB <= rig.ram_gib:
+            cpu_moe = model.layers  # asked for: every layer's experts in RAM (--cpu-moe)
     what = say(lang, "what", model=model.name, quant=quant.name, context=context)
     if cpu_moe:
         in_ram = expert_weight_bytes(model, quant) / GIB * cpu_moe / model.layers
@@ -374,7 +419,7 @@ def _can_run(query: Query, catalog: Catalog, extras: Extras | None = None,
         command = llama_server(model, quant, rig, context=context, gpu_layers=f.gpu_layers,
                                total_layers=f.total_layers, kv_type=kv_type, cpu_moe_layers=cpu_moe)
         lines.append(_command_lines(command, model, quant, context, lang))
-    intent = extras.intent if extras.intent == Intent.COMMAND else query.intent
+    intent = query.intent
     return SizingResult(
         intent=intent if intent != Intent.EXPLAIN else Intent.CAN_RUN,
         hardware=rig.hardware_info(),
@@ -492,7 +537,7 @@ def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
     )
 
 
-def _serve_recommend(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
+def _serve_recommend(query: Query, catalog: Catalog) -> SizingResult:
     """"Can a 3090 serve 8 users at 8k each?" with no model named: the models that can,
     each sized with one llama.cpp slot of that context per user."""
     from rules.serving import models_for_serving
@@ -500,7 +545,7 @@ def _serve_recommend(query: Query, catalog: Catalog, extras: Extras) -> SizingRe
     rig = rig_from_query(query, catalog)
     lang = query.lang
     where = rig.describe(lang)
-    users = extras.users
+    users = query.users
     context = query.context or 4096
     notes = list(query.assumptions) + rig.assumptions
     if not query.context:
@@ -601,7 +646,7 @@ def _max_context(query: Query, catalog: Catalog) -> SizingResult:
     )
 
 
-def _fine_tune(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
+def _fine_tune(query: Query, catalog: Catalog) -> SizingResult:
     """Full, LoRA and QLoRA memory; the verdict for the method asked (LoRA when none)."""
     # training sizes 16-bit (or 4-bit NF4) weights and a sequence length: no GGUF quant or
     # context is assumed, so none is said; what is assumed is the training setup itself
@@ -611,14 +656,14 @@ def _fine_tune(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
     if query.quant:
         notes.append(say(lang, "note_train_quant_ignored", quant=query.quant))
     notes.append(say(lang, "note_train_setup", rank=LORA_RANK))
-    batch = extras.batch_size or DEFAULT_BATCH
-    seq = extras.sequence_length or query.context or DEFAULT_SEQUENCE
-    if not extras.batch_size:
+    batch = query.batch_size or DEFAULT_BATCH
+    seq = query.sequence_length or query.context or DEFAULT_SEQUENCE
+    if not query.batch_size:
         notes.append(say(lang, "note_batch_assumed", batch=batch))
-    if not (extras.sequence_length or query.context):
+    if not (query.sequence_length or query.context):
         notes.append(say(lang, "note_sequence_assumed", seq=seq))
-    method = extras.method or "lora"
-    if not extras.method:
+    method = query.train_method or "lora"
+    if not query.train_method:
         notes.append(say(lang, "note_method_assumed"))
     plans = {m: training_memory(model, m, batch, seq) for m in METHODS}
     lines = [say(lang, "train_head", model=model.name, batch=batch, seq=seq, rank=plans["lora"].lora_rank)]
@@ -658,7 +703,7 @@ def _fine_tune(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
     )
 
 
-def _serve(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
+def _serve(query: Query, catalog: Catalog) -> SizingResult:
     """N users × context each: KV cache per llama.cpp slot; how many users fit."""
     model, quant, context, notes, rig = _needs_model_and_rig(query, catalog)
     lang = query.lang
@@ -666,7 +711,7 @@ def _serve(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
     single_fit = fit(model, quant, context, rig, kv_type)
     single = speed(model, quant, single_fit, rig, catalog) if single_fit.verdict != Verdict.DOES_NOT_FIT else None
     probe = serving(model, quant, rig, 1, context, kv_type, single)
-    users = extras.users or probe.max_users
+    users = query.users or probe.max_users
     info = serving(model, quant, rig, users, context, kv_type, single)
     weights = weights_bytes(model, quant) / GIB
     from rules.context import memory_for_model_gib
@@ -677,7 +722,7 @@ def _serve(query: Query, catalog: Catalog, extras: Extras) -> SizingResult:
     fits_all = users > 0 and total <= budget
     verdict = (Verdict.FITS_GPU if rig.gpus else Verdict.CPU_ONLY) if fits_all else Verdict.DOES_NOT_FIT
     lines = []
-    if extras.users:
+    if query.users:
         key = "serve_fits" if fits_all else "serve_no"
         lines.append(say(lang, key, headline=say(lang, f"headline_{'fits_gpu' if fits_all else 'does_not_fit'}"),
                          users=users, context=context, model=model.name, quant=quant.name, where=where,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from rules.catalog import Catalog, default_catalog
 from rules.parse import hardware, models, numbers
+from rules.parse.asks import read_asks
 from rules.parse.intent import asks_something_else, intent_of, wants_diagnosis
 from rules.parse.pasted import Pasted, cut_pasted
 from rules.parse.reading import Reading
@@ -45,6 +46,7 @@ def _parse(question: str, catalog: Catalog) -> Query:
     cased = rest if len(rest) == len(raw) else raw
 
     models.read_gguf_path(rest, t, r)
+    read_asks(t, r)  # first: "batch 4", "20 users", "a 4k-token prompt" are not counts or contexts
     models.read_kv_cache(t, r)
     hardware.read_bandwidth(t, r)
     hardware.read_vram(t, r)
@@ -70,7 +72,7 @@ def _parse(question: str, catalog: Catalog) -> Query:
     _check_ranges(r)
 
     fields = r.fields
-    intent = intent_of(raw, fields)
+    intent = intent_of(raw, t.text, fields)
     if pasted.run_log is not None and not r.failed:
         fields["run_log"] = pasted.run_log
         if wants_diagnosis(raw) or (pasted.run_log.has_run_facts and not words_named_model

@@ -304,21 +304,33 @@ def cpu_by_text(text: str, catalog: Catalog) -> str | None:
 
 # --- GPUs ------------------------------------------------------------------------------
 _GPU_PREFIX = r"(?:(?:nvidia|geforce|amd|radeon|intel|tesla|quadro)\s*)?"
-_GPU_SIZE = (rf"(?:\s*(?:with\s*|,\s*|\(\s*)?{NUM}\s*(?:gb|g|gib)(?![a-z0-9])\)?"
+_GPU_SIZE = (r"(?:\s*(?:with\s*|,\s*|\(\s*)?(?P<size>\d+(?:\.\d+)?)\s*(?:gb|g|gib)(?![a-z0-9])\)?"
              r"(?!\s*(?:of\s*)?(?:system|ram|内存|ddr|model|模型|file|unified)))?")
-_GPU_COUNT_AFTER = r"(?:\s*(?:x|\*)\s*(\d{1,3})(?![a-z0-9])|\s*[,(]?\s*(\d{1,2})\s*(?:cards?|gpus?)\)?)?"
+# a count after the card: "x2", "*4", "2 cards", or a Chinese count rewritten as "4x" ("P40 24G 四张")
+_GPU_COUNT_AFTER = (r"(?:\s*(?:x|\*)\s*(?P<after_x>\d{1,3})(?![a-z0-9])|\s*[,(]?\s*(?P<after_cards>\d{1,2})\s*(?:cards?|gpus?)\)?"
+                    r"|\s*(?P<after_zh>\d{1,2})x(?=\s|$)(?!\s*(?:nvidia|geforce|rtx|gtx|rx|tesla|quadro|radeon|\d{3,4}\b)))?")
+# a memory size written before the card: "16gb 4060 ti", "24G P40"
+_GPU_SIZE_BEFORE = r"(?:(?P<size_before>\d+(?:\.\d+)?)\s*(?:gb|g|gib)\s+(?:of\s+vram\s+)?)?"
 
 
 @cached_per_catalog
 def _gpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
     """One pattern per GPU key, with an optional count before ("2x", "2 ") or after
-    ("x2", "2 cards") and an optional memory size after ("3060 12gb")."""
+    ("x2", "2 cards") and an optional memory size before or after ("16gb 4060 ti", "3060 12gb")."""
     keys = sorted({k for gpu in catalog.gpus if gpu.vendor != "apple" for k in gpu.keys}, key=len, reverse=True)
     return [
-        (re.compile(rf"(?<![a-z0-9.])(?:(\d{{1,3}})\s*(?:x|\*)\s*|(\d{{1,2}})\s+)?{_GPU_PREFIX}{flex(k)}(?:s)?"
+        (re.compile(rf"(?<![a-z0-9.])(?:(?P<before_x>\d{{1,3}})\s*(?:x|\*)\s*|(?P<before>\d{{1,2}})\s+)?{_GPU_SIZE_BEFORE}"
+                    rf"(?P<card>{_GPU_PREFIX}{flex(k)}(?:s)?)"
                     rf"(?![a-z0-9]){_GPU_SIZE}{_GPU_COUNT_AFTER}"), k, anchor(k))
         for k in keys
     ]
+
+
+def _count_of(match: re.Match[str]) -> int:
+    for group in ("before_x", "before", "after_x", "after_cards", "after_zh"):
+        if match.group(group):
+            return int(match.group(group))
+    return 1
 
 
 _TOTAL = re.compile(r"\s*(?:in\s+)?(?:total|combined|总共|总计|合计)\)?")
@@ -346,10 +358,19 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
     names: list[str] = list(f.get("gpu_names", []))
     counts: list[int] = list(f.get("gpu_counts", []))
     found: list[tuple[int, str, int]] = []  # (position, card, count): listed in the question's order
+    spans: list[tuple[int, int]] = []
     for pattern, key, key_anchor in _gpu_patterns(catalog):
-        while key_anchor in t.text and (match := t.find(pattern)):
-            count = int(match.group(1) or match.group(2) or match.group(4) or match.group(5) or 1)
-            size = float(match.group(3)) if match.group(3) else None
+        while key_anchor in t.text and (match := pattern.search(t.text)):
+            count = _count_of(match)
+            size = float(match.group("size")) if match.group("size") else None
+            start = match.start()
+            if size is None and match.group("size_before"):
+                before = float(match.group("size_before"))
+                if any(abs(g.vram_gib - before) < _SIZE_TOLERANCE_GIB for g in catalog.gpus if key in g.keys):
+                    size = before  # "16gb 4060 ti": the size before the card is its memory
+                else:  # "64gb 3090": not this card's memory; left for RAM
+                    start = match.start("card")
+            t.text = t.text[:start] + " " * (match.end() - start) + t.text[match.end():]
             if size and count > 1 and (total := _TOTAL.match(t.text, match.end())):
                 t.take(total)  # "2x3090 (48GB total)": the size is for all the cards
                 size /= count
@@ -359,8 +380,16 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
             if count < 1 or count > MAX_GPUS:
                 r.fail("absurd_gpu_count", "error_absurd_gpu_count", count=count, most=MAX_GPUS)
                 return
-            found.append((match.start(), gpu.name, count))
-    for _, name, count in sorted(found):
+            found.append((start, gpu.name, count))
+            spans.append((start, match.end()))
+    found.sort()
+    spans.sort()
+    if _compared(t.text, spans) and len({name for _, name, _ in found}) > 1:
+        # "4090 vs 5090", "a 3090 … what about a 4090?": one answer per card, never one pooled rig
+        r.fields["options"] = [{"label": name if count == 1 else f"{count}x {name}", "gpu_names": [name],
+                                "gpu_counts": [count]} for _, name, count in found]
+        found = found[:1]
+    for _, name, count in found:
         _add(names, counts, name, count)
     if names:
         f["gpu_names"], f["gpu_counts"] = names, counts
@@ -380,6 +409,15 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
     if r.vram_gib is not None and (gpu := typical_card(catalog, r.vram_gib)):
         f["gpu_names"], f["gpu_counts"] = [gpu.name], [1]
         f["vram_only"] = True
+
+
+# words between two named things that make them alternatives, not one rig
+_ALTERNATIVES = re.compile(r"(?<![a-z])(?:vs\.?|versus|or|compared\s+(?:to|with)|against|what\s+about|how\s+about|instead\s+of"
+                           r"|rather\s+than|better\s+than|faster\s+than)(?![a-z])|还是|或者|或|对比|相比|比较|比|换成|换")
+
+
+def _compared(text: str, spans: list[tuple[int, int]]) -> bool:
+    return any(_ALTERNATIVES.search(text[a[1]:b[0]]) for a, b in zip(spans, spans[1:], strict=False))
 
 
 def _add(names: list[str], counts: list[int], name: str, count: int) -> None:

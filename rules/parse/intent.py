@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rules.intents import detect_intent
+from rules.parse.asks import follow_on_intent
 from rules.schema import Intent
 
 _SPEED_WORDS = re.compile(
@@ -33,14 +33,19 @@ _OPINION_WORDS = re.compile(
 )
 
 
-def intent_of(raw: str, q: dict) -> Intent:
+def intent_of(raw: str, rest: str, q: dict) -> Intent:
+    """`raw`: the question's words; `rest`: what is left once devices, models and numbers
+    are read (the follow-on intents are judged on it)."""
     has_hw = bool(q.get("gpu_names") or q.get("cpu_only") or q.get("cpu_name") or q.get("ram_gib")
                   or q.get("ram_kind") or q.get("bandwidth_gbs"))
     has_model = bool(q.get("model_name") or q.get("params_b") or q.get("model_file_gb") or q.get("gguf_path"))
     if q.get("error"):
         return Intent.CAN_RUN
-    if has_model and (follow_on := detect_intent(raw)):  # max_context, fine_tune, serve, command
+    follow_on = follow_on_intent(rest, q)
+    if has_model and follow_on:  # max_context, fine_tune, serve, command
         return follow_on
+    if has_hw and follow_on == Intent.SERVE and q.get("users"):  # "how many 8B users can 2x3090 serve"
+        return Intent.SERVE
     if _SPEED_WORDS.search(raw) and (has_model or q.get("bandwidth_gbs")):
         return Intent.SPEED
     if q.get("bandwidth_gbs") and q.get("model_file_gb"):
@@ -75,4 +80,4 @@ def wants_diagnosis(raw: str) -> bool:
 def asks_something_else(raw: str) -> bool:
     """A question asked with a pasted log that is not about the run: "what is the biggest
     model I can run?", "how much context fits?", "can I fine-tune?"."""
-    return bool(_RECOMMEND_WORDS.search(raw) or detect_intent(raw) not in (None, Intent.COMMAND))
+    return bool(_RECOMMEND_WORDS.search(raw) or follow_on_intent(raw, {}) not in (None, Intent.COMMAND))

@@ -101,10 +101,18 @@ _BPW = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:bpw|bits? per weight)")
 def read_quant(t: Text, r: Reading, catalog: Catalog) -> None:
     if m := t.find(_BPW):  # "4.65 bpw" (EXL2): the engine sizes named quant types only
         r.could_not_read("unread_bpw", text=m.group(0).strip())
+    found: list[tuple[int, str, str]] = []  # (position, quant, as written)
     for pattern, name, key_anchor in _quant_patterns(catalog):
-        if key_anchor in t.text and t.find(pattern):
-            r.fields["quant"] = name
-            return
+        while key_anchor in t.text and (m := t.find(pattern)):
+            if name not in {q for _, q, _ in found}:
+                found.append((m.start(), name, m.group(0).strip()))
+    if not found:
+        return
+    found.sort()
+    r.fields["quant"] = found[0][1]
+    if len(found) > 1:
+        # "Q4_K_M vs Q8_0", "q4 or q8?": one answer per quantization
+        r.fields["options"] = [{"label": name, "quant": name} for _, name, _ in found]
 
 
 def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
@@ -124,8 +132,9 @@ def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
                 return
             r.fields["model_name"] = name
             if second := _another_model(t, name, catalog):
-                # "is llama 3.1 8b or qwen 2.5 7b faster?": one model per answer, and it says so
+                # "is llama 3.1 8b or qwen 2.5 7b faster?": one answer per model
                 r.fields["also_named"] = second
+                r.fields["options"] = [{"label": name, "model_name": name}, {"label": second, "model_name": second}]
             return
 
 

@@ -92,9 +92,20 @@ def read_context(t: Text) -> int | None:
             value = _tokens(m.group(1), m.group(2))
             if pattern is _CONTEXTS[-1] and value < _MIN_TOKENS_ALONE:
                 continue
+            if pattern is not _CONTEXTS[0] and not _plausible_context(m.group(1), m.group(2)):
+                continue  # "3090 ctx 65536": the card's number stands before the word
             t.take(m)
             return value
     return None
+
+
+def _plausible_context(number: str, unit: str | None) -> bool:
+    """A context written without "k" is a round number of tokens (4096, 32768, 16000, 2500);
+    a model number such as 3090, 4060 or 7900 is a card's, not a context."""
+    if unit or "." in number:
+        return True
+    value = int(number)
+    return value % 256 == 0 or value % 500 == 0
 
 
 def read_bare_context(t: Text) -> int | None:

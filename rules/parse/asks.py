@@ -1,0 +1,148 @@
+"""What a question asks for beyond a model and hardware: users to serve, a prompt length,
+fine-tuning numbers (method, batch, sequence length), where MoE experts live, time to
+first token, the full native context, and a runtime it names.
+
+Read first, from the shared buffer, so their numbers are taken before any other reader
+sees them: "batch 4" is not four GPUs, "a 4k-token prompt" is not the context, "--n-cpu-moe
+40" and "experts on the CPU" keep the GPU instead of making the question CPU-only.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rules.parse.reading import Reading
+from rules.parse.text import Text
+from rules.schema import Intent
+
+_NUMBER = r"(\d[\d,]*(?:\.\d+)?)\s*(k)?"
+
+_USERS = re.compile(
+    rf"(?:for\s+|with\s+|serve\s+|serving\s+)?{_NUMBER}\s*(?:concurrent\s+|simultaneous\s+|parallel\s+|active\s+)?"
+    r"(?:users|clients|people|persons|requests|sessions|slots|seqs|sequences\s+in\s+parallel)(?![a-z])"
+    rf"|{_NUMBER}\s*(?:个|位|人)?\s*(?:用户|并发|人同时|路并发)"
+    rf"|(?:并发|并发数|用户数)\s*[:：=为是]?\s*{_NUMBER}"
+    rf"|(?<![a-z0-9])-np\s*{_NUMBER}(?![\d.])|--parallel\s*[= ]?\s*{_NUMBER}"
+)
+_PROMPT = re.compile(
+    rf"{_NUMBER}[- ]?(?:token|tok)s?[- ](?:long\s+)?(?:prompt|input|document|system prompt)"
+    rf"|prompts?\s+(?:of|with)\s+{_NUMBER}\s*tokens?"
+    rf"|{_NUMBER}\s*(?:个)?\s*token\s*的?\s*(?:提示词?|输入|prompt)"
+    rf"|(?:prompt|提示词?|输入)\s*(?:length|长度)?\s*[:：=为是]?\s*{_NUMBER}\s*(?:tokens?)?(?![a-z0-9])",
+)
+_BATCH = re.compile(r"(?<![a-z])(?:micro[- _]?)?batch(?:[- _]?size)?\s*(?:of\s*|=\s*|:\s*)?(\d+)(?![\d.])"
+                    r"|(?<![\d.])(\d+)\s*(?:per\s+)?batch\b|批(?:大小|次大小|量)\s*[:：=为是]?\s*(\d+)")
+_SEQUENCE = re.compile(
+    rf"(?:seq(?:uence)?[-_ ]?len(?:gth)?|sequences?(?:\s+length)?|cutoff[-_ ]?len|max[-_ ]?seq[-_ ]?len|max[-_ ]?len)"
+    rf"\s*(?:of\s*|=\s*|:\s*)?{_NUMBER}(?![a-z0-9])|(?:序列长度|序列长)\s*[:：=为是]?\s*{_NUMBER}(?![a-z0-9])"
+)
+_QLORA = re.compile(r"(?<![a-z])q[- ]?lora(?![a-z])")
+_LORA = re.compile(r"(?<![a-z])lora(?![a-z])")
+_FULL_TUNE = re.compile(r"\bfull(?:[- ]parameter)?\s+(?:fine[- ]?tun\w*|training|finetun\w*)|全量|全参")
+_FINE_TUNE_WORDS = re.compile(r"fine[- ]?tun\w*|\bfinetun\w*|\btrain(?:ing)?\b(?! data)|微调|训练")
+_SERVE_WORDS = re.compile(
+    r"\bserv(?:e|ing)\b|\bhow many (?:concurrent |simultaneous |parallel )?(?:users|people|clients|requests)\b"
+    r"|\bparallel slots?\b|多少(?:个)?(?:用户|人|并发)|同时.{0,4}(?:用户|人)")
+_EXPERTS_IN_RAM = re.compile(
+    r"--?n[-_]cpu[-_]moe(?:\s*[= ]\s*\d+)?|--?cpu[-_]moe|-ot\s+\S*exps\S*=cpu|override[-_]tensors?\s+\S*exps\S*"
+    r"|(?:moe\s+)?experts?\s+(?:layers\s+)?(?:kept\s+|offloaded\s+|left\s+)?(?:in|on|to)\s+(?:the\s+)?(?:system\s+)?"
+    r"(?:ram|cpu|memory)"
+    r"|(?:专家|moe)\s*(?:层)?\s*(?:放|放在|卸载到|在|留在|跑在)\s*(?:内存|cpu)")
+_FIRST_TOKEN = re.compile(r"first token|\bttft\b|time to first|首个?\s*token|首字")
+_FULL_CONTEXT = re.compile(
+    r"(?:at|with|using|on|use)\s+(?:the\s+)?(?:full|whole|entire|native|maximum|max)\s+(?:context|ctx)(?:\s+(?:length|window))?"
+    r"|(?:full|native)\s+(?:context|ctx)(?:\s+(?:length|window))?"
+    r"|满上下文|上下文\s*(?:拉满|开满|全开|满)|全上下文|原生上下文|最大上下文\s*(?:跑|运行|下)")
+
+# runtimes as people name them → the `Answer.runtime` value (DESIGN.md)
+_RUNTIMES = [
+    (re.compile(r"\bk[- ]?transformers\b"), "ktransformers"),
+    (re.compile(r"\bvllm\b"), "vllm"),
+    (re.compile(r"\bsglang\b"), "sglang"),
+    (re.compile(r"\btensorrt[- ]?llm\b|\btrt[- ]?llm\b"), "tensorrt_llm"),
+    (re.compile(r"\bexllama(?:v[23]|\s*v?[23])?\b|\btabby\s*api\b|\bexl[23]\b"), "exllama"),
+    (re.compile(r"\bmlx(?:[- _]lm)?\b"), "mlx"),
+    (re.compile(r"\blm\s*studio\b|\blmstudio\b"), "lm_studio"),
+    (re.compile(r"\bollama\b"), "ollama"),
+    (re.compile(r"\b(?:hf\s+)?transformers\b|\bbitsandbytes\b|\bbnb\b"), "transformers"),
+    (re.compile(r"\bllama[.\-_ ]?cpp\b|\bllama-server\b|\bllama-cli\b|\bkoboldcpp\b"), "llama.cpp"),
+]
+
+
+def _first_pair(groups: tuple) -> tuple[str, str | None]:
+    """The (digits, k) pair of whichever alternative matched."""
+    for i in range(0, len(groups) - 1, 2):
+        if groups[i]:
+            return groups[i], groups[i + 1]
+    return next(g for g in groups if g), None
+
+
+def read_asks(t: Text, r: Reading) -> None:
+    f = r.fields
+    for pattern, name in _RUNTIMES:
+        if pattern.search(t.text):
+            f["runtime"] = name
+            break
+    if t.find(_EXPERTS_IN_RAM):
+        f["experts_in_ram"] = True
+    if m := t.find(_PROMPT):
+        digits, k = _first_pair(m.groups())
+        f["prompt_tokens"] = _prompt_tokens(digits, k)
+    if m := t.find(_USERS):
+        digits, _ = _first_pair(m.groups())
+        users = int(float(digits.replace(",", "")))
+        if users >= 1:
+            f["users"] = users
+    if t.find(_QLORA):
+        f["train_method"] = "qlora"
+    elif t.find(_LORA):
+        f["train_method"] = "lora"
+    elif t.find(_FULL_TUNE):
+        f["train_method"] = "full"
+    if m := t.find(_BATCH):
+        f["batch_size"] = int(next(g for g in m.groups() if g))
+    if m := t.find(_SEQUENCE):
+        digits, k = _first_pair(m.groups())
+        f["sequence_length"] = _tokens(digits, k)
+    if _FIRST_TOKEN.search(t.text):
+        f["wants_first_token"] = True
+    if t.find(_FULL_CONTEXT):
+        f["full_context"] = True
+
+
+def _prompt_tokens(digits: str, k: str | None) -> int:
+    """"a 4000-token prompt", "a 4k prompt" (4,000: prompts are counted in thousands)."""
+    value = float(digits.replace(",", ""))
+    return int(round(value * 1000)) if k else int(round(value))
+
+
+def _tokens(digits: str, k: str | None) -> int:
+    """A sequence or context length: "4k" is 4,096."""
+    value = float(digits.replace(",", ""))
+    return int(round(value * 1024)) if k else int(round(value))
+
+
+_MAX_CONTEXT = re.compile(
+    r"\b(longest|largest|biggest|max(?:imum)?|most)\s+(?:\w+\s+){0,2}(context|ctx|context window)\b"
+    r"|\bhow (?:much|long|big|large) (?:a )?context\b|\bmax[_ -]?ctx\b"
+    r"|最长.{0,6}上下文|最大.{0,6}上下文|上下文.{0,6}最(长|大|多)|能开多(长|大).{0,4}上下文")
+_COMMAND = re.compile(
+    r"\b(?:llama\.?cpp|llama-server|ollama)\b.{0,20}\b(?:command|flags?|cli|command line|args|arguments)\b"
+    r"|\b(?:command|flags|command line)\b.{0,20}\b(?:llama\.?cpp|llama-server|ollama)\b"
+    r"|\bgive me the command\b|启动命令|命令行|什么命令|的命令|参数怎么")
+
+
+def follow_on_intent(text: str, fields: dict) -> Intent | None:
+    """The follow-on question asked (fine-tuning, serving, longest context, the command).
+    `text` is what is left once devices and models are read, so the "Max" of "M2 Max 64GB
+    context 32k" is the chip's, not "max context". Order matters: "fine-tune … longest
+    context" is a fine-tuning question."""
+    if fields.get("train_method") or _FINE_TUNE_WORDS.search(text):
+        return Intent.FINE_TUNE
+    if fields.get("users") or _SERVE_WORDS.search(text):
+        return Intent.SERVE
+    if _MAX_CONTEXT.search(text):
+        return Intent.MAX_CONTEXT
+    if _COMMAND.search(text):
+        return Intent.COMMAND
+    return None

@@ -212,7 +212,12 @@ def _model_setup(query: Query, catalog: Catalog) -> tuple[ModelSpec, QuantType, 
                              native=model.native_context))
     else:
         context = default_context(model)
-        notes.append(say(lang, "note_context", context=context, native=model.native_context))
+        if query.prompt_tokens and query.prompt_tokens + 512 > context:
+            # a long prompt needs the context to hold it and an answer
+            context = -(-(query.prompt_tokens + 512) // 1024) * 1024
+            notes.append(say(lang, "note_context_for_prompt", context=context, prompt=query.prompt_tokens))
+        else:
+            notes.append(say(lang, "note_context", context=context, native=model.native_context))
     if query.kv_cache_type and query.kv_cache_type != "f16":
         notes.append(say(lang, "note_kv_quant", kv=query.kv_cache_type))
     return model, quant, context, notes

@@ -11,7 +11,7 @@ from bot.answer import Answer
 from rules.catalog import default_catalog
 from rules.context import context_limits
 from rules.engine import answer_question
-from rules.intents import detect_intent, read_extras
+from rules.parse import parse
 from rules.memory import GPU_OVERHEAD_GIB, kv_cache_bytes, weights_bytes
 from rules.rig import Rig
 from rules.schema import GIB, Intent, Verdict
@@ -36,19 +36,24 @@ MIB = 2**20
     ("how fast is 70B on 2x3090?", None),
 ])
 def test_intent_words(text, intent):
-    assert detect_intent(text) == intent
+    assert parse(text).intent == (intent or parse(text).intent)
+    if intent is None:
+        assert parse(text).intent not in (Intent.MAX_CONTEXT, Intent.FINE_TUNE, Intent.SERVE, Intent.COMMAND)
 
 
-def test_numbers_that_go_with_the_intents():
-    e = read_extras("Can one 3090 serve 8 users at 8k context each?")
-    assert e.users == 8
-    e = read_extras("How long until the first token for a 4000-token prompt?")
-    assert e.prompt_tokens == 4000 and e.wants_first_token
-    assert read_extras("time to first token with a 32k token prompt").prompt_tokens == 32000
-    e = read_extras("QLoRA fine-tune llama 2 7b, batch size 4, sequence length 2048")
-    assert (e.method, e.batch_size, e.sequence_length) == ("qlora", 4, 2048)
-    assert read_extras("full fine-tune of llama 2 7b").method == "full"
-    assert read_extras("a 3090 with experts in RAM (--n-cpu-moe)").experts_in_ram
+def test_numbers_that_go_with_the_intents_are_read_into_the_query():
+    e = parse("Can one 3090 serve 8 users at 8k context each?")
+    assert (e.users, e.context, e.gpu_counts) == (8, 8192, [1])
+    e = parse("How long until the first token for a 4000-token prompt with llama 3.1 8b?")
+    assert e.prompt_tokens == 4000 and e.wants_first_token and e.context is None
+    assert parse("time to first token with a 32k token prompt").prompt_tokens == 32000
+    e = parse("QLoRA fine-tune llama 2 7b, batch size 4, sequence length 2048")
+    assert (e.train_method, e.batch_size, e.sequence_length) == ("qlora", 4, 2048)
+    assert parse("full fine-tune of llama 2 7b").train_method == "full"
+    assert parse("a 3090 with experts in RAM (--n-cpu-moe)").experts_in_ram
+    # the numbers are taken once: "batch 4" is no GPU count, "seq_len 4096" no context
+    e = parse("fine-tune llama 3.1 70b on 2x3090 with QLoRA, batch 4, seq_len 4096")
+    assert (e.gpu_counts, e.batch_size, e.sequence_length, e.context) == ([2], 4, 4096, None)
 
 
 def test_parser_hook_sets_the_intent():

@@ -167,7 +167,9 @@ def test_every_catalog_name_reads_back_as_itself(catalog):
 
 def test_a_lone_letter_and_number_is_not_a_gpu(catalog):
     assert parse("can it do a 100 tokens/s on 7b?", catalog).gpu_names == []
-    assert parse("is a 40 gb card enough for 65b?", catalog).gpu_names == []
+    card = parse("is a 40 gb card enough for 65b?", catalog)
+    assert "A40" not in card.gpu_names  # "a 40 gb card" is a card with 40 GB, not an A40
+    assert card.vram_only
 
 
 # --- the parse test set (tests/data/parse_questions.toml) ------------------------------------
@@ -337,10 +339,13 @@ def test_a_name_that_goes_on_past_an_alias_is_another_model(catalog):
 @pytest.mark.parametrize("question", ["compare llama 3.1 8b and qwen 2.5 7b on a 3090",
                                       "is llama 3.1 8b or qwen2.5 7b faster on a 4090?",
                                       "3090跑llama 3.1 8b和qwen2.5 7b哪个快"])
-def test_two_models_in_one_question_are_said(catalog, question):
-    """One model per answer: the second is named in the answer, never silently dropped."""
+def test_two_models_in_one_question_are_each_answered(catalog, question):
+    """A comparison is answered per option, in a table before any single answer: the
+    second model is never silently dropped nor pooled with the first."""
     query = parse(question, catalog)
-    assert query.also_named == "Qwen2.5 7B"
+    assert [o.model_name for o in query.options] == ["Llama 3.1 8B", "Qwen2.5 7B"]
     result = answer_query(query, catalog)
-    # said first, before the verdict a reader takes in
-    assert result.model.name == "Llama 3.1 8B" and "Qwen2.5 7B" in result.answer.splitlines()[0]
+    table = result.answer.split("\n\n")[0].splitlines()[:5]
+    assert any("Llama 3.1 8B" in line for line in table) and any("Qwen2.5 7B" in line for line in table)
+    assert [r.model for r in result.recommendations] == ["Llama 3.1 8B", "Qwen2.5 7B"]
+    assert all(r.expected_range for r in result.recommendations)

@@ -32,7 +32,7 @@ _APPLE_CHIP = re.compile(r"(?<![a-z0-9.])(?:apple\s*)?m([1-9])(?:\s*(pro|max|ult
                          r"(?!\s*(?:ssd|nvme|slot|drive|固态|接口|硬盘))")
 _GPU_CORES = re.compile(r"(\d{1,2})\s*[-\s]?(?:core|c)\s*(?:gpu|graphics)|(?:gpu|graphics)\s*[:：]?\s*(\d{1,2})[-\s]*cores?"
                         r"|(\d{1,2})\s*核\s*(?:gpu|图形|显卡|图形处理器)|gpu\s*(\d{1,2})\s*核")
-_MAC = re.compile(r"(?<![a-z])(macbook\s*pro|macbook\s*air|mac\s*studio|mac\s*mini|mac\s*pro|imac|macbook)"
+_MAC = re.compile(r"(?<![a-z])(macbook\s*pro|macbook\s*air|mac\s*studio|mac\s*mini|mac\s*pro|imac|macbook|mbp|mba)"
                   r"(?:\s*\(?1[3-6](?:\.\d)?(?:\s*(?:\"|”|''|-?\s*inch(?:es)?|in\b|寸|英寸))?\)?)?(?![a-z])")
 _MAC_NAMES = {"macbook pro": "MacBook Pro", "macbook air": "MacBook Air", "mac studio": "Mac Studio",
               "mac mini": "Mac mini", "mac pro": "Mac Pro", "imac": "iMac", "macbook": "MacBook"}
@@ -42,6 +42,7 @@ _MEMORY_BEFORE = re.compile(rf"{_MEMORY_WORDS}\s*(?:is|of|[:：=]|是|有|为)?\
 _ADJACENT_SIZE = re.compile(rf"\s*(?:,|with|w/|and|\(|/|-|配|带)?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:model|模型|file|文件))")
 
 
+_BARE_MEMORY = re.compile(r"\s*[,(/]?\s*(\d{1,3})(?![\d.])(?!\s*(?:b\b|k\b|bit|gb/s|tok|t/s|core|c\b|核|w\b|x\b))")
 _ANY_CORES = re.compile(r"(?<![\d.])(\d{1,2})[\s-]*(?:core|核)(?![\s-]*(?:cpu|处理器|processor))")
 
 
@@ -86,6 +87,7 @@ def read_apple(t: Text, r: Reading, catalog: Catalog) -> None:
         t.take(other)
         r.could_not_read("unread_second_chip", text=other.group(0).strip())
     machine = re.sub(r"\s+", " ", mac.group(1)) if mac else None
+    machine = {"mbp": "macbook pro", "mba": "macbook air"}.get(machine, machine)
     shown = _MAC_NAMES.get(machine, machine)
 
     if chip:
@@ -118,6 +120,11 @@ def read_apple(t: Text, r: Reading, catalog: Catalog) -> None:
             r.note("note_apple_cores_unlisted", chip=chip_name, cores=cores)
         else:
             variants = with_cores
+    if memory is None and (bare := _BARE_MEMORY.match(t.text, max(e for _, e in spans))):
+        sizes = {g.vram_gib for g in variants}
+        if float(bare.group(1)) in sizes:  # "M3 Max 128": a bare number after the chip is its memory
+            t.take(bare)
+            memory = float(bare.group(1))
     bandwidth = r.fields.get("bandwidth_gbs")
     if bandwidth:  # "M3 Max 400GB/s" names the variant, it is not a pure speed question
         same = [g for g in variants if abs(g.bandwidth_gbs - bandwidth) <= 0.03 * g.bandwidth_gbs]
@@ -194,6 +201,9 @@ def read_ram(t: Text, r: Reading, catalog: Catalog) -> None:
         _ram_kind(r, catalog, lp, gen, x, mts, f"{'lp' if lp else ''}ddr{gen}{x or ''}-{mts}" if mts else "")
     if m and (size or size2):  # "32GB DDR5-5600", "DDR5-5600 32GB": the size belongs to the RAM
         f["ram_gib"] = size_gib(float(size or size2), unit or unit2)
+        if size and (sticks := re.search(r"(?<![\d.])([1-8])\s*x\s*$", t.text[:m.start()])):
+            t.take(sticks)  # "2x32GB DDR5": two modules
+            f["ram_gib"] *= int(sticks.group(1))
     if m := t.find(_CHANNELS):
         word = next(g for g in m.groups() if g)
         f["ram_channels"] = (int(word) if word.isdigit() else _CHANNEL_WORDS.get(word) or zh_number(word))
@@ -326,6 +336,9 @@ def _gpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
     ]
 
 
+_VARIANT_AFTER = re.compile(r"[\s\-_]*(?:ti|super|xtx|xt|gre|ada|blackwell)(?![a-z0-9])")
+
+
 def _count_of(match: re.Match[str]) -> int:
     for group in ("before_x", "before", "after_x", "after_cards", "after_zh"):
         if match.group(group):
@@ -342,14 +355,22 @@ _UNKNOWN_GPU = re.compile(
     r"(?<![a-z0-9])(?:rtx|gtx|rx|arc|radeon|geforce|quadro|tesla|titan|instinct)\s*-?\s*"
     r"([a-z]?\d{2,5}[a-z]*(?:\s*(?:ti|super|xtx|xt|max|pro|ultra))?)"
 )
-_VRAM_ONLY = re.compile(rf"{NUM}\s*(?:gb|g|gib)\s*(?:of\s*)?(?:vram|显存|video memory|gpu memory)")
+_VRAM_ONLY = re.compile(rf"{NUM}\s*(?:gb|g|gib)\s*(?:of\s*)?(?:vram|显存|video memory|gpu memory"
+                        r"|(?:nvidia\s+|amd\s+)?(?:gpu|graphics\s+card|video\s+card|card|显卡|独显)(?!s)(?!\s*(?:of|with)\b))")
 _VRAM_ONLY_ZH = re.compile(rf"(?:显存|vram)\s*(?:是|有|为|:|：)?\s*{NUM}\s*(?:gb|g|gib)")
 
 
+_VRAM_COUNTED = re.compile(rf"(?<![\d.])(\d{{1,2}})\s*x\s*{NUM}\s*(?:gb|g|gib)(?![a-z0-9/])"
+                           r"(?:\s*(?:vram|显存|gpus?|cards?|显卡))?(?!\s*(?:of\s*)?(?:system|ram|内存|ddr|unified|lpddr))")
+
+
 def read_vram(t: Text, r: Reading) -> None:
-    """"显存8G", "12GB of VRAM": read before RAM sizes, so "显存8G内存32G" is 8 GB of VRAM
-    and 32 GB of RAM, not 8 GB of RAM."""
-    if m := (t.find(_VRAM_ONLY_ZH) or t.find(_VRAM_ONLY)):
+    """"显存8G", "12GB of VRAM", "24GB card", "2x 24GB": read before RAM sizes, so
+    "显存8G内存32G" is 8 GB of VRAM and 32 GB of RAM, not 8 GB of RAM."""
+    if m := t.find(_VRAM_COUNTED):  # "2 cards of 24gb" (rewritten "2x 24gb"), "4x 16GB GPUs"
+        r.vram_count = int(m.group(1))
+        r.vram_gib = float(m.group(2))
+    elif m := (t.find(_VRAM_ONLY_ZH) or t.find(_VRAM_ONLY)):
         r.vram_gib = float(m.group(1))
 
 
@@ -361,6 +382,10 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
     spans: list[tuple[int, int]] = []
     for pattern, key, key_anchor in _gpu_patterns(catalog):
         while key_anchor in t.text and (match := pattern.search(t.text)):
+            if variant := _VARIANT_AFTER.match(t.text, match.end("card")):
+                # "RTX 5090 Ti": a variant word the catalog's key lacks names another card
+                _unknown_gpu(r, catalog, (match.group("card") + variant.group(0)).strip())
+                return
             count = _count_of(match)
             size = float(match.group("size")) if match.group("size") else None
             start = match.start()
@@ -407,7 +432,7 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
         return
     # "12GB VRAM" without a card: size it as a typical card with that memory
     if r.vram_gib is not None and (gpu := typical_card(catalog, r.vram_gib)):
-        f["gpu_names"], f["gpu_counts"] = [gpu.name], [1]
+        f["gpu_names"], f["gpu_counts"] = [gpu.name], [r.vram_count]
         f["vram_only"] = True
 
 

@@ -43,12 +43,19 @@ math chatty general purpose random typical standard normal regular average open 
 quant quants quantized dense sparse plain vanilla whole full entire single another other similar same
 something anything roughly around approx approximately about maybe perhaps even still much
 """.split())
+_DISTINGUISHING_WORDS = ("large", "medium", "small", "mini", "nano", "moe", "vision", "coder", "pro", "flash",
+                         "lite", "air", "ultra", "max", "plus", "omni", "scout", "maverick")
 # families people name, so "yi 34b" or "falcon-40b" is an unknown *model*, not a bare size
 _FAMILY_WORDS = frozenset("""
+grok ernie hunyuan minimax seed step mimo devstral magistral codestral pixtral ministral exaone jamba dbrx
+arctic nous llava internvl cogvlm
 llama llama2 llama3 codellama tinyllama mistral mixtral qwen qwen2 qwen3 qwq gemma gemma2 gemma3 phi phi3 phi4
 deepseek yi falcon starcoder starcoder2 command granite glm chatglm kimi gpt nemotron internlm baichuan vicuna
 wizardlm orca solar zephyr openchat hermes dolphin smollm olmo mpt bloom opt pythia stablelm minicpm aya
 """.split())
+_FAMILY_VERSION = re.compile(
+    r"(?<![a-z0-9])(?:" + "|".join(sorted(_FAMILY_WORDS, key=len, reverse=True)) + r")[\s\-_:]*v?\d+(?:\.\d+)?[a-z]?"
+    r"(?:[\s\-_]+(?:" + "|".join(_DISTINGUISHING_WORDS) + r"))?(?![a-z0-9])")
 _RUN_WORD = re.compile(r"(?:(?<![a-z])(?:run|running|load|loading)\s+|跑\s*|运行\s*|部署\s*)"
                        r"([a-z][a-z0-9.+]*(?:[-_][a-z0-9.+]+)*)(?=\s*(?:$|[?？!！,，.。]|on\b|with\b|at\b|in\b|using\b|吗|么|呢|嘛|可以|行|的))")
 
@@ -125,6 +132,15 @@ def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
             if after and not _same_size(float(after.group(1)), catalog.model(name).params_b):
                 _unknown_model(r, catalog, f"{m.group(0).strip()} {after.group(1)}b")
                 return
+            if version := re.match(r"\.\d+[a-z]?(?:[\s\-_]+(?:" + "|".join(_DISTINGUISHING) + r"))?(?![a-z0-9])",
+                                   t.text[m.end():]):
+                # "phi 3.5 moe" is not Phi-3: the version goes on past the alias
+                _unknown_model(r, catalog, f"{m.group(0).strip()}{version.group(0)}")
+                return
+            if spaced := _SPACED_NAME.match(t.text[m.end():]):
+                # "mistral large 2", "phi 4 mini": another model of the family, not its plain one
+                _unknown_model(r, catalog, f"{m.group(0).strip()}{spaced.group(0).rstrip()}")
+                return
             if (word := _name_goes_on(t.text[m.end():])) is not None:
                 # "mistral-foo 7b": the name goes on past the alias, so it is another model
                 size = re.match(r"[\s\-_]*(\d+(?:\.\d+)?\s*b)(?![a-z0-9])", t.text[m.end():][len(word) + 1:])
@@ -148,15 +164,28 @@ def _another_model(t: Text, first: str, catalog: Catalog) -> str | None:
 # words that may follow a model's name without making it another model ("mistral-7b-instruct")
 _NAME_QUALIFIERS = frozenset("""
 instruct it chat base hf gguf ggml latest text preview model uncensored abliterated distill
+qat awq gptq fp8 int4 int8 mlx exl2 exl3 bnb 4bit 8bit
 """.split())
 _JOINED_WORD = re.compile(r"[-_]([a-z][a-z0-9]*)(?![a-z0-9])")
 _WORD_BEFORE_SIZE = re.compile(r"\s+([a-z][a-z0-9]*)[\s\-_]*\d+(?:\.\d+)?\s*b(?![a-z0-9])")
 
 
+# words that name another model of a family when they follow its name ("mistral large",
+# "phi 4 mini", "qwen3 coder"): never answered as the family's plain model
+_DISTINGUISHING = ("large", "medium", "small", "mini", "nano", "micro", "tiny", "moe", "vision", "vl", "coder",
+                   "math", "next", "turbo", "pro", "flash", "lite", "air", "ultra", "max", "plus", "omni", "audio",
+                   "guard", "embed", "embedding", "reasoning", "scout", "maverick", "nemo", "devstral", "magistral",
+                   "qwq", "distill", "r1", "v2", "v3", "v4", "v5", "k2", "e2b", "e4b")
+_SPACED_WORD = re.compile(r"\s+(" + "|".join(_DISTINGUISHING) + r")(?![a-z0-9])")
+_SPACED_NAME = re.compile(r"\s+(?:" + "|".join(_DISTINGUISHING) + r")(?![a-z0-9])(?:\s*v?\d+(?:\.\d+)?(?![\d.]*\s*(?:b|k|gb|bit)\b))?")
+
+
 def _name_goes_on(rest: str) -> str | None:
     """The word that continues a model name past a catalog alias ("-foo" in "mistral-foo 7b",
-    "coder" in "deepseek coder 6.7b"), or None when what follows is a qualifier, a quant, a
-    version or ordinary words."""
+    "coder" in "deepseek coder 6.7b", "large" in "mistral large 2"), or None when what
+    follows is a qualifier, a quant, a version or ordinary words."""
+    if spaced := _SPACED_WORD.match(rest):
+        return spaced.group(1)
     m = _JOINED_WORD.match(rest) or _WORD_BEFORE_SIZE.match(rest)
     if not m:
         return None
@@ -198,6 +227,9 @@ def read_size_or_unknown_name(t: Text, r: Reading, catalog: Catalog, original: s
         return
     # "can my 3090 run zorblax?": a size-less name, only next to hardware (else it may be a how-to)
     if r.fields.get("gpu_names") or r.fields.get("cpu_name") or r.fields.get("ram_gib"):
+        if m := _FAMILY_VERSION.search(t.text):  # "grok 3", "deepseek v4", "gemma 3n": a model we lack
+            _unknown_model(r, catalog, _original_span(original, t.text, m.start(), m.end()))
+            return
         m = _RUN_WORD.search(t.text)
         word = m.group(1) if m else ""
         if word and word not in _NOT_MODEL_WORDS and not word.isdigit() and len(word) >= 3:

@@ -20,6 +20,7 @@ class Reading:
     assumptions: list[str] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)
     vram_gib: float | None = None  # "显存8G", "12GB VRAM": a card's memory, read before RAM sizes
+    vram_count: int = 1  # "2x 24GB": how many cards of that memory
 
     def note(self, key: str, **values) -> None:
         """An assumption, worded in the question's language."""

@@ -7,7 +7,7 @@ import re
 import unicodedata
 
 NUM = r"(\d+(?:\.\d+)?)"  # one captured decimal number
-SEP = r"[\s\-_]*"
+SEP = r"[\s\-_:]*"  # ":" for Ollama tags ("qwen3:30b-a3b")
 CJK = r"[\u4e00-\u9fff]"
 
 

@@ -207,6 +207,7 @@ class DeviceEfficiency(_Strict):
 
 
 class Catalog(_Strict):
+
     gpus: list[Gpu]
     ram_kinds: list[RamKind]
     cpus: list[Cpu]
@@ -256,26 +257,46 @@ class Catalog(_Strict):
         return self
 
     def gpu(self, name: str) -> Gpu:
-        return _index(self.gpus)[name]
+        return self._index("gpus")[name]
 
     def model(self, name: str) -> ModelSpec:
-        return _index(self.models)[name]
+        return self._index("models")[name]
 
     def quant(self, name: str) -> QuantType:
-        return _index(self.quants)[name.upper()]
+        return self._index("quants")[name.upper()]
 
     def ggml_type(self, name: str) -> GgmlType:
-        return _index(self.ggml_types)[name.upper()]
+        return self._index("ggml_types")[name.upper()]
 
     def ram_kind(self, name: str) -> RamKind:
-        return _index(self.ram_kinds)[name.upper()]
+        return self._index("ram_kinds")[name.upper()]
 
     def efficiency(self, device_class: DeviceClass) -> float:
-        return next(e.efficiency for e in self.efficiencies if e.device_class == device_class)
+        return self._index("efficiencies")[device_class]
+
+    def _index(self, field: str) -> dict:
+        """Name → entry, built once per catalog: lookups sit in the sizing's inner loops
+        (a tensor type per layer and tensor), so a dict per call cost seconds per question."""
+        entry = _INDICES.get(id(self))
+        if entry is None or entry[0] is not self:
+            if len(_INDICES) > 32:
+                _INDICES.clear()
+            entry = _INDICES[id(self)] = (self, {})
+        indices = entry[1]
+        if field not in indices:
+            items = getattr(self, field)
+            if field == "efficiencies":
+                indices[field] = {e.device_class: e.efficiency for e in items}
+            elif field in ("quants", "ggml_types", "ram_kinds"):
+                indices[field] = {i.name.upper(): i for i in items}
+            else:
+                indices[field] = {i.name: i for i in items}
+        return indices[field]
 
 
-def _index(items):  # small lists, so a dict per call is cheap and keeps Catalog frozen
-    return {i.name.upper() if isinstance(i, QuantType | RamKind | GgmlType) else i.name: i for i in items}
+# catalog id → (catalog, {field: {name: entry}}): kept outside the frozen model, and holding
+# the catalog so its id is not reused while the entry lives
+_INDICES: dict[int, tuple[Catalog, dict]] = {}
 
 
 class CatalogError(ValueError):

@@ -55,15 +55,38 @@ class TensorGroup:
 
 def tensor_groups(model: ModelSpec) -> Iterator[TensorGroup]:
     """The model's weight tensors by class, from its config figures."""
+    yield from _global_groups(model)
+    for i in range(model.layers):
+        yield from _layer_groups(model, i)
+
+
+def _global_groups(model: ModelSpec) -> Iterator[TensorGroup]:
     h = model.hidden_size
     if model.vocab_size:
         yield TensorGroup("token_embd", model.vocab_size * h, h)
         if not model.tied_embeddings:
             yield TensorGroup("output", model.vocab_size * h, h)
+
+
+def _layer_groups(model: ModelSpec, i: int) -> Iterator[TensorGroup]:
+    yield from _attention(model, i)
+    yield from _ffn(model, i)
+    yield TensorGroup("f32", 2 * model.hidden_size, model.hidden_size, i)  # attention and FFN norms
+
+
+def _typed_groups(model: ModelSpec, quant: QuantType, catalog: Catalog) -> list[tuple[TensorGroup, str, int]]:
+    """(tensor group, its ggml type, how many layers have it so): layers alike in shape and
+    in every condition the quant's mix asks about are typed once, so a 90-layer MoE costs
+    a few layers' work rather than ninety."""
+    conditions = sorted({rule.partition("@")[2] for rules in quant.mix.values() for rule in rules if "@" in rule})
+    out = [(g, tensor_type(g, model, quant, catalog), 1) for g in _global_groups(model)]
+    alike: dict[tuple, list[int]] = {}
     for i in range(model.layers):
-        yield from _attention(model, i)
-        yield from _ffn(model, i)
-        yield TensorGroup("f32", 2 * h, h, i)  # attention and FFN norms
+        key = (model.is_moe_layer(i), tuple(_holds(c, model, i) for c in conditions))
+        alike.setdefault(key, []).append(i)
+    for layers in alike.values():
+        out += [(g, tensor_type(g, model, quant, catalog), len(layers)) for g in _layer_groups(model, layers[0])]
+    return out
 
 
 def _attention(m: ModelSpec, i: int) -> Iterator[TensorGroup]:
@@ -122,16 +145,21 @@ def _holds(condition: str, model: ModelSpec, layer: int | None) -> bool:
     name, _, arg = condition.partition(":")
     n = model.layers
     i = layer if layer is not None else 0
-    gqa = model.heads // model.kv_heads if not model.is_mla else 1
-    return {
-        "more_bits": lambda: _more_bits(i, n),
-        "first": lambda: i < int(arg),
-        "first_frac": lambda: i < n // int(arg),
-        "middle": lambda: n // 8 <= i < 7 * n // 8,
-        "gqa4": lambda: gqa >= 4,
-        "experts4": lambda: (model.experts or 0) >= 4,
-        "experts8": lambda: model.experts == 8,
-    }[name]()
+    if name == "more_bits":
+        return _more_bits(i, n)
+    if name == "first":
+        return i < int(arg)
+    if name == "first_frac":
+        return i < n // int(arg)
+    if name == "middle":
+        return n // 8 <= i < 7 * n // 8
+    if name == "gqa4":
+        return (model.heads // model.kv_heads if not model.is_mla else 1) >= 4
+    if name == "experts4":
+        return (model.experts or 0) >= 4
+    if name == "experts8":
+        return model.experts == 8
+    raise KeyError(name)
 
 
 def tensor_type(group: TensorGroup, model: ModelSpec, quant: QuantType, catalog: Catalog) -> str:
@@ -170,10 +198,9 @@ def tensor_bytes(model: ModelSpec, quant: QuantType, catalog: Catalog | None = N
     catalog = catalog or default_catalog()
     out: dict[str, float] = {}
     counted = 0
-    for g in tensor_groups(model):
-        t = tensor_type(g, model, quant, catalog)
-        out[t] = out.get(t, 0.0) + g.params * catalog.ggml_type(t).bits / 8
-        counted += g.params
+    for g, t, times in _typed_groups(model, quant, catalog):
+        out[t] = out.get(t, 0.0) + g.params * times * catalog.ggml_type(t).bits / 8
+        counted += g.params * times
     # Biases, attention sinks, an MTP layer ...: what the figures do not model, at the base type.
     rest = model.params_b * 1e9 - counted
     if rest > 0:
@@ -227,8 +254,17 @@ def kv_cache_bytes(model: ModelSpec, context: int, kv_type: str = "f16", swa_ful
     position, sliding-window layers their window, MLA layers the compressed latent.
     Grouped-query attention shares KV heads, which is why Llama 3 8B's cache is 4x
     smaller than Llama 2 7B's."""
-    per_cell = kv_elements_per_cell(model) * KV_BYTES_PER_ELEMENT[kv_type]
-    return sum(kv_cells(model, context, i, swa_full) for i in range(model.layers)) * per_cell
+    key = (id(model), context, kv_type, swa_full)
+    hit = _kv_cache.get(key)
+    if hit is None or hit[0] is not model:  # per model and context: fits are tried for every card
+        if len(_kv_cache) > 4096:
+            _kv_cache.clear()
+        per_cell = kv_elements_per_cell(model) * KV_BYTES_PER_ELEMENT[kv_type]
+        hit = _kv_cache[key] = (model, sum(kv_cells(model, context, i, swa_full) for i in range(model.layers)) * per_cell)
+    return hit[1]
+
+
+_kv_cache: dict[tuple, tuple[ModelSpec, float]] = {}
 
 
 def read_bytes_per_token(model: ModelSpec, quant: QuantType, catalog: Catalog | None = None) -> float:
@@ -240,9 +276,18 @@ def read_bytes_per_token(model: ModelSpec, quant: QuantType, catalog: Catalog | 
     if not quant.is_gguf or model.vocab_size is None:
         return weights * model.active_params_b / model.params_b
     catalog = catalog or default_catalog()
-    experts = sum(g.params * catalog.ggml_type(tensor_type(g, model, quant, catalog)).bits / 8
-                  for g in tensor_groups(model) if g.expert)
-    return weights - experts * (1 - model.experts_active / model.experts)
+    key = (id(model), id(quant), id(catalog))
+    hit = _experts_cache.get(key)
+    if hit is None:  # same identity-keyed cache as the weights: a GPU list sizes one pair 170 times
+        if len(_experts_cache) > 4096:
+            _experts_cache.clear()
+        experts = sum(g.params * times * catalog.ggml_type(t).bits / 8
+                      for g, t, times in _typed_groups(model, quant, catalog) if g.expert)
+        hit = _experts_cache[key] = (model, quant, catalog, experts)
+    return weights - hit[3] * (1 - model.experts_active / model.experts)
+
+
+_experts_cache: dict[tuple[int, int, int], tuple[ModelSpec, QuantType, Catalog, float]] = {}
 
 
 class Fit(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rules.catalog import Catalog, ModelSpec, QuantType
 from rules.memory import fit
 from rules.rig import ASSUMED_RAM_GIB, Rig
-from rules.schema import Recommendation, Verdict
+from rules.schema import GIB, Recommendation, Verdict
 from rules.speed import speed
 
 # Best quality first; below Q3 quality drops fast, so we stop there.
@@ -44,13 +44,23 @@ def models_for_rig(rig: Rig, catalog: Catalog, limit: int = 5) -> list[Recommend
             continue
         # a model published in one format (gpt-oss: MXFP4) is offered in that format
         for qname in [model.default_quant] if model.default_quant else PREFERRED_QUANTS:
-            rec = _recommendation(model, catalog.quant(qname), default_context(model), rig, catalog)
-            if rec.verdict == wanted:
-                picks.append(rec)
+            quant = catalog.quant(qname)
+            f = fit(model, quant, default_context(model), rig)
+            if f.verdict == wanted:
+                picks.append((model.params_b, f.total_gib, model, quant))
                 break
     # Bigger models beat more bits at equal memory (the article: 4-bit 30B ≈ 8-bit 13B).
-    picks.sort(key=lambda r: (r.params_b, r.total_gib), reverse=True)
-    return _one_per_size(picks)[:limit]
+    picks.sort(key=lambda p: (p[0], p[1]), reverse=True)
+    seen: set[int] = set()
+    out = []
+    for params_b, _, model, quant in picks:  # one per size; speed only for those shown
+        if round(params_b) in seen:
+            continue
+        seen.add(round(params_b))
+        out.append(_recommendation(model, quant, default_context(model), rig, catalog))
+        if len(out) == limit:
+            break
+    return out
 
 
 def _one_per_size(recs: list[Recommendation]) -> list[Recommendation]:
@@ -77,18 +87,18 @@ def gpus_for_model(model: ModelSpec, quant: QuantType, context: int, catalog: Ca
         ram = gpu.vram_gib if gpu.unified_memory else ASSUMED_RAM_GIB
         rig = Rig(gpus=[(gpu, count)], unified_memory=gpu.unified_memory, ram_gib=ram,
                   ram_bandwidth_gbs=gpu.bandwidth_gbs if gpu.unified_memory else 51.2)
-        label = f"{count}× {gpu.name}" if count > 1 else gpu.name
-        rec = _recommendation(model, quant, context, rig, catalog, hardware=label)
-        if rec.verdict == Verdict.FITS_GPU:
-            options.append((rig.gpu_budget_gib, count, -gpu.bandwidth_gbs, rec))
-    options.sort(key=lambda o: o[:3])
+        # memory first, speed only for the few shown: the catalog may hold thousands of cards
+        if fit(model, quant, context, rig).verdict == Verdict.FITS_GPU:
+            options.append((rig.gpu_budget_gib, count, -gpu.bandwidth_gbs, gpu.name, rig))
+    options.sort(key=lambda o: o[:4])
     out, seen_budget = [], set()
-    for budget, count, _, rec in options:
+    for budget, count, _, name, rig in options:
         # one option per memory size keeps the list varied: 24 GB, 32 GB, 48 GB ...
         if (round(budget), count > 1) in seen_budget:
             continue
         seen_budget.add((round(budget), count > 1))
-        out.append(rec)
+        label = f"{count}× {name}" if count > 1 else name
+        out.append(_recommendation(model, quant, context, rig, catalog, hardware=label))
         if len(out) == limit:
             break
     return out
@@ -102,6 +112,8 @@ def smaller_variants(model: ModelSpec, quant: QuantType, context: int, rig: Rig,
         return out
     for q in catalog.quants:
         if q.kind in {"k-quant", "i-quant"} and q.bits_per_weight < quant.bits_per_weight and q.bits >= 2:
+            if model.params_b * q.bits_per_weight / 8 * 1e9 / GIB > 1.2 * rig.gpu_budget_gib:
+                continue  # far too big by its nominal bits: not worth sizing tensor by tensor
             rec = _recommendation(model, q, context, rig, catalog)
             if rec.verdict == Verdict.FITS_GPU:
                 out.append(rec)

@@ -95,6 +95,8 @@ def answer_query(query: Query, catalog: Catalog | None = None, *,
     if len(query.options) > 1 and not query.error:
         return _compare_options(query, catalog, allow_local_files, measured)
     result = _answer(query, catalog, allow_local_files, measured)
+    if (line := _read_as(query, result)) is not None:
+        result = result.model_copy(update={"answer": f"{line}\n{result.answer}"})
     # the parser's assumptions and what it could not read are always said
     missing = [a for a in query.assumptions if a not in result.answer]
     extra = [_assumptions(missing, query.lang)] if missing else []
@@ -107,6 +109,34 @@ def answer_query(query: Query, catalog: Catalog | None = None, *,
         second = say(query.lang, "note_second_model", first=query.model_name, second=query.also_named)
         result = result.model_copy(update={"answer": f"{second}\n{result.answer}"})
     return result
+
+
+def _read_as(query: Query, result: SizingResult) -> str | None:
+    """One short line with the reading, first, when any part of it was inferred (a card's
+    variant, a size tied to a device, a default quant or context): "Read as: RTX 4060 Ti
+    16GB, Qwen3 14B Q8_0, 4,096 context". A reader sees at once what was answered."""
+    if result.error or result.intent in (Intent.FINE_TUNE, Intent.DIAGNOSE):
+        return None
+    inferred = bool(query.assumptions) or query.vram_only or (
+        result.model is not None and not (query.quant and (query.context or query.full_context)))
+    if not inferred:
+        return None
+    lang = query.lang
+    parts = []
+    if result.hardware is not None:
+        hw = result.hardware
+        if hw.gpus:
+            parts.append(" + ".join(f"{g.count}× {g.name}" if g.count > 1 else g.name for g in hw.gpus))
+        elif hw.cpu:
+            parts.append(hw.cpu)
+        if hw.ram_gib and not hw.unified_memory and (query.ram_gib or not hw.gpus):
+            parts.append(say(lang, "read_as_ram", ram=hw.ram_gib))
+    if result.model is not None:
+        parts.append(f"{result.model.name} {result.model.quant}")
+        parts.append(say(lang, "read_as_context", context=result.model.context))
+    if query.runtime:
+        parts.append(query.runtime)
+    return say(lang, "read_as", reading=say(lang, "list_comma").join(parts)) if parts else None
 
 
 def _compare_options(query: Query, catalog: Catalog, allow_local_files: bool,
@@ -381,13 +411,15 @@ def _can_run(query: Query, catalog: Catalog, measured: UserMeasurements | None =
         elif not cpu_moe and expert_weight_bytes(model, quant) / GIB + CPU_OVERHEAD_GIB <= rig.ram_gib:
             cpu_moe = model.layers  # asked for: every layer's experts in RAM (--cpu-moe)
     what = say(lang, "what", model=model.name, quant=quant.name, context=context)
+    asked = bool(cpu_moe) and query.experts_in_ram and f.verdict == Verdict.FITS_GPU  # fits, but RAM asked for
     if cpu_moe:
         in_ram = expert_weight_bytes(model, quant) / GIB * cpu_moe / model.layers
         f = f.model_copy(update={"verdict": Verdict.PARTIAL_OFFLOAD, "gpu_layers": f.total_layers,
                                  "ram_needed_gib": in_ram + CPU_OVERHEAD_GIB})
         s = speed(model, quant, f, rig, catalog, prompt_tokens=prompt,
                   cpu_expert_fraction=cpu_moe / model.layers)
-        lines = [say(lang, "verdict_expert_offload", headline=say(lang, "headline_partial_offload"), what=what,
+        lines = [say(lang, "verdict_expert_offload_asked" if asked else "verdict_expert_offload",
+                     headline=say(lang, "headline_partial_offload"), what=what,
                      where=rig.describe(lang), layers=cpu_moe, total=model.layers),
                  say(lang, "memory_expert_offload", gpu=f.total_gib - in_ram - f.overhead_gib + GPU_OVERHEAD_GIB,
                      budget=f.gpu_budget_gib, ram_needed=in_ram, ram=rig.ram_gib)]

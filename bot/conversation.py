@@ -222,3 +222,10 @@ def is_tied(question: str) -> bool:
     """Worded as a continuation ("and why?", "what about …", "那…呢？")."""
     return bool(_FOLLOW_UP.search(question)) or bool(re.match(r"^\s*(?:why|how so|why not|really)\b\W*$", question,
                                                               re.IGNORECASE))
+
+
+def asks_why(question: str) -> bool:
+    """"and why?", "how come?", "为什么": a request for an explanation, which the knowledge
+    base answers, not a change to the previous sizing."""
+    return bool(re.match(r"^\s*(?:and\s+|but\s+|so\s+)?(?:why|how so|how come|explain)\b|^\s*(?:那\s*)?为什么|^\s*为何",
+                         question, re.IGNORECASE))

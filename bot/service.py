@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 
 from bot.answer import Answer, LlmInfo, Source
-from bot.conversation import follow_up_of, is_sizing, is_tied
+from bot.conversation import asks_why, follow_up_of, is_sizing, is_tied
 from bot.paste import question_to_keep, within_limits
 from bot.router import route
 from bot.settings import Settings
@@ -195,8 +195,7 @@ class RigBotService:
             # a follow-up is judged with the turn it follows ("my laptop" stays about the laptop)
             query, rig_line = await self._with_saved_rig(user_id, extras_text, query)
             if route(query) == "rules":
-                result = answer_query(query, default_catalog(), question=extras_text,
-                                      measured=await self.reports.measured())
+                result = answer_query(query, default_catalog(), measured=await self.reports.measured())
                 answer = Answer(question=question, route="rules", **result.model_dump())
                 if changed and not answer.error:
                     answer.answer = f"{changed}\n{answer.answer}"
@@ -207,6 +206,11 @@ class RigBotService:
                     await self._remember_conversation(conversation, query.model_copy(update={"run_log": None}),
                                                       extras_text, answer)
                 return answer
+            if (state and state.get("query") and "knowledge" not in state and is_tied(text)
+                    and len(text) <= 80 and not asks_why(text)):
+                # "what about on linux?" after a sizing answer: nothing the rules can change, and a
+                # language model would invent an answer about the previous rig; say what can change
+                return self._error(question, "followup_not_understood", say(lang, "bot_followup_not_understood"))
             previous_turn = state.get("knowledge") if state and is_tied(text) else None
             answer = await self._knowledge_answer(question, query, on_token, on_queue, cancel, previous_turn)
             if conversation and not answer.error:

@@ -12,13 +12,13 @@ from rules.parser import parse
 def follow(first: str, *questions: str):
     """Ask `first`, then each follow-up in turn; return the (FollowUp | None, result) of each."""
     prev_q, prev = first, parse(first)
-    resolved = answer_query(prev, question=first).model
+    resolved = answer_query(prev).model
     out = []
     for text in questions:
         new = parse(text)
         fu = merge(prev, prev_q, text, new, {"context": resolved.context, "quant": resolved.quant} if resolved else None)
         query, question = (fu.query, fu.question) if fu else (new, text)
-        result = answer_query(query, question=question)
+        result = answer_query(query)
         out.append((fu, result))
         if is_sizing(query):
             prev, prev_q, resolved = query, text, result.model

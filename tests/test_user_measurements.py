@@ -42,7 +42,7 @@ def _reports(user: str, factor: float, configs=CONFIGS_3090, device="RTX 3090", 
 
 
 def _answer(measured=None):
-    return answer_query(parse(QUESTION), question=QUESTION, measured=measured)
+    return answer_query(parse(QUESTION), measured=measured)
 
 
 # reading a report ---------------------------------------------------------------------
@@ -194,7 +194,7 @@ def test_reports_beyond_the_ceiling_do_not_refine():
 def test_chinese_answer_shows_the_reports():
     learned = learn([r for i in range(3) for r in _reports(f"u{i}", 1.2)])
     zh = "RTX 3090 能跑 llama 3.1 8b q4_k_m 吗？"
-    answer = answer_query(parse(zh), question=zh, measured=learned).answer
+    answer = answer_query(parse(zh), measured=learned).answer
     assert "用户报告" in answer and "3 条实测" in answer
 
 

@@ -11,8 +11,8 @@ values are written from what a person means, never copied from the parser's outp
   passes when the field is empty and "fp8" is named in `Query.unread` or in the error
   message (a quant the catalog lacks must be said, never silently defaulted).
 - `options = [{ gpu_names = [...] }, { quant = "Q8_0" }]`: one entry per side of a
-  comparison, in the question's order; each entry's given fields must match (its
-  `label` is never compared).
+  comparison (no more, no fewer), each matched by one read option whose given fields
+  equal it; the order and the `label` are not judged.
 - pseudo-field `error_names = "grok 3"`: the error message names it (case and spacing
   aside).
 
@@ -133,17 +133,22 @@ def _equal(expected, got) -> bool:
     return expected == got
 
 
+def _option_matches(want: dict, have: dict) -> bool:
+    return all(_equal(value, (have or {}).get(name)) for name, value in want.items() if name != "label")
+
+
 def _options_match(expected: list, got: list) -> bool:
+    """One option per side, each matched once; the order they are listed in is not judged."""
     if expected == NONE:
         return not got
     if len(expected) != len(got):
         return False
-    for want, have in zip(expected, got, strict=True):
-        for name, value in want.items():
-            if name == "label":
-                continue
-            if not _equal(value, (have or {}).get(name)):
-                return False
+    left = list(got)
+    for want in expected:
+        match = next((i for i, have in enumerate(left) if _option_matches(want, have)), None)
+        if match is None:
+            return False
+        left.pop(match)
     return True
 
 

@@ -39,11 +39,18 @@ ZH_NUM = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五", 6: "六", 8: "八"}
 EN_NUM = {1: "one", 2: "two", 3: "three", 4: "four", 6: "six", 8: "eight"}
 
 # names the catalog does not have (checked against its aliases below): never a neighbour
-UNKNOWN_MODELS = ["mistral large 2", "mistral medium 3", "phi 3.5 moe", "phi 4 mini", "grok 3", "deepseek v4",
-                  "gemma 3n", "llama 5 70b", "qwen4 14b", "command r plus", "yi 1.5 34b", "falcon 180b",
-                  "gemma 4 27b", "kimi k3", "glm 5", "granite 3.3 8b", "olmo 2 13b", "internlm3 8b",
-                  "mistral large 123b", "codestral 22b", "phi 3.5 mini", "qwen2 vl 7b", "llama 3.2 90b vision",
-                  "nemotron 70b", "deepseek coder v2 16b", "minimax m1", "hunyuan a13b", "ernie 4.5 21b"]
+# names the catalog does not have (checked against its aliases below): never a neighbour.
+# (name, what the error must say at least: the words that tell it from a catalog model)
+UNKNOWN_MODELS = [("mistral large 2", "mistral large"), ("mistral medium 3", "mistral medium"),
+                  ("phi 3.5 moe", "phi 3.5"), ("phi 4 mini", "phi 4 mini"), ("grok 3", "grok"),
+                  ("deepseek v4", "deepseek v4"), ("gemma 3n", "gemma 3n"), ("llama 5 70b", "llama 5"),
+                  ("qwen4 14b", "qwen4"), ("command r plus", "command r"), ("yi 1.5 34b", "yi 1.5"),
+                  ("falcon 180b", "falcon"), ("gemma 4 27b", "gemma 4"), ("kimi k3", "kimi k3"), ("glm 5", "glm 5"),
+                  ("granite 3.3 8b", "granite"), ("olmo 2 13b", "olmo"), ("internlm3 8b", "internlm3"),
+                  ("mistral large 123b", "mistral large"), ("codestral 22b", "codestral"), ("phi 3.5 mini", "phi 3.5"),
+                  ("qwen2 vl 7b", "qwen2 vl"), ("llama 3.2 90b vision", "llama 3.2 90b"), ("nemotron 70b", "nemotron"),
+                  ("deepseek coder v2 16b", "deepseek coder"), ("minimax m1", "minimax"), ("hunyuan a13b", "hunyuan"),
+                  ("ernie 4.5 21b", "ernie")]
 UNKNOWN_GPUS = ["RTX 5090 Ti", "RTX 4090 Ti", "RTX 3070 Super", "RX 7950 XTX", "RTX 6090", "RTX 4050 Ti",
                 "RX 8900 XT", "Arc A790", "RTX 5080 Ti", "GTX 2080", "RTX 3095", "RX 9090 XT"]
 # family words alone name several models: not used as the model of a question
@@ -120,7 +127,7 @@ class Grammar:
         self.r = random.Random(seed)
         aliases = {a for m in catalog.models for a in m.aliases}
         squash = {re.sub(r"[\s\-_:]", "", a) for a in aliases}
-        for name in UNKNOWN_MODELS:
+        for name, _ in UNKNOWN_MODELS:
             assert re.sub(r"[\s\-_:]", "", name) not in squash, f"{name} is in the catalog now"
         gpu_keys = {k for g in catalog.gpus for k in g.keys}
         for name in UNKNOWN_GPUS:
@@ -152,8 +159,8 @@ class Grammar:
     def card_surface(self, gpu) -> str:
         keys = [k for k in gpu.keys if k not in AMBIGUOUS_ALIASES]
         key = self.pick(keys)
-        tokens = re.findall(r"[a-z]+\+?|\d+", key)
-        if tokens and tokens[0].isdigit() and self.chance(0.35):
+        tokens = key.split()
+        if tokens and tokens[0][0].isdigit() and self.chance(0.35):
             brand = {"nvidia": ["rtx", "nvidia", "geforce rtx"] if gpu.name.startswith("RTX") else
                      ["gtx", "nvidia"] if gpu.name.startswith("GTX") else ["nvidia"],
                      "amd": ["rx", "radeon rx", "amd"], "intel": ["intel"]}.get(gpu.vendor, [])
@@ -162,9 +169,9 @@ class Grammar:
         style = self.pick(["space", "space", "tight", "hyphen", "space"])
         out = tokens[0]
         for before, tok in zip(tokens, tokens[1:], strict=False):
-            short = before in {"rtx", "gtx", "rx", "arc"} or before.isdigit()
-            joinable = short and (tok.isdigit() or tok in {"ti", "xt", "xtx", "gre", "super"})
-            if style == "tight" and joinable and not (before.isdigit() and tok.isdigit()):
+            short = before in {"rtx", "gtx", "rx", "arc"} or before[-1].isdigit()
+            joinable = short and (tok[0].isdigit() or tok in {"ti", "xt", "xtx", "gre", "super"})
+            if style == "tight" and joinable and not (before[-1].isdigit() and tok[0].isdigit()):
                 sep = ""
             elif style == "hyphen" and len(tokens) <= 3:
                 sep = "-"
@@ -182,18 +189,21 @@ class Grammar:
             return re.sub(r"[a-z]+", lambda m: words.get(m.group(0), m.group(0).upper()), out)
         return out
 
-    def memory_text(self, size: float, zh: bool) -> tuple[str, str]:
+    def memory_text(self, size: float, zh: bool, name_end: str = "") -> tuple[str, str]:
         """(text, where) with where = after | before."""
         s = f"{size:g}"
         after = [f" {s}gb", f" {s}GB", f" {s}G", f" {s} gb", f" {s}g", f" ({s}GB)", f" {s}GB VRAM", f" with {s}GB"]
         if zh:
-            after += [f" {s}G显存", f"{s}G", f" {s}G"]
+            after += [f" {s}G显存", f" {s}G", f"{s}G"]
         before = [f"{s}gb ", f"{s}GB ", f"{s}G ", f"{s} GB "]
         if zh:
             before += [f"{s}G显存的"]
         if self.chance(0.35):
             return self.pick(before), "before"
-        return self.pick(after), "after"
+        text = self.pick(after)
+        if text[0].isdigit() and not (name_end or "").isalpha():  # "3090" + "24G": the digits would run together
+            text = " " + text
+        return text, "after"
 
     def gpu_phrase(self, zh: bool, allow_count: bool = True, gpu=None) -> tuple[str, dict, list[str]]:
         gpu = gpu or self.pick(self.cards)
@@ -201,7 +211,7 @@ class Grammar:
         name = self.card_surface(gpu)
         mem_before = mem_after = ""
         if len(self._variants(gpu)) > 1 or self.chance(0.3):
-            text, where = self.memory_text(gpu.vram_gib, zh)
+            text, where = self.memory_text(gpu.vram_gib, zh, name[-1])
             if where == "before":
                 mem_before = text
             else:
@@ -250,8 +260,8 @@ class Grammar:
         """(text, expect, kinds, bare): bare when the memory is a bare number ("M3 Max 128")."""
         gpu = gpu or self.pick(self.apple)
         chip = gpu.chip.replace("Apple ", "")
-        chip_text = self.pick([chip, chip.lower(), chip.replace(" ", ""), chip.lower().replace(" ", "-"),
-                               f"Apple {chip}", chip.upper()])
+        chip_text = self.pick([chip, chip, chip.lower(), chip.lower(), chip.replace(" ", ""), f"Apple {chip}",
+                               chip.upper(), chip.lower().replace(" ", "-")])
         machine = ""
         if gpu.machines and self.chance(0.45):
             m = self.pick(gpu.machines)
@@ -486,7 +496,7 @@ class Grammar:
         if zh:
             mword = {"lora": self.pick(["LoRA", "lora"]), "qlora": self.pick(["QLoRA", "qlora"]),
                      "full": self.pick(["全参数", "全量", "全参"])}[method]
-            q = self.pick(["{hw}能{m}微调{model}吗，{n0}，{n1}", "用{hw}{m}微调{model}，{n0}，{n1}，显存够吗",
+            q = self.pick(["{hw}能{m}微调{model}吗，{n0}，{n1}", "用{hw} {m}微调{model}，{n0}，{n1}，显存够吗",
                            "{model} {m}微调，{n0} {n1}，{hw}行不行"])
         else:
             mword = {"lora": word, "qlora": word, "full": self.pick(["full", "full-parameter", "full parameter"])}[method]
@@ -573,17 +583,17 @@ class Grammar:
 
     def unknown(self, zh: bool) -> Item:
         if self.chance(0.55):
-            name = self.pick(UNKNOWN_MODELS)
+            name, must_say = self.pick(UNKNOWN_MODELS)
             written = self.pick([name, name.title(), name.replace(" ", "-")])
-            hw, _, kinds, _ = self.hardware(zh, want_ram=False)
+            hw, _, _, _ = self.hardware(zh, want_ram=False)
             if zh:
                 q = self.pick(["{hw}能跑{m}吗", "{m}在{hw}上多快", "跑{m}需要什么显卡"])
             else:
                 q = self.pick(["can {hw} run {m}?", "how fast is {m} on {hw}?", "what gpu do I need for {m}?",
                                "{m} on {hw} q4_k_m?"])
             q = q.format(hw=hw, m=written)
-            expect = {"error": "unknown_model", "model_name": NONE, "error_names": name}
-            return self.finish(q, expect, ["unknown_name"] + kinds, "unknown/model")
+            expect = {"error": "unknown_model", "model_name": NONE, "error_names": must_say}
+            return self.finish(q, expect, ["unknown_name"], "unknown/model")
         name = self.pick(UNKNOWN_GPUS)
         written = self.pick([name, name.lower()])
         model, _, m_kinds = self.model_phrase(models=self.models)

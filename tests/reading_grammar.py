@@ -293,6 +293,13 @@ class Grammar:
             written, kind = self.pick(RAM_KINDS)
             w = self.pick([written, written.lower()])
             forms = [f"{size}GB {w}", f"{size}gb {w}", f"{w} {size}GB", f"{size} GB of {w}", f"{size}GB of {w} RAM"]
+            sticks = [n for n in (2, 4) if size % n == 0 and size // n in (8, 16, 24, 32, 48, 64)]
+            if sticks:  # "2x32GB DDR5-6000": modules add up
+                n = self.pick(sticks)
+                forms += [f"{n}x{size // n}GB {w}", f"{n}x{size // n}gb {w}", f"{n} x {size // n}GB {w}"]
+            if "-" in written:  # "DDR5 6000MHz 64GB"
+                gen, mts = written.split("-")
+                forms += [f"{gen} {mts}MHz {size}GB", f"{size}GB {gen.lower()} {mts}mhz", f"{size}GB {gen} @ {mts}"]
             if zh:
                 forms += [f"{size}G {w}内存", f"{w} {size}G内存", f"{size}G {w}"]
             expected_kind = {"one_of": [kind, NONE]} if written in ("DDR4", "DDR5") else kind
@@ -311,8 +318,9 @@ class Grammar:
             return self.apple_phrase(zh)
         if allow_cpu and roll < 0.28:
             ram, expect = self.ram_phrase(zh)
-            words = self.pick(["纯CPU", "没有显卡", "无显卡", "cpu only", "纯cpu"] if zh else
-                              ["no GPU", "cpu only", "CPU-only", "without a GPU", "no gpu"])
+            words = self.pick(["纯CPU", "没有显卡", "无显卡", "cpu only", "纯cpu", "不用显卡", "只有cpu"] if zh else
+                              ["no GPU", "cpu only", "CPU-only", "without a GPU", "no gpu", "no dedicated gpu",
+                               "cpu inference only"])
             text = self.pick([f"{words}, {ram}", f"{ram}, {words}"] if not zh else
                              [f"{words}，{ram}", f"{ram}，{words}", f"{words} {ram}"])
             return text, {**expect, "cpu_only": True, "gpu_names": [], "gpu_counts": []}, ["cpu_only", "ram"], False

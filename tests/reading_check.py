@@ -104,6 +104,31 @@ def language(q: str) -> str:
     return "mixed" if any(w.lower() not in names for w in latin_words) else "zh"
 
 
+def unknown_names(expect: dict, catalog) -> list[str]:
+    """Catalog names an expectation uses that the catalog lacks (a typo in a reading, or a
+    catalog that changed): alternatives in `one_of` and `or_unread` are not checked."""
+    gpus = {g.name for g in catalog.gpus}
+    models = {m.name for m in catalog.models}
+    quants = {q.name for q in catalog.quants}
+    rams = {r.name for r in catalog.ram_kinds}
+    cpus = {c.name for c in catalog.cpus}
+    wrong: list[str] = []
+
+    def check(fields: dict) -> None:
+        for name in fields.get("gpu_names") or [] if isinstance(fields.get("gpu_names"), list) else []:
+            if name not in gpus:
+                wrong.append(f"gpu {name}")
+        for key, known in (("model_name", models), ("quant", quants), ("ram_kind", rams), ("cpu_name", cpus)):
+            value = fields.get(key)
+            if isinstance(value, str) and value != NONE and value not in known:
+                wrong.append(f"{key} {value}")
+
+    check(expect)
+    for option in expect.get("options") or [] if isinstance(expect.get("options"), list) else []:
+        check(option)
+    return wrong
+
+
 def kinds_of(expect: dict) -> list[str]:
     out: list[str] = []
     for name in expect:

@@ -18,6 +18,7 @@ from reading_check import (
     judge_all,
     kinds_of,
     pass_rate,
+    unknown_names,
 )
 
 THRESHOLD = 0.90
@@ -43,7 +44,7 @@ def items():
     return load_corpus()
 
 
-def test_the_corpus_is_large_bilingual_and_new(items):
+def test_the_corpus_is_large_bilingual_and_new(catalog, items):
     assert len(items) >= 300
     chinese = [i for i in items if any("\u4e00" <= ch <= "\u9fff" for ch in i.q)]
     assert len(chinese) / len(items) >= 0.35
@@ -53,6 +54,7 @@ def test_the_corpus_is_large_bilingual_and_new(items):
     for item in items:
         assert item.expect, item.q
         assert all(k in KIND_FIELDS for k in item.kinds), item.kinds
+        assert not unknown_names(item.expect, catalog), (item.q, unknown_names(item.expect, catalog))  # no typos
 
 
 def test_corpus_questions_are_read_as_meant(catalog, items):

@@ -115,6 +115,20 @@ def _counted(hw: str) -> bool:
     return bool(re.match(r"\d+\s*x|one |a single |two |three |four |six |eight |dual |twin |quad ", hw))
 
 
+def _apple_sizes(catalog, gpu) -> list:
+    """The memory variants of an Apple chip."""
+    return [g for g in catalog.gpus if g.vendor == "apple" and g.chip == gpu.chip]
+
+
+def _same_family_sizes(catalog, model) -> list[tuple[str, object]]:
+    """Other models of the family named by a size only they have ("the 32b version")."""
+    by_label: dict[str, list] = {}
+    for m in catalog.models:
+        if m.family == model.family and (size := re.search(r"(\d+x)?(\d+(?:\.\d+)?)B\b", m.name)):
+            by_label.setdefault(size.group(0)[:-1], []).append(m)  # "32", "8x22"
+    return [(label, ms[0]) for label, ms in by_label.items() if len(ms) == 1 and ms[0].name != model.name]
+
+
 def _catalog():
     from rules.catalog import default_catalog
 
@@ -669,6 +683,82 @@ class Grammar:
         expect["intent"] = "max_context"
         return self.finish(q.format(hw=hw, m=model), expect, kinds + m_kinds + ["intent"], "max_context")
 
+    def followup(self, zh: bool) -> Item:
+        """A plain sizing question, then a follow-up that changes one thing; the pair is
+        merged by bot.conversation.merge and the merged reading judged."""
+        if self.chance(0.25):
+            gpu = self.pick([g for g in self.apple if len(_apple_sizes(self.c, g)) > 1])
+            hw = f"{gpu.chip.replace('Apple ', '')} {gpu.vram_gib:g}GB"
+        else:
+            gpu = self.pick(self.cards)
+            hw = gpu.keys[0] + (f" {gpu.vram_gib:g}gb" if len(self._variants(gpu)) > 1 else "")
+        model = self.pick(self.models)
+        alias = next(a for a in model.aliases if self._usable(a))
+        before = f"{hw}能跑{alias}吗" if zh else f"can a {hw} run {alias}?"
+        expect = {"gpu_names": [gpu.name], "gpu_counts": [1], "model_name": model.name, "params_b": NONE,
+                  "intent": "can_run"}
+        kinds = ["followup"]
+        change = self.pick(["count", "ram", "context", "quant", "model", "size", "users", "apple"]
+                           if gpu.vendor != "apple" else ["context", "quant", "model", "size", "users", "apple", "apple"])
+        if change == "size":
+            others = _same_family_sizes(self.c, model)
+            if not others:
+                change = "model"
+            else:
+                label, other = self.pick(others)
+                q = self.pick(["那{l}b的呢", "换成{l}b的呢", "{l}b的呢？"] if zh else
+                              ["what about the {l}b version?", "and the {l}b one?", "what about {l}b?"]).format(l=label)
+                expect["model_name"] = other.name
+        if change == "model":
+            other = self.pick([m for m in self.models if m.name != model.name])
+            alias2 = self.pick([a for a in other.aliases if self._usable(a)])
+            q = self.pick(["那换成{m}呢", "那{m}呢？"] if zh else ["what about {m}?", "and {m}?", "how about {m} instead?"]
+                          ).format(m=alias2)
+            expect["model_name"] = other.name
+        elif change == "count":
+            n = self.pick([1, 2, 2, 3, 4])
+            if n == 1:  # from two cards down to one
+                before = f"两张{hw}能跑{alias}吗" if zh else f"can 2x {hw} run {alias}?"
+                q = self.pick(["那只用一张呢", "一张呢？"] if zh else ["what about with just one?", "and with only one?"])
+            else:
+                q = self.pick([f"那用{ZH_NUM[n]}张呢", f"{ZH_NUM[n]}张呢？"] if zh else
+                              [f"what about {EN_NUM[n]} of them?", f"and with {n} of them?", f"what if I had {EN_NUM[n]} of them?"])
+            expect["gpu_counts"] = [n]
+        elif change == "ram":
+            ram, ram_expect = self.ram_phrase(zh)
+            q = self.pick([f"那加上{ram}呢", f"再加{ram}呢？"] if zh else [f"and with {ram}?", f"what if I add {ram}?"])
+            expect.update(ram_expect)
+            expect["cpu_only"] = False
+        elif change == "context":
+            c, c_expect = self.context_part(zh)
+            q = self.pick([f"那{c}呢", f"{c}呢？"] if zh else [f"and at {c}?", f"what about {c}?"])
+            q = q.replace("at at ", "at ").replace("about at ", "about ")
+            expect.update(c_expect)
+        elif change == "quant":
+            word, name = self.pick(QUANTS_EN)
+            q = self.pick([f"那{word}呢", f"换成{word}呢"] if zh else [f"what about {word}?", f"and in {word}?"])
+            expect["quant"] = name
+        elif change == "users":
+            n = self.pick(USERS)
+            q = self.pick([f"那{n}个人同时用呢", f"{n}个并发呢？"] if zh else [f"what about {n} users?",
+                                                                             f"and for {n} concurrent users?"])
+            expect["users"] = n
+            expect["intent"] = "serve"
+        elif change == "apple":
+            if gpu.vendor != "apple":
+                gpu = self.pick([g for g in self.apple if len(_apple_sizes(self.c, g)) > 1])
+                hw = f"{gpu.chip.replace('Apple ', '')} {gpu.vram_gib:g}GB"
+                before = f"{hw}能跑{alias}吗" if zh else f"can a {hw} run {alias}?"
+                expect["gpu_names"] = [gpu.name]
+            other = self.pick([g for g in _apple_sizes(self.c, gpu) if g.name != gpu.name])
+            q = self.pick([f"那{other.vram_gib:g}G的呢", f"{other.vram_gib:g}G版本呢？"] if zh else
+                          [f"and the {other.vram_gib:g}GB one?", f"what about the {other.vram_gib:g}gb version?"])
+            expect["gpu_names"] = [other.name]
+            expect["ram_gib"] = NONE
+        item = self.finish(q, expect, kinds, f"followup/{change}")
+        item.before = before
+        return item
+
     def one(self) -> Item:
         zh = self.chance(0.4)
         roll = self.r.random()
@@ -690,11 +780,13 @@ class Grammar:
             return self.unknown(zh)
         if roll < 0.88:
             return self.vram_only(zh)
-        if roll < 0.92:
+        if roll < 0.91:
             return self.recommend(zh)
-        if roll < 0.97:
+        if roll < 0.94:
             return self.requirements(zh)
-        return self.max_context(zh)
+        if roll < 0.955:
+            return self.max_context(zh)
+        return self.followup(zh)
 
 
 def generate(catalog=None, n: int = COUNT, seed: int = SEED) -> list[Item]:

@@ -7,8 +7,8 @@ or after the name ("16gb 4060 ti", "4060ti 16G"), a count before or after ("2x",
 Max 128"), system RAM ("64GB DDR5", "64g内存"), a catalog model by one of its aliases or
 an Ollama tag, a quant, a context ("8k context", "ctx 32768", "上下文32k", "-c 8192"), a
 runtime, a number of users, fine-tuning numbers, a prompt length, MoE expert placement,
-comparisons and names the catalog does not have, in English, Chinese and a mix of both,
-in varied orders, case and spacing.
+comparisons, names the catalog does not have and follow-ups to a previous question, in
+English, Chinese and a mix of both, in varied orders, case and spacing.
 
 Each item is (question, expected `Query` fields, entity kinds). The expected fields are
 complete over what the grammar controls: a field no part set is expected empty, so "16gb

@@ -37,7 +37,7 @@ def test_the_grammar_is_large_varied_and_fixed(catalog, items):
     kinds = {k for i in items for k in i.kinds}
     for kind in ("gpu", "gpu_memory_before", "gpu_memory_after", "count", "apple", "ram", "model", "quant", "context",
                  "runtime", "users", "finetune", "prompt", "moe_offload", "comparison", "unknown_name", "full_context",
-                 "ollama_tag", "vram_only", "cpu_only"):
+                 "ollama_tag", "vram_only", "cpu_only", "followup"):
         assert kind in kinds, kind
     for item in items:  # only catalog entries that exist
         assert not unknown_names(item.expect, catalog), (item.q, unknown_names(item.expect, catalog))

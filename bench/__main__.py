@@ -1,5 +1,6 @@
 """python -m bench [rules|recall|faithfulness|knowledge|host|calibration|diagnosis]: run the benchmarks and print their figures.
-`python -m bench load [options]`: the multi-process load test (see bench/load.py)."""
+`python -m bench load [options]`: the multi-process load test (see bench/load.py).
+`python -m bench reading [--failures N]`: the parser's pass rates per entity kind (see bench/reading.py)."""
 
 import sys
 
@@ -7,6 +8,12 @@ if sys.argv[1:2] == ["models"]:  # the default-model comparison (bench/model_com
     from bench import model_comparison
 
     model_comparison.main(sys.argv[2:])
+    sys.exit(0)
+
+if sys.argv[1:2] == ["reading"]:  # not in the default set: it judges the parser, not speed
+    from bench import reading
+
+    reading.main(sys.argv[2:])
     sys.exit(0)
 
 if sys.argv[1:2] == ["load"]:

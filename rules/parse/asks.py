@@ -15,12 +15,14 @@ from rules.parse.reading import Reading
 from rules.parse.text import Text
 from rules.schema import Intent
 
-_NUMBER = r"(\d[\d,]*(?:\.\d+)?)\s*(k)?"
+_NUMBER = r"(\d{1,3}(?:,\d{3})+(?![\d])|\d+(?:\.\d+)?)\s*(k)?"  # "2048,5个用户" is 2048 then 5
 
 _USERS = re.compile(
     rf"(?:for\s+|with\s+|serve\s+|serving\s+)?{_NUMBER}\s*(?:concurrent\s+|simultaneous\s+|parallel\s+|active\s+)?"
     r"(?:users|clients|people|persons|requests|sessions|slots|seqs|sequences\s+in\s+parallel)(?![a-z])"
     rf"|{_NUMBER}\s*(?:个|位|人)?\s*(?:用户|并发|人同时|路并发)"
+    rf"|{_NUMBER}\s*(?:个|位)?\s*人\s*(?:用|使用|同时|一起用|共用)|给\s*{_NUMBER}\s*(?:个|位)?\s*人"
+    rf"|(?:team|group|office|company|class)\s+of\s+{_NUMBER}(?![\d.])"
     rf"|(?:并发|并发数|用户数)\s*[:：=为是]?\s*{_NUMBER}"
     rf"|(?<![a-z0-9])-np\s*{_NUMBER}(?![\d.])|--parallel\s*[= ]?\s*{_NUMBER}"
 )
@@ -28,10 +30,12 @@ _PROMPT = re.compile(
     rf"{_NUMBER}[- ]?(?:token|tok)s?[- ](?:long\s+)?(?:prompt|input|document|system prompt)"
     rf"|prompts?\s+(?:of|with)\s+{_NUMBER}\s*tokens?"
     rf"|{_NUMBER}\s*(?:个)?\s*token\s*的?\s*(?:提示词?|输入|prompt)"
-    rf"|(?:prompt|提示词?|输入)\s*(?:length|长度)?\s*[:：=为是]?\s*{_NUMBER}\s*(?:tokens?)?(?![a-z0-9])",
+    rf"|(?:prompt|提示词?|输入)\s*(?:length|长度)?\s*(?:了)?\s*[:：=为是]?\s*{_NUMBER}\s*(?:个)?\s*(?:tokens?)?(?![a-z0-9])"
+    rf"|(?:pasting|paste|feed|feeding|send|sending)\s+(?:in\s+)?(?:a\s+)?{_NUMBER}[- ]?(?:token|tok)s?\b",
 )
-_BATCH = re.compile(r"(?<![a-z])(?:micro[- _]?)?batch(?:[- _]?size)?\s*(?:of\s*|=\s*|:\s*)?(\d+)(?![\d.])"
-                    r"|(?<![\d.])(\d+)\s*(?:per\s+)?batch\b|批(?:大小|次大小|量)\s*[:：=为是]?\s*(\d+)")
+_BATCH = re.compile(r"(?<![a-z])(?:micro[- _]?)?(?:batch(?:[- _]?size)?|bs)\s*(?:of\s*|=\s*|:\s*)?(\d+)(?![\d.])"
+                    r"|批(?:大小|次大小|量)\s*[:：=为是]?\s*(\d+)")
+_BATCH_AFTER = re.compile(r"(?<![\d.])(\d+)\s*(?:per\s+)?batch\b")  # "4 per batch": only when no "batch 4"
 _SEQUENCE = re.compile(
     rf"(?:seq(?:uence)?[-_ ]?len(?:gth)?|sequences?(?:\s+length)?|cutoff[-_ ]?len|max[-_ ]?seq[-_ ]?len|max[-_ ]?len)"
     rf"\s*(?:of\s*|=\s*|:\s*)?{_NUMBER}(?![a-z0-9])|(?:序列长度|序列长)\s*[:：=为是]?\s*{_NUMBER}(?![a-z0-9])"
@@ -45,27 +49,31 @@ _SERVE_WORDS = re.compile(
     r"|\bparallel slots?\b|多少(?:个)?(?:用户|人|并发)|同时.{0,4}(?:用户|人)")
 _EXPERTS_IN_RAM = re.compile(
     r"--?n[-_]cpu[-_]moe(?:\s*[= ]\s*\d+)?|--?cpu[-_]moe|-ot\s+\S*exps\S*=cpu|override[-_]tensors?\s+\S*exps\S*"
-    r"|(?:moe\s+)?experts?\s+(?:layers\s+)?(?:kept\s+|offloaded\s+|left\s+)?(?:in|on|to)\s+(?:the\s+)?(?:system\s+)?"
-    r"(?:ram|cpu|memory)"
-    r"|(?:专家|moe)\s*(?:层)?\s*(?:放|放在|卸载到|在|留在|跑在)\s*(?:内存|cpu)")
-_FIRST_TOKEN = re.compile(r"first token|\bttft\b|time to first|首个?\s*token|首字")
+    r"|(?:the\s+)?(?:moe\s+)?(?:experts?|expert\s+layers|moe\s+layers)\s+(?:layers\s+)?(?:kept\s+|offloaded\s+|left\s+|placed\s+|put\s+)?"
+    r"(?:in|on|to|into)\s+(?:the\s+)?(?:system\s+)?(?:ram|cpu|memory)"
+    r"|(?:offload|put|keep|place)\s+(?:the\s+)?(?:moe\s+)?experts?\s+(?:layers\s+)?(?:in|on|to|into)\s+(?:the\s+)?(?:system\s+)?(?:ram|cpu|memory)"
+    r"|(?:把\s*)?(?:moe\s*)?(?:专家|moe)\s*(?:层|权重)?\s*(?:都)?\s*(?:放|放在|放到|放进|卸载到|卸载|在|留在|跑在|offload到|丢到|扔到)\s*(?:系统)?\s*(?:内存|cpu)(?:里|上)?")
+_FIRST_TOKEN = re.compile(r"first (?:token|word)|\bttft\b|time to first|before it starts answering"
+                          r"|首个?\s*token|首字")
 _FULL_CONTEXT = re.compile(
     r"(?:at|with|using|on|use)\s+(?:the\s+)?(?:full|whole|entire|native|maximum|max)\s+(?:context|ctx)(?:\s+(?:length|window))?"
     r"|(?:full|native)\s+(?:context|ctx)(?:\s+(?:length|window))?"
     r"|满上下文|上下文\s*(?:拉满|开满|全开|满)|全上下文|原生上下文|最大上下文\s*(?:跑|运行|下)")
 
 # runtimes as people name them → the `Answer.runtime` value (DESIGN.md)
+_B = r"(?<![a-z0-9])"  # a word's start, also right after Chinese ("用ollama")
+_E = r"(?![a-z0-9])"
 _RUNTIMES = [
-    (re.compile(r"\bk[- ]?transformers\b"), "ktransformers"),
-    (re.compile(r"\bvllm\b"), "vllm"),
-    (re.compile(r"\bsglang\b"), "sglang"),
-    (re.compile(r"\btensorrt[- ]?llm\b|\btrt[- ]?llm\b"), "tensorrt_llm"),
-    (re.compile(r"\bexllama(?:v[23]|\s*v?[23])?\b|\btabby\s*api\b|\bexl[23]\b"), "exllama"),
-    (re.compile(r"\bmlx(?:[- _]lm)?\b"), "mlx"),
-    (re.compile(r"\blm\s*studio\b|\blmstudio\b"), "lm_studio"),
-    (re.compile(r"\bollama\b"), "ollama"),
-    (re.compile(r"\b(?:hf\s+)?transformers\b|\bbitsandbytes\b|\bbnb\b"), "transformers"),
-    (re.compile(r"\bllama[.\-_ ]?cpp\b|\bllama-server\b|\bllama-cli\b|\bkoboldcpp\b"), "llama.cpp"),
+    (re.compile(rf"{_B}k[- ]?transformers{_E}"), "ktransformers"),
+    (re.compile(rf"{_B}vllm{_E}"), "vllm"),
+    (re.compile(rf"{_B}sglang{_E}"), "sglang"),
+    (re.compile(rf"{_B}(?:tensorrt[- ]?llm|trt[- ]?llm){_E}"), "tensorrt_llm"),
+    (re.compile(rf"{_B}(?:exllama(?:v[23]|\s*v?[23])?|tabby\s*api|exl[23]){_E}"), "exllama"),
+    (re.compile(rf"{_B}mlx(?:[- _]lm)?{_E}"), "mlx"),
+    (re.compile(rf"{_B}(?:lm\s*studio|lmstudio){_E}"), "lm_studio"),
+    (re.compile(rf"{_B}ollama{_E}"), "ollama"),
+    (re.compile(rf"{_B}(?:(?:hf\s+)?transformers|bitsandbytes|bnb){_E}"), "transformers"),
+    (re.compile(rf"{_B}(?:llama[.\-_ ]?cpp|llama-server|llama-cli|koboldcpp){_E}"), "llama.cpp"),
 ]
 
 
@@ -99,11 +107,11 @@ def read_asks(t: Text, r: Reading) -> None:
         f["train_method"] = "lora"
     elif t.find(_FULL_TUNE):
         f["train_method"] = "full"
-    if m := t.find(_BATCH):
-        f["batch_size"] = int(next(g for g in m.groups() if g))
-    if m := t.find(_SEQUENCE):
+    if m := t.find(_SEQUENCE):  # before the batch: "序列长度2048 batch size 16"
         digits, k = _first_pair(m.groups())
         f["sequence_length"] = _tokens(digits, k)
+    if m := (t.find(_BATCH) or t.find(_BATCH_AFTER)):
+        f["batch_size"] = int(next(g for g in m.groups() if g))
     if _FIRST_TOKEN.search(t.text):
         f["wants_first_token"] = True
     if t.find(_FULL_CONTEXT):

@@ -28,7 +28,8 @@ def read_bandwidth(t: Text, r: Reading) -> None:
 
 
 # --- Apple silicon ---------------------------------------------------------------------
-_APPLE_CHIP = re.compile(r"(?<![a-z0-9.])(?:apple\s*)?m([1-9])(?:\s*(pro|max|ultra))?(?![a-z0-9])"
+_APPLE_CHIP = re.compile(r"(?<![a-z0-9.])(?:apple[\s\-_]*)?m([1-9])(?:[\s\-_]*(pro|max|ultra)(?![a-z]))?"
+                         r"(?=\d+(?:\.\d+)?\s*(?:gb|gib|g|tb)(?![a-z])|[^a-z0-9]|$)"
                          r"(?!\s*(?:ssd|nvme|slot|drive|固态|接口|硬盘))")
 _GPU_CORES = re.compile(r"(\d{1,2})\s*[-\s]?(?:core|c)\s*(?:gpu|graphics)|(?:gpu|graphics)\s*[:：]?\s*(\d{1,2})[-\s]*cores?"
                         r"|(\d{1,2})\s*核\s*(?:gpu|图形|显卡|图形处理器)|gpu\s*(\d{1,2})\s*核")
@@ -39,7 +40,8 @@ _MAC_NAMES = {"macbook pro": "MacBook Pro", "macbook air": "MacBook Air", "mac s
 _MEMORY_WORDS = r"(?:unified\s*memory|memory|ram|统一内存|内存|记忆体)"
 _MEMORY_AFTER = re.compile(rf"{NUM}\s*{SIZE_UNIT}\s*(?:of\s*)?(?:unified\s*|system\s*)?{_MEMORY_WORDS}")
 _MEMORY_BEFORE = re.compile(rf"{_MEMORY_WORDS}\s*(?:is|of|[:：=]|是|有|为)?\s*{NUM}\s*{SIZE_UNIT}")
-_ADJACENT_SIZE = re.compile(rf"\s*(?:,|with|w/|and|\(|/|-|配|带)?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:model|模型|file|文件))")
+_ADJACENT_SIZE = re.compile(rf"(?:\s*(?:air|macbook|mac|mini|studio|imac|laptop))*\s*(?:,|with|w/|and|\(|/|-|配|带)?\s*{NUM}\s*{SIZE_UNIT}"
+                            r"(?!\s*(?:model|模型|file|文件))")
 
 
 _BARE_MEMORY = re.compile(r"\s*[,(/]?\s*(\d{1,3})(?![\d.])(?!\s*(?:b\b|k\b|bit|gb/s|tok|t/s|core|c\b|核|w\b|x\b))")
@@ -66,6 +68,7 @@ def read_apple(t: Text, r: Reading, catalog: Catalog) -> None:
     if not chip and not mac:
         return
     spans = [m.span() for m in (chip, mac) if m]
+    r.apple_span = (min(a for a, _ in spans), max(b for _, b in spans))
     for m in (chip, mac):
         if m:
             t.take(m)
@@ -267,7 +270,7 @@ def _ram_kind(r: Reading, catalog: Catalog, lp: str | None, gen: str, x: str | N
 # --- CPUs ------------------------------------------------------------------------------
 _CPU_ONLY = re.compile(
     r"no\s*(?:dedicated\s*|discrete\s*)?(?:gpu|graphics card|video card)|without\s*(?:a\s*)?(?:gpu|graphics card)"
-    r"|cpu[\s-]*only|only\s*(?:a\s*|the\s*|my\s*)?cpu|on\s*(?:the\s*|my\s*|a\s*)?cpu\b|pure\s*cpu"
+    r"|cpu[\s-]*(?:inference\s+)?only|only\s*(?:a\s*|the\s*|my\s*)?cpu|on\s*(?:the\s*|my\s*|a\s*)?cpu\b|pure\s*cpu"
     r"|没有?显卡|无显卡|不用显卡|没有?独显|无独显|没有?独立显卡|纯\s*cpu|只用\s*cpu|只有\s*cpu|用\s*cpu\s*跑|仅\s*cpu|集显|核显"
 )
 
@@ -313,7 +316,7 @@ def cpu_by_text(text: str, catalog: Catalog) -> str | None:
 
 
 # --- GPUs ------------------------------------------------------------------------------
-_GPU_PREFIX = r"(?:(?:nvidia|geforce|amd|radeon|intel|tesla|quadro)\s*)?"
+_GPU_PREFIX = r"(?:(?:nvidia|geforce|amd|radeon|intel|tesla|quadro)[\s\-_]*){0,2}"
 _GPU_SIZE = (r"(?:\s*(?:with\s*|,\s*|\(\s*)?(?P<size>\d+(?:\.\d+)?)\s*(?:gb|g|gib)(?![a-z0-9])\)?"
              r"(?!\s*(?:of\s*)?(?:system|ram|内存|ddr|model|模型|file|unified)))?")
 # a count after the card: "x2", "*4", "2 cards", or a Chinese count rewritten as "4x" ("P40 24G 四张")
@@ -336,6 +339,8 @@ def _gpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
     ]
 
 
+# a series word right before a card's number that the card does not carry ("gtx 2080")
+_OTHER_SERIES = re.compile(r"(?<![a-z0-9])(gtx|rtx|rx|gt)[\s\-_]*$")
 _VARIANT_AFTER = re.compile(r"[\s\-_]*(?:ti|super|xtx|xt|gre|ada|blackwell)(?![a-z0-9])")
 
 
@@ -357,7 +362,7 @@ _UNKNOWN_GPU = re.compile(
 )
 _VRAM_ONLY = re.compile(rf"{NUM}\s*(?:gb|g|gib)\s*(?:of\s*)?(?:vram|显存|video memory|gpu memory"
                         r"|(?:nvidia\s+|amd\s+)?(?:gpu|graphics\s+card|video\s+card|card|显卡|独显)(?!s)(?!\s*(?:of|with)\b))")
-_VRAM_ONLY_ZH = re.compile(rf"(?:显存|vram)\s*(?:是|有|为|:|：)?\s*{NUM}\s*(?:gb|g|gib)")
+_VRAM_ONLY_ZH = re.compile(rf"(?:显存|vram|显卡)\s*(?:是|有|为|:|：)?\s*{NUM}\s*(?:gb|g|gib)(?![a-z0-9])")
 
 
 _VRAM_COUNTED = re.compile(rf"(?<![\d.])(\d{{1,2}})\s*x\s*{NUM}\s*(?:gb|g|gib)(?![a-z0-9/])"
@@ -367,25 +372,30 @@ _VRAM_COUNTED = re.compile(rf"(?<![\d.])(\d{{1,2}})\s*x\s*{NUM}\s*(?:gb|g|gib)(?
 def read_vram(t: Text, r: Reading) -> None:
     """"显存8G", "12GB of VRAM", "24GB card", "2x 24GB": read before RAM sizes, so
     "显存8G内存32G" is 8 GB of VRAM and 32 GB of RAM, not 8 GB of RAM."""
-    if m := t.find(_VRAM_COUNTED):  # "2 cards of 24gb" (rewritten "2x 24gb"), "4x 16GB GPUs"
-        r.vram_count = int(m.group(1))
-        r.vram_gib = float(m.group(2))
-    elif m := (t.find(_VRAM_ONLY_ZH) or t.find(_VRAM_ONLY)):
+    if m := (t.find(_VRAM_ONLY_ZH) or t.find(_VRAM_ONLY)):
         r.vram_gib = float(m.group(1))
+        r.vram_at = m.start()
+        if count := re.search(r"(?<![\d.])(\d{1,2})x\s*$", t.text[:m.start()]):  # "双卡6G显存的3050"
+            r.vram_count = int(count.group(1))
 
 
 def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
     f = r.fields
     names: list[str] = list(f.get("gpu_names", []))
     counts: list[int] = list(f.get("gpu_counts", []))
-    found: list[tuple[int, str, int]] = []  # (position, card, count): listed in the question's order
-    spans: list[tuple[int, int]] = []
+    # every card named, with the span it took, its count and any size written with it
+    seen: list[tuple[int, int, str, int, float | None, bool]] = []  # (start, end, key, count, size, size given)
     for pattern, key, key_anchor in _gpu_patterns(catalog):
         while key_anchor in t.text and (match := pattern.search(t.text)):
             if variant := _VARIANT_AFTER.match(t.text, match.end("card")):
                 # "RTX 5090 Ti": a variant word the catalog's key lacks names another card
                 _unknown_gpu(r, catalog, (match.group("card") + variant.group(0)).strip())
                 return
+            if series := _OTHER_SERIES.search(t.text[:match.start("card")]):
+                if not any(series.group(1) in g.name.lower() for g in catalog.gpus if key in g.keys):
+                    # "GTX 2080": the series word names a card the catalog lacks, not the RTX 2080
+                    _unknown_gpu(r, catalog, (series.group(0) + match.group("card")).strip())
+                    return
             count = _count_of(match)
             size = float(match.group("size")) if match.group("size") else None
             start = match.start()
@@ -399,21 +409,47 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
             if size and count > 1 and (total := _TOTAL.match(t.text, match.end())):
                 t.take(total)  # "2x3090 (48GB total)": the size is for all the cards
                 size /= count
-            gpu = _gpu_variant(r, catalog, key, size)
-            if gpu is None:
-                return
             if count < 1 or count > MAX_GPUS:
                 r.fail("absurd_gpu_count", "error_absurd_gpu_count", count=count, most=MAX_GPUS)
                 return
-            found.append((start, gpu.name, count))
-            spans.append((start, match.end()))
-    found.sort()
-    spans.sort()
-    if _compared(t.text, spans) and len({name for _, name, _ in found}) > 1:
-        # "4090 vs 5090", "a 3090 … what about a 4090?": one answer per card, never one pooled rig
-        r.fields["options"] = [{"label": name if count == 1 else f"{count}x {name}", "gpu_names": [name],
-                                "gpu_counts": [count]} for _, name, count in found]
+            seen.append((start, match.end(), key, count, size, size is not None))
+    seen.sort()
+    if r.vram_gib is not None and seen and r.vram_at is not None:
+        # "A100 40GB VRAM vs 6950 XT": the VRAM size said apart belongs to the nearest card only
+        nearest = min(range(len(seen)), key=lambda k: min(abs(seen[k][0] - r.vram_at), abs(seen[k][1] - r.vram_at)))
+        if seen[nearest][4] is None and not catalog.gpu(_first_name(catalog, seen[nearest][2])).unified_memory:
+            a, b, key, count, _, _ = seen[nearest]
+            seen[nearest] = (a, b, key, count, r.vram_gib, True)
+    found: list[tuple[int, str, int]] = []  # (position, card, count): listed in the question's order
+    spans: list[tuple[int, int]] = []
+    for start, end, key, count, size, _ in seen:
+        gpu = _gpu_variant(r, catalog, key, size)
+        if gpu is None:
+            return
+        found.append((start, gpu.name, count))
+        spans.append((start, end))
+    if r.apple_span is not None and f.get("gpu_names"):  # a Mac set against a card: "M4 Max 128GB or 2x 3090"
+        found.insert(0, (r.apple_span[0], f["gpu_names"][0], 1))
+        spans.insert(0, r.apple_span)
+        order = sorted(range(len(found)), key=lambda k: found[k][0])
+        found, spans = [found[k] for k in order], [spans[k] for k in order]
+        names, counts = [], []
+    if len({name for _, name, _ in found}) > 1 and (_compared(t.text, spans) or _WHICH.search(t.text)):
+        # "4090 vs 5090", "a 3090 … what about a 4090?", "3080和6700 XT哪个快": one answer per card,
+        # never one pooled rig
+        options, labels = [], set()
+        for _, name, count in found:
+            label = name if count == 1 else f"{count}x {name}"
+            if label not in labels:
+                labels.add(label)
+                options.append({"label": label, "gpu_names": [name], "gpu_counts": [count]})
+        r.fields["options"] = options
         found = found[:1]
+    elif r.apple_span is not None and f.get("gpu_names") and len(found) > 1:
+        found = [x for x in found if x[1] != f["gpu_names"][0]]  # not compared: the Mac stays as read
+        names, counts = list(f.get("gpu_names", [])), list(f.get("gpu_counts", []))
+    if len(found) == 1 and found[0][2] == 1 and r.vram_count > 1:
+        found = [(found[0][0], found[0][1], r.vram_count)]
     for _, name, count in found:
         _add(names, counts, name, count)
     if names:
@@ -430,6 +466,8 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
     if unknown := _UNKNOWN_GPU.search(t.text):
         _unknown_gpu(r, catalog, unknown.group(0).strip())
         return
+    if r.vram_gib is None and (m := t.find(_VRAM_COUNTED)):  # "2 cards of 24gb" (read "2x 24gb"), no card named
+        r.vram_count, r.vram_gib = int(m.group(1)), float(m.group(2))
     # "12GB VRAM" without a card: size it as a typical card with that memory
     if r.vram_gib is not None and (gpu := typical_card(catalog, r.vram_gib)):
         f["gpu_names"], f["gpu_counts"] = [gpu.name], [r.vram_count]
@@ -441,8 +479,19 @@ _ALTERNATIVES = re.compile(r"(?<![a-z])(?:vs\.?|versus|or|compared\s+(?:to|with)
                            r"|rather\s+than|better\s+than|faster\s+than)(?![a-z])|还是|或者|或|对比|相比|比较|比|换成|换")
 
 
+# a question that asks which of several things ("哪个快", "which is faster", "选哪个")
+_WHICH = re.compile(r"哪个|哪一个|哪张|哪块|选哪|差多少|区别|(?<![a-z])(?:which|better|faster|difference|worth\s+it)(?![a-z])")
+# a sentence ends between two cards ("… on a 3090? and a 4090?", "…吗？4090呢？")
+_SENTENCE_END = re.compile(r"[?？。!！]|呢")
+
+
 def _compared(text: str, spans: list[tuple[int, int]]) -> bool:
-    return any(_ALTERNATIVES.search(text[a[1]:b[0]]) for a, b in zip(spans, spans[1:], strict=False))
+    return any(_ALTERNATIVES.search(text[a[1]:b[0]]) or _SENTENCE_END.search(text[a[1]:b[0]])
+               for a, b in zip(spans, spans[1:], strict=False))
+
+
+def _first_name(catalog: Catalog, key: str) -> str:
+    return next(g.name for g in catalog.gpus if key in g.keys)
 
 
 def _add(names: list[str], counts: list[int], name: str, count: int) -> None:

@@ -9,6 +9,7 @@ from rules.schema import Intent
 
 _SPEED_WORDS = re.compile(
     r"how fast|tokens?\s*/\s*s|tokens?\s*per\s*s|tok/s|t/s|\bspeed|\bfast\b|速度|多快|每秒|快吗|tps"
+    r"|多少\s*tokens?|几个\s*tokens?|多少\s*t/s|how many tokens"
 )
 _RECOMMEND_WORDS = re.compile(
     r"what (?:model|llm|models|llms|size)|which (?:model|llm|models)|best (?:model|llm)|what can i run"
@@ -46,6 +47,8 @@ def intent_of(raw: str, rest: str, q: dict) -> Intent:
         return follow_on
     if has_hw and follow_on == Intent.SERVE and q.get("users"):  # "how many 8B users can 2x3090 serve"
         return Intent.SERVE
+    if has_model and (q.get("prompt_tokens") or q.get("wants_first_token")):  # prefill, time to first token
+        return Intent.SPEED
     if _SPEED_WORDS.search(raw) and (has_model or q.get("bandwidth_gbs")):
         return Intent.SPEED
     if q.get("bandwidth_gbs") and q.get("model_file_gb"):

@@ -17,8 +17,8 @@ EN_COUNTS = {
 }
 _ZH_NUMBER = r"(十[一二三四五六七八九]?|[一二三四五六七八九]十[一二三四五六七八九]?|[一二两俩三四五六七八九])"
 # what may follow a count for it to count GPUs: a brand, a model number, or "GPUs"/"cards"
-_GPU_AHEAD = (r"(?=\s*(?:x\s*)?(?:nvidia|geforce|amd|radeon|intel|arc\b|tesla|quadro|rtx|gtx|rx\s*\d|titan|instinct|"
-              r"mi\d|[ahlpvt]\d|gpus?\b|cards?\b|graphics|\d{3,5}(?![\d.]*\s*(?:b\b|b[^a-z]|k\b|g\b|gb|bit|-bit|位|亿))))")
+_GPU_AHEAD = (r"(?=\s*(?:x\s*)?(?:\d{1,3}\s*(?:gb|g|gib)\s+(?:of\s+vram\s+)?)?(?:nvidia|geforce|amd|radeon|intel|arc\b|tesla|quadro|rtx|gtx|rx\s*\d|titan|instinct|pro\s+w|"
+              r"mi\d|[abhlpvtw]\d|gpus?\b|cards?\b|graphics|\d{3,5}(?![\d.]*\s*(?:b\b|b[^a-z]|k\b|g\b|gb|bit|-bit|位|亿))))")
 
 
 def zh_number(word: str) -> int:
@@ -34,9 +34,10 @@ def zh_number(word: str) -> int:
 def normalise_counts(text: str) -> str:
     """Rewrite every way of counting GPUs as "Nx " before the card name."""
     # Chinese: 六张3090, 十二块4090, 八卡a100, 双卡, 两个4090
-    text = re.sub(rf"{_ZH_NUMBER}\s*(?:张|块|片|卡)", lambda m: f"{zh_number(m.group(1))}x ", text)
-    text = re.sub(r"(\d{1,2})\s*(?:张|块|片|卡)(?!\s*[a-z]*\s*(?:内存|ram))", r"\1x ", text)
-    text = re.sub(rf"{_ZH_NUMBER}\s*个{_GPU_AHEAD}", lambda m: f"{zh_number(m.group(1))}x ", text)
+    # a space before "Nx" keeps it apart from a card's memory or number ("1060 3g两张", "p40一张")
+    text = re.sub(rf"{_ZH_NUMBER}\s*(?:张|块|片|卡)", lambda m: f" {zh_number(m.group(1))}x ", text)
+    text = re.sub(r"(?<![\d.])(\d{1,2})\s*(?:张|块|片|卡)(?!\s*[a-z]*\s*(?:内存|ram))", r" \1x ", text)
+    text = re.sub(rf"{_ZH_NUMBER}\s*个{_GPU_AHEAD}", lambda m: f" {zh_number(m.group(1))}x ", text)
     text = text.replace("双显卡", "2x gpus ").replace("单显卡", "1x gpus ")
     text = re.sub(r"双\s*卡", "2x ", text)
     text = re.sub(r"单\s*卡", "1x ", text)
@@ -102,8 +103,10 @@ def read_context(t: Text) -> int | None:
 def _plausible_context(number: str, unit: str | None) -> bool:
     """A context written without "k" is a round number of tokens (4096, 32768, 16000, 2500);
     a model number such as 3090, 4060 or 7900 is a card's, not a context."""
-    if unit or "." in number:
+    if unit:
         return True
+    if "." in number:  # "mistral-small-3.2 上下文": a version, not a context
+        return False
     value = int(number)
     return value % 256 == 0 or value % 500 == 0
 

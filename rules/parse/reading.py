@@ -21,6 +21,8 @@ class Reading:
     unread: list[str] = field(default_factory=list)
     vram_gib: float | None = None  # "显存8G", "12GB VRAM": a card's memory, read before RAM sizes
     vram_count: int = 1  # "2x 24GB": how many cards of that memory
+    vram_at: int | None = None  # where that size was said: it belongs to the nearest card
+    apple_span: tuple[int, int] | None = None  # where an Apple chip or Mac was named
 
     def note(self, key: str, **values) -> None:
         """An assumption, worded in the question's language."""

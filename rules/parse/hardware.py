@@ -34,7 +34,7 @@ _APPLE_CHIP = re.compile(r"(?<![a-z0-9.])(?:apple[\s\-_]*)?m([1-9])(?:[\s\-_]*(p
 _GPU_CORES = re.compile(r"(\d{1,2})\s*[-\s]?(?:core|c)\s*(?:gpu|graphics)|(?:gpu|graphics)\s*[:：]?\s*(\d{1,2})[-\s]*cores?"
                         r"|(\d{1,2})\s*核\s*(?:gpu|图形|显卡|图形处理器)|gpu\s*(\d{1,2})\s*核")
 _MAC = re.compile(r"(?<![a-z])(macbook\s*pro|macbook\s*air|mac\s*studio|mac\s*mini|mac\s*pro|imac|macbook|mbp|mba)"
-                  r"(?:\s*\(?1[3-6](?:\.\d)?(?:\s*(?:\"|”|''|-?\s*inch(?:es)?|in\b|寸|英寸))?\)?)?(?![a-z])")
+                  r"(?:\s*\(?1[3-6](?:\.\d)?(?!\s*(?:gb|gib|g\b|tb))(?:\s*(?:\"|”|''|-?\s*inch(?:es)?|in\b|寸|英寸))?\)?)?(?![a-z])")
 _MAC_NAMES = {"macbook pro": "MacBook Pro", "macbook air": "MacBook Air", "mac studio": "Mac Studio",
               "mac mini": "Mac mini", "mac pro": "Mac Pro", "imac": "iMac", "macbook": "MacBook"}
 _MEMORY_WORDS = r"(?:unified\s*memory|memory|ram|统一内存|内存|记忆体)"
@@ -322,6 +322,8 @@ _GPU_SIZE = (r"(?:\s*(?:with\s*|,\s*|\(\s*)?(?P<size>\d+(?:\.\d+)?)\s*(?:gb|g|gi
 # a count after the card: "x2", "*4", "2 cards", or a Chinese count rewritten as "4x" ("P40 24G 四张")
 _GPU_COUNT_AFTER = (r"(?:\s*(?:x|\*)\s*(?P<after_x>\d{1,3})(?![a-z0-9])|\s*[,(]?\s*(?P<after_cards>\d{1,2})\s*(?:cards?|gpus?)\)?"
                     r"|\s*(?P<after_zh>\d{1,2})x(?=\s|$)(?!\s*(?:nvidia|geforce|rtx|gtx|rx|tesla|quadro|radeon|\d{3,4}\b)))?")
+# a digit right after a card only as its memory ("1080 ti11g", "super16g"), never a longer number
+_NOT_GLUED_NUMBER = r"(?!\d+(?:\.\d+)?(?!\s*(?:gb|g|gib)(?![a-z0-9])))"
 # a memory size written before the card: "16gb 4060 ti", "24G P40"
 _GPU_SIZE_BEFORE = r"(?:(?P<size_before>\d+(?:\.\d+)?)\s*(?:gb|g|gib)\s+(?:of\s+vram\s+)?)?"
 
@@ -334,7 +336,7 @@ def _gpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
     return [
         (re.compile(rf"(?<![a-z0-9.])(?:(?P<before_x>\d{{1,3}})\s*(?:x|\*)\s*|(?P<before>\d{{1,2}})\s+)?{_GPU_SIZE_BEFORE}"
                     rf"(?P<card>{_GPU_PREFIX}{flex(k)}(?:s)?)"
-                    rf"(?![a-z0-9]){_GPU_SIZE}{_GPU_COUNT_AFTER}"), k, anchor(k))
+                    rf"(?![a-z]){_NOT_GLUED_NUMBER}{_GPU_SIZE}{_GPU_COUNT_AFTER}"), k, anchor(k))
         for k in keys
     ]
 
@@ -362,7 +364,7 @@ _UNKNOWN_GPU = re.compile(
 )
 _VRAM_ONLY = re.compile(rf"{NUM}\s*(?:gb|g|gib)\s*(?:of\s*)?(?:vram|显存|video memory|gpu memory"
                         r"|(?:nvidia\s+|amd\s+)?(?:gpu|graphics\s+card|video\s+card|card|显卡|独显)(?!s)(?!\s*(?:of|with)\b))")
-_VRAM_ONLY_ZH = re.compile(rf"(?:显存|vram|显卡)\s*(?:是|有|为|:|：)?\s*{NUM}\s*(?:gb|g|gib)(?![a-z0-9])")
+_VRAM_ONLY_ZH = re.compile(rf"(?<!无)(?<!没有)(?<!没)(?<!不用)(?<!不带)(?:显存|vram|显卡)\s*(?:是|有|为|:|：)?\s*{NUM}\s*(?:gb|g|gib)(?![a-z0-9])")
 
 
 _VRAM_COUNTED = re.compile(rf"(?<![\d.])(\d{{1,2}})\s*x\s*{NUM}\s*(?:gb|g|gib)(?![a-z0-9/])"
@@ -507,8 +509,6 @@ def _gpu_variant(r: Reading, catalog: Catalog, key: str, size: float | None) -> 
     unified = variants[0].unified_memory
     if size is None and unified and r.fields.get("ram_gib"):
         size = r.fields.pop("ram_gib")  # "Strix Halo with 64GB RAM": the one memory pool
-    if size is None and not unified and r.vram_gib is not None:
-        size = r.vram_gib  # "3060, 显存8G": the card's memory, said elsewhere in the sentence
     if size is None:
         gpu = _default(variants)
         if len(variants) > 1:

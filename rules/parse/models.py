@@ -54,8 +54,12 @@ deepseek yi falcon starcoder starcoder2 command granite glm chatglm kimi gpt nem
 wizardlm orca solar zephyr openchat hermes dolphin smollm olmo mpt bloom opt pythia stablelm minicpm aya
 """.split())
 _FAMILY_VERSION = re.compile(
-    r"(?<![a-z0-9])(?:" + "|".join(sorted(_FAMILY_WORDS, key=len, reverse=True)) + r")[\s\-_:]*v?\d+(?:\.\d+)?[a-z]?"
+    r"(?<![a-z0-9])(?:command[\s\-_]+r(?:[\s\-_]*(?:plus|\+))?|(?:" + "|".join(sorted(_FAMILY_WORDS, key=len, reverse=True)) + r")"
+    r"(?:[\s\-_:]*v?\d+(?:\.\d+)?[a-z]?|[\s\-_:]+[a-z]\d+[a-z]?|[\s\-_:]+(?:" + "|".join(_DISTINGUISHING_WORDS) + r")))"
     r"(?:[\s\-_]+(?:" + "|".join(_DISTINGUISHING_WORDS) + r"))?(?![a-z0-9])")
+# a question about what something is, not a request to size it ("what is grok 3?")
+_EXPLAINS = re.compile(r"^\s*(?:why|how does|how do|explain|what is|what's|what are|is it true|tell me about)\b"
+                       r"|为什么|什么是|是什么|区别|介绍")
 _RUN_WORD = re.compile(r"(?:(?<![a-z])(?:run|running|load|loading)\s+|跑\s*|运行\s*|部署\s*)"
                        r"([a-z][a-z0-9.+]*(?:[-_][a-z0-9.+]+)*)(?=\s*(?:$|[?？!！,，.。]|on\b|with\b|at\b|in\b|using\b|吗|么|呢|嘛|可以|行|的))")
 
@@ -210,6 +214,11 @@ def read_size_or_unknown_name(t: Text, r: Reading, catalog: Catalog, original: s
         if start is not None:
             _unknown_model(r, catalog, _original_span(original, t.text, start, m.end()))
             return
+    if (m := _FAMILY_VERSION.search(t.text)) and not _EXPLAINS.search(t.text):
+        # "grok 3", "deepseek v4", "kimi k3", "command-r-plus": a model of a family we know of,
+        # but not one the catalog has; said, never replaced by a size or a neighbour
+        _unknown_model(r, catalog, _original_span(original, t.text, m.start(), m.end()))
+        return
     if size := t.find(_BARE_SIZE):
         value = float(size.group(1))
         if size.group(3) == "亿":
@@ -227,9 +236,6 @@ def read_size_or_unknown_name(t: Text, r: Reading, catalog: Catalog, original: s
         return
     # "can my 3090 run zorblax?": a size-less name, only next to hardware (else it may be a how-to)
     if r.fields.get("gpu_names") or r.fields.get("cpu_name") or r.fields.get("ram_gib"):
-        if m := _FAMILY_VERSION.search(t.text):  # "grok 3", "deepseek v4", "gemma 3n": a model we lack
-            _unknown_model(r, catalog, _original_span(original, t.text, m.start(), m.end()))
-            return
         m = _RUN_WORD.search(t.text)
         word = m.group(1) if m else ""
         if word and word not in _NOT_MODEL_WORDS and not word.isdigit() and len(word) >= 3:

@@ -17,7 +17,7 @@ EN_COUNTS = {
 }
 _ZH_NUMBER = r"(十[一二三四五六七八九]?|[一二三四五六七八九]十[一二三四五六七八九]?|[一二两俩三四五六七八九])"
 # what may follow a count for it to count GPUs: a brand, a model number, or "GPUs"/"cards"
-_GPU_AHEAD = (r"(?=\s*(?:x\s*)?(?:\d{1,3}\s*(?:gb|g|gib)\s+(?:of\s+vram\s+)?)?(?:nvidia|geforce|amd|radeon|intel|arc\b|tesla|quadro|rtx|gtx|rx\s*\d|titan|instinct|pro\s+w|"
+_GPU_AHEAD = (r"(?=\s*(?:x\s*)?(?:\d{1,3}\s*(?:gb|g|gib)\s+(?:of\s+vram\s+)?)?(?:nvidia|geforce|amd|radeon|intel|arc\b|tesla|quadro|rtx|gtx|rx[\s\-]*\d|titan|instinct|pro\s+w|"
               r"mi\d|[abhlpvtw]\d|gpus?\b|cards?\b|graphics|\d{3,5}(?![\d.]*\s*(?:b\b|b[^a-z]|k\b|g\b|gb|bit|-bit|位|亿))))")
 
 
@@ -93,7 +93,7 @@ def read_context(t: Text) -> int | None:
             value = _tokens(m.group(1), m.group(2))
             if pattern is _CONTEXTS[-1] and value < _MIN_TOKENS_ALONE:
                 continue
-            if pattern is not _CONTEXTS[0] and not _plausible_context(m.group(1), m.group(2)):
+            if not _plausible_context(m.group(1), m.group(2)) and (pattern is not _CONTEXTS[0] or m.group(2) == "m"):
                 continue  # "3090 ctx 65536": the card's number stands before the word
             t.take(m)
             return value
@@ -103,6 +103,8 @@ def read_context(t: Text) -> int | None:
 def _plausible_context(number: str, unit: str | None) -> bool:
     """A context written without "k" is a round number of tokens (4096, 32768, 16000, 2500);
     a model number such as 3090, 4060 or 7900 is a card's, not a context."""
+    if unit == "m":  # "1m context" is a million tokens; "gemma-3-270m context" is a model's size
+        return float(number) <= 10
     if unit:
         return True
     if "." in number:  # "mistral-small-3.2 上下文": a version, not a context

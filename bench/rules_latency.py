@@ -48,29 +48,48 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))]
 
 
-def bench_rules(n: int = 3000) -> dict:
+def bench_rules(n: int = 3000, catalog=None) -> dict:
+    from rules.catalog import default_catalog
     from rules.engine import answer_query
     from rules.parser import parse
 
+    catalog = catalog or default_catalog()
     qs = questions(n)
     for q in qs[:50]:  # warm caches (regex compilation)
-        answer_query(parse(q))
+        answer_query(parse(q, catalog), catalog)
     parse_ms, total_ms = [], []
     for q in qs:
         t0 = time.perf_counter()
-        query = parse(q)
+        query = parse(q, catalog)
         t1 = time.perf_counter()
-        answer_query(query)
+        answer_query(query, catalog)
         t2 = time.perf_counter()
         parse_ms.append((t1 - t0) * 1000)
         total_ms.append((t2 - t0) * 1000)
     return {
         "questions": n,
+        "gpus_models": f"{len(catalog.gpus)} / {len(catalog.models)}",
         "parse_p50_ms": round(statistics.median(parse_ms), 3),
         "parse_p99_ms": round(percentile(parse_ms, 0.99), 3),
         "total_p50_ms": round(statistics.median(total_ms), 3),
         "total_p99_ms": round(percentile(total_ms, 0.99), 3),
     }
+
+
+def tenfold_catalog(times: int = 10):
+    """Today's catalog with each GPU and model present `times` over (the copies renamed
+    "… Mk2" … "… Mk10", with their own keys and aliases): the rules path must stay fast as
+    the catalogs grow toward thousands of entries."""
+    from rules.catalog import default_catalog
+
+    base = default_catalog()
+    gpus, models = list(base.gpus), list(base.models)
+    for k in range(2, times + 1):
+        gpus += [g.model_copy(update={"name": f"{g.name} Mk{k}", "keys": [f"{key} mk{k}" for key in g.keys]})
+                 for g in base.gpus]
+        models += [m.model_copy(update={"name": f"{m.name} Mk{k}", "aliases": [f"{a} mk{k}" for a in m.aliases]})
+                   for m in base.models]
+    return base.model_copy(update={"gpus": gpus, "models": models})
 
 
 def bench_cold_start(runs: int = 5) -> dict:
@@ -90,6 +109,9 @@ def main() -> None:
     result = bench_rules() | bench_cold_start()
     print("rules path (parse + compute):")
     for key, value in result.items():
+        print(f"  {key:>22}: {value}")
+    print("rules path with a catalog ten times today's size:")
+    for key, value in bench_rules(catalog=tenfold_catalog()).items():
         print(f"  {key:>22}: {value}")
 
 

@@ -12,7 +12,7 @@ import re
 
 from rules.catalog import Catalog, Gpu
 from rules.parse.numbers import SIZE_UNIT, size_gib, zh_number
-from rules.parse.reading import Reading, cached_per_catalog
+from rules.parse.reading import Patterns, Reading, cached_per_catalog
 from rules.parse.text import NUM, Text, anchor, bounded, flex
 
 MAX_GPUS = 16
@@ -276,11 +276,11 @@ _CPU_ONLY = re.compile(
 
 
 @cached_per_catalog
-def _cpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
+def _cpu_patterns(catalog: Catalog) -> Patterns:
     pairs = [(key, c.name) for c in catalog.cpus for key in c.keys]
     pairs.sort(key=lambda p: len(p[0]), reverse=True)
     prefix = r"(?:(?:intel|amd|core|ryzen|xeon|epyc)\s*)?"
-    return [(bounded(prefix + flex(k)), name, anchor(k)) for k, name in pairs]
+    return Patterns((bounded(prefix + flex(k)), name, anchor(k)) for k, name in pairs)
 
 
 _SIZE_NEXT_TO_CPU = re.compile(rf"\s*(?:with|w/|,|，|\+|加|配|and)?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:vram|显存|model|模型|file))")
@@ -294,7 +294,7 @@ _UNSIZED_DEVICE = re.compile(r"raspberry\s*pi|树莓派|\bphone\b|iphone|android
 def read_cpu(t: Text, r: Reading, catalog: Catalog) -> None:
     if m := t.find(_UNSIZED_DEVICE):
         r.could_not_read("unread_device", text=m.group(0).strip())
-    for pattern, name, key_anchor in _cpu_patterns(catalog):
+    for pattern, name, key_anchor in _cpu_patterns(catalog).candidates(t.text):
         if key_anchor in t.text and (m := t.find(pattern)):
             r.fields["cpu_name"] = name
             # "EPYC 9654 with 768GB": a size next to a CPU is its RAM
@@ -309,7 +309,7 @@ def read_cpu(t: Text, r: Reading, catalog: Catalog) -> None:
 def cpu_by_text(text: str, catalog: Catalog) -> str | None:
     """A catalog CPU named in a line of tool output ("AMD EPYC 9654 96-Core Processor")."""
     lowered = text.lower()
-    for pattern, name, key_anchor in _cpu_patterns(catalog):
+    for pattern, name, key_anchor in _cpu_patterns(catalog).candidates(lowered):
         if key_anchor in lowered and pattern.search(lowered):
             return name
     return None
@@ -323,22 +323,22 @@ _GPU_SIZE = (r"(?:\s*(?:with\s*|,\s*|\(\s*)?(?P<size>\d+(?:\.\d+)?)\s*(?:gb|g|gi
 _GPU_COUNT_AFTER = (r"(?:\s*(?:x|\*)\s*(?P<after_x>\d{1,3})(?![a-z0-9])|\s*[,(]?\s*(?P<after_cards>\d{1,2})\s*(?:cards?|gpus?)\)?"
                     r"|\s*(?P<after_zh>\d{1,2})x(?=\s|$)(?!\s*(?:nvidia|geforce|rtx|gtx|rx|tesla|quadro|radeon|\d{3,4}\b)))?")
 # a digit right after a card only as its memory ("1080 ti11g", "super16g"), never a longer number
-_NOT_GLUED_NUMBER = r"(?!\d+(?:\.\d+)?(?!\s*(?:gb|g|gib)(?![a-z0-9])))"
+_NOT_GLUED_NUMBER = r"(?!\d+(?:\.\d+)?(?![\d.])(?!\s*(?:gb|g|gib)(?![a-z0-9])))"
 # a memory size written before the card: "16gb 4060 ti", "24G P40"
 _GPU_SIZE_BEFORE = r"(?:(?P<size_before>\d+(?:\.\d+)?)\s*(?:gb|g|gib)\s+(?:of\s+vram\s+)?)?"
 
 
 @cached_per_catalog
-def _gpu_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
+def _gpu_patterns(catalog: Catalog) -> Patterns:
     """One pattern per GPU key, with an optional count before ("2x", "2 ") or after
     ("x2", "2 cards") and an optional memory size before or after ("16gb 4060 ti", "3060 12gb")."""
     keys = sorted({k for gpu in catalog.gpus if gpu.vendor != "apple" for k in gpu.keys}, key=len, reverse=True)
-    return [
+    return Patterns(
         (re.compile(rf"(?<![a-z0-9.])(?:(?P<before_x>\d{{1,3}})\s*(?:x|\*)\s*|(?P<before>\d{{1,2}})\s+)?{_GPU_SIZE_BEFORE}"
                     rf"(?P<card>{_GPU_PREFIX}{flex(k)}(?:s)?)"
                     rf"(?![a-z]){_NOT_GLUED_NUMBER}{_GPU_SIZE}{_GPU_COUNT_AFTER}"), k, anchor(k))
         for k in keys
-    ]
+    )
 
 
 # a series word right before a card's number that the card does not carry ("gtx 2080")
@@ -387,7 +387,7 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
     counts: list[int] = list(f.get("gpu_counts", []))
     # every card named, with the span it took, its count and any size written with it
     seen: list[tuple[int, int, str, int, float | None, bool]] = []  # (start, end, key, count, size, size given)
-    for pattern, key, key_anchor in _gpu_patterns(catalog):
+    for pattern, key, key_anchor in _gpu_patterns(catalog).candidates(t.text):
         while key_anchor in t.text and (match := pattern.search(t.text)):
             if variant := _VARIANT_AFTER.match(t.text, match.end("card")):
                 # "RTX 5090 Ti": a variant word the catalog's key lacks names another card
@@ -531,7 +531,7 @@ def gpu_from_tool(r: Reading, catalog: Catalog, name: str, vram_gib: float | Non
     text = re.sub(r"\.\.\.|…", " ", name.lower()).strip()
     truncated = text != name.lower().strip()
     buffer = Text(text)
-    keys = [key for pattern, key, key_anchor in _gpu_patterns(catalog) if key_anchor in text and buffer.find(pattern)]  # "7900 xt/7900 xtx": both
+    keys = [key for pattern, key, key_anchor in _gpu_patterns(catalog).candidates(text) if key_anchor in text and buffer.find(pattern)]  # "7900 xt/7900 xtx": both
     if not keys and truncated:
         stem = re.sub(r"^(?:nvidia\s*|amd\s*|intel\s*)?(?:geforce\s*|radeon\s*|tesla\s*|quadro\s*)?", "", text).strip()
         if stem:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from rules.catalog import Catalog
-from rules.parse.reading import Reading, cached_per_catalog
+from rules.parse.reading import Patterns, Reading, cached_per_catalog
 from rules.parse.text import NUM, Text, anchor, bounded, flex
 
 _KV_WORD = r"(q8_0|q8|8[\s-]*bit|q4_0|q4|4[\s-]*bit|f16|fp16)"
@@ -65,7 +65,7 @@ _RUN_WORD = re.compile(r"(?:(?<![a-z])(?:run|running|load|loading)\s+|跑\s*|运
 
 
 @cached_per_catalog
-def _quant_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
+def _quant_patterns(catalog: Catalog) -> Patterns:
     pairs = []
     for q in catalog.quants:
         pairs.append((q.name.lower(), q.name))
@@ -77,14 +77,14 @@ def _quant_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
             out.append((re.compile(re.escape(word)), name, word))
         else:
             out.append((bounded(flex(word)), name, anchor(word)))
-    return out
+    return Patterns(out)
 
 
 @cached_per_catalog
-def _model_patterns(catalog: Catalog) -> list[tuple[re.Pattern[str], str, str]]:
+def _model_patterns(catalog: Catalog) -> Patterns:
     pairs = [(alias, m.name) for m in catalog.models for alias in m.aliases]
     pairs.sort(key=lambda p: len(p[0]), reverse=True)
-    return [(bounded(flex(alias)), name, anchor(alias)) for alias, name in pairs]
+    return Patterns((bounded(flex(alias)), name, anchor(alias)) for alias, name in pairs)
 
 
 def read_gguf_path(question: str, t: Text, r: Reading) -> None:
@@ -113,7 +113,7 @@ def read_quant(t: Text, r: Reading, catalog: Catalog) -> None:
     if m := t.find(_BPW):  # "4.65 bpw" (EXL2): the engine sizes named quant types only
         r.could_not_read("unread_bpw", text=m.group(0).strip())
     found: list[tuple[int, str, str]] = []  # (position, quant, as written)
-    for pattern, name, key_anchor in _quant_patterns(catalog):
+    for pattern, name, key_anchor in _quant_patterns(catalog).candidates(t.text):
         while key_anchor in t.text and (m := t.find(pattern)):
             if name not in {q for _, q, _ in found}:
                 found.append((m.start(), name, m.group(0).strip()))
@@ -128,7 +128,7 @@ def read_quant(t: Text, r: Reading, catalog: Catalog) -> None:
 
 def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
     """A catalog model by one of its aliases; before GPUs, so "llama 3.1 8b" keeps its "8b"."""
-    for pattern, name, key_anchor in _model_patterns(catalog):
+    for pattern, name, key_anchor in _model_patterns(catalog).candidates(t.text):
         if key_anchor in t.text and (m := t.find(pattern)):
             # "mistral 13b": a family alias followed by a size the model does not have
             # names another model, not Mistral 7B
@@ -159,7 +159,7 @@ def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
 
 
 def _another_model(t: Text, first: str, catalog: Catalog) -> str | None:
-    for pattern, name, key_anchor in _model_patterns(catalog):
+    for pattern, name, key_anchor in _model_patterns(catalog).candidates(t.text):
         if name != first and key_anchor in t.text and pattern.search(t.text):
             return name
     return None

@@ -18,7 +18,7 @@ EN_COUNTS = {
 _ZH_NUMBER = r"(十[一二三四五六七八九]?|[一二三四五六七八九]十[一二三四五六七八九]?|[一二两俩三四五六七八九])"
 # what may follow a count for it to count GPUs: a brand, a model number, or "GPUs"/"cards"
 _GPU_AHEAD = (r"(?=\s*(?:x\s*)?(?:\d{1,3}\s*(?:gb|g|gib)\s+(?:of\s+vram\s+)?)?(?:nvidia|geforce|amd|radeon|intel|arc\b|tesla|quadro|rtx|gtx|rx[\s\-]*\d|titan|instinct|pro\s+w|"
-              r"mi\d|[abhlpvtw]\d|gpus?\b|cards?\b|graphics|\d{3,5}(?![\d.]*\s*(?:b\b|b[^a-z]|k\b|g\b|gb|bit|-bit|位|亿))))")
+              r"mi\d|[abhlmpvtw]\d|pro[\s\-]+[a-z]?\d|gpus?\b|cards?\b|graphics|\d{3,5}(?![\d.]*\s*(?:b\b|b[^a-z]|k\b|g\b|gb|bit|-bit|位|亿))))")
 
 
 def zh_number(word: str) -> int:
@@ -93,16 +93,18 @@ def read_context(t: Text) -> int | None:
             value = _tokens(m.group(1), m.group(2))
             if pattern is _CONTEXTS[-1] and value < _MIN_TOKENS_ALONE:
                 continue
-            if not _plausible_context(m.group(1), m.group(2)) and (pattern is not _CONTEXTS[0] or m.group(2) == "m"):
+            if not _plausible_context(m.group(1), m.group(2), strict=pattern is _CONTEXTS[1]) and (
+                    pattern is not _CONTEXTS[0] or m.group(2) == "m"):
                 continue  # "3090 ctx 65536": the card's number stands before the word
             t.take(m)
             return value
     return None
 
 
-def _plausible_context(number: str, unit: str | None) -> bool:
+def _plausible_context(number: str, unit: str | None, strict: bool = False) -> bool:
     """A context written without "k" is a round number of tokens (4096, 32768, 16000, 2500);
-    a model number such as 3090, 4060 or 7900 is a card's, not a context."""
+    a model number such as 3090, 4060 or 7900 is a card's, not a context. `strict`: the number
+    stands before the word ("fp16 context", "0324 上下文"), where it is most often a name's."""
     if unit == "m":  # "1m context" is a million tokens; "gemma-3-270m context" is a model's size
         return float(number) <= 10
     if unit:
@@ -110,6 +112,10 @@ def _plausible_context(number: str, unit: str | None) -> bool:
     if "." in number:  # "mistral-small-3.2 上下文": a version, not a context
         return False
     value = int(number)
+    if strict:
+        return value >= 256 and (value % 256 == 0 or value % 500 == 0)
+    if not 1000 <= value < 100_000:  # a model number has 4-5 digits; others are judged by range later
+        return True
     return value % 256 == 0 or value % 500 == 0
 
 

@@ -68,6 +68,7 @@ def _parse(question: str, catalog: Catalog) -> Query:
         _apply_pasted(pasted, r, catalog)
     if not r.failed:
         models.read_size_or_unknown_name(t, r, catalog, cased)
+        models.read_other_unknown_model(t, r, catalog, cased)
         hardware.read_leftover_size(t, r, catalog)
     _check_ranges(r)
 

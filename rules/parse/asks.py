@@ -37,7 +37,7 @@ _BATCH = re.compile(r"(?<![a-z])(?:micro[- _]?)?(?:batch(?:[- _]?size)?|bs)\s*(?
                     r"|批(?:大小|次大小|量)\s*[:：=为是]?\s*(\d+)")
 _BATCH_AFTER = re.compile(r"(?<![\d.])(\d+)\s*(?:per\s+)?batch\b")  # "4 per batch": only when no "batch 4"
 _SEQUENCE = re.compile(
-    rf"(?:seq(?:uence)?[-_ ]?len(?:gth)?|sequences?(?:\s+length)?|cutoff[-_ ]?len|max[-_ ]?seq[-_ ]?len|max[-_ ]?len)"
+    rf"(?:seq(?:uence)?[-_ ]?len(?:gth)?|sequences?(?:\s+length)?|seq|cutoff[-_ ]?len|max[-_ ]?seq[-_ ]?len|max[-_ ]?len)"
     rf"\s*(?:of\s*|=\s*|:\s*)?{_NUMBER}(?![a-z0-9])|(?:序列长度|序列长)\s*[:：=为是]?\s*{_NUMBER}(?![a-z0-9])"
 )
 _QLORA = re.compile(r"(?<![a-z])q[- ]?lora(?![a-z])")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from rules.catalog import Catalog, Gpu
+from rules.parse.models import FAMILY_WORDS
 from rules.parse.numbers import SIZE_UNIT, size_gib, zh_number
 from rules.parse.reading import Patterns, Reading, cached_per_catalog
 from rules.parse.text import NUM, Text, anchor, bounded, flex
@@ -34,7 +35,7 @@ _APPLE_CHIP = re.compile(r"(?<![a-z0-9.])(?:apple[\s\-_]*)?m([1-9])(?:[\s\-_]*(p
 _GPU_CORES = re.compile(r"(\d{1,2})\s*[-\s]?(?:core|c)\s*(?:gpu|graphics)|(?:gpu|graphics)\s*[:：]?\s*(\d{1,2})[-\s]*cores?"
                         r"|(\d{1,2})\s*核\s*(?:gpu|图形|显卡|图形处理器)|gpu\s*(\d{1,2})\s*核")
 _MAC = re.compile(r"(?<![a-z])(macbook\s*pro|macbook\s*air|mac\s*studio|mac\s*mini|mac\s*pro|imac|macbook|mbp|mba)"
-                  r"(?:\s*\(?1[3-6](?:\.\d)?(?!\s*(?:gb|gib|g\b|tb))(?:\s*(?:\"|”|''|-?\s*inch(?:es)?|in\b|寸|英寸))?\)?)?(?![a-z])")
+                  r"(?:(?<!imac)\s*\(?1[3-6](?:\.\d)?(?!\s*(?:gb|gib|g\b|tb))(?:\s*(?:\"|”|''|-?\s*inch(?:es)?|in\b|寸|英寸))?\)?)?(?![a-z])")
 _MAC_NAMES = {"macbook pro": "MacBook Pro", "macbook air": "MacBook Air", "mac studio": "Mac Studio",
               "mac mini": "Mac mini", "mac pro": "Mac Pro", "imac": "iMac", "macbook": "MacBook"}
 _MEMORY_WORDS = r"(?:unified\s*memory|memory|ram|统一内存|内存|记忆体)"
@@ -46,6 +47,12 @@ _ADJACENT_SIZE = re.compile(rf"(?:\s*(?:air|macbook|mac|mini|studio|imac|laptop)
 
 _BARE_MEMORY = re.compile(r"\s*[,(/]?\s*(\d{1,3})(?![\d.])(?!\s*(?:b\b|k\b|bit|gb/s|tok|t/s|core|c\b|核|w\b|x\b))")
 _ANY_CORES = re.compile(r"(?<![\d.])(\d{1,2})[\s-]*(?:core|核)(?![\s-]*(?:cpu|处理器|processor))")
+
+
+def _names_a_model(text: str, start: int) -> bool:
+    """"minimax m1", "minimax-m1": a model family's word right before it makes "m1" a name."""
+    word = re.search(r"([a-z]+)[\s\-_]*$", text[:start])
+    return bool(word) and word.group(1) in FAMILY_WORDS
 
 
 def _chip_key(chip: re.Match[str]) -> str:
@@ -63,7 +70,7 @@ def _generation(gpu: Gpu) -> int:
 
 def read_apple(t: Text, r: Reading, catalog: Catalog) -> None:
     """An Apple chip or Mac, its GPU core count and its memory size."""
-    chip = _APPLE_CHIP.search(t.text)
+    chip = next((c for c in _APPLE_CHIP.finditer(t.text) if not _names_a_model(t.text, c.start())), None)
     mac = _MAC.search(t.text)
     if not chip and not mac:
         return
@@ -86,9 +93,18 @@ def read_apple(t: Text, r: Reading, catalog: Catalog) -> None:
                 spans.append(m.span())
                 break
     memory = _apple_memory(t, spans)
-    if other := _APPLE_CHIP.search(t.text):  # "M3 Max 36G和M4 Pro 48G": one machine is sized
-        t.take(other)
-        r.could_not_read("unread_second_chip", text=other.group(0).strip())
+    second = None
+    if other := next((c for c in _APPLE_CHIP.finditer(t.text) if not _names_a_model(t.text, c.start())), None):
+        between = t.text[r.apple_span[1]:other.start()]
+        if _ALTERNATIVES.search(between) or _SENTENCE_END.search(between) or _WHICH.search(t.text):
+            # "M2 Max 96 vs M3 Max 64": the second Mac is read on its own, for a comparison
+            rest = Text(t.text[other.start():])
+            second = Reading(lang=r.lang)
+            read_apple(rest, second, catalog)
+            t.text = t.text[:other.start()] + rest.text
+        else:  # "M3 Max 36G和M4 Pro 48G" without a comparison: one machine is sized
+            t.take(other)
+            r.could_not_read("unread_second_chip", text=other.group(0).strip())
     machine = re.sub(r"\s+", " ", mac.group(1)) if mac else None
     machine = {"mbp": "macbook pro", "mba": "macbook air"}.get(machine, machine)
     shown = _MAC_NAMES.get(machine, machine)
@@ -123,11 +139,12 @@ def read_apple(t: Text, r: Reading, catalog: Catalog) -> None:
             r.note("note_apple_cores_unlisted", chip=chip_name, cores=cores)
         else:
             variants = with_cores
-    if memory is None and (bare := _BARE_MEMORY.match(t.text, max(e for _, e in spans))):
-        sizes = {g.vram_gib for g in variants}
-        if float(bare.group(1)) in sizes:  # "M3 Max 128": a bare number after the chip is its memory
-            t.take(bare)
-            memory = float(bare.group(1))
+    for end in sorted({e for _, e in spans}, reverse=True):
+        if memory is None and (bare := _BARE_MEMORY.match(t.text, end)):
+            sizes = {g.vram_gib for g in variants}
+            if float(bare.group(1)) in sizes:  # "M3 Max 128": a bare number after the chip is its memory
+                t.take(bare)
+                memory = float(bare.group(1))
     bandwidth = r.fields.get("bandwidth_gbs")
     if bandwidth:  # "M3 Max 400GB/s" names the variant, it is not a pure speed question
         same = [g for g in variants if abs(g.bandwidth_gbs - bandwidth) <= 0.03 * g.bandwidth_gbs]
@@ -149,6 +166,10 @@ def read_apple(t: Text, r: Reading, catalog: Catalog) -> None:
             r.note("note_apple_memory_assumed", chip=chip_name, memory=gpu.vram_gib, sizes=sizes)
     r.fields["gpu_names"] = [gpu.name]
     r.fields["gpu_counts"] = [1]
+    if second is not None and second.fields.get("gpu_names") and second.fields["gpu_names"][0] != gpu.name:
+        r.fields["options"] = [{"label": name, "gpu_names": [name], "gpu_counts": [1]}
+                               for name in (gpu.name, second.fields["gpu_names"][0])]
+        r.assumptions += [a for a in second.assumptions if a not in r.assumptions]
 
 
 def _apple_variants_of(catalog: Catalog, gpu: Gpu) -> list[Gpu]:
@@ -325,7 +346,7 @@ _GPU_COUNT_AFTER = (r"(?:\s*(?:x|\*)\s*(?P<after_x>\d{1,3})(?![a-z0-9])|\s*[,(]?
 # a digit right after a card only as its memory ("1080 ti11g", "super16g"), never a longer number
 _NOT_GLUED_NUMBER = r"(?!\d+(?:\.\d+)?(?![\d.])(?!\s*(?:gb|g|gib)(?![a-z0-9])))"
 # a memory size written before the card: "16gb 4060 ti", "24G P40"
-_GPU_SIZE_BEFORE = r"(?:(?P<size_before>\d+(?:\.\d+)?)\s*(?:gb|g|gib)\s+(?:of\s+vram\s+)?)?"
+_GPU_SIZE_BEFORE = r"(?:(?P<size_before>\d+(?:\.\d+)?)\s*(?:gb|g|gib)(?:\s+|\s*的\s*)(?:of\s+vram\s+)?)?"
 
 
 @cached_per_catalog
@@ -361,9 +382,11 @@ _LAPTOP = re.compile(r"(?<![a-z0-9-])(?:laptop|notebook|mobile|max-q)(?![a-z0-9-
 _UNKNOWN_GPU = re.compile(
     r"(?<![a-z0-9])(?:rtx|gtx|rx|arc|radeon|geforce|quadro|tesla|titan|instinct)\s*-?\s*"
     r"([a-z]?\d{2,5}[a-z]*(?:\s*(?:ti|super|xtx|xt|max|pro|ultra))?)"
+    # data-centre and China-market names the catalog lacks: "H20", "L20", "4090D"
+    r"|(?<![a-z0-9\-.])(?:[hlb]\d{2,3}[a-z]?|[1-9]\d{3}d)(?![a-z0-9])(?!\s*(?:b\b|billion|亿))"
 )
 _VRAM_ONLY = re.compile(rf"{NUM}\s*(?:gb|g|gib)\s*(?:of\s*)?(?:vram|显存|video memory|gpu memory"
-                        r"|(?:nvidia\s+|amd\s+)?(?:gpu|graphics\s+card|video\s+card|card|显卡|独显)(?!s)(?!\s*(?:of|with)\b))")
+                        r"|(?:nvidia\s+|amd\s+)?(?:gpu|graphics\s+card|video\s+card|card|显卡|独显)(?!s)(?!\s*of\b))")
 _VRAM_ONLY_ZH = re.compile(rf"(?<!无)(?<!没有)(?<!没)(?<!不用)(?<!不带)(?:显存|vram|显卡)\s*(?:是|有|为|:|：)?\s*{NUM}\s*(?:gb|g|gib)(?![a-z0-9])")
 
 
@@ -377,7 +400,7 @@ def read_vram(t: Text, r: Reading) -> None:
     if m := (t.find(_VRAM_ONLY_ZH) or t.find(_VRAM_ONLY)):
         r.vram_gib = float(m.group(1))
         r.vram_at = m.start()
-        if count := re.search(r"(?<![\d.])(\d{1,2})x\s*$", t.text[:m.start()]):  # "双卡6G显存的3050"
+        if count := re.search(r"(?<![\d.])(\d{1,2})\s*x\s*$", t.text[:m.start()]):  # "双卡6G显存的3050"
             r.vram_count = int(count.group(1))
 
 
@@ -400,6 +423,11 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
                     return
             count = _count_of(match)
             size = float(match.group("size")) if match.group("size") else None
+            end = match.end()
+            if size is None and (bare := _BARE_MEMORY.match(t.text, match.end("card"))):
+                sizes = {g.vram_gib for g in catalog.gpus if key in g.keys}
+                if len(sizes) > 1 and float(bare.group(1)) in sizes:  # "my 4060ti 16": that variant
+                    size, end = float(bare.group(1)), max(end, bare.end())
             start = match.start()
             if size is None and match.group("size_before"):
                 before = float(match.group("size_before"))
@@ -407,14 +435,14 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
                     size = before  # "16gb 4060 ti": the size before the card is its memory
                 else:  # "64gb 3090": not this card's memory; left for RAM
                     start = match.start("card")
-            t.text = t.text[:start] + " " * (match.end() - start) + t.text[match.end():]
-            if size and count > 1 and (total := _TOTAL.match(t.text, match.end())):
+            t.text = t.text[:start] + " " * (end - start) + t.text[end:]
+            if size and count > 1 and (total := _TOTAL.match(t.text, end)):
                 t.take(total)  # "2x3090 (48GB total)": the size is for all the cards
                 size /= count
             if count < 1 or count > MAX_GPUS:
                 r.fail("absurd_gpu_count", "error_absurd_gpu_count", count=count, most=MAX_GPUS)
                 return
-            seen.append((start, match.end(), key, count, size, size is not None))
+            seen.append((start, end, key, count, size, size is not None))
     seen.sort()
     if r.vram_gib is not None and seen and r.vram_at is not None:
         # "A100 40GB VRAM vs 6950 XT": the VRAM size said apart belongs to the nearest card only

@@ -9,7 +9,7 @@ from rules.schema import Intent
 
 _SPEED_WORDS = re.compile(
     r"how fast|tokens?\s*/\s*s|tokens?\s*per\s*s|tok/s|t/s|\bspeed|\bfast\b|速度|多快|每秒|快吗|tps"
-    r"|多少\s*tokens?|几个\s*tokens?|多少\s*t/s|how many tokens"
+    r"|多少\s*tokens?|几\s*(?:个)?\s*tokens?|多少\s*t/s|how many tokens"
 )
 _RECOMMEND_WORDS = re.compile(
     r"what (?:model|llm|models|llms|size)|which (?:model|llm|models)|best (?:model|llm)|what can i run"

@@ -46,7 +46,7 @@ something anything roughly around approx approximately about maybe perhaps even 
 _DISTINGUISHING_WORDS = ("large", "medium", "small", "mini", "nano", "moe", "vision", "coder", "pro", "flash",
                          "lite", "air", "ultra", "max", "plus", "omni", "scout", "maverick")
 # families people name, so "yi 34b" or "falcon-40b" is an unknown *model*, not a bare size
-_FAMILY_WORDS = frozenset("""
+FAMILY_WORDS = frozenset("""
 grok ernie hunyuan minimax seed step mimo devstral magistral codestral pixtral ministral exaone jamba dbrx
 arctic nous llava internvl cogvlm
 llama llama2 llama3 codellama tinyllama mistral mixtral qwen qwen2 qwen3 qwq gemma gemma2 gemma3 phi phi3 phi4
@@ -54,7 +54,7 @@ deepseek yi falcon starcoder starcoder2 command granite glm chatglm kimi gpt nem
 wizardlm orca solar zephyr openchat hermes dolphin smollm olmo mpt bloom opt pythia stablelm minicpm aya
 """.split())
 _FAMILY_VERSION = re.compile(
-    r"(?<![a-z0-9])(?:command[\s\-_]+r(?:[\s\-_]*(?:plus|\+))?|(?:" + "|".join(sorted(_FAMILY_WORDS, key=len, reverse=True)) + r")"
+    r"(?<![a-z0-9])(?:command[\s\-_]+r(?:[\s\-_]*(?:plus|\+))?|(?:" + "|".join(sorted(FAMILY_WORDS, key=len, reverse=True)) + r")"
     r"(?:[\s\-_:]*v?\d+(?:\.\d+)?[a-z]?|[\s\-_:]+[a-z]\d+[a-z]?|[\s\-_:]+(?:" + "|".join(_DISTINGUISHING_WORDS) + r")))"
     r"(?:[\s\-_]+(?:" + "|".join(_DISTINGUISHING_WORDS) + r"))?(?![a-z0-9])")
 # a question about what something is, not a request to size it ("what is grok 3?")
@@ -214,7 +214,7 @@ def read_size_or_unknown_name(t: Text, r: Reading, catalog: Catalog, original: s
         if start is not None:
             _unknown_model(r, catalog, _original_span(original, t.text, start, m.end()))
             return
-    if (m := _FAMILY_VERSION.search(t.text)) and not _EXPLAINS.search(t.text):
+    if (m := _unknown_family_model(t.text)) is not None:
         # "grok 3", "deepseek v4", "kimi k3", "command-r-plus": a model of a family we know of,
         # but not one the catalog has; said, never replaced by a size or a neighbour
         _unknown_model(r, catalog, _original_span(original, t.text, m.start(), m.end()))
@@ -242,6 +242,24 @@ def read_size_or_unknown_name(t: Text, r: Reading, catalog: Catalog, original: s
             _unknown_model(r, catalog, _original_span(original, t.text, m.start(1), m.end(1)))
 
 
+def _unknown_family_model(text: str) -> re.Match[str] | None:
+    """"grok 3", "deepseek v4", "kimi k3": a family with a version the catalog lacks. A bare
+    family name ("qwen3", "llama3") asks about the family and is left to the recommendation."""
+    if _EXPLAINS.search(text):
+        return None
+    for m in _FAMILY_VERSION.finditer(text):
+        if re.sub(r"[\s\-_:]", "", m.group(0)) not in FAMILY_WORDS:
+            return m
+    return None
+
+
+def read_other_unknown_model(t: Text, r: Reading, catalog: Catalog, original: str) -> None:
+    """After a catalog model is read: another, unknown model named beside it ("grok 3 mini vs
+    llama 3.3 70b") is said, never dropped for the one we know."""
+    if r.fields.get("model_name") and not r.failed and (m := _unknown_family_model(t.text)) is not None:
+        _unknown_model(r, catalog, _original_span(original, t.text, m.start(), m.end()))
+
+
 def _name_start(text: str, cased: str, end: int) -> int | None:
     """Where a model name written right before a size starts ("Zorblax-" in "Zorblax-13B",
     "llama 3.1 " in "llama 3.1 13b"), or None when the words there do not name a model
@@ -259,7 +277,7 @@ def _name_start(text: str, cased: str, end: int) -> int | None:
     start = m.start(1) + tokens[0].start()
     written = cased[start:end] if len(cased) == len(text) else text[start:end]
     joined = bool(re.search(r"[\-_:]\s*$", text[start:end]))
-    looks_named = bool(re.search(r"[A-Z0-9]", written)) or tokens[0].group() in _FAMILY_WORDS
+    looks_named = bool(re.search(r"[A-Z0-9]", written)) or tokens[0].group() in FAMILY_WORDS
     if joined or looks_named:
         return start
     # "zorblax 13b": a plain lowercase word right before the size that is no filler or

@@ -21,7 +21,7 @@ from reading_check import (
     unknown_names,
 )
 
-THRESHOLD = 0.90
+THRESHOLD = 0.98  # issue 17 asked for 90%; 99.4% is read right now
 CORPUS = Path(__file__).parent / "data" / "reading_corpus.toml"
 # where the full report is also written, when set (`./rigbot-bench reading` prints the same tables)
 REPORT_DIR = os.environ.get("RIGBOT_READING_REPORT_DIR")

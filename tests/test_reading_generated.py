@@ -18,7 +18,7 @@ from reading_check import (
 )
 from reading_grammar import COUNT, SEED, generate
 
-THRESHOLD = 0.97  # the goal of issue 17 for questions read by construction
+THRESHOLD = 0.995  # issue 17 asked for 97%; 99.9% is read right now, so a slip shows
 # where the full report is also written, when set (`./rigbot-bench reading` prints the same tables)
 REPORT_DIR = os.environ.get("RIGBOT_READING_REPORT_DIR")
 

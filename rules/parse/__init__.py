@@ -9,6 +9,8 @@ be read to `Query.unread`; both are said in the answer. Never raises.
 
 from __future__ import annotations
 
+import re
+
 from rules.catalog import Catalog, default_catalog
 from rules.parse import hardware, models, numbers
 from rules.parse.asks import read_asks
@@ -70,6 +72,8 @@ def _parse(question: str, catalog: Catalog) -> Query:
         models.read_size_or_unknown_name(t, r, catalog, cased)
         models.read_other_unknown_model(t, r, catalog, cased)
         hardware.read_leftover_size(t, r, catalog)
+    if not r.failed:
+        _leftover_numbers(t, r)
     _check_ranges(r)
 
     fields = r.fields
@@ -163,6 +167,17 @@ def _memory_from_working_set(p: Pasted, catalog: Catalog) -> float | None:
 
 def _unified(fields: dict, catalog: Catalog) -> bool:
     return any(catalog.gpu(n).unified_memory for n in fields.get("gpu_names", []))
+
+
+_LEFTOVER_NUMBER = re.compile(r"(?<![a-z0-9.])\d+(?:\.\d+)?(?![\d.]|x\b|x\s)(?:\s*(?:tokens?/s|t/s|tok/s|tps|token/s))?")
+
+
+def _leftover_numbers(t: Text, r: Reading) -> None:
+    """Every number is used with its role or said to be not understood: "1.5 tokens/s"
+    in a question that asks something else is listed, never dropped silently. Counts
+    ("2x", from "两张") are the conversation's to read."""
+    for m in _LEFTOVER_NUMBER.finditer(t.text):
+        r.could_not_read("unread_number", text=m.group(0).strip())
 
 
 def _check_ranges(r: Reading) -> None:

@@ -29,8 +29,9 @@ _EXPLAIN_WORDS = re.compile(
 _OPINION_WORDS = re.compile(
     r"^\s*(?:is|are|does|do|did|will|would|should|could|can|how much does|how much will)\b.*?"
     r"(?:\bworth\b|\bhelps?\b|\bmatters?\b|\bimproves?\b|\bfaster\b|\bbenefits?\b|\bbottleneck"
-    r"|\bbetter\b|\bdifference\b|\bimpact\b|\baffects?\b|\bspeed(?:s)? up\b)"
-    r"|值得|值不值|有用吗|有没有用|有帮助|帮助大吗|会更快|会快|更快吗|影响大|有影响|有区别|有必要"
+    r"|\bbetter\b|\bdifference\b|\bimpact\b|\baffects?\b|\bspeed(?:s)? up\b"
+    r"|\bdoubles?\b|\btwice\b|\bscales?\b|\bhalve)"
+    r"|值得|值不值|有用吗|有没有用|有帮助|帮助大吗|会更快|会快|更快吗|影响大|有影响|有区别|有必要|翻倍|加倍|快一倍|两倍"
 )
 
 

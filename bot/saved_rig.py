@@ -274,7 +274,8 @@ def apply_saved(query: Query, question: str, saved: SavedRig | None,
     fields = query.model_dump()
     fields.update(saved.hardware)
     if query.intent in (Intent.REQUIREMENTS, Intent.EXPLAIN):
-        fields["intent"] = intent_of(_words(question), fields)
+        words = _words(question)
+        fields["intent"] = intent_of(words, words, fields)
         if fields["intent"] == Intent.EXPLAIN:  # not a question a rig answers after all
             return query, None
     return Query(**fields), say(lang, "rig_using", rig=describe(saved.hardware, catalog, lang))

@@ -4,8 +4,8 @@ and cheaper variants when a model does not fit."""
 from __future__ import annotations
 
 from rules.catalog import Catalog, ModelSpec, QuantType
-from rules.memory import fit
-from rules.rig import ASSUMED_RAM_GIB, Rig
+from rules.memory import fit, weights_bytes
+from rules.rig import ASSUMED_RAM_GIB, Rig, unified_gpu_share
 from rules.schema import GIB, Recommendation, Verdict
 from rules.speed import speed
 
@@ -38,28 +38,28 @@ def models_for_rig(rig: Rig, catalog: Catalog, limit: int = 5) -> list[Recommend
     """The largest popular models that fit on the GPU(s) (or in RAM without one), each at
     the best quantization that fits."""
     wanted = Verdict.FITS_GPU if rig.gpus else Verdict.CPU_ONLY
-    picks = []
+    by_size: dict[int, list[ModelSpec]] = {}
     for model in catalog.models:
-        if not model.popular:
-            continue
-        # a model published in one format (gpt-oss: MXFP4) is offered in that format
-        for qname in [model.default_quant] if model.default_quant else PREFERRED_QUANTS:
-            quant = catalog.quant(qname)
-            f = fit(model, quant, default_context(model), rig)
-            if f.verdict == wanted:
-                picks.append((model.params_b, f.total_gib, model, quant))
-                break
-    # Bigger models beat more bits at equal memory (the article: 4-bit 30B ≈ 8-bit 13B).
-    picks.sort(key=lambda p: (p[0], p[1]), reverse=True)
-    seen: set[int] = set()
+        if model.popular:
+            by_size.setdefault(round(model.params_b), []).append(model)
     out = []
-    for params_b, _, model, quant in picks:  # one per size; speed only for those shown
-        if round(params_b) in seen:
-            continue
-        seen.add(round(params_b))
-        out.append(_recommendation(model, quant, default_context(model), rig, catalog))
-        if len(out) == limit:
-            break
+    # biggest size first, stopping at `limit` sizes: a long catalog is not sized model by model.
+    # Bigger models beat more bits at equal memory (the article: 4-bit 30B ≈ 8-bit 13B).
+    for size in sorted(by_size, reverse=True):
+        picks = []
+        for model in by_size[size]:
+            # a model published in one format (gpt-oss: MXFP4) is offered in that format
+            for qname in [model.default_quant] if model.default_quant else PREFERRED_QUANTS:
+                quant = catalog.quant(qname)
+                f = fit(model, quant, default_context(model), rig)
+                if f.verdict == wanted:
+                    picks.append((model.params_b, f.total_gib, model, quant))
+                    break
+        if picks:
+            _, _, model, quant = max(picks, key=lambda p: (p[0], p[1]))
+            out.append(_recommendation(model, quant, default_context(model), rig, catalog))
+            if len(out) == limit:
+                break
     return out
 
 
@@ -76,25 +76,25 @@ def _one_per_size(recs: list[Recommendation]) -> list[Recommendation]:
 
 def gpus_for_model(model: ModelSpec, quant: QuantType, context: int, catalog: Catalog,
                    limit: int = 5) -> list[Recommendation]:
-    """The smallest GPU setups that hold the whole model: single cards first, then stacks."""
-    options: list[tuple[float, int, float, Recommendation]] = []
+    """The smallest GPU setups that hold the whole model: single cards first, then stacks.
+    Setups are tried smallest memory first and the search stops once `limit` sizes are
+    found, so a catalog of thousands of cards costs about what one of a hundred does."""
+    weights_gib = weights_bytes(model, quant) / GIB
     singles = [g for g in catalog.gpus if g.default_variant or g.vram_gib >= 24]
+    known = {g.name for g in catalog.gpus}
     candidates = [(g, 1) for g in singles] + [
-        (catalog.gpu(name), n) for name in STACKABLE_GPUS if name in {g.name for g in catalog.gpus}
-        for n in (2, 3, 4)
-    ]
-    for gpu, count in candidates:
+        (catalog.gpu(name), n) for name in STACKABLE_GPUS if name in known for n in (2, 3, 4)]
+    ordered = sorted(((_budget(g, n), n, -g.bandwidth_gbs, g.name, g) for g, n in candidates
+                      if _budget(g, n) >= weights_gib), key=lambda o: o[:4])
+    out, seen_budget = [], set()
+    for budget, count, _, name, gpu in ordered:
+        # one option per memory size keeps the list varied: 24 GB, 32 GB, 48 GB ...
+        if (round(budget), count > 1) in seen_budget:
+            continue
         ram = gpu.vram_gib if gpu.unified_memory else ASSUMED_RAM_GIB
         rig = Rig(gpus=[(gpu, count)], unified_memory=gpu.unified_memory, ram_gib=ram,
                   ram_bandwidth_gbs=gpu.bandwidth_gbs if gpu.unified_memory else 51.2)
-        # memory first, speed only for the few shown: the catalog may hold thousands of cards
-        if fit(model, quant, context, rig).verdict == Verdict.FITS_GPU:
-            options.append((rig.gpu_budget_gib, count, -gpu.bandwidth_gbs, gpu.name, rig))
-    options.sort(key=lambda o: o[:4])
-    out, seen_budget = [], set()
-    for budget, count, _, name, rig in options:
-        # one option per memory size keeps the list varied: 24 GB, 32 GB, 48 GB ...
-        if (round(budget), count > 1) in seen_budget:
+        if fit(model, quant, context, rig).verdict != Verdict.FITS_GPU:
             continue
         seen_budget.add((round(budget), count > 1))
         label = f"{count}× {name}" if count > 1 else name
@@ -102,6 +102,11 @@ def gpus_for_model(model: ModelSpec, quant: QuantType, context: int, catalog: Ca
         if len(out) == limit:
             break
     return out
+
+
+def _budget(gpu, count: int) -> float:
+    """What the GPU(s) may hold, as `Rig.gpu_budget_gib` computes it."""
+    return unified_gpu_share(gpu.vram_gib) if gpu.unified_memory else gpu.vram_gib * count
 
 
 def smaller_variants(model: ModelSpec, quant: QuantType, context: int, rig: Rig,

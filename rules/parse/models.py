@@ -159,8 +159,9 @@ def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
 
 
 def _another_model(t: Text, first: str, catalog: Catalog) -> str | None:
+    """A second catalog model in the question; its words are taken, as the first's are."""
     for pattern, name, key_anchor in _model_patterns(catalog).candidates(t.text):
-        if name != first and key_anchor in t.text and pattern.search(t.text):
+        if name != first and key_anchor in t.text and t.find(pattern):
             return name
     return None
 

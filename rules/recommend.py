@@ -45,12 +45,15 @@ def models_for_rig(rig: Rig, catalog: Catalog, limit: int = 5) -> list[Recommend
     out = []
     # biggest size first, stopping at `limit` sizes: a long catalog is not sized model by model.
     # Bigger models beat more bits at equal memory (the article: 4-bit 30B ≈ 8-bit 13B).
+    room = rig.gpu_budget_gib if rig.gpus else rig.ram_gib
     for size in sorted(by_size, reverse=True):
         picks = []
         for model in by_size[size]:
             # a model published in one format (gpt-oss: MXFP4) is offered in that format
             for qname in [model.default_quant] if model.default_quant else PREFERRED_QUANTS:
                 quant = catalog.quant(qname)
+                if model.params_b * 1e9 * quant.bits_per_weight / 8 / GIB > 1.1 * room:
+                    continue  # far too big by its nominal bits: not worth sizing tensor by tensor
                 f = fit(model, quant, default_context(model), rig)
                 if f.verdict == wanted:
                     picks.append((model.params_b, f.total_gib, model, quant))
@@ -84,8 +87,8 @@ def gpus_for_model(model: ModelSpec, quant: QuantType, context: int, catalog: Ca
     known = {g.name for g in catalog.gpus}
     candidates = [(g, 1) for g in singles] + [
         (catalog.gpu(name), n) for name in STACKABLE_GPUS if name in known for n in (2, 3, 4)]
-    ordered = sorted(((_budget(g, n), n, -g.bandwidth_gbs, g.name, g) for g, n in candidates
-                      if _budget(g, n) >= weights_gib), key=lambda o: o[:4])
+    budgets = ((_budget(g, n), n, -g.bandwidth_gbs, g.name, g) for g, n in candidates)
+    ordered = sorted((o for o in budgets if o[0] >= weights_gib), key=lambda o: o[:4])
     out, seen_budget = [], set()
     for budget, count, _, name, gpu in ordered:
         # one option per memory size keeps the list varied: 24 GB, 32 GB, 48 GB ...

@@ -60,7 +60,17 @@ def _chip_key(chip: re.Match[str]) -> str:
 
 
 def _apple_variants(catalog: Catalog, key: str) -> list[Gpu]:
-    return [g for g in catalog.gpus if g.vendor == "apple" and key in g.keys]
+    return [g for g in _variants_by_key(catalog).get(key, []) if g.vendor == "apple"]
+
+
+@cached_per_catalog
+def _variants_by_key(catalog: Catalog) -> dict[str, list[Gpu]]:
+    """key → the cards (memory variants) that key names, in catalog order."""
+    out: dict[str, list[Gpu]] = {}
+    for g in catalog.gpus:
+        for key in g.keys:
+            out.setdefault(key, []).append(g)
+    return out
 
 
 def _generation(gpu: Gpu) -> int:
@@ -301,7 +311,7 @@ def _cpu_patterns(catalog: Catalog) -> Patterns:
     pairs = [(key, c.name) for c in catalog.cpus for key in c.keys]
     pairs.sort(key=lambda p: len(p[0]), reverse=True)
     prefix = r"(?:(?:intel|amd|core|ryzen|xeon|epyc)\s*)?"
-    return Patterns((bounded(prefix + flex(k)), name, anchor(k)) for k, name in pairs)
+    return Patterns([(bounded(prefix + flex(k)), name, anchor(k)) for k, name in pairs], keys=[k for k, _ in pairs])
 
 
 _SIZE_NEXT_TO_CPU = re.compile(rf"\s*(?:with|w/|,|，|\+|加|配|and)?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:vram|显存|model|模型|file))")
@@ -354,12 +364,12 @@ def _gpu_patterns(catalog: Catalog) -> Patterns:
     """One pattern per GPU key, with an optional count before ("2x", "2 ") or after
     ("x2", "2 cards") and an optional memory size before or after ("16gb 4060 ti", "3060 12gb")."""
     keys = sorted({k for gpu in catalog.gpus if gpu.vendor != "apple" for k in gpu.keys}, key=len, reverse=True)
-    return Patterns(
+    return Patterns([
         (re.compile(rf"(?<![a-z0-9.])(?:(?P<before_x>\d{{1,3}})\s*(?:x|\*)\s*|(?P<before>\d{{1,2}})\s+)?{_GPU_SIZE_BEFORE}"
                     rf"(?P<card>{_GPU_PREFIX}{flex(k)}(?:s)?)"
                     rf"(?![a-z]){_NOT_GLUED_NUMBER}{_GPU_SIZE}{_GPU_COUNT_AFTER}"), k, anchor(k))
         for k in keys
-    )
+    ], keys=keys)
 
 
 # a series word right before a card's number that the card does not carry ("gtx 2080")
@@ -417,7 +427,7 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
                 _unknown_gpu(r, catalog, (match.group("card") + variant.group(0)).strip())
                 return
             if series := _OTHER_SERIES.search(t.text[:match.start("card")]):
-                if not any(series.group(1) in g.name.lower() for g in catalog.gpus if key in g.keys):
+                if not any(series.group(1) in g.name.lower() for g in _variants_by_key(catalog).get(key, [])):
                     # "GTX 2080": the series word names a card the catalog lacks, not the RTX 2080
                     _unknown_gpu(r, catalog, (series.group(0) + match.group("card")).strip())
                     return
@@ -425,13 +435,13 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
             size = float(match.group("size")) if match.group("size") else None
             end = match.end()
             if size is None and (bare := _BARE_MEMORY.match(t.text, match.end("card"))):
-                sizes = {g.vram_gib for g in catalog.gpus if key in g.keys}
+                sizes = {g.vram_gib for g in _variants_by_key(catalog).get(key, [])}
                 if len(sizes) > 1 and float(bare.group(1)) in sizes:  # "my 4060ti 16": that variant
                     size, end = float(bare.group(1)), max(end, bare.end())
             start = match.start()
             if size is None and match.group("size_before"):
                 before = float(match.group("size_before"))
-                if any(abs(g.vram_gib - before) < _SIZE_TOLERANCE_GIB for g in catalog.gpus if key in g.keys):
+                if any(abs(g.vram_gib - before) < _SIZE_TOLERANCE_GIB for g in _variants_by_key(catalog).get(key, [])):
                     size = before  # "16gb 4060 ti": the size before the card is its memory
                 else:  # "64gb 3090": not this card's memory; left for RAM
                     start = match.start("card")
@@ -521,7 +531,7 @@ def _compared(text: str, spans: list[tuple[int, int]]) -> bool:
 
 
 def _first_name(catalog: Catalog, key: str) -> str:
-    return next(g.name for g in catalog.gpus if key in g.keys)
+    return next(g.name for g in _variants_by_key(catalog).get(key, []))
 
 
 def _add(names: list[str], counts: list[int], name: str, count: int) -> None:
@@ -533,7 +543,7 @@ def _add(names: list[str], counts: list[int], name: str, count: int) -> None:
 
 
 def _gpu_variant(r: Reading, catalog: Catalog, key: str, size: float | None) -> Gpu | None:
-    variants = [g for g in catalog.gpus if key in g.keys]
+    variants = [g for g in _variants_by_key(catalog).get(key, [])]
     unified = variants[0].unified_memory
     if size is None and unified and r.fields.get("ram_gib"):
         size = r.fields.pop("ram_gib")  # "Strix Halo with 64GB RAM": the one memory pool

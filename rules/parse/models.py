@@ -77,14 +77,14 @@ def _quant_patterns(catalog: Catalog) -> Patterns:
             out.append((re.compile(re.escape(word)), name, word))
         else:
             out.append((bounded(flex(word)), name, anchor(word)))
-    return Patterns(out)
+    return Patterns(out, keys=[w for w, _ in pairs])
 
 
 @cached_per_catalog
 def _model_patterns(catalog: Catalog) -> Patterns:
     pairs = [(alias, m.name) for m in catalog.models for alias in m.aliases]
     pairs.sort(key=lambda p: len(p[0]), reverse=True)
-    return Patterns((bounded(flex(alias)), name, anchor(alias)) for alias, name in pairs)
+    return Patterns([(bounded(flex(alias)), name, anchor(alias)) for alias, name in pairs], keys=[a for a, _ in pairs])
 
 
 def read_gguf_path(question: str, t: Text, r: Reading) -> None:

@@ -51,6 +51,7 @@ class Answer(BaseModel):
     training: TrainingInfo | None = None
     command: str | None = None
     diagnosis: Diagnosis | None = None  # a pasted run log explained (null for other questions)
+    runtime: str | None = None  # the runtime the figures are for (rules answers); null for knowledge
     answer: str
     sources: list[Source] | None = None
     llm: LlmInfo | None = None

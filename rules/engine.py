@@ -95,6 +95,7 @@ def answer_query(query: Query, catalog: Catalog | None = None, *,
     if len(query.options) > 1 and not query.error:
         return _compare_options(query, catalog, allow_local_files, measured)
     result = _answer(query, catalog, allow_local_files, measured)
+    result = _for_runtime(query, result, catalog)
     if (line := _read_as(query, result)) is not None:
         result = result.model_copy(update={"answer": f"{line}\n{result.answer}"})
     # the parser's assumptions and what it could not read are always said
@@ -109,6 +110,54 @@ def answer_query(query: Query, catalog: Catalog | None = None, *,
         second = say(query.lang, "note_second_model", first=query.model_name, second=query.also_named)
         result = result.model_copy(update={"answer": f"{second}\n{result.answer}"})
     return result
+
+
+# runtimes that run llama.cpp underneath: the figures are theirs too
+_LLAMA_CPP_RUNTIMES = {"llama.cpp", "ollama", "lm_studio"}
+# what each other runtime needs to run at all
+_NEEDS_APPLE = {"mlx"}
+_NEEDS_GPU = {"vllm", "sglang", "tensorrt_llm", "exllama", "ktransformers"}
+_NEEDS_NVIDIA = {"tensorrt_llm"}
+
+
+def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> SizingResult:
+    """The runtime a question names is echoed first. Figures are llama.cpp's (GGUF): said
+    plainly for other runtimes, whose own memory and speed RigBot does not model yet; a
+    combination that cannot run (MLX off Apple, vLLM with no GPU, AWQ in llama.cpp) is
+    said with what would; no llama.cpp command for a file that would not exist."""
+    if result.error or result.intent == Intent.DIAGNOSE:
+        return result
+    runtime = query.runtime or "llama.cpp"
+    lang = query.lang
+    lines: list[str] = []
+    quant = catalog.quant(result.model.quant) if result.model and result.model.quant in {
+        q.name for q in catalog.quants} else None
+    gpus = [catalog.gpu(g.name) for g in result.hardware.gpus] if result.hardware else []
+    apple = any(g.vendor == "apple" for g in gpus)
+    nvidia = any(g.vendor == "nvidia" for g in gpus)
+    named = say(lang, f"runtime_{runtime.replace('.', '_')}")
+    if runtime in _NEEDS_APPLE and result.hardware is not None and not apple:
+        lines.append(say(lang, "runtime_needs_apple", runtime=named))
+    elif runtime in _NEEDS_GPU and result.hardware is not None and (not gpus or apple):
+        lines.append(say(lang, "runtime_needs_gpu", runtime=named))
+    elif runtime in _NEEDS_NVIDIA and gpus and not nvidia:
+        lines.append(say(lang, "runtime_needs_nvidia", runtime=named))
+    if quant is not None and not quant.is_gguf and runtime in _LLAMA_CPP_RUNTIMES:
+        lines.append(say(lang, "runtime_not_gguf", quant=quant.name, runtime=named))
+    elif runtime not in _LLAMA_CPP_RUNTIMES and not lines:
+        note = say(lang, "runtime_reserves_gpu", runtime=named) if runtime in ("vllm", "sglang") else ""
+        lines.append(say(lang, "runtime_figures_are_llama_cpp", runtime=named, note=note))
+    elif query.runtime:
+        lines.append(say(lang, "runtime_runs_llama_cpp", runtime=named))
+    command = result.command
+    if runtime not in _LLAMA_CPP_RUNTIMES or (quant is not None and not quant.is_gguf):
+        command = None  # a llama-server command for a runtime or file that is not llama.cpp's would mislead
+    answer = result.answer
+    if result.command and command is None:
+        answer = "\n".join(line for line in answer.splitlines() if result.command not in line)
+    if lines:
+        answer = "\n".join([*lines, answer])
+    return result.model_copy(update={"runtime": runtime, "command": command, "answer": answer})
 
 
 def _read_as(query: Query, result: SizingResult) -> str | None:
@@ -135,7 +184,7 @@ def _read_as(query: Query, result: SizingResult) -> str | None:
         parts.append(f"{result.model.name} {result.model.quant}")
         parts.append(say(lang, "read_as_context", context=result.model.context))
     if query.runtime:
-        parts.append(query.runtime)
+        parts.append(say(lang, f"runtime_{query.runtime.replace('.', '_')}"))
     return say(lang, "read_as", reading=say(lang, "list_comma").join(parts)) if parts else None
 
 

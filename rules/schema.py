@@ -359,5 +359,6 @@ class SizingResult(_Model):
     training: TrainingInfo | None = None
     command: str | None = None  # the llama.cpp command line that realises the answer
     diagnosis: Diagnosis | None = None  # a pasted run log, explained
+    runtime: str | None = None  # the runtime the figures are for: llama.cpp unless the question named another
     answer: str
     error: str | None = None

@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import ROOT
 
 ANSWER_FIELDS = {"question", "route", "intent", "hardware", "model", "verdict", "memory", "speed",
-                 "serving", "training", "command", "diagnosis",
+                 "serving", "training", "command", "diagnosis", "runtime",
                  "recommendations", "answer", "sources", "llm", "error", "elapsed_ms"}
 HEAVY = ("torch", "sentence_transformers", "faiss", "llama_cpp", "transformers")
 

@@ -1,6 +1,6 @@
 """/report through discord.py's real app-command machinery against simcord, with the bot
 from create_bot(): acknowledged with what was understood, shown in answers once users
-report, rate-limited, listed and deleted by its owner; /rigbot purge for admins only."""
+report, rate-limited, listed and deleted by its owner; /rigbot purge everywhere for operators only."""
 
 from __future__ import annotations
 
@@ -64,6 +64,12 @@ async def test_purge_is_for_admins(world, service):
     await service.store.set_rig(str(world.alice.id), {"gpus": ["RTX 3090"]})
     assert "rigbot purge" not in world.alice.available_commands(world.channel)
 
+    # a server administrator purges what the server holds; a user's reports and rig follow
+    # them across servers, so purging those everywhere is for RigBot's operators
     done = await world.admin.slash(world.channel, "rigbot purge", user=world.alice)
+    assert done.ephemeral and "/report delete" in done.response.content
+    assert len(await service.store.speed_reports()) == 1
+    service.settings.admin_user_ids = [world.admin.id]
+    done = await world.admin.slash(world.channel, "rigbot purge", user=world.alice, everywhere=True)
     assert done.ephemeral and "speed reports 1" in done.response.content and "saved rig 1" in done.response.content
     assert await service.store.speed_reports() == [] and await service.store.get_rig(str(world.alice.id)) is None

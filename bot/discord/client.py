@@ -37,7 +37,10 @@ class RigBotTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         log.error("command %s failed", interaction.command and interaction.command.qualified_name,
                   exc_info=error)
-        text = "Something went wrong on my side; it has been logged."
+        from bot.discord.responder import interaction_lang
+        from rules.phrases import say
+
+        text = say(interaction_lang(interaction), "discord_error")
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)

@@ -45,7 +45,8 @@ def test_verdict_colours():
 
 
 def test_rate_limited_text():
-    assert render.rate_limited_text(59.2) == "You're asking fast — try again in 60 s."
+    assert render.rate_limited_text(59.2).startswith("You're asking the model fast — try again in 60 s.")
+    assert "60 秒" in render.rate_limited_text(59.2, "zh")
 
 
 async def test_chinese_question_gets_a_chinese_embed(service):

@@ -8,7 +8,8 @@ import math
 import discord
 
 from bot.answer import Answer
-from rules.phrases import language_of
+from bot.discord.markup import code, defuse
+from rules.phrases import language_of, say
 
 MESSAGE_LIMIT = 2000  # characters of message content
 EMBED_DESCRIPTION_LIMIT = 4096
@@ -141,13 +142,13 @@ def _title(answer: Answer) -> str:
     if answer.error:
         return _label(answer, "not_answerable")
     parts = []
-    if answer.model is not None:
-        parts.append(f"{answer.model.name} · {answer.model.quant}")
+    if answer.model is not None:  # names may be what the user typed (an unknown one, a file name)
+        parts.append(f"{defuse(answer.model.name)} · {defuse(answer.model.quant)}")
     if answer.hardware is not None and answer.hardware.gpus:
         parts.append(" + ".join(
-            f"{g.count}× {g.name}" if g.count > 1 else g.name for g in answer.hardware.gpus))
+            f"{g.count}× {defuse(g.name)}" if g.count > 1 else defuse(g.name) for g in answer.hardware.gpus))
     elif answer.hardware is not None and answer.hardware.cpu:
-        parts.append(answer.hardware.cpu)
+        parts.append(defuse(answer.hardware.cpu))
     hardware = parts[-1] if answer.hardware is not None and (answer.hardware.gpus or answer.hardware.cpu) else None
     if answer.intent == "recommend" and hardware:
         title = _label(answer, "runs_on", hardware=hardware)
@@ -223,7 +224,7 @@ def _diagnosis_field(answer: Answer) -> str | None:
 
 
 def _command_field(answer: Answer) -> str | None:
-    return f"`{answer.command}`" if answer.command else None
+    return f"`{code(answer.command)}`" if answer.command else None
 
 
 def _alternatives_field(answer: Answer, limit: int = 8) -> str | None:
@@ -236,8 +237,8 @@ def _alternatives_field(answer: Answer, limit: int = 8) -> str | None:
             speed += f" ({r.expected_range[0]:.0f}–{r.expected_range[1]:.0f})"
         if r.expected_tokens_per_s and r.users:
             speed += _label(answer, "per_user", users=r.users)
-        where = _label(answer, "item_on", hardware=r.hardware) if r.hardware else ""
-        lines.append(f"• {r.model} {r.quant}{where}: {_label(answer, r.verdict.value)}, "
+        where = _label(answer, "item_on", hardware=defuse(r.hardware)) if r.hardware else ""
+        lines.append(f"• {defuse(r.model)} {defuse(r.quant)}{where}: {_label(answer, r.verdict.value)}, "
                      f"{r.total_gib:.1f} GiB{speed}")
     if len(answer.recommendations) > limit:
         lines.append(_label(answer, "more", count=len(answer.recommendations) - limit))
@@ -272,7 +273,7 @@ def rule_embeds(answer: Answer) -> list[discord.Embed]:
     first.set_footer(text=footer)
     used = len(first.title or "") + len(footer) + sum(len(f.name or "") + len(f.value or "") for f in first.fields)
     room = min(EMBED_DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - used - 16)
-    text = answer.answer.strip() or "(no answer)"
+    text = defuse(answer.answer.strip()) or "(no answer)"  # it may echo what the user typed
     pieces = split_text(text, room)
     first.description = pieces[0] if pieces else text[:room]
     rest = split_text("\n".join(pieces[1:]), EMBED_DESCRIPTION_LIMIT) if len(pieces) > 1 else []
@@ -292,7 +293,7 @@ def sources_line(answer: Answer) -> str:
 def knowledge_text(answer: Answer) -> str:
     """The final text of a knowledge answer: the answer, its cited sources, and the
     model's measured speed."""
-    parts = [answer.answer.strip()]
+    parts = [defuse(answer.answer.strip())]  # generated text may quote the question
     if line := sources_line(answer):
         parts.append(line)
     if answer.llm is not None and answer.llm.tokens_per_s:
@@ -303,23 +304,48 @@ def knowledge_text(answer: Answer) -> str:
 
 def streaming_text(streamed: str) -> str:
     """The growing text while the model writes, within one message."""
-    text = streamed.strip() or "…"
+    text = defuse(streamed.strip()) or "…"
     room = MESSAGE_LIMIT - len(STREAM_CURSOR) - 2
     if len(text) > room:
         text = "…" + text[-(room - 1):]
     return text + STREAM_CURSOR
 
 
-def queued_text(ahead: int) -> str:
-    return f"Queued: {ahead} question{'s' if ahead != 1 else ''} ahead of you. I'll start writing as soon as it's your turn."
+def queued_text(ahead: int, lang: str = "en") -> str:
+    return say(lang, "discord_queued_one") if ahead == 1 else say(lang, "discord_queued_many", ahead=ahead)
 
 
-def rate_limited_text(retry_after_s: float) -> str:
-    return f"You're asking fast — try again in {max(1, math.ceil(retry_after_s))} s."
+def duration(lang: str, seconds: float) -> str:
+    """`45 s`, `3 min`, `2 h` (rounded up to a whole unit: never "0 s")."""
+    seconds = max(1.0, seconds)
+    if seconds < 90:
+        return say(lang, "discord_seconds", count=math.ceil(seconds))
+    if seconds < 90 * 60:
+        return say(lang, "discord_minutes", count=math.ceil(seconds / 60))
+    return say(lang, "discord_hours", count=math.ceil(seconds / 3600))
+
+
+def rate_limited_text(retry_after_s: float, lang: str = "en", key: str = "discord_rate_limited") -> str:
+    return say(lang, key, seconds=max(1, math.ceil(retry_after_s)))
+
+
+def help_embed(lang: str = "en") -> discord.Embed:
+    """What RigBot does, its commands, three example questions and how to save a rig,
+    in the user's language: the answer to "help", "hi", "what can you do?" and a bare
+    mention."""
+    embed = discord.Embed(title=say(lang, "discord_help_title"), colour=NEUTRAL_COLOUR,
+                          description=say(lang, "discord_help_intro", help=say(lang, "help")))
+    for name, value in (("discord_help_commands_name", "discord_help_commands"),
+                        ("discord_help_examples_name", "discord_help_examples"),
+                        ("discord_help_rig_name", "discord_help_rig")):
+        embed.add_field(name=say(lang, name), value=say(lang, value), inline=False)
+    return embed
 
 
 # bot info -------------------------------------------------------------------------
 def _host_lines(host: dict | None) -> list[str]:
+    """The host's hardware. Not its kernel, Python or model-server flags: /botinfo is
+    for every member, and software versions only help someone looking for a hole."""
     if not host:
         return ["Host: not probed yet"]
     cpu = host.get("cpu") or {}
@@ -328,10 +354,7 @@ def _host_lines(host: dict | None) -> list[str]:
         f"**CPU:** {cpu.get('model', '?')} ({cpu.get('cores', '?')} cores / {cpu.get('threads', '?')} threads)",
         f"**RAM:** {host.get('ram_gib', '?')} GiB",
         "**GPUs:** " + (", ".join(f"{g.get('name')} {g.get('vram_gib')} GiB" for g in gpus) or "none"),
-        f"**OS:** {host.get('os', '?')} · Python {host.get('python', '?')}",
     ]
-    if (host.get("llm") or {}).get("summary"):
-        lines.append(f"**Model server:** {host['llm']['summary']}")
     return lines
 
 
@@ -386,27 +409,29 @@ def stats_embed(data: dict, guilds: int | None = None) -> discord.Embed:
     return embed
 
 
-RELOAD_STARTED = "Reloading the catalogs and the knowledge index… the result follows here."
+def reload_started_text(lang: str, last: float | None, now: float) -> str:
+    when = say(lang, "discord_reload_never") if last is None else \
+        say(lang, "discord_reload_last", ago=duration(lang, now - last))
+    return say(lang, "discord_reload_started", last=when)
 
 
-def reload_text(report: dict) -> str:
-    lines = ["Reloaded."]
+def reload_text(report: dict, lang: str = "en") -> str:
+    lines = [say(lang, "discord_reloaded")]
     cat = report.get("catalog")
     if cat:
-        lines.append(f"• Catalogs: {cat.get('gpus')} GPUs, {cat.get('models')} models, "
-                     f"{cat.get('quants')} quantization types")
+        lines.append(say(lang, "discord_reload_catalogs", gpus=cat.get("gpus"), models=cat.get("models"),
+                         quants=cat.get("quants")))
     kn = report.get("knowledge")
     if kn:
         langs = ", ".join(kn.get("languages") or [])
-        lines.append(f"• Knowledge: {kn.get('sections')} sections, {kn.get('chunks')} chunks"
-                     + (f" ({langs})" if langs else ""))
+        lines.append(say(lang, "discord_reload_knowledge", sections=kn.get("sections"), chunks=kn.get("chunks"),
+                         languages=f" ({langs})" if langs else ""))
     return "\n".join(lines)
 
 
-def reload_failed_text(exc: BaseException) -> str:
+def reload_failed_text(exc: BaseException, lang: str = "en") -> str:
     reason = str(exc) or type(exc).__name__
-    return _clip(f"Reload failed: {reason}\nThe previous catalogs and knowledge index keep serving.",
-                 MESSAGE_LIMIT)
+    return _clip(say(lang, "discord_reload_failed", reason=reason), MESSAGE_LIMIT)
 
 
 COMPARE_PNG = "compare.png"
@@ -414,7 +439,7 @@ COMPARE_PNG = "compare.png"
 
 def compare_embed(comparison) -> discord.Embed:
     """The chart of `rules.compare.compare`, with the fastest card that holds each quant."""
-    embed = discord.Embed(title=f"{comparison.model} across GPUs and quantizations",
+    embed = discord.Embed(title=f"{defuse(comparison.model)} across GPUs and quantizations",
                           colour=discord.Colour.blurple())
     lines = []
     for row in comparison.summary():

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.commands import gpu_autocomplete, model_autocomplete, quant_autocomplete
+from bot.discord.markup import defuse
 from bot.discord.responder import NO_MENTIONS
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class ReportCommands(commands.Cog):
     report = app_commands.Group(name="report", description="Share a speed you measured; list or delete yours")
 
     async def _reply(self, interaction: discord.Interaction, text: str) -> None:
+        text = defuse(text)  # it may echo the report's own words
         text = text if len(text) <= DISCORD_MESSAGE_LIMIT else text[:DISCORD_MESSAGE_LIMIT - 1] + "…"
         if interaction.response.is_done():
             await interaction.edit_original_response(content=text, allowed_mentions=NO_MENTIONS)

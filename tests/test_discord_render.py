@@ -53,13 +53,25 @@ async def test_chinese_question_gets_a_chinese_embed(service):
     answer = await service.ask("一张4090能跑llama 3.1 70b吗")
     embed = render.rule_embeds(answer)[0]
     assert "部分卸载" in embed.title
-    names = [f.name for f in embed.fields]
-    assert names[:2] == ["内存", "速度"] and "替代方案" in names
-    assert "层在 GPU 上" in embed.fields[0].value and "瓶颈" in embed.fields[1].value
+    assert [f.name for f in embed.fields] == ["内存", "命令"]
+    assert "█" in embed.fields[0].value and "替代" not in [f.name for f in embed.fields]
     assert "部分可以" in embed.description and "规则引擎" in embed.footer.text
 
 
 async def test_english_question_gets_an_english_embed(service):
     answer = await service.ask("can a 4090 run llama 3.1 70b?")
     embed = render.rule_embeds(answer)[0]
-    assert "partial offload" in embed.title and [f.name for f in embed.fields][:2] == ["Memory", "Speed"]
+    assert "partial offload" in embed.title and [f.name for f in embed.fields] == ["Memory", "Command"]
+
+
+async def test_each_figure_shows_once_rounded_one_way(service):
+    """The KV cache was "3.1" in the text and "3.12" in a field; the speed, serving,
+    training and alternatives fields repeated the text. Now the text holds every figure
+    and the fields only the memory bar and the command."""
+    answer = await service.ask("can an RTX 3060 12GB run 13B 4-bit?")
+    embed = render.rule_embeds(answer)[0]
+    whole = embed.description + "\n" + "\n".join(f.value for f in embed.fields)
+    assert "KV cache 3.1 " in embed.description and "3.12" not in whole
+    assert whole.count(answer.command) == 1, "the command once, in its field"
+    assert whole.count("11.2") == 2, "the total in the text and on the memory bar, rounded the same"
+    assert whole.count("tokens/s expected") == 1

@@ -4,6 +4,7 @@ every figure shown here was computed by the service."""
 from __future__ import annotations
 
 import math
+import re
 
 import discord
 
@@ -27,70 +28,10 @@ ERROR_COLOUR = discord.Colour.light_grey()
 NEUTRAL_COLOUR = discord.Colour.blurple()
 
 # The embed's own words, in the language of the question (the answer text itself
-# comes from the rules engine already in that language).
-LABELS = {
-    "en": {
-        "fits_gpu": "fits in GPU memory", "partial_offload": "partial offload", "cpu_only": "CPU only",
-        "does_not_fit": "does not fit", "not_answerable": "Not quite answerable as asked",
-        "runs_on": "What runs on {hardware}", "needs": "What {model} needs", "speed_estimate": "Speed estimate",
-        "on": " on ", "memory": "Memory", "speed": "Speed", "models_fit": "Models that fit",
-        "hardware_runs_it": "Hardware that runs it", "alternatives": "Alternatives",
-        "needs_gib": "needs {total:.1f} GiB", "layers_on_gpu": "{layers}/{total} layers on the GPU",
-        "memory_sum": "weights {weights:.1f} + KV cache {kv:.2f} + overhead {overhead:.1f} GiB",
-        "speed_value": "~{expected:.1f} tokens/s expected (ceiling {ceiling:.1f}); limited by {limit}",
-        "gpu_memory_bandwidth": "GPU memory bandwidth", "ram_bandwidth": "RAM bandwidth",
-        "cpu_compute": "CPU compute", "speed_range": "likely {low:g}–{high:g} ({count} measurements)",
-        "speed_range_one": "likely {low:g}–{high:g} (1 measurement)",
-        "per_user": " per user ({users} generating)",
-        "prefill_value": "prompt: ~{rate:,.0f} tokens/s", "ttft_value": "first token after ~{seconds:.1f} s",
-        "command": "Command", "serving": "Serving",
-        "serving_value": "{users} users × {context:,} tokens: KV {kv:.1f} GiB; up to {max_users} users fit",
-        "training": "Fine-tuning",
-        "training_value": "{method}: {total:.1f} GiB (batch {batch}, sequence {seq:,})",
-        "item_on": " on {hardware}", "more": "… and {count} more", "footer": "rules engine · {ms:.0f} ms",
-        "sources": "**Sources:**",
-        "diagnosis": "Run log", "diag_value": "measured {measured} tokens/s · predicted ~{predicted} ({low}–{high})",
-        "diag_measured_only": "measured {measured} tokens/s · no prediction to compare",
-        "diag_no_speed": "no generation speed in the log",
-        "diag_verdict": {"normal": "normal", "slow": "slower than predicted", "fast": "faster than predicted",
-                         "no_speed": "no speed", "no_prediction": "no prediction"},
-        "diag_causes": {"partial_offload": "partial offload", "kv_on_cpu": "KV cache in RAM",
-                        "cpu_fallback": "CPU fallback", "np_slots": "context divided across -np slots",
-                        "slower_than_predicted": "slower than predicted"},
-    },
-    "zh": {
-        "fits_gpu": "可完全放进显存", "partial_offload": "部分卸载", "cpu_only": "纯 CPU",
-        "does_not_fit": "放不下", "not_answerable": "这样问还没法回答",
-        "runs_on": "{hardware} 能跑什么", "needs": "{model} 需要什么", "speed_estimate": "速度估算",
-        "on": " · ", "memory": "内存", "speed": "速度", "models_fit": "能放下的模型",
-        "hardware_runs_it": "能跑它的硬件", "alternatives": "替代方案",
-        "needs_gib": "需要 {total:.1f} GiB", "layers_on_gpu": "{layers}/{total} 层在 GPU 上",
-        "memory_sum": "权重 {weights:.1f} + KV 缓存 {kv:.2f} + 额外开销 {overhead:.1f} GiB",
-        "speed_value": "预计约 {expected:.1f} tokens/s（上限 {ceiling:.1f}）；瓶颈：{limit}",
-        "gpu_memory_bandwidth": "显存带宽", "ram_bandwidth": "内存带宽",
-        "cpu_compute": "CPU 算力", "speed_range": "大概 {low:g}–{high:g}（{count} 条实测）",
-        "speed_range_one": "大概 {low:g}–{high:g}（1 条实测）",
-        "per_user": "（{users} 人同时生成时每人）",
-        "prefill_value": "提示词：约 {rate:,.0f} tokens/s", "ttft_value": "约 {seconds:.1f} 秒后出第一个 token",
-        "command": "命令", "serving": "多用户",
-        "serving_value": "{users} 个用户 × {context:,} token：KV {kv:.1f} GiB；最多 {max_users} 个用户",
-        "training": "微调",
-        "training_value": "{method}：{total:.1f} GiB（批大小 {batch}，序列 {seq:,}）",
-        "item_on": "（{hardware}）", "more": "…… 另有 {count} 项", "footer": "规则引擎 · {ms:.0f} ms",
-        "sources": "**来源：**",
-        "diagnosis": "运行日志", "diag_value": "实测 {measured} tokens/s · 预测约 {predicted}（{low}–{high}）",
-        "diag_measured_only": "实测 {measured} tokens/s · 没有可比较的预测",
-        "diag_no_speed": "日志里没有生成速度",
-        "diag_verdict": {"normal": "正常", "slow": "比预测慢", "fast": "比预测快", "no_speed": "没有速度",
-                         "no_prediction": "没有预测"},
-        "diag_causes": {"partial_offload": "部分卸载", "kv_on_cpu": "KV 缓存在内存", "cpu_fallback": "回退到 CPU",
-                        "np_slots": "上下文被 -np 槽位平分", "slower_than_predicted": "比预测慢"},
-    },
-}
-
-
+# comes from the rules engine already in that language): rules/data/phrases.toml,
+# keys `discord_label_<name>`.
 def _label(answer: Answer, key: str, **fields) -> str:
-    return LABELS[language_of(answer.question)][key].format(**fields)
+    return say(language_of(answer.question), f"discord_label_{key}", **fields)
 
 
 # splitting ------------------------------------------------------------------------
@@ -122,7 +63,7 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 def memory_bar(total_gib: float, available_gib: float | None, width: int = 10, lang: str = "en") -> str:
     """`███████░░░ 9.5/12 GiB`; a full bar past the limit; just the need without one."""
     if not available_gib:
-        return LABELS[lang]["needs_gib"].format(total=total_gib)
+        return say(lang, "discord_label_needs_gib", total=total_gib)
     share = total_gib / available_gib
     filled = max(0, min(width, round(share * width)))
     if share > 0 and filled == 0:
@@ -167,105 +108,35 @@ def _memory_field(answer: Answer) -> str | None:
     m = answer.memory
     if m is None:
         return None
-    lines = [f"`{memory_bar(m.total_gib, m.available_gib, lang=language_of(answer.question))}`",
-             _label(answer, "memory_sum", weights=m.weights_gib, kv=m.kv_cache_gib, overhead=m.overhead_gib)]
-    if m.gpu_layers is not None and answer.verdict is not None and answer.verdict.value == "partial_offload":
-        lines.append(_label(answer, "layers_on_gpu", layers=m.gpu_layers, total=m.total_layers))
-    return "\n".join(lines)
-
-
-def _speed_field(answer: Answer) -> str | None:
-    s = answer.speed
-    if s is None:
-        return None
-    lines = [_label(answer, "speed_value", expected=s.expected_tokens_per_s,
-                    ceiling=s.theoretical_max_tokens_per_s, limit=_label(answer, s.bottleneck))]
-    if s.expected_range:
-        key = "speed_range_one" if s.measurements == 1 else "speed_range"  # English singular
-        lines.append(_label(answer, key, low=s.expected_range[0], high=s.expected_range[1], count=s.measurements))
-    if s.prompt_tokens_per_s:
-        lines.append(_label(answer, "prefill_value", rate=s.prompt_tokens_per_s))
-    if s.time_to_first_token_s is not None:
-        lines.append(_label(answer, "ttft_value", seconds=s.time_to_first_token_s))
-    return "\n".join(lines)
-
-
-def _serving_field(answer: Answer) -> str | None:
-    v = answer.serving
-    if v is None:
-        return None
-    return _label(answer, "serving_value", users=v.users, context=v.context_per_user, kv=v.kv_cache_gib,
-                  max_users=v.max_users)
-
-
-def _training_field(answer: Answer) -> str | None:
-    t = answer.training
-    if t is None:
-        return None
-    return _label(answer, "training_value", method=t.method, total=t.total_gib, batch=t.batch_size,
-                  seq=t.sequence_length)
-
-
-def _diagnosis_field(answer: Answer) -> str | None:
-    d = answer.diagnosis
-    if d is None:
-        return None
-    labels = LABELS[language_of(answer.question)]
-    if d.measured_tokens_per_s is None:
-        first = labels["diag_no_speed"]
-    elif d.predicted_tokens_per_s is not None and d.predicted_range:
-        first = labels["diag_value"].format(measured=f"{d.measured_tokens_per_s:g}", predicted=f"{d.predicted_tokens_per_s:g}",
-                                            low=f"{d.predicted_range[0]:g}", high=f"{d.predicted_range[1]:g}")
-    else:
-        first = labels["diag_measured_only"].format(measured=f"{d.measured_tokens_per_s:g}")
-    lines = [f"{first} → {labels['diag_verdict'][d.verdict]}"]
-    lines += [f"• {labels['diag_causes'].get(c.code, c.code)}" for c in d.causes]
-    return "\n".join(lines)
+    # the bar alone: the sum and the layers are in the answer text, rounded its way
+    return f"`{memory_bar(m.total_gib, m.available_gib, lang=language_of(answer.question))}`"
 
 
 def _command_field(answer: Answer) -> str | None:
     return f"`{code(answer.command)}`" if answer.command else None
 
 
-def _alternatives_field(answer: Answer, limit: int = 8) -> str | None:
-    if not answer.recommendations:
-        return None
-    lines = []
-    for r in answer.recommendations[:limit]:
-        speed = f", ~{r.expected_tokens_per_s:.0f} tok/s" if r.expected_tokens_per_s else ""
-        if r.expected_tokens_per_s and r.expected_range:
-            speed += f" ({r.expected_range[0]:.0f}–{r.expected_range[1]:.0f})"
-        if r.expected_tokens_per_s and r.users:
-            speed += _label(answer, "per_user", users=r.users)
-        where = _label(answer, "item_on", hardware=defuse(r.hardware)) if r.hardware else ""
-        lines.append(f"• {defuse(r.model)} {defuse(r.quant)}{where}: {_label(answer, r.verdict.value)}, "
-                     f"{r.total_gib:.1f} GiB{speed}")
-    if len(answer.recommendations) > limit:
-        lines.append(_label(answer, "more", count=len(answer.recommendations) - limit))
-    return _clip("\n".join(lines), FIELD_VALUE_LIMIT)
-
-
-def _alternatives_name(answer: Answer) -> str:
-    if answer.intent in ("recommend", "serve"):
-        return _label(answer, "models_fit")
-    if any(r.hardware for r in answer.recommendations):
-        return _label(answer, "hardware_runs_it")
-    return _label(answer, "alternatives")
-
-
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _without_command_line(text: str, command: str | None) -> str:
+    """The answer text less its line that gives the command (`**llama.cpp:** `…``): the
+    command has its own field, where it can be copied."""
+    if not command:
+        return text
+    line = re.compile(r"^\*\*[^*\n]+:\*\* `" + re.escape(command) + r"`[ \t]*\n?", re.MULTILINE)
+    return line.sub("", text)
+
+
 def rule_embeds(answer: Answer) -> list[discord.Embed]:
-    """One embed with the verdict, memory bar, speed and alternatives; a long answer
-    text continues in further embeds (each within Discord's limits)."""
+    """One embed: the verdict in the title and colour, the answer text (every figure,
+    as the engine rounded it) as the description, the memory bar and the command as
+    fields; each figure shows once. A long answer continues in further embeds (each
+    within Discord's limits)."""
     colour = answer_colour(answer)
     first = discord.Embed(title=_title(answer), colour=colour)
-    fields = [(_label(answer, "memory"), _memory_field(answer)), (_label(answer, "speed"), _speed_field(answer)),
-              (_label(answer, "serving"), _serving_field(answer)), (_label(answer, "training"), _training_field(answer)),
-              (_alternatives_name(answer), _alternatives_field(answer)), (_label(answer, "diagnosis"), _diagnosis_field(answer)),
-              (_label(answer, "command"), _command_field(answer))]
+    fields = [(_label(answer, "memory"), _memory_field(answer)), (_label(answer, "command"), _command_field(answer))]
     for name, value in fields:
         if value:
             first.add_field(name=name, value=_clip(value, FIELD_VALUE_LIMIT), inline=False)
@@ -273,7 +144,8 @@ def rule_embeds(answer: Answer) -> list[discord.Embed]:
     first.set_footer(text=footer)
     used = len(first.title or "") + len(footer) + sum(len(f.name or "") + len(f.value or "") for f in first.fields)
     room = min(EMBED_DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - used - 16)
-    text = defuse(answer.answer.strip()) or "(no answer)"  # it may echo what the user typed
+    # it may echo what the user typed
+    text = defuse(_without_command_line(answer.answer, answer.command).strip()) or "(no answer)"
     pieces = split_text(text, room)
     first.description = pieces[0] if pieces else text[:room]
     rest = split_text("\n".join(pieces[1:]), EMBED_DESCRIPTION_LIMIT) if len(pieces) > 1 else []

@@ -259,3 +259,12 @@ async def test_an_edited_question_is_answered_again_in_place(world):
     after = world.replies_to(sent.id)
     assert len(after) == 1 and after[0].id == before[0].id, "the old answer was edited, not a new one posted"
     assert "4090" in after[0].embeds[0]["title"]
+
+
+async def test_a_slash_command_error_is_shown_only_to_the_asker(world):
+    result = await world.alice.slash(world.channel, "ask", question="can an RTX 9999 run llama 3 8b?")
+    shown = result.response
+    assert world.callback_types() == [4], "answered at once, not deferred in public"
+    assert result.ephemeral and shown.embeds and "RTX 9999" in shown.embeds[0].description.upper()
+    assert not shown.components, "no 👍/👎 under an error"
+    assert not [m for m in world.stored() if m.embeds and not m.flags & 64], "nothing public in the channel"

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 EDIT_INTERVAL_S = 1.0  # at most about one streaming edit per second (Discord rate limits)
+DIRECT_REPLY_S = 1.5  # a slash command answered this soon is not deferred (Discord allows 3 s)
 
 
 class RateLimiter:
@@ -141,6 +142,28 @@ class InteractionDestination(Destination):
     async def more(self, **kwargs) -> discord.Message:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         return await self.interaction.followup.send(allowed_mentions=NO_MENTIONS, wait=True, **kwargs)
+
+
+
+class DirectInteractionDestination(InteractionDestination):
+    """Answers an interaction without deferring it (the answer was ready at once), so
+    an error can go to the asker alone: the ephemeral flag is only Discord's to take
+    on the first response."""
+
+    def __init__(self, interaction: discord.Interaction, ephemeral: bool) -> None:
+        super().__init__(interaction)
+        self.ephemeral = ephemeral
+
+    async def first(self, **kwargs) -> discord.Message:
+        kwargs = {k: v for k, v in kwargs.items() if v is not None and v != []}
+        await self.interaction.response.send_message(allowed_mentions=NO_MENTIONS, ephemeral=self.ephemeral,
+                                                     **kwargs)
+        return await self.interaction.original_response()
+
+    async def more(self, **kwargs) -> discord.Message:
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        return await self.interaction.followup.send(allowed_mentions=NO_MENTIONS, wait=True,
+                                                    ephemeral=self.ephemeral, **kwargs)
 
 
 # one answer -----------------------------------------------------------------------
@@ -298,17 +321,29 @@ class Responder:
             await interaction.response.send_message(embed=render.help_embed(lang), ephemeral=True,
                                                     allowed_mentions=NO_MENTIONS)
             return None
-        _, limited = await self.limit(interaction.user.id, question, interaction.channel_id,
-                                      conversation_of(interaction.channel_id, interaction.user.id), False)
+        route_, limited = await self.limit(interaction.user.id, question, interaction.channel_id,
+                                           conversation_of(interaction.channel_id, interaction.user.id), False)
         if limited is not None:  # only the asker sees it
             key, retry = limited
             await interaction.response.send_message(render.rate_limited_text(retry, lang, key), ephemeral=True,
                                                     allowed_mentions=NO_MENTIONS)
             return None
-        await interaction.response.defer(thinking=True)  # Discord's own placeholder, at once
-        answer, _ = await self.run(InteractionDestination(interaction), question,
-                                   user_id=interaction.user.id, channel_id=interaction.channel_id,
-                                   request_id=interaction.id, guild_id=interaction.guild_id, lang=lang)
+        stream = AnswerStream(InteractionDestination(interaction), lang)
+        if route_ == "knowledge":  # generated: Discord's own placeholder at once, then the stream
+            await interaction.response.defer(thinking=True)
+        asking = asyncio.ensure_future(self.service.ask(
+            question, user_id=str(interaction.user.id), channel_id=str(interaction.channel_id),
+            request_id=str(interaction.id), on_token=stream.on_token, on_queue=stream.on_queue,
+            allow_local_files=False, conversation=conversation_of(interaction.channel_id, interaction.user.id),
+            follow_up=False, guild_id=str(interaction.guild_id) if interaction.guild_id else None))
+        if route_ != "knowledge":  # a sizing answer is usually ready well within Discord's 3 s
+            await asyncio.wait({asking}, timeout=DIRECT_REPLY_S)
+            if asking.done():  # an error is then shown to the asker alone (and without 👍/👎)
+                stream.destination = DirectInteractionDestination(interaction, ephemeral=bool(asking.result().error))
+            else:
+                await interaction.response.defer(thinking=True)  # Discord's own placeholder
+        answer = await asking
+        await stream.finish(answer)
         return answer
 
     async def answer_message(self, message: discord.Message, question: str, preface: str | None = None,

@@ -268,3 +268,27 @@ async def test_a_slash_command_error_is_shown_only_to_the_asker(world):
     assert result.ephemeral and shown.embeds and "RTX 9999" in shown.embeds[0].description.upper()
     assert not shown.components, "no 👍/👎 under an error"
     assert not [m for m in world.stored() if m.embeds and not m.flags & 64], "nothing public in the channel"
+
+
+# the question's language -----------------------------------------------------------
+async def test_notices_placeholder_and_queue_in_chinese_for_a_chinese_question(world, service, generated):
+    async def queued(on_token, on_queue):
+        await on_queue(1)
+
+    generated.script = queued
+    service.settings.rate_limit_per_minute = 1
+    me = world.env.bot.user
+    await world.alice.send(world.channel, f"<@{me.id}> {KNOWLEDGE_ZH}")
+    contents = [r.json.get("content") for r in world.env.http_requests
+                if r.method in ("POST", "PATCH") and isinstance(r.json, dict) and r.json.get("content")]
+    assert any(c.startswith("正在查找") for c in contents), "the placeholder"
+    assert render.queued_text(1, "zh") in contents and "前面还有 1 个问题" in render.queued_text(1, "zh")
+    refused = await world.alice.send(world.channel, f"<@{me.id}> {KNOWLEDGE_ZH}")
+    assert "秒后再试" in world.replies_to(refused.id)[0].content
+
+
+async def test_attachment_refusal_in_chinese(world, service):
+    service.settings.max_paste_chars = 10
+    me = world.env.bot.user
+    sent = await world.alice.send(world.channel, f"<@{me.id}> 为什么这么慢？", attachments=[("server.log", b"x" * 100)])
+    assert "字节" in world.replies_to(sent.id)[0].content

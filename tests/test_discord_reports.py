@@ -73,3 +73,11 @@ async def test_purge_is_for_admins(world, service):
     done = await world.admin.slash(world.channel, "rigbot purge", user=world.alice, everywhere=True)
     assert done.ephemeral and "speed reports 1" in done.response.content and "saved rig 1" in done.response.content
     assert await service.store.speed_reports() == [] and await service.store.get_rig(str(world.alice.id)) is None
+
+
+async def test_an_exponent_is_not_read_as_the_speed(world, service):
+    """/report stored "1e9 tok/s" as 9.0 tokens/s: the exponent's digits were the figure."""
+    result = await world.alice.slash(world.channel, "report add", text="RTX 3090, llama 3.1 8b q4_k_m, 1e9 tok/s")
+    text = result.response.content
+    assert "9.0" not in text and "Recorded" not in text
+    assert await service.store.speed_reports() == []

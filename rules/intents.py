@@ -39,8 +39,9 @@ _PROMPT = re.compile(
     r"|(\d[\d,]*(?:\.\d+)?)\s*(k)?\s*(?:个)?\s*token\s*的?\s*(?:提示|输入|prompt)",
     re.I)
 _BATCH = re.compile(r"batch(?:[- ]?size)?\s*(?:of\s*|=\s*|:\s*)?(\d+)|(\d+)\s*(?:per )?batch\b|批大小\s*(\d+)", re.I)
-_SEQ = re.compile(r"(?:seq(?:uence)?[- ]?len(?:gth)?|cutoff[- ]?len|max[- ]?len)\s*(?:of\s*|=\s*|:\s*)?(\d+)(k)?"
-                  r"|序列长度\s*(\d+)(k)?", re.I)
+# "sequence length 4096", and "sequence 4096" / "seq 4k" (the word alone, before a number)
+_SEQ = re.compile(r"(?:\bseq(?:uence)?(?:[- _]?len(?:gth)?)?|cutoff[- ]?len|max[- ]?len)\s*(?:of\s*|=\s*|:\s*)?(\d+)(k)?"
+                  r"|序列(?:长度)?\s*(\d+)(k)?", re.I)
 _EXPERTS_IN_RAM = re.compile(r"n-cpu-moe|cpu-moe|experts? (?:in|on|to) (?:system )?(?:ram|cpu|memory)|专家.{0,4}(?:内存|CPU)", re.I)
 _FIRST_TOKEN = re.compile(r"first token|\bttft\b|time to first|首个?\s*token|首字", re.I)
 

@@ -73,3 +73,12 @@ def test_fine_tune_assumptions_say_what_training_assumes(question, setup, infere
 def test_a_named_gguf_quant_is_said_to_be_unused_for_training():
     r = answer_question("QLoRA fine-tune Llama 2 7B Q4_K_M on a 3060 12GB")
     assert "fine-tuning does not use it" in r.answer and r.model.quant == "NF4"
+
+
+@pytest.mark.parametrize("said", ["sequence 4096", "sequence length 4096", "seq 4096", "seq_len=4096"])
+def test_the_sequence_length_is_read_however_it_is_written(said):
+    """"batch 4, sequence 4096" was answered for the default 512 tokens (✅ 42.5 GiB) while
+    "sequence length 4096" gave ❌ 63.8 GiB: the same question must get the same answer."""
+    result = answer_question(f"fine-tune llama 3.1 70b on 2x3090 with QLoRA, batch 4, {said}", default_catalog())
+    assert result.training.sequence_length == 4096 and result.verdict == Verdict.DOES_NOT_FIT
+    assert "not given" not in result.answer.split("Assumptions")[-1].split("sequence length")[-1][:20]

@@ -119,3 +119,15 @@ async def test_a_log_beside_nvidia_smi_output_is_not_ignored(world, service):
                                   attachments=[("nvidia-smi.txt", smi.encode()), ("server.log", LOG.encode())])
     text = _text(world.replies_to(sent.id)[0])
     assert "Partial offload" in text and "18.5 tokens/s" in text, "the log was read too"
+
+
+async def test_a_laptop_named_in_the_question_does_not_block_the_diagnosis(world, service):
+    """"why is it slow on my RTX 4060 laptop?" over the laptop's log got only "tell me the
+    laptop GPU's VRAM" (and saying it changed nothing), while "is this speed normal?" over
+    the same log was diagnosed."""
+    me = world.env.bot.user
+    for words in ("why is it slow on my RTX 4060 laptop?", "why is my 4060 laptop (8GB VRAM) this slow?"):
+        sent = await world.alice.send(world.channel, f"<@{me.id}> {words}",
+                                      attachments=[("server.log", LOG.encode())])
+        text = _text(world.replies_to(sent.id)[0])
+        assert "Partial offload" in text and "-ngl 99" in text and "VRAM instead" not in text, words

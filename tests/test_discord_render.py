@@ -54,6 +54,7 @@ async def test_chinese_question_gets_a_chinese_embed(service):
     embed = render.rule_embeds(answer)[0]
     assert "部分卸载" in embed.title
     assert [f.name for f in embed.fields] == ["内存", "命令"]
+    assert "llama-server" in embed.fields[1].value and "llama-server" not in embed.description
     assert "█" in embed.fields[0].value and "替代" not in [f.name for f in embed.fields]
     assert "部分可以" in embed.description and "规则引擎" in embed.footer.text
 

@@ -125,7 +125,7 @@ def _without_command_line(text: str, command: str | None) -> str:
     command has its own field, where it can be copied."""
     if not command:
         return text
-    line = re.compile(r"^\*\*[^*\n]+:\*\* `" + re.escape(command) + r"`[ \t]*\n?", re.MULTILINE)
+    line = re.compile(r"^\*\*[^*\n]+[:：]\*\*\s*`" + re.escape(command) + r"`[ \t]*\n?", re.MULTILINE)
     return line.sub("", text)
 
 

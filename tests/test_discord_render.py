@@ -76,3 +76,15 @@ async def test_each_figure_shows_once_rounded_one_way(service):
     assert whole.count(answer.command) == 1, "the command once, in its field"
     assert whole.count("11.2") == 2, "the total in the text and on the memory bar, rounded the same"
     assert whole.count("tokens/s expected") == 1
+
+
+def test_botinfo_stats_and_compare_in_chinese():
+    data = {"host": {"cpu": {"model": "EPYC", "cores": 2, "threads": 2}, "ram_gib": 8, "gpus": []},
+            "model": "SmolLM2.gguf", "tokens_per_s": None, "answers_by_route": {"rules": 3}}
+    info = render.botinfo_embed(data, 12.0, "zh")
+    assert info.title == "RigBot 运行在" and "**内存：** 8 GiB" in info.description and "网关延迟" in info.footer.text
+    assert "还没有生成" in render.stats_embed(data, 2, "zh").description
+    from rules.compare import compare
+
+    embed = render.compare_embed(compare("llama 3.1 8b"), "zh")
+    assert "在各显卡和量化下的对比" in embed.title and "最快的是" in embed.description

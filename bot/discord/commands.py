@@ -159,7 +159,7 @@ class RigBotCommands(commands.Cog):
             return
         png = await asyncio.to_thread(compare_png, comparison)  # matplotlib off the event loop
         await interaction.edit_original_response(
-            embed=render.compare_embed(comparison),
+            embed=render.compare_embed(comparison, _lang(interaction)),
             attachments=[discord.File(io.BytesIO(png), filename=render.COMPARE_PNG)],
             allowed_mentions=NO_MENTIONS)
 
@@ -172,14 +172,16 @@ class RigBotCommands(commands.Cog):
     async def botinfo(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True)
         data = await self.bot.service.stats()
-        await interaction.edit_original_response(embed=render.botinfo_embed(data, self._latency_ms()),
+        await interaction.edit_original_response(embed=render.botinfo_embed(data, self._latency_ms(),
+                                                                            _lang(interaction)),
                                                  allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="stats", description="Answer counts and measured LLM speed")
     async def stats(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True)
         data = await self.bot.service.stats()
-        await interaction.edit_original_response(embed=render.stats_embed(data, len(self.bot.guilds)),
+        await interaction.edit_original_response(embed=render.stats_embed(data, len(self.bot.guilds),
+                                                                          _lang(interaction)),
                                                  allowed_mentions=NO_MENTIONS)
 
     # admin ---------------------------------------------------------------------

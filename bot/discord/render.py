@@ -169,8 +169,8 @@ def knowledge_text(answer: Answer) -> str:
     if line := sources_line(answer):
         parts.append(line)
     if answer.llm is not None and answer.llm.tokens_per_s:
-        parts.append(f"-# {answer.llm.model}: {answer.llm.completion_tokens} tokens at "
-                     f"{answer.llm.tokens_per_s:.1f} tokens/s")
+        parts.append("-# " + say(language_of(answer.question), "discord_generated_by", model=answer.llm.model,
+                                 tokens=answer.llm.completion_tokens, rate=answer.llm.tokens_per_s))
     return "\n\n".join(p for p in parts if p)
 
 
@@ -215,68 +215,66 @@ def help_embed(lang: str = "en") -> discord.Embed:
 
 
 # bot info -------------------------------------------------------------------------
-def _host_lines(host: dict | None) -> list[str]:
+def _host_lines(host: dict | None, lang: str) -> list[str]:
     """The host's hardware. Not its kernel, Python or model-server flags: /botinfo is
     for every member, and software versions only help someone looking for a hole."""
     if not host:
-        return ["Host: not probed yet"]
+        return [say(lang, "discord_info_not_probed")]
     cpu = host.get("cpu") or {}
-    gpus = host.get("gpus") or []
-    lines = [
-        f"**CPU:** {cpu.get('model', '?')} ({cpu.get('cores', '?')} cores / {cpu.get('threads', '?')} threads)",
-        f"**RAM:** {host.get('ram_gib', '?')} GiB",
-        "**GPUs:** " + (", ".join(f"{g.get('name')} {g.get('vram_gib')} GiB" for g in gpus) or "none"),
-    ]
-    return lines
+    gpus = ", ".join(f"{g.get('name')} {g.get('vram_gib')} GiB" for g in host.get("gpus") or [])
+    return [say(lang, "discord_info_cpu", model=cpu.get("model", "?"), cores=cpu.get("cores", "?"),
+                threads=cpu.get("threads", "?")),
+            say(lang, "discord_info_ram", ram=host.get("ram_gib", "?")),
+            say(lang, "discord_info_gpus", gpus=gpus or say(lang, "discord_info_none"))]
 
 
-def _speed_lines(data: dict) -> list[str]:
-    lines = [f"**Model:** {data.get('model', '?')}"]
+def _speed_lines(data: dict, lang: str) -> list[str]:
+    lines = [say(lang, "discord_info_model", model=data.get("model", "?"))]
     t = data.get("tokens_per_s")
     if t:
-        lines.append(f"**Measured:** median {t['median']} tokens/s (p10 {t['p10']}, p90 {t['p90']}) "
-                     f"over {t['generations']} generations")
+        lines.append(say(lang, "discord_info_measured", median=t["median"], p10=t["p10"], p90=t["p90"],
+                         generations=t["generations"]))
     else:
-        lines.append("**Measured:** no generations yet — ask a knowledge question first")
+        lines.append(say(lang, "discord_info_measured_none"))
     if (p := data.get("predicted")) and p.get("expected_tokens_per_s"):
         low, high = p["expected_range"]
-        lines.append(f"**Rule engine predicts:** ~{p['expected_tokens_per_s']} tokens/s, likely {low}–{high} "
-                     f"(ceiling {p['theoretical_max_tokens_per_s']}; from the measured "
-                     f"{p['ram_bandwidth_gbs_measured']:g} GB/s and {p['matmul_gflops_measured']:g} GFLOP/s)")
+        lines.append(say(lang, "discord_info_predicted", expected=p["expected_tokens_per_s"], low=low, high=high,
+                         ceiling=p["theoretical_max_tokens_per_s"],
+                         bandwidth=f"{p['ram_bandwidth_gbs_measured']:g}",
+                         gflops=f"{p['matmul_gflops_measured']:g}"))
     if data.get("measured_over_predicted") is not None:
-        lines.append(f"**Measured ÷ predicted:** {data['measured_over_predicted']}")
+        lines.append(say(lang, "discord_info_ratio", ratio=data["measured_over_predicted"]))
     if data.get("note"):
         lines.append(f"*{data['note']}*")
     return lines
 
 
-def botinfo_embed(data: dict, latency_ms: float | None = None) -> discord.Embed:
-    embed = discord.Embed(title="RigBot runs on", colour=NEUTRAL_COLOUR)
-    embed.description = _clip("\n".join(_host_lines(data.get("host")) + [""] + _speed_lines(data)),
+def botinfo_embed(data: dict, latency_ms: float | None = None, lang: str = "en") -> discord.Embed:
+    embed = discord.Embed(title=say(lang, "discord_info_title"), colour=NEUTRAL_COLOUR)
+    embed.description = _clip("\n".join(_host_lines(data.get("host"), lang) + [""] + _speed_lines(data, lang)),
                               EMBED_DESCRIPTION_LIMIT)
     if latency_ms is not None:
-        embed.set_footer(text=f"gateway latency {latency_ms:.0f} ms")
+        embed.set_footer(text=say(lang, "discord_info_latency", ms=round(latency_ms)))
     return embed
 
 
-def stats_embed(data: dict, guilds: int | None = None) -> discord.Embed:
-    embed = discord.Embed(title="RigBot stats", colour=NEUTRAL_COLOUR)
+def stats_embed(data: dict, guilds: int | None = None, lang: str = "en") -> discord.Embed:
+    embed = discord.Embed(title=say(lang, "discord_stats_title"), colour=NEUTRAL_COLOUR)
     counts = data.get("answers_by_route") or {}
-    lines = ["**Answers:** " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none yet")]
-    lines += _speed_lines(data)
+    lines = [say(lang, "discord_stats_answers",
+                 counts=", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or say(lang, "discord_info_none"))]
+    lines += _speed_lines(data, lang)
     threads = data.get("thread_measurements")
     if threads and "decode_tokens_per_s" in threads:  # measured by llama-server at first start
-        for label, key, flag in (("Decode", "decode_tokens_per_s", "threads"),
-                                 ("Prefill", "prefill_tokens_per_s", "threads_batch")):
-            lines.append(f"**{label} tokens/s by thread count:** "
-                         + ", ".join(f"{k}: {float(v):.0f}" for k, v in sorted(threads[key].items()))
-                         + f" (using {threads[flag]})")
+        for key, flag in (("decode_tokens_per_s", "threads"), ("prefill_tokens_per_s", "threads_batch")):
+            lines.append(say(lang, f"discord_stats_{key}", using=threads[flag], rates=", ".join(
+                f"{k}: {float(v):.0f}" for k, v in sorted(threads[key].items()))))
     if reports := data.get("speed_reports"):
         from bot.stats import speed_reports_line
 
         lines.append(speed_reports_line(reports))
     if guilds is not None:
-        lines.append(f"**Servers:** {guilds}")
+        lines.append(say(lang, "discord_stats_servers", count=guilds))
     embed.description = _clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
     return embed
 
@@ -309,19 +307,20 @@ def reload_failed_text(exc: BaseException, lang: str = "en") -> str:
 COMPARE_PNG = "compare.png"
 
 
-def compare_embed(comparison) -> discord.Embed:
+def compare_embed(comparison, lang: str = "en") -> discord.Embed:
     """The chart of `rules.compare.compare`, with the fastest card that holds each quant."""
-    embed = discord.Embed(title=f"{defuse(comparison.model)} across GPUs and quantizations",
+    embed = discord.Embed(title=say(lang, "discord_compare_title", model=defuse(comparison.model)),
                           colour=discord.Colour.blurple())
     lines = []
     for row in comparison.summary():
         if best := row.fastest:
             low, high = best.expected_range
-            lines.append(f"**{row.quant}** ({row.total_gib:.1f} GiB): fastest on {best.gpu}, "
-                         f"~{best.expected_tokens_per_s:g} tokens/s (likely {low:g}–{high:g})")
+            lines.append(say(lang, "discord_compare_row", quant=row.quant, total=row.total_gib, gpu=best.gpu,
+                             tps=f"{best.expected_tokens_per_s:g}", low=f"{low:g}", high=f"{high:g}"))
         else:
-            lines.append(f"**{row.quant}** ({row.total_gib:.1f} GiB): fits none of these cards whole")
+            lines.append(say(lang, "discord_compare_row_none", quant=row.quant, total=row.total_gib))
     embed.description = _clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
     embed.set_image(url=f"attachment://{COMPARE_PNG}")
-    embed.set_footer(text=f"{comparison.context:,} context; partial offload assumes {comparison.ram_gib:g} GiB RAM")
+    embed.set_footer(text=say(lang, "discord_compare_footer", context=comparison.context,
+                              ram=f"{comparison.ram_gib:g}"))
     return embed

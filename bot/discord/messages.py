@@ -147,8 +147,8 @@ class NaturalLanguage(commands.Cog):
         if gguf is None and not text_files:
             kind = smalltalk.classify(question)
             if kind in ("help", "greeting"):
-                if message.attachments and not question:
-                    return  # an image or sticker: nothing to answer
+                if message.attachments and not question and not direct:
+                    return  # an image or sticker in an enabled channel: nothing to answer
                 await self._reply_help(message, lang)
                 return
             if kind in ("thanks", "chatter"):

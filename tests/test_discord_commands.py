@@ -118,3 +118,16 @@ async def test_stats(world):
     result = await world.alice.slash(world.channel, "stats")
     embed = _embed(result)
     assert "rules 1" in embed.description
+
+
+async def test_command_descriptions_in_chinese_for_chinese_clients(world):
+    """Every command's and option's description comes from phrases.toml; a Chinese Discord
+    client is shown the Chinese one (synced as its zh-CN localization)."""
+    ask = world.env.backend.find_command("ask", None, type=1)
+    assert ask["description"] == "Ask about running LLMs on your hardware"
+    assert ask["description_localizations"]["zh-CN"] == "问关于在你的硬件上运行大模型的问题"
+    option = ask["options"][0]
+    assert option["description_localizations"]["zh-CN"].startswith("例如")
+    report = world.env.backend.find_command("report", None, type=1)
+    add = next(o for o in report["options"] if o["name"] == "add")
+    assert add["description_localizations"]["zh-TW"].startswith("报告你实测的生成速度")

@@ -95,6 +95,9 @@ class _RigBotMixin:
 
         await self.add_cog(ReportCommands(self))
         self.add_dynamic_items(FeedbackButton)  # 👍/👎 of any answer, also from before a restart
+        from bot.discord.commands import PhraseTranslator
+
+        await self.tree.set_translator(PhraseTranslator())  # Chinese descriptions for Chinese clients
         if self.settings.sync_commands:
             await self.sync_commands()
 

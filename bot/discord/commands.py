@@ -55,6 +55,31 @@ async def refuse(interaction: discord.Interaction, key: str, **fields) -> None:
     await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
+def _cmd(key: str) -> str:
+    """A command's or option's description (English; Discord shows the Chinese one from
+    phrases.toml to Chinese clients through `PhraseTranslator`)."""
+    return say("en", f"discord_cmd_{key}")
+
+
+class PhraseTranslator(app_commands.Translator):
+    """Command and option descriptions in the client's language: each English
+    description is a `discord_cmd_*` phrase, and its Chinese twin is sent to Discord as
+    its zh-CN / zh-TW localization when commands sync."""
+
+    def __init__(self) -> None:
+        from rules.phrases import _default
+
+        english = _default()["en"]
+        self._keys = {text: key for key, text in english.items() if key.startswith("discord_cmd_")}
+
+    async def translate(self, string: app_commands.locale_str, locale: discord.Locale,
+                        context: app_commands.TranslationContext) -> str | None:
+        key = self._keys.get(string.message)
+        if key is None or locale not in (discord.Locale.chinese, discord.Locale.taiwan_chinese):
+            return None
+        return say("zh", key)
+
+
 def _choices(names: list[str]) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=n, value=n) for n in names]
 
@@ -108,30 +133,30 @@ class RigBotCommands(commands.Cog):
         self._reloading = False
 
     # questions -------------------------------------------------------------------
-    @app_commands.command(name="ask", description="Ask about running LLMs on your hardware")
-    @app_commands.describe(question="e.g. “can an RTX 3060 12GB run 13B 4-bit?” or “why does bandwidth matter?”")
+    @app_commands.command(name="ask", description=_cmd("ask"))
+    @app_commands.describe(question=_cmd("ask_question"))
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
         await self.bot.responder.answer_interaction(interaction, question)
 
-    @app_commands.command(name="canrun", description="Can this GPU run this model?")
-    @app_commands.describe(gpu="Your graphics card", model="The model", quant="Quantization (default Q4_K_M)",
-                           context="Context length in tokens (default 4096 or the model's own)")
+    @app_commands.command(name="canrun", description=_cmd("canrun"))
+    @app_commands.describe(gpu=_cmd("canrun_gpu"), model=_cmd("canrun_model"), quant=_cmd("quant_default"),
+                           context=_cmd("canrun_context"))
     @app_commands.autocomplete(gpu=gpu_autocomplete, model=model_autocomplete, quant=quant_autocomplete)
     async def canrun(self, interaction: discord.Interaction, gpu: str, model: str, quant: str | None = None,
                      context: app_commands.Range[int, 128, 10_000_000] | None = None) -> None:
         await self.bot.responder.answer_interaction(interaction, canrun_question(gpu, model, quant, context))
 
-    @app_commands.command(name="recommend", description="Which models fit this hardware?")
-    @app_commands.describe(hardware="e.g. “RTX 4070 12GB”, “2x3090 and 64GB RAM”, “no GPU, 32GB DDR4”")
+    @app_commands.command(name="recommend", description=_cmd("recommend"))
+    @app_commands.describe(hardware=_cmd("recommend_hardware"))
     @app_commands.autocomplete(hardware=gpu_autocomplete)
     async def recommend(self, interaction: discord.Interaction, hardware: str) -> None:
         await self.bot.responder.answer_interaction(interaction, recommend_question(hardware))
 
-    @app_commands.command(name="speed", description="How many tokens per second? (memory bandwidth ÷ model size)")
-    @app_commands.describe(model="A model from the catalog", gpu="A GPU from the catalog",
-                           quant="Quantization (default Q4_K_M)",
-                           bandwidth_gbs="Memory bandwidth in GB/s, instead of a GPU",
-                           model_size_gb="Model file size in GB, instead of a model")
+    @app_commands.command(name="speed", description=_cmd("speed"))
+    @app_commands.describe(model=_cmd("catalog_model"), gpu=_cmd("catalog_gpu"),
+                           quant=_cmd("quant_default"),
+                           bandwidth_gbs=_cmd("speed_bandwidth"),
+                           model_size_gb=_cmd("speed_size"))
     @app_commands.autocomplete(gpu=gpu_autocomplete, model=model_autocomplete, quant=quant_autocomplete)
     async def speed(self, interaction: discord.Interaction, model: str | None = None, gpu: str | None = None,
                     quant: str | None = None,
@@ -144,8 +169,8 @@ class RigBotCommands(commands.Cog):
             return
         await self.bot.responder.answer_interaction(interaction, question)
 
-    @app_commands.command(name="compare", description="One model across GPUs and quantizations, as a chart")
-    @app_commands.describe(model="A model from the catalog")
+    @app_commands.command(name="compare", description=_cmd("compare"))
+    @app_commands.describe(model=_cmd("catalog_model"))
     @app_commands.autocomplete(model=model_autocomplete)
     async def compare(self, interaction: discord.Interaction, model: str) -> None:
         await interaction.response.defer(thinking=True)
@@ -168,7 +193,7 @@ class RigBotCommands(commands.Cog):
         latency = self.bot.latency
         return latency * 1000 if latency is not None and math.isfinite(latency) else None
 
-    @app_commands.command(name="botinfo", description="The machine RigBot runs on and its own measured tokens/s")
+    @app_commands.command(name="botinfo", description=_cmd("botinfo"))
     async def botinfo(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True)
         data = await self.bot.service.stats()
@@ -176,7 +201,7 @@ class RigBotCommands(commands.Cog):
                                                                             _lang(interaction)),
                                                  allowed_mentions=NO_MENTIONS)
 
-    @app_commands.command(name="stats", description="Answer counts and measured LLM speed")
+    @app_commands.command(name="stats", description=_cmd("stats"))
     async def stats(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True)
         data = await self.bot.service.stats()
@@ -185,7 +210,7 @@ class RigBotCommands(commands.Cog):
                                                  allowed_mentions=NO_MENTIONS)
 
     # admin ---------------------------------------------------------------------
-    @app_commands.command(name="reload", description="Reload the catalogs and rebuild the knowledge index (admins)")
+    @app_commands.command(name="reload", description=_cmd("reload"))
     @app_commands.default_permissions(administrator=True)
     async def reload(self, interaction: discord.Interaction) -> None:
         """Bot-wide: RigBot's operators at any time; a server's administrators at most
@@ -226,9 +251,9 @@ class RigBotCommands(commands.Cog):
             self._reloading = False
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    rigbot = app_commands.Group(name="rigbot", description="RigBot settings for this server",
+    rigbot = app_commands.Group(name="rigbot", description=_cmd("rigbot"),
                                 default_permissions=discord.Permissions(administrator=True), guild_only=True)
-    channel = app_commands.Group(name="channel", description="Where RigBot answers every message",
+    channel = app_commands.Group(name="channel", description=_cmd("channel"),
                                  parent=rigbot)
 
     async def _set_channel(self, interaction: discord.Interaction, target, enabled: bool) -> None:
@@ -241,22 +266,21 @@ class RigBotCommands(commands.Cog):
                    channel=f"<#{target.id}>")
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    @channel.command(name="enable", description="Answer every message in a channel")
-    @app_commands.describe(channel="The channel (default: this one)")
+    @channel.command(name="enable", description=_cmd("channel_enable"))
+    @app_commands.describe(channel=_cmd("channel_which"))
     async def channel_enable(self, interaction: discord.Interaction,
                              channel: discord.TextChannel | discord.Thread | None = None) -> None:
         await self._set_channel(interaction, channel, True)
 
-    @channel.command(name="disable", description="Stop answering every message in a channel")
-    @app_commands.describe(channel="The channel (default: this one)")
+    @channel.command(name="disable", description=_cmd("channel_disable"))
+    @app_commands.describe(channel=_cmd("channel_which"))
     async def channel_disable(self, interaction: discord.Interaction,
                               channel: discord.TextChannel | discord.Thread | None = None) -> None:
         await self._set_channel(interaction, channel, False)
 
-    @rigbot.command(name="purge", description="Delete what this server holds about a user (admins)")
-    @app_commands.describe(user="The user whose conversations and logged questions in this server go",
-                           everywhere="Also their saved rig and speed reports, in every server "
-                                      "(RigBot's operators only)")
+    @rigbot.command(name="purge", description=_cmd("purge"))
+    @app_commands.describe(user=_cmd("purge_user"),
+                           everywhere=_cmd("purge_everywhere"))
     async def purge(self, interaction: discord.Interaction, user: discord.User, everywhere: bool = False) -> None:
         """A server's administrators purge what their server holds (its conversations and
         logged questions); what a user keeps across servers (saved rig, speed reports)
@@ -285,12 +309,10 @@ class RigBotCommands(commands.Cog):
                                                 ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     # saved rig (/myrig) -----------------------------------------------------------
-    myrig = app_commands.Group(name="myrig", description="Your saved rig: questions without hardware use it")
+    myrig = app_commands.Group(name="myrig", description=_cmd("myrig"))
 
-    @myrig.command(name="set", description="Save your hardware: type it or paste/attach nvidia-smi, rocm-smi, "
-                                           "macOS or lscpu + free output")
-    @app_commands.describe(text="e.g. “RTX 3090 and 64GB DDR5-6000”, “2x 4090, 128GB”, “M2 Max 64GB” (leave "
-                                "empty to paste tool output)", file="A .txt file with the tool's output")
+    @myrig.command(name="set", description=_cmd("myrig_set"))
+    @app_commands.describe(text=_cmd("myrig_text"), file=_cmd("myrig_file"))
     async def myrig_set(self, interaction: discord.Interaction, text: str | None = None,
                         file: discord.Attachment | None = None) -> None:
         from bot.saved_rig import MAX_RIG_FILE_BYTES, text_of_file
@@ -312,12 +334,12 @@ class RigBotCommands(commands.Cog):
         reply = await self.bot.service.set_rig(str(interaction.user.id), "\n".join(p for p in parts if p), lang)
         await _rig_reply(interaction, reply.text)
 
-    @myrig.command(name="show", description="Show your saved rig")
+    @myrig.command(name="show", description=_cmd("myrig_show"))
     async def myrig_show(self, interaction: discord.Interaction) -> None:
         reply = await self.bot.service.show_rig(str(interaction.user.id), _lang(interaction))
         await _rig_reply(interaction, reply.text)
 
-    @myrig.command(name="clear", description="Delete your saved rig")
+    @myrig.command(name="clear", description=_cmd("myrig_clear"))
     async def myrig_clear(self, interaction: discord.Interaction) -> None:
         reply = await self.bot.service.clear_rig(str(interaction.user.id), _lang(interaction))
         await _rig_reply(interaction, reply.text)

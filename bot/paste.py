@@ -46,23 +46,45 @@ def is_text_attachment(name: str) -> bool:
     return name.lower().endswith(TEXT_SUFFIXES)
 
 
-def too_large(name: str, size: int, limit: int) -> str:
-    return (f"{name} is {size:,} bytes; I read attached logs up to {limit:,} bytes "
-            "(attach or paste the load lines and the timing lines instead).")
+def too_large(name: str, size: int, limit: int, lang: str = "en") -> str:
+    from rules.phrases import say
+
+    return say(lang, "paste_too_large", name=name, size=size, limit=limit)
 
 
-def with_attachment(question: str | None, name: str, data: bytes, max_paste_chars: int) -> tuple[str, str | None]:
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' for text written as UTF-16 without a byte-order mark
+    (every other byte zero, as ASCII text is there), else None."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    sample = data[:4096]
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def with_attachment(question: str | None, name: str, data: bytes, max_paste_chars: int,
+                    lang: str = "en") -> tuple[str, str | None]:
     """(the question with an attached text file after it, or a sentence saying why the
     file cannot be read). Undecodable bytes and oversized files are refused, not cut:
     half a log would be diagnosed as if it were all of it."""
     if len(data) > max_paste_chars:
-        return question or "", too_large(name, len(data), max_paste_chars)
+        return question or "", too_large(name, len(data), max_paste_chars, lang)
     try:
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             text = data.decode("utf-16")  # PowerShell's `>` writes UTF-16 with a byte-order mark
-        else:  # without one, any even-length bytes "decode" as UTF-16 garbage: not a guess to make
+        elif encoding := _utf16_without_bom(data):  # the zero bytes of ASCII in UTF-16 say which order
+            text = data.decode(encoding)
+        else:  # any other even-length bytes "decode" as UTF-16 garbage: not a guess to make
             text = data.decode("utf-8-sig")
+        if "\x00" in text:
+            raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL bytes in text")
     except UnicodeDecodeError:
-        return question or "", f"{name} is not a UTF-8 text file."
+        from rules.phrases import say
+
+        return question or "", say(lang, "paste_not_text", name=name)
     text = text.replace("\ufeff", "").replace("\r\n", "\n").strip()
     return "\n".join(part for part in [(question or "").strip(), text] if part), None

@@ -148,15 +148,18 @@ class RigBotService:
         allow_local_files: bool = True,
         conversation: tuple[str, str] | None = None,
         follow_up: bool = True,
+        guild_id: str | None = None,
     ) -> Answer:
         """`allow_local_files`: whether a GGUF path in the question is read from this
         host's disk (console and CLI); the Discord adapter passes False.
         `conversation`: (channel, user) whose state is kept in the store; with
         `follow_up` a question may continue the previous one ("and at 32k context?"),
-        without it the question starts afresh but is remembered for the next."""
+        without it the question starts afresh but is remembered for the next.
+        `guild_id`: the Discord server asked in, kept with the logged question and the
+        conversation so that server's administrators can purge what it holds."""
         started = time.perf_counter()
         answer = await self._answer(question, on_token, on_queue, cancel, allow_local_files,
-                                    conversation, follow_up, user_id)
+                                    conversation, follow_up, user_id, guild_id)
         answer.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         # a pasted log: only the lines the answer used; an oversized question: its start
         answer.question = question_to_keep(answer.question, self.settings.max_question_chars)
@@ -165,7 +168,8 @@ class RigBotService:
                 # a request already answered (re-delivered, or retried after a process
                 # died) keeps its one row: `request_id` is unique across processes
                 known = await self.store.answer_id_for(request_id)
-                answer.log_id = known or await self.store.log_answer(answer, user_id, channel_id, request_id)
+                answer.log_id = known or await self.store.log_answer(answer, user_id, channel_id, request_id,
+                                                                             guild_id=guild_id)
                 if answer._generation and known is None:
                     await self.store.log_generation(answer.log_id, answer._generation)
                 if answer._gate and known is None and (answer._gate["cuts"] or answer._gate["fell_back"]):
@@ -174,8 +178,38 @@ class RigBotService:
                 log.exception("could not log answer")
         return answer
 
+    async def route_of(self, question: str, *, user_id: str | None = None,
+                       conversation: tuple[str, str] | None = None, follow_up: bool = True) -> str:
+        """Where `ask` would send this question, with its conversation and the user's
+        saved rig taken into account (a follow-up such as "and at 32k context?" is
+        sizing): "rules", "knowledge", or "none" (empty or too long: answered by neither).
+        The adapters rate-limit by it: only "knowledge" spends the model."""
+        text = (question or "").strip()
+        if not text or not within_limits(text, self.settings.max_question_chars, self.settings.max_paste_chars):
+            return "none"
+        try:
+            query = parse(text, default_catalog())
+            if query.gguf_path:
+                return "rules"
+            query, *_ = await self._prepare(text, query, conversation, follow_up, user_id)
+            return route(query)
+        except Exception:  # `ask` will report the problem; count it as costly to be safe
+            log.exception("could not route %r", text[:200])
+            return "knowledge"
+
+    async def _prepare(self, text, query, conversation, follow_up, user_id):
+        """The question as it will be answered: merged with the conversation it
+        follows, the saved rig standing in for hardware it does not name."""
+        state = await self._conversation_state(conversation) if conversation and follow_up else None
+        extras_text, changed = text, None
+        if state and query.intent != Intent.DIAGNOSE and (merged := follow_up_of(state, text, query)):
+            query, extras_text, changed = merged.query, merged.question, merged.changed
+        # a follow-up is judged with the turn it follows ("my laptop" stays about the laptop)
+        query, rig_line = await self._with_saved_rig(user_id, extras_text, query)
+        return query, state, extras_text, changed, rig_line
+
     async def _answer(self, question, on_token, on_queue, cancel, allow_local_files=True,
-                      conversation=None, follow_up=True, user_id=None) -> Answer:
+                      conversation=None, follow_up=True, user_id=None, guild_id=None) -> Answer:
         text = (question or "").strip()
         if not text:
             return self._error(question, "empty_question", say("en", "bot_empty_question", help=say("en", "help")))
@@ -188,12 +222,8 @@ class RigBotService:
             if query.gguf_path and not allow_local_files:  # never touch the disk for a chat user
                 result = answer_query(query, default_catalog(), allow_local_files=False)
                 return Answer(question=question, route="rules", **result.model_dump())
-            state = await self._conversation_state(conversation) if conversation and follow_up else None
-            extras_text, changed = text, None
-            if state and query.intent != Intent.DIAGNOSE and (merged := follow_up_of(state, text, query)):
-                query, extras_text, changed = merged.query, merged.question, merged.changed
-            # a follow-up is judged with the turn it follows ("my laptop" stays about the laptop)
-            query, rig_line = await self._with_saved_rig(user_id, extras_text, query)
+            query, state, extras_text, changed, rig_line = await self._prepare(
+                text, query, conversation, follow_up, user_id)
             if route(query) == "rules":
                 result = answer_query(query, default_catalog(), measured=await self.reports.measured())
                 answer = Answer(question=question, route="rules", **result.model_dump())
@@ -204,7 +234,7 @@ class RigBotService:
                 if conversation and is_sizing(query) and not answer.error and query.intent != Intent.DIAGNOSE:
                     # a pasted log is not kept in the conversation state: only what the next turn needs
                     await self._remember_conversation(conversation, query.model_copy(update={"run_log": None}),
-                                                      extras_text, answer)
+                                                      extras_text, answer, guild_id)
                 return answer
             if (state and state.get("query") and "knowledge" not in state and is_tied(text)
                     and len(text) <= 80 and not asks_why(text)):
@@ -214,7 +244,7 @@ class RigBotService:
             previous_turn = state.get("knowledge") if state and is_tied(text) else None
             answer = await self._knowledge_answer(question, query, on_token, on_queue, cancel, previous_turn)
             if conversation and not answer.error:
-                await self._remember_knowledge_turn(conversation, text, state)
+                await self._remember_knowledge_turn(conversation, text, state, guild_id)
             return answer
         except Exception:
             log.exception("failed to answer %r", text[:200])
@@ -246,22 +276,24 @@ class RigBotService:
             return None
 
     async def _remember_conversation(self, conversation: tuple[str, str], query, question: str,
-                                     answer: Answer) -> None:
+                                     answer: Answer, guild_id: str | None = None) -> None:
         resolved = {"context": answer.model.context, "quant": answer.model.quant} if answer.model else {}
         await self._save_conversation(conversation, {
-            "query": query.model_dump(mode="json"), "question": question[:500], "resolved": resolved})
+            "query": query.model_dump(mode="json"), "question": question[:500], "resolved": resolved}, guild_id)
 
     async def _remember_knowledge_turn(self, conversation: tuple[str, str], question: str,
-                                       state: dict | None) -> None:
+                                       state: dict | None, guild_id: str | None = None) -> None:
         """Keep the knowledge question for a follow-up ("and why is that?") beside the last
         sizing query, which a later sizing follow-up still continues."""
-        await self._save_conversation(conversation, {**(state or {}), "knowledge": {"question": question[:300]}})
+        await self._save_conversation(conversation, {**(state or {}), "knowledge": {"question": question[:300]}},
+                                      guild_id)
 
-    async def _save_conversation(self, conversation: tuple[str, str], state: dict) -> None:
+    async def _save_conversation(self, conversation: tuple[str, str], state: dict,
+                                 guild_id: str | None = None) -> None:
         if self.store is None:
             return
         try:
-            await self.store.save_conversation(*conversation, state)
+            await self.store.save_conversation(*conversation, state, guild_id=guild_id)
         except Exception:  # a lost follow-up must not cost the answer
             log.exception("could not save conversation state")
 

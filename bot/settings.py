@@ -22,8 +22,12 @@ class Settings(BaseSettings):
     # RIGBOT_SHARD_COUNT=4); either one set implies `sharded`
     shard_ids: Annotated[list[int] | None, NoDecode] = None
     shard_count: int | None = None
-    rate_limit_per_minute: int = 6  # knowledge questions per user per minute
-    admin_user_ids: list[int] = Field(default_factory=list)  # extra admins for /reload
+    rate_limit_per_minute: int = 6  # generated (knowledge) answers per user per minute
+    sizing_per_minute: int = 20  # sizing answers per user per minute (no model time; a flood bound)
+    channel_sizing_per_minute: int = 60  # sizing answers per channel per minute
+    # RigBot's operators, besides the Discord application's owner or team: bot-wide
+    # actions (/reload at any time, /rigbot purge everywhere). RIGBOT_ADMIN_USER_IDS=[1,2] or 1,2
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     reports_per_hour: int = 10  # /report submissions per user per hour (0: no limit)
 
     # storage
@@ -60,9 +64,9 @@ class Settings(BaseSettings):
     # the whole may be this long while its own words stay within max_question_chars
     max_paste_chars: int = 262144
 
-    @field_validator("shard_ids", mode="before")
+    @field_validator("shard_ids", "admin_user_ids", mode="before")
     @classmethod
-    def _shard_list(cls, value):
+    def _int_list(cls, value):
         if isinstance(value, str):  # "0,1" or "[0, 1]"
             return [int(part) for part in value.strip("[] ").replace(" ", "").split(",") if part]
         return value

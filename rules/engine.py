@@ -789,6 +789,52 @@ def _fine_tune(query: Query, catalog: Catalog) -> SizingResult:
     )
 
 
+def _serve_offloaded(model: ModelSpec, quant: QuantType, rig: Rig, users: int, context: int, kv_type: str,
+                     catalog: Catalog, notes: list[str], lang: str) -> SizingResult | None:
+    """`users` slots that do not all fit the GPUs, placed as llama.cpp places one
+    `-c users×context` server: layers (or a MoE's experts) the GPUs cannot hold stay in
+    system RAM. None when that does not fit either."""
+    total_context = users * context
+    f = fit(model, quant, total_context, rig, kv_type)
+    cpu_moe = None
+    if f.verdict in (Verdict.PARTIAL_OFFLOAD, Verdict.CPU_ONLY):
+        cpu_moe = expert_offload(model, quant, total_context, rig, kv_type)
+    if cpu_moe:
+        in_ram = expert_weight_bytes(model, quant) / GIB * cpu_moe / model.layers
+        f = f.model_copy(update={"verdict": Verdict.PARTIAL_OFFLOAD, "gpu_layers": f.total_layers,
+                                 "ram_needed_gib": in_ram + CPU_OVERHEAD_GIB})
+        single = speed(model, quant, f, rig, catalog, cpu_expert_fraction=cpu_moe / model.layers)
+        how = say(lang, "serve_offload_experts", layers=cpu_moe, total=model.layers)
+    elif f.verdict == Verdict.PARTIAL_OFFLOAD:
+        single = speed(model, quant, f, rig, catalog)
+        how = say(lang, "serve_offload_layers", layers=f.gpu_layers, total=f.total_layers)
+    else:
+        return None
+    info = serving(model, quant, rig, users, context, kv_type, single, offloaded=True)
+    weights = weights_bytes(model, quant) / GIB
+    lines = [say(lang, "serve_offload", headline=say(lang, "headline_partial_offload"), users=users,
+                 context=context, model=model.name, quant=quant.name, where=rig.describe(lang),
+                 weights=weights, kv=info.kv_cache_gib, per_slot=info.kv_cache_per_user_gib,
+                 total=f.total_gib, budget=f.gpu_budget_gib, ram_needed=f.ram_needed_gib, ram=rig.ram_gib, how=how)]
+    if info.aggregate_tokens_per_s:
+        lines.append(say(lang, "serve_speed", users=users, aggregate=_tps(info.aggregate_tokens_per_s),
+                         per_user=_tps(info.per_user_tokens_per_s)))
+    if model.is_moe:
+        lines.append(say(lang, "moe", total=model.params_b, active=model.active_params_b))
+    lines.append(_assumptions(notes + rig.assumptions, lang))
+    command = llama_server(model, quant, rig, context=context, gpu_layers=f.gpu_layers, total_layers=f.total_layers,
+                           kv_type=kv_type, cpu_moe_layers=cpu_moe, parallel=users)
+    lines.append(say(lang, "command", command=command))
+    rounded = info.model_copy(update={
+        "kv_cache_gib": round(info.kv_cache_gib, 2), "kv_cache_per_user_gib": round(info.kv_cache_per_user_gib, 3),
+        "aggregate_tokens_per_s": _r(info.aggregate_tokens_per_s),
+        "per_user_tokens_per_s": _r(info.per_user_tokens_per_s)})
+    return SizingResult(
+        intent=Intent.SERVE, hardware=rig.hardware_info(), model=_model_info(model, quant, context),
+        verdict=Verdict.PARTIAL_OFFLOAD, memory=_memory_info(f, f.available_gib), speed=_rounded(single),
+        serving=rounded, command=command, answer="\n".join(line for line in lines if line))
+
+
 def _serve(query: Query, catalog: Catalog) -> SizingResult:
     """N users × context each: KV cache per llama.cpp slot; how many users fit."""
     model, quant, context, notes, rig = _needs_model_and_rig(query, catalog)
@@ -807,6 +853,11 @@ def _serve(query: Query, catalog: Catalog) -> SizingResult:
     where = rig.describe(lang)
     fits_all = users > 0 and total <= budget
     verdict = (Verdict.FITS_GPU if rig.gpus else Verdict.CPU_ONLY) if fits_all else Verdict.DOES_NOT_FIT
+    if query.users and not fits_all and rig.gpus and not rig.unified_memory:
+        # the GPUs alone do not hold every slot, but llama.cpp keeps the rest in system RAM
+        # (-ngl, or --n-cpu-moe for a MoE) as it does for one user: say that, not "no"
+        if offloaded := _serve_offloaded(model, quant, rig, users, context, kv_type, catalog, notes, lang):
+            return offloaded
     lines = []
     if query.users:
         key = "serve_fits" if fits_all else "serve_no"

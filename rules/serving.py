@@ -36,13 +36,15 @@ def extra_expert_bytes(model: ModelSpec, quant: QuantType, users: int) -> float:
 
 
 def serving(model: ModelSpec, quant: QuantType, rig: Rig, users: int, context: int, kv_type: str,
-            single: SpeedInfo | None) -> ServingInfo:
+            single: SpeedInfo | None, offloaded: bool = False) -> ServingInfo:
+    """`offloaded`: part of the model and its slots stay in system RAM (partial or expert
+    offload), so the extra reads of each step come from RAM, at its bandwidth."""
     per_slot = kv_cache_bytes(model, context, kv_type)
     aggregate = per_user = None
     if single and users > 0:
         step = 1 / single.expected_tokens_per_s
         # each slot's KV cache, half full on average, is read once per step
-        bandwidth = rig.gpus[0][0].bandwidth_gbs if rig.gpus else rig.ram_bandwidth_gbs
+        bandwidth = rig.gpus[0][0].bandwidth_gbs if rig.gpus and not offloaded else rig.ram_bandwidth_gbs
         cf = load_fit().for_class(gpu_class(rig.gpus[0][0]) if rig.gpus else "cpu_avx2")
         kv_read = load_fit().kv_read_factor * kv_cache_bytes(model, context // 2, kv_type)
         step += users * kv_read / (min(1.0, cf.efficiency) * bandwidth * 1e9)

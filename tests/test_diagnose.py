@@ -241,7 +241,7 @@ def test_llama_server_slots_divide_the_context(catalog):
     assert codes(result) == ["np_slots"]
     cause = result.diagnosis.causes[0]
     assert cause.evidence == "llama_context: n_ctx_seq             = 512"
-    assert "512" in cause.sentence and "-np 1" in cause.sentence and "-c 8,192" in cause.sentence
+    assert "512" in cause.sentence and "-np 1" in cause.sentence and "`-c 8192`" in cause.sentence
     assert result.diagnosis.command == "llama-server -m MODEL.gguf -c 2048 -np 1"  # the model is not in the catalog
 
 
@@ -277,3 +277,14 @@ def test_llama_bench_ngl_minus_one_is_auto_not_one_layer(catalog):
     rows = result.diagnosis.rows
     assert [r.gpu_layers for r in rows] == [-1, -1]
     assert all(r.verdict == "normal" and r.predicted_tokens_per_s > 100 for r in rows)
+
+
+def test_flags_in_a_diagnosis_can_be_copied(catalog):
+    """`-c 8,192` was what a diagnosis told users to set; llama-server refuses it. Every
+    flag value inside backticks is a plain number."""
+    import re
+
+    for name in ("cpu_llama_server_np4_split.txt", "ollama_parallel_slots_9415.txt"):
+        _, result = diagnosed(sample(name) + "\nwhy does it forget so fast?", catalog)
+        for span in re.findall(r"`([^`]*)`", result.answer):
+            assert not re.search(r"-\w+ \d{1,3}(,\d{3})+", span), span

@@ -99,4 +99,6 @@ async def test_empty_mention_gets_help(world):
     me = world.env.bot.user
     sent = await world.alice.send(world.channel, f"<@{me.id}>")
     replies = world.replies_to(sent.id)
-    assert replies and "Ask me something" in replies[0].embeds[0]["description"]
+    embed = replies[0].embeds[0]
+    assert "Commands" in [f["name"] for f in embed["fields"]] and "/myrig set" in str(embed["fields"])
+    assert not replies[0].components, "help has no 👍/👎"

@@ -45,20 +45,46 @@ def test_verdict_colours():
 
 
 def test_rate_limited_text():
-    assert render.rate_limited_text(59.2) == "You're asking fast — try again in 60 s."
+    assert render.rate_limited_text(59.2).startswith("You're asking the model fast — try again in 60 s.")
+    assert "60 秒" in render.rate_limited_text(59.2, "zh")
 
 
 async def test_chinese_question_gets_a_chinese_embed(service):
     answer = await service.ask("一张4090能跑llama 3.1 70b吗")
     embed = render.rule_embeds(answer)[0]
     assert "部分卸载" in embed.title
-    names = [f.name for f in embed.fields]
-    assert names[:2] == ["内存", "速度"] and "替代方案" in names
-    assert "层在 GPU 上" in embed.fields[0].value and "瓶颈" in embed.fields[1].value
+    assert [f.name for f in embed.fields] == ["内存", "命令"]
+    assert "llama-server" in embed.fields[1].value and "llama-server" not in embed.description
+    assert "█" in embed.fields[0].value and "替代" not in [f.name for f in embed.fields]
     assert "部分可以" in embed.description and "规则引擎" in embed.footer.text
 
 
 async def test_english_question_gets_an_english_embed(service):
     answer = await service.ask("can a 4090 run llama 3.1 70b?")
     embed = render.rule_embeds(answer)[0]
-    assert "partial offload" in embed.title and [f.name for f in embed.fields][:2] == ["Memory", "Speed"]
+    assert "partial offload" in embed.title and [f.name for f in embed.fields] == ["Memory", "Command"]
+
+
+async def test_each_figure_shows_once_rounded_one_way(service):
+    """The KV cache was "3.1" in the text and "3.12" in a field; the speed, serving,
+    training and alternatives fields repeated the text. Now the text holds every figure
+    and the fields only the memory bar and the command."""
+    answer = await service.ask("can an RTX 3060 12GB run 13B 4-bit?")
+    embed = render.rule_embeds(answer)[0]
+    whole = embed.description + "\n" + "\n".join(f.value for f in embed.fields)
+    assert "KV cache 3.1 " in embed.description and "3.12" not in whole
+    assert whole.count(answer.command) == 1, "the command once, in its field"
+    assert whole.count("11.2") == 2, "the total in the text and on the memory bar, rounded the same"
+    assert whole.count("tokens/s expected") == 1
+
+
+def test_botinfo_stats_and_compare_in_chinese():
+    data = {"host": {"cpu": {"model": "EPYC", "cores": 2, "threads": 2}, "ram_gib": 8, "gpus": []},
+            "model": "SmolLM2.gguf", "tokens_per_s": None, "answers_by_route": {"rules": 3}}
+    info = render.botinfo_embed(data, 12.0, "zh")
+    assert info.title == "RigBot 运行在" and "**内存：** 8 GiB" in info.description and "网关延迟" in info.footer.text
+    assert "还没有生成" in render.stats_embed(data, 2, "zh").description
+    from rules.compare import compare
+
+    embed = render.compare_embed(compare("llama 3.1 8b"), "zh")
+    assert "在各显卡和量化下的对比" in embed.title and "最快的是" in embed.description

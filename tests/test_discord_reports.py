@@ -1,6 +1,6 @@
 """/report through discord.py's real app-command machinery against simcord, with the bot
 from create_bot(): acknowledged with what was understood, shown in answers once users
-report, rate-limited, listed and deleted by its owner; /rigbot purge for admins only."""
+report, rate-limited, listed and deleted by its owner; /rigbot purge everywhere for operators only."""
 
 from __future__ import annotations
 
@@ -64,6 +64,20 @@ async def test_purge_is_for_admins(world, service):
     await service.store.set_rig(str(world.alice.id), {"gpus": ["RTX 3090"]})
     assert "rigbot purge" not in world.alice.available_commands(world.channel)
 
+    # a server administrator purges what the server holds; a user's reports and rig follow
+    # them across servers, so purging those everywhere is for RigBot's operators
     done = await world.admin.slash(world.channel, "rigbot purge", user=world.alice)
+    assert done.ephemeral and "/report delete" in done.response.content
+    assert len(await service.store.speed_reports()) == 1
+    service.settings.admin_user_ids = [world.admin.id]
+    done = await world.admin.slash(world.channel, "rigbot purge", user=world.alice, everywhere=True)
     assert done.ephemeral and "speed reports 1" in done.response.content and "saved rig 1" in done.response.content
     assert await service.store.speed_reports() == [] and await service.store.get_rig(str(world.alice.id)) is None
+
+
+async def test_an_exponent_is_not_read_as_the_speed(world, service):
+    """/report stored "1e9 tok/s" as 9.0 tokens/s: the exponent's digits were the figure."""
+    result = await world.alice.slash(world.channel, "report add", text="RTX 3090, llama 3.1 8b q4_k_m, 1e9 tok/s")
+    text = result.response.content
+    assert "9.0" not in text and "Recorded" not in text
+    assert await service.store.speed_reports() == []

@@ -85,7 +85,8 @@ async def test_everyone_in_text_rigbot_did_not_write_pings_nobody(world, knowled
         sent = await world.alice.send(world.channel, f"<@{world.bot_id}> what is the zebra announcement?")
         replies = world.replies_to(sent.id)
         final = "\n".join(m.content for m in replies)
-        assert "@everyone" in final and "zebra" in final
+        # shown as typed, with a zero-width space that keeps it from being a mention at all
+        assert "@\u200beveryone" in final and "zebra" in final and "<\u200b@&123456>" in final
         for message in replies:
             assert message.mention_everyone is False
             assert not message.ping_user_ids and not message.ping_role_ids

@@ -73,3 +73,28 @@ def test_fine_tune_assumptions_say_what_training_assumes(question, setup, infere
 def test_a_named_gguf_quant_is_said_to_be_unused_for_training():
     r = answer_question("QLoRA fine-tune Llama 2 7B Q4_K_M on a 3060 12GB")
     assert "fine-tuning does not use it" in r.answer and r.model.quant == "NF4"
+
+
+@pytest.mark.parametrize("said", ["sequence 4096", "sequence length 4096", "seq 4096", "seq_len=4096"])
+def test_the_sequence_length_is_read_however_it_is_written(said):
+    """"batch 4, sequence 4096" was answered for the default 512 tokens (✅ 42.5 GiB) while
+    "sequence length 4096" gave ❌ 63.8 GiB: the same question must get the same answer."""
+    result = answer_question(f"fine-tune llama 3.1 70b on 2x3090 with QLoRA, batch 4, {said}", default_catalog())
+    assert result.training.sequence_length == 4096 and result.verdict == Verdict.DOES_NOT_FIT
+    assert "not given" not in result.answer.split("Assumptions")[-1].split("sequence length")[-1][:20]
+
+
+def test_serving_more_users_than_the_gpus_hold_offloads_like_one_user_does():
+    """DeepSeek V3 Q2 on 2x3090 + 512 GB RAM at 128k: one user was a partial (expert)
+    offload, four users were ❌ "more than the 48 GiB" beside a speed. Four users offload too."""
+    catalog = default_catalog()
+    question = "can I run deepseek v3 at q2 on 2x3090 with 512gb ddr5 12 channel at 128k context{}?"
+    one = answer_question(question.format(""), catalog)
+    four = answer_question(question.format(" for 4 users"), catalog)
+    assert one.verdict == Verdict.PARTIAL_OFFLOAD
+    assert four.verdict == Verdict.PARTIAL_OFFLOAD and "more than the" in four.answer and "system RAM" in four.answer
+    assert "--n-cpu-moe" in four.command and "-np 4" in four.command
+    assert four.serving.per_user_tokens_per_s < one.speed.expected_tokens_per_s
+    # a rig whose RAM cannot take the rest still gets "no"
+    small = answer_question("serve deepseek v3 q2 to 4 users at 128k context on 2x3090 with 64gb ram", catalog)
+    assert small.verdict == Verdict.DOES_NOT_FIT

@@ -97,3 +97,37 @@ async def test_what_the_answers_table_keeps_of_a_paste(service):
     refused = await service.ask("x" * 300_000)  # past max_paste_chars: refused, and only its start kept
     row = await service.store.get_answer(refused.log_id)
     assert refused.error == "question_too_long" and len(row["question"]) < 1100
+
+
+async def test_a_utf16_log_without_a_byte_order_mark_is_read_as_the_log(world, service):
+    """Windows tools can write UTF-16 without a BOM; it was decoded as UTF-8 with a NUL
+    between every letter and answered as a 16,504-character question."""
+    me = world.env.bot.user
+    sent = await world.alice.send(world.channel, f"<@{me.id}> is this speed normal?",
+                                  attachments=[("server.log", LOG.encode("utf-16-le"))])
+    text = _text(world.replies_to(sent.id)[0])
+    assert "Partial offload" in text and "18.5 tokens/s" in text
+
+
+async def test_a_log_beside_nvidia_smi_output_is_not_ignored(world, service):
+    me = world.env.bot.user
+    smi = ("+-----------------------------------------------------------------------------+\n"
+           "| NVIDIA-SMI 550.54       Driver Version: 550.54       CUDA Version: 12.4     |\n"
+           "|   0  NVIDIA GeForce RTX 4060 Laptop GPU   Off | 00000000:01:00.0 Off |  N/A |\n"
+           "| N/A   52C    P0    30W /  80W |   7800MiB /  8188MiB |     45%      Default |\n")
+    sent = await world.alice.send(world.channel, f"<@{me.id}> is this speed normal?",
+                                  attachments=[("nvidia-smi.txt", smi.encode()), ("server.log", LOG.encode())])
+    text = _text(world.replies_to(sent.id)[0])
+    assert "Partial offload" in text and "18.5 tokens/s" in text, "the log was read too"
+
+
+async def test_a_laptop_named_in_the_question_does_not_block_the_diagnosis(world, service):
+    """"why is it slow on my RTX 4060 laptop?" over the laptop's log got only "tell me the
+    laptop GPU's VRAM" (and saying it changed nothing), while "is this speed normal?" over
+    the same log was diagnosed."""
+    me = world.env.bot.user
+    for words in ("why is it slow on my RTX 4060 laptop?", "why is my 4060 laptop (8GB VRAM) this slow?"):
+        sent = await world.alice.send(world.channel, f"<@{me.id}> {words}",
+                                      attachments=[("server.log", LOG.encode())])
+        text = _text(world.replies_to(sent.id)[0])
+        assert "Partial offload" in text and "-ngl 99" in text and "VRAM instead" not in text, words

@@ -266,3 +266,34 @@ async def test_a_fresh_sqlite_file_opened_by_eight_at_once_never_reports_locked(
         settings = Settings(data_dir=tmp_path / f"r{round_}")
         stores = await asyncio.gather(*(open_store(settings) for _ in range(8)))
         await asyncio.gather(*(s.close() for s in stores))
+
+
+async def test_a_server_purge_takes_only_what_that_server_holds(service):
+    """Issue 24: a server's administrators purge a user's conversations and logged
+    questions in their server (rows of older versions matched by its channels), never
+    another server's, nor the saved rig and speed reports the user keeps across servers."""
+    store = service.store
+    ask = "can a 3090 run 13b 4-bit?"
+    await service.ask(ask, user_id="u1", channel_id="a1", guild_id="A", conversation=("discord:a1", "u1"))
+    await service.ask(ask, user_id="u1", channel_id="b1", guild_id="B", conversation=("discord:b1", "u1"))
+    await service.ask(ask, user_id="u2", channel_id="a1", guild_id="A", conversation=("discord:a1", "u2"))
+    # a row and a conversation from before the server was recorded, in one of A's channels
+    await store.db.execute("INSERT INTO answers (ts, question, route, user_id, channel_id) VALUES (1, ?, 'rules', 'u1', 'a2')",
+                           (ask,))
+    await store.save_conversation("discord:a2", "u1", {"q": 1})
+    await store.db.execute("UPDATE conversations SET guild_id = NULL WHERE channel_id = 'discord:a2'")
+    await store.set_rig("u1", {"gpus": ["RTX 3090"]})
+    await store.put_speed_report("u1", device="RTX 3090", gpu_count=1, model="Llama 3.1 8B", quant="Q4_K_M",
+                                 tokens_per_s=112.0)
+
+    done = await store.purge_user_in_guild("u1", "A", ["a1", "a2"])
+
+    assert done == {"conversations": 2, "questions": 2, "feedback_reports": 0}
+    rows = await store.db.fetch_all("SELECT guild_id, channel_id, user_id, question FROM answers ORDER BY id")
+    kept = [(r["guild_id"], r["user_id"], r["question"]) for r in rows]
+    assert kept == [("A", None, ""), ("B", "u1", ask), ("A", "u2", ask), (None, None, "")]
+    assert await store.load_conversation("discord:b1", "u1") is not None
+    assert await store.load_conversation("discord:a1", "u2") is not None
+    assert await store.load_conversation("discord:a1", "u1") is None
+    assert await store.get_rig("u1") is not None and len(await store.speed_reports("u1")) == 1
+    assert await store.conversation_updated_at("discord:b1", "u1") is not None

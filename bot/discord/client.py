@@ -37,7 +37,10 @@ class RigBotTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         log.error("command %s failed", interaction.command and interaction.command.qualified_name,
                   exc_info=error)
-        text = "Something went wrong on my side; it has been logged."
+        from bot.discord.responder import interaction_lang
+        from rules.phrases import say
+
+        text = say(interaction_lang(interaction), "discord_error")
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -92,6 +95,9 @@ class _RigBotMixin:
 
         await self.add_cog(ReportCommands(self))
         self.add_dynamic_items(FeedbackButton)  # 👍/👎 of any answer, also from before a restart
+        from bot.discord.commands import PhraseTranslator
+
+        await self.tree.set_translator(PhraseTranslator())  # Chinese descriptions for Chinese clients
         if self.settings.sync_commands:
             await self.sync_commands()
 

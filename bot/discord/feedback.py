@@ -35,10 +35,13 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"rigbo
         stored = False
         if service is not None and service.store is not None:
             stored = await service.store.set_feedback(self.log_id, VALUES[self.kind], str(interaction.user.id))
-        if stored:
-            text = "Thanks, noted 👍" if self.kind == "up" else "Thanks, noted 👎 — it helps me improve."
-        else:
-            text = "I couldn't find that answer any more; thanks anyway."
+        from bot.discord.responder import interaction_lang
+        from rules.phrases import say
+
+        lang = interaction_lang(interaction)
+        key = ("discord_feedback_up" if self.kind == "up" else "discord_feedback_down") if stored \
+            else "discord_feedback_gone"
+        text = say(lang, key)
         await interaction.response.send_message(text, ephemeral=True,
                                                 allowed_mentions=discord.AllowedMentions.none())
 

@@ -10,7 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.commands import gpu_autocomplete, model_autocomplete, quant_autocomplete
+from bot.discord.commands import _cmd, gpu_autocomplete, model_autocomplete, quant_autocomplete
+from bot.discord.markup import defuse
 from bot.discord.responder import NO_MENTIONS
 
 if TYPE_CHECKING:
@@ -40,21 +41,22 @@ class ReportCommands(commands.Cog):
     def __init__(self, bot: RigBotClient) -> None:
         self.bot = bot
 
-    report = app_commands.Group(name="report", description="Share a speed you measured; list or delete yours")
+    report = app_commands.Group(name="report", description=_cmd("report"))
 
     async def _reply(self, interaction: discord.Interaction, text: str) -> None:
+        text = defuse(text)  # it may echo the report's own words
         text = text if len(text) <= DISCORD_MESSAGE_LIMIT else text[:DISCORD_MESSAGE_LIMIT - 1] + "…"
         if interaction.response.is_done():
             await interaction.edit_original_response(content=text, allowed_mentions=NO_MENTIONS)
         else:
             await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    @report.command(name="add", description="Report the generation tokens/s you measured (or paste llama-bench output)")
-    @app_commands.describe(gpu="The GPU (or CPU) it ran on", model="The model", quant="Quantization, e.g. Q4_K_M",
-                           tokens_per_s="Measured generation speed (tg), tokens/s", count="How many of that GPU",
-                           context="Context length, if you set one",
-                           text="Or all in words: “RTX 3090, llama 3.1 8b q4_k_m, 112 tok/s”, or llama-bench output",
-                           bench="A llama-bench output file (markdown, CSV or JSON)")
+    @report.command(name="add", description=_cmd("report_add"))
+    @app_commands.describe(gpu=_cmd("report_gpu"), model=_cmd("canrun_model"), quant=_cmd("report_quant"),
+                           tokens_per_s=_cmd("report_tps"), count=_cmd("report_count"),
+                           context=_cmd("report_context"),
+                           text=_cmd("report_text"),
+                           bench=_cmd("report_bench"))
     @app_commands.autocomplete(gpu=gpu_autocomplete, model=model_autocomplete, quant=quant_autocomplete)
     async def add(self, interaction: discord.Interaction, gpu: str | None = None, model: str | None = None,
                   quant: str | None = None,
@@ -76,13 +78,13 @@ class ReportCommands(commands.Cog):
             now=discord.utils.utcnow().timestamp())
         await self._reply(interaction, result.text)
 
-    @report.command(name="list", description="Your speed reports")
+    @report.command(name="list", description=_cmd("report_list"))
     async def list_reports(self, interaction: discord.Interaction) -> None:
         text = await self.bot.service.reports.listing(str(interaction.user.id), _lang(interaction))
         await self._reply(interaction, text)
 
-    @report.command(name="delete", description="Delete your speed reports: all, or one by its number")
-    @app_commands.describe(number="The report's number from /report list (default: all of yours)")
+    @report.command(name="delete", description=_cmd("report_delete"))
+    @app_commands.describe(number=_cmd("report_number"))
     async def delete(self, interaction: discord.Interaction, number: int | None = None) -> None:
         text = await self.bot.service.reports.delete(str(interaction.user.id), number, _lang(interaction))
         await self._reply(interaction, text)

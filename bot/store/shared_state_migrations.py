@@ -101,3 +101,15 @@ async def m015_speed_reports(db: Session) -> None:
         CREATE INDEX speed_reports_config ON speed_reports (device, gpu_count, model, quant);
         """
     )
+
+
+@migration
+async def m016_guild_of_rows(db: Session) -> None:
+    """Which Discord server a logged question and a conversation belong to, so a
+    server's administrators can purge what their server holds (and nothing a user
+    keeps across servers). Rows from before have none; a purge also matches them by
+    the server's channels."""
+    await db.execute("ALTER TABLE answers ADD COLUMN guild_id TEXT")
+    await db.execute("ALTER TABLE conversations ADD COLUMN guild_id TEXT")
+    await db.execute("CREATE INDEX answers_guild_user ON answers (guild_id, user_id)")
+    await db.execute("CREATE INDEX conversations_guild_user ON conversations (guild_id, user_id)")

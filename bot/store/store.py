@@ -108,7 +108,7 @@ class Store:
         return json.loads(row["info"]) if row else None
 
     async def log_answer(self, answer, user_id: str | None = None, channel_id: str | None = None,
-                         request_id: str | None = None) -> int:
+                         request_id: str | None = None, guild_id: str | None = None) -> int:
         """The answer's row id. With a `request_id` already logged (by any process),
         no second row: the first one's id."""
         sources = json.dumps([
@@ -116,11 +116,11 @@ class Store:
         ])
         row = await self.db.fetch_one(
             "INSERT INTO answers (ts, question, route, intent, verdict, latency_ms, sources, error,"
-            " user_id, channel_id, host_id, request_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+            " user_id, channel_id, host_id, request_id, guild_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT (request_id) DO NOTHING RETURNING id",
             (time.time(), answer.question, answer.route, answer.intent,
              answer.verdict.value if answer.verdict else None, answer.elapsed_ms, sources,
-             answer.error, user_id, channel_id, self.host_id, request_id),
+             answer.error, user_id, channel_id, self.host_id, request_id, guild_id),
         )
         if row is None:  # this request was logged before
             existing = await self.answer_id_for(request_id)
@@ -242,7 +242,7 @@ class Store:
 
     # conversation state (per channel and user; small and short-lived) ------------
     async def save_conversation(self, channel_id: str, user_id: str, state: dict,
-                                now: float | None = None) -> None:
+                                now: float | None = None, guild_id: str | None = None) -> None:
         """Replace the state; raises StateTooLarge over MAX_CONVERSATION_BYTES. Also
         drops every conversation older than CONVERSATION_TTL_S (an indexed delete)."""
         text = json.dumps(state, ensure_ascii=False)
@@ -251,10 +251,10 @@ class Store:
             raise StateTooLarge(f"conversation state is {size} bytes; at most {MAX_CONVERSATION_BYTES}")
         now = time.time() if now is None else now
         await self.db.execute(
-            "INSERT INTO conversations (channel_id, user_id, state, updated_at) VALUES (?, ?, ?, ?)"
+            "INSERT INTO conversations (channel_id, user_id, state, updated_at, guild_id) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (channel_id, user_id) DO UPDATE SET state = excluded.state,"
-            " updated_at = excluded.updated_at",
-            (channel_id, user_id, text, now),
+            " updated_at = excluded.updated_at, guild_id = excluded.guild_id",
+            (channel_id, user_id, text, now, guild_id),
         )
         await self.db.execute("DELETE FROM conversations WHERE updated_at < ?", (now - CONVERSATION_TTL_S,))
 
@@ -266,6 +266,12 @@ class Store:
             (channel_id, user_id, now - CONVERSATION_TTL_S),
         )
         return json.loads(row["state"]) if row else None
+
+    async def conversation_updated_at(self, channel_id: str, user_id: str) -> float | None:
+        """When RigBot last answered this user in this channel (the state's time), or None."""
+        row = await self.db.fetch_one(
+            "SELECT updated_at FROM conversations WHERE channel_id = ? AND user_id = ?", (channel_id, user_id))
+        return row["updated_at"] if row else None
 
     async def clear_conversation(self, channel_id: str, user_id: str) -> None:
         await self.db.execute("DELETE FROM conversations WHERE channel_id = ? AND user_id = ?",
@@ -361,11 +367,46 @@ class Store:
                 "saved_rig": await tx.execute("DELETE FROM saved_rigs WHERE user_id = ?", (user_id,)),
                 "conversations": await tx.execute("DELETE FROM conversations WHERE user_id = ?", (user_id,)),
                 "feedback_reports": await tx.execute("DELETE FROM user_reports WHERE user_id = ?", (user_id,)),
-                "rate_limits": await tx.execute("DELETE FROM rate_limits WHERE key IN (?, ?)",
-                                               (f"llm:{user_id}", f"report:{user_id}")),
+                "rate_limits": await tx.execute(
+                    "DELETE FROM rate_limits WHERE key IN (?, ?, ?, ?)",
+                    (f"llm:{user_id}", f"report:{user_id}", f"sizing:{user_id}", f"notice:{user_id}")),
                 "questions": await tx.execute(
                     "UPDATE answers SET question = '', user_id = NULL WHERE user_id = ?", (user_id,)),
             }
             await tx.execute("UPDATE answers SET feedback_by = NULL WHERE feedback_by = ?", (user_id,))
         log.info("purged user %s: %s", user_id, done)
+        return done
+
+    async def purge_user_in_guild(self, user_id: str, guild_id: str, channel_ids: list[str] = ()) -> dict[str, int]:
+        """What one server holds about a user: their conversations there and their
+        questions logged there (text and user id cleared; the rows stay for the counts),
+        their free-text reports from its channels. Rows logged before the server was
+        recorded are matched by `channel_ids` (the server's channels). Nothing the user
+        keeps across servers (saved rig, speed reports) and nothing of other servers."""
+        channels = [str(c) for c in channel_ids]
+        conversation_keys = [f"discord:{c}" for c in channels]
+
+        def among(column: str, values: list[str]) -> tuple[str, tuple]:
+            if not values:
+                return "", ()
+            return f" OR ({column} IN ({', '.join('?' * len(values))}) AND guild_id IS NULL)", tuple(values)
+
+        async with self.db.transaction() as tx:
+            extra, args = among("channel_id", conversation_keys)
+            conversations = await tx.execute(
+                f"DELETE FROM conversations WHERE user_id = ? AND (guild_id = ?{extra})", (user_id, guild_id, *args))
+            extra, args = among("channel_id", channels)
+            where = f"(guild_id = ?{extra})"
+            await tx.execute(f"UPDATE answers SET feedback_by = NULL WHERE feedback_by = ? AND {where}",
+                             (user_id, guild_id, *args))
+            questions = await tx.execute(
+                f"UPDATE answers SET question = '', user_id = NULL WHERE user_id = ? AND {where}",
+                (user_id, guild_id, *args))
+            reports = 0
+            if channels:
+                reports = await tx.execute(
+                    f"DELETE FROM user_reports WHERE user_id = ? AND channel_id IN ({', '.join('?' * len(channels))})",
+                    (user_id, *channels))
+            done = {"conversations": conversations, "questions": questions, "feedback_reports": reports}
+        log.info("purged user %s in guild %s: %s", user_id, guild_id, done)
         return done

@@ -62,6 +62,12 @@ def _parse(question: str, catalog: Catalog) -> Query:
     models.read_model(t, r, catalog)  # before GPUs: "llama 3.1 8b" must not lose "8b"
     if not r.failed:
         hardware.read_gpus(t, r, catalog)
+        if (r.fields.get("error") == "laptop_gpu" and pasted.run_log is not None and pasted.run_log.has_run_facts
+                and wants_diagnosis(raw)):
+            # "why is it slow on my RTX 4060 laptop?" over its log: the log says what the card
+            # had and did, so it is diagnosed from the log rather than asked for its VRAM
+            for key in ("error", "error_message", "gpu_names", "gpu_counts"):
+                r.fields.pop(key, None)
     if "context" not in r.fields and (context := numbers.read_bare_context(t)) is not None:
         r.fields["context"] = context
         r.note("note_bare_context", context=context)

@@ -12,12 +12,14 @@ import re
 
 from rules.phrases import say
 
-# a number: "1,200" whole (a thousands separator is not the end of the figure)
-_NUM = r"(?<![\d.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+# a number: "1,200" whole (a thousands separator is not the end of the figure), and
+# never the exponent of another ("1e9 tok/s" is not 9 tokens/s)
+_NOT_EXPONENT = r"(?<!\d[eE])(?<!\d[eE][+-])"
+_NUM = r"(?<![\d.,])" + _NOT_EXPONENT + r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _SPEED = re.compile(
     _NUM + r"\s*(?:tokens?|toks?|t|个?\s*token)\s*(?:/|per|每)\s*(?:s|sec|second|秒)\b|"
     + _NUM + r"\s*(?:tps|tok/sec|tokens/sec)\b|"
-    r"(-?(?<![\d.,])\d+(?:\.\d+)?)\s*(?:tokens?|toks?|t)/s|"
+    r"(-?(?<![\d.,])" + _NOT_EXPONENT + r"\d+(?:\.\d+)?)\s*(?:tokens?|toks?|t)/s|"
     r"每秒\s*" + _NUM + r"\s*个?\s*tokens?", re.IGNORECASE)
 # a figure that is not single-stream llama.cpp generation: the phrase key saying so.
 # Prefill words count only when no generation word is there ("2k prompt, gen 40 t/s").

@@ -394,6 +394,14 @@ def _spec_from_config(config: dict, params: int, name: str, repo: str) -> tuple[
 GIB = 2**30
 
 
+def _count(n: float) -> str:
+    """Parameters as people write them: 135M, 7.6B, 64K."""
+    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= scale:
+            return f"{n / scale:.3g}{unit}"
+    return f"{n:g}"
+
+
 def _size(n: int | None) -> str:
     if not n:
         return "?"
@@ -505,10 +513,10 @@ def opening_line(lang: str, model: OnlineModel, ref: ModelRef, asked_quant: str 
         return say(lang, "online_from_gguf", label=model.label, where=where, size=_size(model.file_bytes),
                    read=_size(model.bytes_read), name=model.spec.name, arch=model.spec.family,
                    tensors=sum(model.tensor_types.values()), weights=model.weights_bytes / GIB, mix=mix)
-    dtypes = say(lang, "list_sep").join(f"{d} {n / 1e9:.3g}B" for d, n in sorted(model.tensor_types.items(),
-                                                                                 key=lambda x: -x[1]))
-    line = say(lang, "online_from_safetensors", label=model.label, where=where, params=model.params / 1e9,
+    dtypes = say(lang, "list_sep").join(f"{d} {_count(n)}" for d, n in sorted(model.tensor_types.items(),
+                                                                               key=lambda x: -x[1]))
+    line = say(lang, "online_from_safetensors", label=model.label, where=where, params=_count(model.params),
                dtypes=dtypes, weights=model.weights_bytes / GIB, dtype=model.quant)
     if asked_quant and asked_quant.upper() != model.quant.upper():
-        line += " " + say(lang, "online_at_quant", quant=asked_quant, params=model.params / 1e9)
+        line += " " + say(lang, "online_at_quant", quant=asked_quant, params=_count(model.params))
     return line

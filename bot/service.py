@@ -37,6 +37,8 @@ def _model_ref(text: str, query, allow_local_files: bool):
     repo id or tag only when the catalog lacks the name (never a local file that exists)."""
     if "/" not in text and ":" not in text and "ollama" not in text.lower():
         return None
+    if query.run_log is not None or query.intent == Intent.DIAGNOSE:
+        return None  # a pasted log names its model file (and may print a Hub URL): it is diagnosed as pasted
     from rules.parse.online_ref import find_model_ref
 
     ref = find_model_ref(text)
@@ -56,6 +58,14 @@ def _model_ref(text: str, query, allow_local_files: bool):
     if query.error == "unknown_model" or (not query.has_model and not query.gguf_path and not query.error):
         return ref
     return None
+
+
+def _and_suggestions(sentence: str, query, ref) -> str:
+    """A bare tag or repo id the catalog lacked and no lookup found: the parser's own
+    "I don't know X; did you mean …" follows the sentence that says what failed."""
+    if not ref.explicit and query.error == "unknown_model" and query.error_message:
+        return f"{sentence}\n{query.error_message}"
+    return sentence
 
 
 def _online_of(state: dict, catalog):
@@ -329,8 +339,8 @@ class RigBotService:
         if not self.settings.hub_lookup:
             if query.has_model and not query.error:
                 return None  # the catalog's reading of the name stands
-            return self._error(question, "online_lookups_off",
-                               say(lang, "online_off", ref=ref.label, where=where_of(ref, lang)))
+            return self._error(question, "online_lookups_off", _and_suggestions(
+                say(lang, "online_off", ref=ref.label, where=where_of(ref, lang)), query, ref))
         # the question read again with a catalog name in the reference's place: hardware,
         # intent, context and quant are read as for any question; the model is swapped after
         rest = f"{text[:ref.start]} {_PLACEHOLDER} {text[ref.end:]}"
@@ -339,14 +349,20 @@ class RigBotService:
         try:
             model = await self.online.lookup(ref, asked)
         except LookupFailed as failure:
-            return self._error(question, f"online_{failure.reason}", failure_sentence(lang, failure, ref, self.settings))
-        own = model.kind == "gguf" or not asked or asked.upper() == model.quant.upper()
+            return self._error(question, f"online_{failure.reason}",
+                               _and_suggestions(failure_sentence(lang, failure, ref, self.settings), query, ref))
+        own = model.kind == "gguf" or not asked or asked.upper() == model.quant.upper() \
+            or asked.upper() not in {q.name.upper() for q in default_catalog().quants}
         catalog = model.catalog_with(default_catalog(), own_quant=own)
+        quant = model.quant if own else asked
+        options = [o.model_copy(update={"model_name": model.spec.name, "params_b": None, "quant": quant,
+                                        "label": o.label.replace(_PLACEHOLDER, model.spec.name)})
+                   if o.model_name == _PLACEHOLDER else o for o in reread.options]
         notes = [a for a in reread.assumptions if _PLACEHOLDER not in a]
         if model.assumed:
             notes.append(say(lang, "online_moe_active", active=model.spec.active_params_b or 0))
         query = reread.model_copy(update={
-            "model_name": model.spec.name, "params_b": None, "quant": model.quant if own else asked,
+            "model_name": model.spec.name, "params_b": None, "quant": quant, "options": options,
             "unknown_model": None, "gguf_path": None, "assumptions": notes,
             "also_named": None if reread.also_named == _PLACEHOLDER else reread.also_named})
         line = opening_line(lang, model, ref, None if own else asked)

@@ -217,6 +217,21 @@ def _weights(answer) -> float:
     return answer.memory.weights_gib
 
 
+def _matches_rigbot_size(answer, path: Path) -> None:
+    """The same figures `./rigbot size PATH` gives for the local file (requirements at
+    the same context): weights, KV cache, bits per weight, parameters."""
+    from rules.engine import answer_query
+    from rules.schema import Intent, Query
+
+    local = answer_query(Query(intent=Intent.REQUIREMENTS, gguf_path=str(path), context=answer.model.context))
+    assert local.error is None
+    assert answer.memory.weights_gib == local.memory.weights_gib
+    assert answer.memory.kv_cache_gib == local.memory.kv_cache_gib
+    assert answer.model.bits_per_weight == local.model.bits_per_weight
+    assert answer.model.params_b == pytest.approx(local.model.params_b)
+    assert answer.model.quant == local.model.quant
+
+
 async def test_a_repo_id_is_sized_from_its_gguf_header(online_service, hub, smollm2_path):
     served = hub.served
     a = await online_service.ask("can an RTX 3060 run test-org/SmolLM2-135M-Instruct-GGUF?")
@@ -225,6 +240,7 @@ async def test_a_repo_id_is_sized_from_its_gguf_header(online_service, hub, smol
     assert a.answer.startswith("From the GGUF header of `test-org/SmolLM2-135M-Instruct-GGUF/SmolLM2-135M")
     assert _weights(a) == pytest.approx(round(local.weights_bytes / GIB, 2))
     assert a.model.quant == "Q4_1" and a.verdict.value == "fits_gpu"
+    _matches_rigbot_size(a, smollm2_path)
     sent = hub.served - served
     assert 0 < sent < smollm2_path.stat().st_size / 20 and hub.whole == 0  # a small prefix only
 
@@ -238,6 +254,7 @@ async def test_a_gguf_url_is_sized_like_rigbot_size(online_service, hub, gemma_p
     assert _weights(a) == pytest.approx(round(local.weights_bytes / GIB, 2))
     assert a.model.quant == local.quant and a.model.params_b == pytest.approx(local.params / 1e9)
     assert a.speed is not None and "on the Hugging Face Hub" in a.answer.splitlines()[0]
+    _matches_rigbot_size(a, gemma_path)
     assert hub.served - served < gemma_path.stat().st_size / 10
 
 
@@ -247,6 +264,7 @@ async def test_an_ollama_tag_reads_the_model_blob_header(online_service, hub, sm
     assert "the Ollama registry" in a.answer.splitlines()[0]
     assert _weights(a) == pytest.approx(round(read_gguf(smollm2_path).weights_bytes / GIB, 2))
     assert a.model.name == "smollm2:135m"
+    _matches_rigbot_size(a, smollm2_path)
 
 
 async def test_several_ggufs_take_the_named_quant_or_list_them(online_service, gemma_path):
@@ -255,7 +273,7 @@ async def test_several_ggufs_take_the_named_quant_or_list_them(online_service, g
     assert "gemma-3-270m-it-Q4_K_M.gguf" in a.answer and "gemma-3-270m-it-Q4_1.gguf" in a.answer
     b = await online_service.ask("can a 3060 run hf.co/test-org/gemma-3-270m-it-GGUF:Q4_K_M")
     assert b.error is None and b.model.quant == "Q4_K_M", b.answer
-    assert _weights(b) == pytest.approx(round(read_gguf(gemma_path).weights_bytes / GIB, 2))
+    _matches_rigbot_size(b, gemma_path)
     c = await online_service.ask("can a 3060 run huggingface.co/test-org/gemma-3-270m-it-GGUF at Q8_0?")
     assert c.error == "online_quant_not_found" and "Q8_0" in c.answer
 
@@ -286,8 +304,10 @@ async def test_failures_say_what_failed_in_one_sentence(online_service):
     assert c.error == "online_ollama_not_found"
     d = await online_service.ask("3060 能跑 test-org/no-such-repo-GGUF 吗")
     assert d.error == "online_repo_not_found" and "找不到" in d.answer
-    for answer in (a, b, c, d):
+    for answer in (a, b, d):
         assert answer.answer.count("\n") == 0
+    # a bare tag the catalog lacks: what failed, then the catalog's closest names
+    assert c.answer.splitlines()[0] == "The Ollama registry has no model `nosuchmodel:7b`."
 
 
 async def test_lookups_off_says_so(online_settings):

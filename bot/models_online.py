@@ -145,6 +145,8 @@ class RangeReader:
         with _request(self.client, "GET", self.url, self.deadline, headers=headers, stream=True) as response:
             if response.status_code == 416:
                 return None
+            if response.status_code in (401, 403):
+                raise LookupFailed("gated", url=self.url, status=response.status_code)
             if response.status_code != 206:
                 _raise_for(response, self.url)
                 raise LookupFailed("no_ranges", url=self.url)
@@ -312,22 +314,27 @@ class Resolver:
             shards = sorted(set(index.get("weight_map", {}).values()))
         else:
             shards = sorted(f for f in files if f.endswith(".safetensors") and "/" not in f)
-        counts: dict[str, int] = {}
-        read = 0
-        for shard in shards:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def header_of(shard: str) -> tuple[dict, int]:
             reader = RangeReader(client, self._resolve_url(repo, rev, shard), deadline, self.hub_headers)
-            reader.block = 64 * 1024
+            reader.block = 100_000  # as huggingface_hub's get_safetensors_metadata: most headers fit
             (length,) = struct.unpack("<Q", reader.read(8))
             if length > MAX_HEADER_BYTES:
                 raise LookupFailed("unreadable", label=f"{repo}/{shard}", detail="safetensors header too large")
             try:
-                header = json.loads(reader.read(length))
+                return json.loads(reader.read(length)), reader.bytes_read
             except ValueError as exc:
                 raise LookupFailed("unreadable", label=f"{repo}/{shard}", detail="bad safetensors header") from exc
-            read += reader.bytes_read
-            for name, tensor in header.items():
-                if name != "__metadata__":
-                    counts[tensor["dtype"]] = counts.get(tensor["dtype"], 0) + math.prod(tensor["shape"])
+
+        counts: dict[str, int] = {}
+        read = 0
+        with ThreadPoolExecutor(max_workers=min(8, max(1, len(shards)))) as pool:  # a 70B has ~30 shards
+            for header, nbytes in pool.map(header_of, shards):
+                read += nbytes
+                for name, tensor in header.items():
+                    if name != "__metadata__":
+                        counts[tensor["dtype"]] = counts.get(tensor["dtype"], 0) + math.prod(tensor["shape"])
         params = sum(counts.values())
         if not params:
             raise LookupFailed("no_weights", repo=repo)

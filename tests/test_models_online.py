@@ -83,6 +83,7 @@ def hub(tmp_path_factory, smollm2_path, gemma_path):
                                           "gemma-3-270m-it-Q4_1.gguf": smollm2_path, "README.md": None},
         "test-org/tiny-llama-st": {"config.json": tmp / "config.json", "model.safetensors": tmp / "model.safetensors"},
         "test-org/only-readme": {"README.md": None},
+        "test-org/gated-GGUF": {"gated-Q4_K_M.gguf": "gated"},
     }
     ollama = {("library", "smollm2", "135m"): smollm2_path, ("library", "gemma3", "270m-fresh"): gemma_path}
 
@@ -114,6 +115,17 @@ def hub(tmp_path_factory, smollm2_path, gemma_path):
                 body = f.read(end - start + 1)
             self._send(206, body, {"Content-Range": f"bytes {start}-{end}/{size}"})
 
+        def do_HEAD(self):  # noqa: N802  (huggingface_hub asks for a file's metadata first)
+            server.requests += 1
+            m = re.fullmatch(r"/([^/]+/[^/]+)/resolve/[^/]+/(.+)", self.path.split("?")[0])
+            p = repos.get(m.group(1), {}).get(m.group(2)) if m else None
+            self.send_response(200 if isinstance(p, Path) else 404)
+            if isinstance(p, Path):
+                self.send_header("Content-Length", str(p.stat().st_size))
+                self.send_header("ETag", '"%s"' % ("0" * 40))
+                self.send_header("X-Repo-Commit", "0" * 40)
+            self.end_headers()
+
         def do_GET(self):  # noqa: N802
             server.requests += 1
             if server.stall:
@@ -124,10 +136,13 @@ def hub(tmp_path_factory, smollm2_path, gemma_path):
                 files = repos.get(m.group(1))
                 if files is None:
                     return self._send(401, b'{"error":"Repository not found"}')
-                siblings = [{"rfilename": f, "size": p.stat().st_size if p else 10} for f, p in files.items()]
+                siblings = [{"rfilename": f, "size": p.stat().st_size if isinstance(p, Path) else 10}
+                            for f, p in files.items()]
                 return self._send(200, json.dumps({"id": m.group(1), "siblings": siblings}).encode())
             if m := re.fullmatch(r"/([^/]+/[^/]+)/resolve/[^/]+/(.+)", path):
                 p = repos.get(m.group(1), {}).get(m.group(2))
+                if p == "gated":
+                    return self._send(401, b'{"error":"Access to model is restricted"}')
                 return self._file(p) if p else self._send(404)
             if m := re.fullmatch(r"/v2/([^/]+)/([^/]+)/manifests/([^/]+)", path):
                 p = ollama.get(m.groups())
@@ -295,6 +310,23 @@ async def test_a_safetensors_repo_is_sized_from_config_and_headers(online_servic
     assert b.error is None and b.model.quant == "Q8_0" and "Sized at Q8_0" in b.answer
 
 
+def test_safetensors_counts_agree_with_huggingface_hub(hub, monkeypatch):
+    """The same parameter counts per dtype as huggingface_hub's get_safetensors_metadata,
+    which refuses every request under HF_HUB_OFFLINE=1 (the resolver does not depend on it)."""
+    from huggingface_hub import HfApi, constants
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    from bot.models_online import Resolver
+
+    api = HfApi(endpoint=hub.url)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(OfflineModeIsEnabled):
+        api.model_info("test-org/tiny-llama-st")
+    model = Resolver(hub.url, 5.0, endpoint=hub.url).resolve(find_model_ref("test-org/tiny-llama-st"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    assert model.tensor_types == api.get_safetensors_metadata("test-org/tiny-llama-st").parameter_count
+
+
 async def test_failures_say_what_failed_in_one_sentence(online_service):
     a = await online_service.ask("can a 3060 run test-org/no-such-repo-GGUF?")
     assert a.error == "online_repo_not_found" and "test-org/no-such-repo-GGUF" in a.answer
@@ -304,7 +336,9 @@ async def test_failures_say_what_failed_in_one_sentence(online_service):
     assert c.error == "online_ollama_not_found"
     d = await online_service.ask("3060 能跑 test-org/no-such-repo-GGUF 吗")
     assert d.error == "online_repo_not_found" and "找不到" in d.answer
-    for answer in (a, b, d):
+    e = await online_service.ask("can a 3060 run test-org/gated-GGUF?")
+    assert e.error == "online_gated" and "HF_TOKEN" in e.answer
+    for answer in (a, b, d, e):
         assert answer.answer.count("\n") == 0
     # a bare tag the catalog lacks: what failed, then the catalog's closest names
     assert c.answer.splitlines()[0] == "The Ollama registry has no model `nosuchmodel:7b`."

@@ -207,6 +207,8 @@ async def online_service(online_settings):
     ("ollama pull llama3.2", "ollama", "ollama:library/llama3.2:latest"),
     ("can I run zorblax:7b on 3090", "ollama", "ollama:library/zorblax:7b"),
     ("huihui_ai/deepseek-r1-abliterated:8b on 3090", "ollama", "ollama:huihui_ai/deepseek-r1-abliterated:8b"),
+    ("https://ollama.com/library/gemma3:270m on a 3060", "ollama", "ollama:library/gemma3:270m"),
+    ("ollama.com/huihui_ai/qwen3-abliterated", "ollama", "ollama:huihui_ai/qwen3-abliterated:latest"),
 ])
 def test_references_are_read_by_shape(text, kind, key):
     ref = find_model_ref(text)
@@ -427,3 +429,6 @@ def test_the_cli_asks_online_with_the_embedding_model_offline(tmp_path, hub, smo
     answer = json.loads(out.stdout)
     assert answer["error"] is None, answer["answer"]
     assert answer["memory"]["weights_gib"] == pytest.approx(round(read_gguf(smollm2_path).weights_bytes / GIB, 2))
+    off = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "can a 3060 run smollm2:135m"],
+                         capture_output=True, text=True, cwd=root, env={**env, "RIGBOT_HUB_LOOKUP": "0"}, timeout=120)
+    assert json.loads(off.stdout)["error"] == "online_lookups_off"

@@ -1,7 +1,7 @@
 """The shape of a model reference that can be looked up online: a Hugging Face URL (repo
 page, blob or resolve link, Ollama's `hf.co/OWNER/REPO:QUANT`), a repo id `OWNER/REPO`,
 a file in a repo (`OWNER/REPO/FILE.gguf`, `OWNER/REPO:FILE.gguf`), or an Ollama tag
-(`name:tag`, `user/name:tag`, `ollama run name`).
+(`name:tag`, `user/name:tag`, `ollama run name`, an ollama.com/library page).
 
 Shapes only: nothing here does I/O. The lookup itself lives in `bot/models_online.py`.
 Units and pairs that share the slash ("24GB/s", "DDR5/6000", "tokens/s", "bf16/fp16",
@@ -22,6 +22,8 @@ _URL = re.compile(
     rf"(?:/(?P<how>blob|resolve|tree)/(?P<rev>[A-Za-z0-9_.\-]+)(?:/(?P<file>[^\s?#]+))?)?"
     rf"(?::(?P<tag>[A-Za-z0-9_.\-]+))?",
     re.IGNORECASE)
+_OLLAMA_URL = re.compile(r"(?:https?://)?(?:www\.)?ollama\.com/(?:library/|(?P<ns>[a-z0-9][a-z0-9_.\-]*)/)?"
+                         r"(?P<name>[a-z][a-z0-9_.\-]*)(?::(?P<tag>[a-z0-9][a-z0-9_.\-]*))?", re.IGNORECASE)
 _REPO_FILE = re.compile(rf"{_BEFORE}(?P<owner>{_NAME})/(?P<repo>{_NAME})(?:/|:)(?P<file>[A-Za-z0-9_.\-]+\.gguf)\b",
                         re.IGNORECASE)
 _OLLAMA_RUN = re.compile(r"\bollama\s+(?:run|pull)\s+(?:(?P<ns>[a-z0-9][a-z0-9_.\-]*)/)?"
@@ -107,6 +109,8 @@ def find_model_ref(question: str) -> ModelRef | None:
             return ModelRef(kind="hub", text=question[m.start():end], start=m.start(), end=end,
                             repo=f"{owner}/{repo}", file=file, revision=m.group("rev") or "main",
                             quant=tag.upper() if tag and _QUANT_TAG.match(tag) else tag, explicit=True)
+    if (m := _OLLAMA_URL.search(question)) and m.group("name").lower() not in {"library", "search", "download", "blog"}:
+        return _ollama(question, m, explicit=True, start=m.start())
     if (m := _REPO_FILE.search(question)) and _repo_like(m.group("owner"), m.group("repo")) \
             and question[max(0, m.start() - 1):m.start()] not in {"/", "~", "."}:
         return ModelRef(kind="hub", text=m.group(0), start=m.start(), end=m.end(),
@@ -127,10 +131,11 @@ def find_model_ref(question: str) -> ModelRef | None:
     return None
 
 
-def _ollama(question: str, m: re.Match, explicit: bool) -> ModelRef:
+def _ollama(question: str, m: re.Match, explicit: bool, start: int | None = None) -> ModelRef:
     tag = _trim(m.group("tag")) if m.group("tag") else _LATEST
     name = _trim(m.group("name"))
-    start = m.start("ns") if m.group("ns") else m.start("name")
+    if start is None:
+        start = m.start("ns") if m.group("ns") else m.start("name")
     end = m.end("tag") if m.group("tag") else m.end("name")
     text = question[start:end]
     return ModelRef(kind="ollama", text=_trim(text), start=start, end=start + len(_trim(text)),

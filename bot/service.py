@@ -316,7 +316,7 @@ class RigBotService:
                                      answer: Answer, online: dict | None = None) -> None:
         resolved = {"context": answer.model.context, "quant": answer.model.quant} if answer.model else {}
         state = {"query": query.model_dump(mode="json"), "question": question[:500], "resolved": resolved}
-        if online:  # a model looked up online: the follow-up sizes the same one without a lookup
+        if online and "model" in online:  # looked up online: the follow-up sizes the same one without a lookup
             state["online"] = online
         await self._save_conversation(conversation, state)
 
@@ -337,8 +337,11 @@ class RigBotService:
 
         lang = query.lang
         if not self.settings.hub_lookup:
-            if query.has_model and not query.error:
-                return None  # the catalog's reading of the name stands
+            if query.has_model and not query.error:  # the catalog's reading of the name stands
+                if not ref.explicit:
+                    return None
+                return query, default_catalog(), {"line": say(lang, "online_off_catalog", ref=ref.label,
+                                                              model=query.model_name or ref.label)}
             return self._error(question, "online_lookups_off", _and_suggestions(
                 say(lang, "online_off", ref=ref.label, where=where_of(ref, lang)), query, ref))
         # the question read again with a catalog name in the reference's place: hardware,

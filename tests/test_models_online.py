@@ -356,6 +356,9 @@ async def test_lookups_off_says_so(online_settings):
         assert a.answer.startswith("Online lookups are off (RIGBOT_HUB_LOOKUP=0)")
         known = await svc.ask("can a 3060 run bartowski/Qwen2.5-7B-Instruct-GGUF?")  # the catalog still reads it
         assert known.error is None and known.model.name == "Qwen2.5 7B"
+        linked = await svc.ask("can a 3060 run https://huggingface.co/bartowski/Qwen2.5-7B-Instruct-GGUF")
+        assert linked.error is None and linked.model.name == "Qwen2.5 7B"
+        assert linked.answer.startswith("Online lookups are off (RIGBOT_HUB_LOOKUP=0): answered from my catalog's")
     finally:
         await svc.close()
 

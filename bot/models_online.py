@@ -33,7 +33,7 @@ GGUF_BLOCK = 256 * 1024  # first range request; doubles up to GGUF_MAX_BLOCK whi
 GGUF_MAX_BLOCK = 4 * 1024 * 1024
 MAX_HEADER_BYTES = 64 * 1024 * 1024  # a header larger than this is not read
 OLLAMA_MODEL_LAYER = "application/vnd.ollama.image.model"
-MANIFEST_ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
+MANIFEST_ACCEPT = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
 DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
                "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8, "F4": 0.5}
 

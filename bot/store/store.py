@@ -200,6 +200,7 @@ class Store:
             " source_url = excluded.source_url, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at",
             (key, 1 if ok else 0, json.dumps(value), source_url, now, now + ttl_s),
         )
+        await self.db.execute("DELETE FROM online_models WHERE expires_at < ?", (now,))  # expired entries go
 
     async def get_online_model(self, key: str, now: float | None = None) -> tuple[bool, dict] | None:
         """(ok, value) while the entry is fresh, else None."""

@@ -445,7 +445,7 @@ class OnlineLookups:
         try:
             model = await asyncio.wait_for(asyncio.to_thread(resolver.resolve, ref, quant),
                                            self.settings.hub_lookup_timeout_s + 0.5)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             failure = LookupFailed("timeout", url=ref.text)
         except LookupFailed as exc:
             failure = exc

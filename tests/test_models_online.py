@@ -263,7 +263,7 @@ async def test_a_repo_id_is_sized_from_its_gguf_header(online_service, hub, smol
 
 
 async def test_a_gguf_url_is_sized_like_rigbot_size(online_service, hub, gemma_path):
-    url = f"https://huggingface.co/test-org/gemma-3-270m-it-GGUF/blob/main/gemma-3-270m-it-Q4_K_M.gguf"
+    url = "https://huggingface.co/test-org/gemma-3-270m-it-GGUF/blob/main/gemma-3-270m-it-Q4_K_M.gguf"
     served = hub.served
     a = await online_service.ask(f"how fast is {url} on an RTX 4090?")
     local = read_gguf(gemma_path)
@@ -282,6 +282,16 @@ async def test_an_ollama_tag_reads_the_model_blob_header(online_service, hub, sm
     assert _weights(a) == pytest.approx(round(read_gguf(smollm2_path).weights_bytes / GIB, 2))
     assert a.model.name == "smollm2:135m"
     _matches_rigbot_size(a, smollm2_path)
+
+
+async def test_a_chat_user_gets_links_looked_up_but_no_local_file_read(online_service, smollm2_path):
+    """Discord passes allow_local_files=False: a Hub link is fetched over HTTP, never a path."""
+    url = "huggingface.co/test-org/SmolLM2-135M-Instruct-GGUF/resolve/main/SmolLM2-135M-Instruct.Q4_1.gguf"
+    a = await online_service.ask(f"can a 3060 run {url}?", allow_local_files=False)
+    assert a.error is None, a.answer
+    _matches_rigbot_size(a, smollm2_path)
+    local = await online_service.ask(f"can a 3060 run {smollm2_path}?", allow_local_files=False)
+    assert local.error == "gguf_local_only"
 
 
 async def test_several_ggufs_take_the_named_quant_or_list_them(online_service, gemma_path):

@@ -209,13 +209,14 @@ def _hardware_label(q: Query) -> str:
     return "CPU"
 
 
-def follow_up_of(state: dict, question: str, new: Query) -> FollowUp | None:
-    """`merge` over the state the service stored after the previous sizing answer."""
+def follow_up_of(state: dict, question: str, new: Query, catalog: Catalog | None = None) -> FollowUp | None:
+    """`merge` over the state the service stored after the previous sizing answer
+    (`catalog`: one holding a model looked up online in that turn)."""
     try:
         previous = Query(**state["query"])
     except Exception:  # state from an older version: start afresh rather than guess
         return None
-    return merge(previous, state.get("question", ""), question, new, state.get("resolved"))
+    return merge(previous, state.get("question", ""), question, new, state.get("resolved"), catalog)
 
 
 def is_tied(question: str) -> bool:

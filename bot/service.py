@@ -29,6 +29,60 @@ log = logging.getLogger(__name__)
 OnToken = Callable[[str], Awaitable[None] | None]
 OnQueue = Callable[[int], Awaitable[None] | None]
 
+_PLACEHOLDER = "Llama 2 7B"  # a catalog name the parser reads plainly, swapped for a looked-up model
+
+
+def _model_ref(text: str, query, allow_local_files: bool):
+    """A Hub link, repo id or Ollama tag worth looking up: links and files always; a bare
+    repo id or tag only when the catalog lacks the name (never a local file that exists)."""
+    if "/" not in text and ":" not in text and "ollama" not in text.lower():
+        return None
+    if query.run_log is not None or query.intent == Intent.DIAGNOSE:
+        return None  # a pasted log names its model file (and may print a Hub URL): it is diagnosed as pasted
+    from rules.parse.online_ref import find_model_ref
+
+    ref = find_model_ref(text)
+    if ref is None:
+        return None
+    path = query.gguf_path
+    if path and allow_local_files and "://" not in path and not path.startswith(("hf.co/", "huggingface.co/")):
+        from pathlib import Path
+
+        try:
+            if Path(path).expanduser().is_file():
+                return None  # a file on this machine is read from the disk, as before
+        except OSError:
+            pass
+    if ref.explicit:
+        return ref
+    if query.error == "unknown_model" or (not query.has_model and not query.gguf_path and not query.error):
+        return ref
+    return None
+
+
+def _and_suggestions(sentence: str, query, ref) -> str:
+    """A bare tag or repo id the catalog lacked and no lookup found: the parser's own
+    "I don't know X; did you mean …" follows the sentence that says what failed."""
+    if not ref.explicit and query.error == "unknown_model" and query.error_message:
+        return f"{sentence}\n{query.error_message}"
+    return sentence
+
+
+def _online_of(state: dict, catalog):
+    """The model a previous turn looked up (kept in the conversation state), as
+    (model, catalog holding it, state entry); None when there is none."""
+    entry = state.get("online")
+    if not entry:
+        return None
+    try:
+        from bot.models_online import OnlineModel
+
+        model = OnlineModel(**entry["model"])
+    except Exception:
+        return None
+    return model, model.catalog_with(catalog, own_quant=entry.get("own_quant", True)), entry
+
+
 def _with_opening(opening: str, text: str) -> str:
     return f"{opening}\n\n{text}" if opening else text
 
@@ -197,16 +251,22 @@ class RigBotService:
             log.exception("could not route %r", text[:200])
             return "knowledge"
 
-    async def _prepare(self, text, query, conversation, follow_up, user_id):
+    async def _prepare(self, text, query, conversation, follow_up, user_id, catalog=None, online=None):
         """The question as it will be answered: merged with the conversation it
-        follows, the saved rig standing in for hardware it does not name."""
+        follows, the saved rig standing in for hardware it does not name; a model looked
+        up online in the turn it follows is sized again from the state, without a lookup."""
+        catalog = catalog or default_catalog()
         state = await self._conversation_state(conversation) if conversation and follow_up else None
         extras_text, changed = text, None
-        if state and query.intent != Intent.DIAGNOSE and (merged := follow_up_of(state, text, query)):
+        before = _online_of(state, catalog) if state and online is None else None
+        if state and query.intent != Intent.DIAGNOSE and (
+                merged := follow_up_of(state, text, query, before[1] if before else catalog)):
             query, extras_text, changed = merged.query, merged.question, merged.changed
+            if before and query.model_name == before[2]["model"]["spec"]["name"]:
+                catalog, online = before[1], before[2]  # the model looked up before, from the state
         # a follow-up is judged with the turn it follows ("my laptop" stays about the laptop)
         query, rig_line = await self._with_saved_rig(user_id, extras_text, query)
-        return query, state, extras_text, changed, rig_line
+        return query, state, extras_text, changed, rig_line, catalog, online
 
     async def _answer(self, question, on_token, on_queue, cancel, allow_local_files=True,
                       conversation=None, follow_up=True, user_id=None, guild_id=None) -> Answer:
@@ -219,14 +279,23 @@ class RigBotService:
                 lang, "bot_question_too_long", length=len(text), most=self.settings.max_question_chars))
         try:
             query = parse(text, default_catalog())
+            catalog, online = default_catalog(), None
+            if (ref := _model_ref(text, query, allow_local_files)) is not None:
+                outcome = await self._online_model(question, text, query, ref)
+                if isinstance(outcome, Answer):
+                    return outcome
+                if outcome is not None:
+                    query, catalog, online = outcome
             if query.gguf_path and not allow_local_files:  # never touch the disk for a chat user
                 result = answer_query(query, default_catalog(), allow_local_files=False)
                 return Answer(question=question, route="rules", **result.model_dump())
-            query, state, extras_text, changed, rig_line = await self._prepare(
-                text, query, conversation, follow_up, user_id)
+            query, state, extras_text, changed, rig_line, catalog, online = await self._prepare(
+                text, query, conversation, follow_up, user_id, catalog, online)
             if route(query) == "rules":
-                result = answer_query(query, default_catalog(), measured=await self.reports.measured())
+                result = answer_query(query, catalog, measured=await self.reports.measured())
                 answer = Answer(question=question, route="rules", **result.model_dump())
+                if online and not answer.error:
+                    answer.answer = f"{online['line']}\n{answer.answer}"
                 if changed and not answer.error:
                     answer.answer = f"{changed}\n{answer.answer}"
                 if rig_line and not answer.error:
@@ -234,7 +303,7 @@ class RigBotService:
                 if conversation and is_sizing(query) and not answer.error and query.intent != Intent.DIAGNOSE:
                     # a pasted log is not kept in the conversation state: only what the next turn needs
                     await self._remember_conversation(conversation, query.model_copy(update={"run_log": None}),
-                                                      extras_text, answer, guild_id)
+                                                      extras_text, answer, guild_id, online)
                 return answer
             if (state and state.get("query") and "knowledge" not in state and is_tied(text)
                     and len(text) <= 80 and not asks_why(text)):
@@ -276,10 +345,63 @@ class RigBotService:
             return None
 
     async def _remember_conversation(self, conversation: tuple[str, str], query, question: str,
-                                     answer: Answer, guild_id: str | None = None) -> None:
+                                     answer: Answer, guild_id: str | None = None, online: dict | None = None) -> None:
         resolved = {"context": answer.model.context, "quant": answer.model.quant} if answer.model else {}
-        await self._save_conversation(conversation, {
-            "query": query.model_dump(mode="json"), "question": question[:500], "resolved": resolved}, guild_id)
+        state = {"query": query.model_dump(mode="json"), "question": question[:500], "resolved": resolved}
+        if online and "model" in online:  # looked up online: the follow-up sizes the same one without a lookup
+            state["online"] = online
+        await self._save_conversation(conversation, state, guild_id)
+
+    # models the catalog lacks, looked up online (bot/models_online.py) ------------
+    @property
+    def online(self):
+        from bot.models_online import OnlineLookups
+
+        if getattr(self, "_online", None) is None or self._online.store is not self.store:
+            self._online = OnlineLookups(self.settings, self.store)
+        return self._online
+
+    async def _online_model(self, question: str, text: str, query, ref):
+        """The question with its Hub link or Ollama tag resolved: (query naming the looked-up
+        model, a catalog copy holding it, what the conversation keeps), an Answer saying
+        what failed, or None to answer as parsed (lookups off and the catalog knew a name)."""
+        from bot.models_online import LookupFailed, failure_sentence, opening_line, where_of
+
+        lang = query.lang
+        if not self.settings.hub_lookup:
+            if query.has_model and not query.error:  # the catalog's reading of the name stands
+                if not ref.explicit:
+                    return None
+                return query, default_catalog(), {"line": say(lang, "online_off_catalog", ref=ref.label,
+                                                              model=query.model_name or ref.label)}
+            return self._error(question, "online_lookups_off", _and_suggestions(
+                say(lang, "online_off", ref=ref.label, where=where_of(ref, lang)), query, ref))
+        # the question read again with a catalog name in the reference's place: hardware,
+        # intent, context and quant are read as for any question; the model is swapped after
+        rest = f"{text[:ref.start]} {_PLACEHOLDER} {text[ref.end:]}"
+        reread = parse(rest, default_catalog())
+        asked = ref.quant or reread.quant
+        try:
+            model = await self.online.lookup(ref, asked)
+        except LookupFailed as failure:
+            return self._error(question, f"online_{failure.reason}",
+                               _and_suggestions(failure_sentence(lang, failure, ref, self.settings), query, ref))
+        own = model.kind == "gguf" or not asked or asked.upper() == model.quant.upper() \
+            or asked.upper() not in {q.name.upper() for q in default_catalog().quants}
+        catalog = model.catalog_with(default_catalog(), own_quant=own)
+        quant = model.quant if own else asked
+        options = [o.model_copy(update={"model_name": model.spec.name, "params_b": None, "quant": quant,
+                                        "label": o.label.replace(_PLACEHOLDER, model.spec.name)})
+                   if o.model_name == _PLACEHOLDER else o for o in reread.options]
+        notes = [a for a in reread.assumptions if _PLACEHOLDER not in a]
+        if model.assumed:
+            notes.append(say(lang, "online_moe_active", active=model.spec.active_params_b or 0))
+        query = reread.model_copy(update={
+            "model_name": model.spec.name, "params_b": None, "quant": quant, "options": options,
+            "unknown_model": None, "gguf_path": None, "assumptions": notes,
+            "also_named": None if reread.also_named == _PLACEHOLDER else reread.also_named})
+        line = opening_line(lang, model, ref, None if own else asked)
+        return query, catalog, {"model": model.model_dump(mode="json"), "own_quant": own, "line": line}
 
     async def _remember_knowledge_turn(self, conversation: tuple[str, str], question: str,
                                        state: dict | None, guild_id: str | None = None) -> None:

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     top_k: int = 3  # sections retrieved per question
     min_retrieval_score: float = 0.28  # dense similarity; see knowledge/index.py
 
+    # models the catalog lacks, looked up online (bot/models_online.py): Hugging Face links
+    # and repo ids (huggingface_hub's own HF_ENDPOINT names the Hub), Ollama tags
+    hub_lookup: bool = True  # RIGBOT_HUB_LOOKUP=0: no lookups
+    ollama_registry: str = "https://registry.ollama.ai"
+    hub_lookup_timeout_s: float = 10.0  # one lookup, all its requests together
+    hub_cache_ttl_s: float = 7 * 24 * 3600.0  # a resolved model is kept this long in the store
+    hub_failure_ttl_s: float = 300.0  # a failed lookup is not retried before this
+
     max_question_chars: int = 1000
     # a question carrying a pasted llama.cpp / Ollama / LM Studio log (or an attached .log/.txt):
     # the whole may be this long while its own words stay within max_question_chars

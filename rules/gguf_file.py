@@ -16,6 +16,7 @@ import struct
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict
 
@@ -114,28 +115,36 @@ class GgufInfo(BaseModel):
 class _Header:
     """Metadata (arrays of strings kept only as their length) and tensor infos of one file."""
 
-    def __init__(self, path: Path) -> None:
-        import gguf  # constants only; imported when a file is named
-
+    def __init__(self, source: Path | BinaryIO) -> None:
+        """`source`: a path, or any binary file-like object with read() and a relative
+        seek() (an HTTP range reader): only the header's bytes are read, arrays skipped."""
         self.fields: dict[str, object] = {}
         self.tensors: list[tuple[str, int, str, int]] = []  # name, elements, type, bytes
-        with path.open("rb") as f:
-            self._f = f
-            magic, version = f.read(4), self._u32()
-            if magic != b"GGUF" or version < 2:
-                raise ValueError(f"not a GGUF v2+ file (version {version})")
-            n_tensors, n_kv = self._u64(), self._u64()
-            for _ in range(n_kv):
-                key = self._str()
-                self.fields[key] = self._value(gguf.GGUFValueType(self._u32()), gguf)
-            for _ in range(n_tensors):
-                name = self._str()
-                dims = [self._u64() for _ in range(self._u32())]
-                qtype = gguf.GGMLQuantizationType(self._u32())
-                self._u64()  # data offset
-                elements = math.prod(dims)
-                block, size = gguf.GGML_QUANT_SIZES[qtype]
-                self.tensors.append((name, elements, qtype.name, elements // block * size))
+        if isinstance(source, Path):
+            with source.open("rb") as f:
+                self._walk(f)
+        else:
+            self._walk(source)
+
+    def _walk(self, f: BinaryIO) -> None:
+        import gguf  # constants only; imported when a file is named
+
+        self._f = f
+        magic, version = f.read(4), self._u32()
+        if magic != b"GGUF" or version < 2:
+            raise ValueError(f"not a GGUF v2+ file (version {version})")
+        n_tensors, n_kv = self._u64(), self._u64()
+        for _ in range(n_kv):
+            key = self._str()
+            self.fields[key] = self._value(gguf.GGUFValueType(self._u32()), gguf)
+        for _ in range(n_tensors):
+            name = self._str()
+            dims = [self._u64() for _ in range(self._u32())]
+            qtype = gguf.GGMLQuantizationType(self._u32())
+            self._u64()  # data offset
+            elements = math.prod(dims)
+            block, size = gguf.GGML_QUANT_SIZES[qtype]
+            self.tensors.append((name, elements, qtype.name, elements // block * size))
 
     def _read(self, n: int) -> bytes:
         data = self._f.read(n)
@@ -240,9 +249,26 @@ def _read(resolved: str, _stamp: tuple[int, int] | None) -> GgufInfo:  # re-read
         raise GgufError("gguf_unreadable", resolved, str(exc)) from exc
     if magic != b"GGUF":
         raise GgufError("gguf_not_gguf", resolved)
+    parts, total = _parts(path)
+    return _info(parts, total, resolved, path.stem)
+
+
+def read_gguf_stream(files: list[BinaryIO], label: str, parts_total: int | None = None) -> GgufInfo:
+    """A GGUF read from file-like objects (the parts of a split file, in order), e.g. byte
+    ranges over HTTP: the same header walk and figures as `read_gguf`. `label` names it in
+    the answer (a URL, "repo/file.gguf"). Raises GgufError like `read_gguf`."""
+    for f in files[:1]:
+        magic = f.read(4)
+        if magic != b"GGUF":
+            raise GgufError("gguf_not_gguf", label)
+        f.seek(-4, 1)
+    stem = re.sub(r"(-\d{5}-of-\d{5})?\.gguf$", "", label.rsplit("/", 1)[-1], flags=re.IGNORECASE)
+    return _info(files, parts_total or len(files), label, stem)
+
+
+def _info(parts: list, total: int, resolved: str, stem: str) -> GgufInfo:
     from gguf import LlamaFileType
 
-    parts, total = _parts(path)
     types: Counter[str] = Counter()
     type_bytes: Counter[str] = Counter()
     weights = params = experts_bytes = 0
@@ -292,7 +318,7 @@ def _read(resolved: str, _stamp: tuple[int, int] | None) -> GgufInfo:  # re-read
         key_length = kv_lora + (rope_dim or 0)
     return GgufInfo(
         path=resolved,
-        name=str(_field(reader, "general.name") or path.stem),
+        name=str(_field(reader, "general.name") or stem),
         architecture=arch,
         quant=quant,
         quant_from_file_type=from_file_type,

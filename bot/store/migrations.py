@@ -117,5 +117,22 @@ async def m005_gate_cuts(db: Session) -> None:
     )
 
 
-# m006..m009: free for later migrations.
+# --- models the catalog lacks, looked up online (issue 19): one row per reference ---
+@migration
+async def m006_online_models(db: Session) -> None:
+    await db.executescript(
+        f"""
+        CREATE TABLE online_models (
+            key TEXT PRIMARY KEY,          -- the normalised reference (hub:owner/repo@main/file, ollama:...)
+            ok INTEGER NOT NULL,           -- 1: value is the model; 0: value is the failure
+            value TEXT NOT NULL,           -- JSON: bot.models_online.OnlineModel, or {{reason, params}}
+            source_url TEXT,
+            fetched_at {db.float} NOT NULL,
+            expires_at {db.float} NOT NULL
+        );
+        """
+    )
+
+
+# m007..m009: free for later migrations.
 # The shared-state tables (m010..) live in bot/store/shared_state_migrations.py.

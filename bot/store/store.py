@@ -190,6 +190,25 @@ class Store:
         row = await self.db.fetch_one("SELECT value FROM remembered WHERE key = ?", (key,))
         return json.loads(row["value"]) if row else None
 
+    # models looked up online (bot/models_online.py) -------------------------------
+    async def put_online_model(self, key: str, value: dict, ok: bool, ttl_s: float,
+                               source_url: str | None = None, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        await self.db.execute(
+            "INSERT INTO online_models (key, ok, value, source_url, fetched_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET ok = excluded.ok, value = excluded.value,"
+            " source_url = excluded.source_url, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at",
+            (key, 1 if ok else 0, json.dumps(value), source_url, now, now + ttl_s),
+        )
+        await self.db.execute("DELETE FROM online_models WHERE expires_at < ?", (now,))  # expired entries go
+
+    async def get_online_model(self, key: str, now: float | None = None) -> tuple[bool, dict] | None:
+        """(ok, value) while the entry is fresh, else None."""
+        now = time.time() if now is None else now
+        row = await self.db.fetch_one("SELECT ok, value FROM online_models WHERE key = ? AND expires_at > ?",
+                                      (key, now))
+        return (bool(row["ok"]), json.loads(row["value"])) if row else None
+
     # enabled channels -----------------------------------------------------------
     async def set_channel(self, channel_id: str, guild_id: str | None, enabled: bool, by: str) -> None:
         if enabled:

@@ -65,7 +65,9 @@ class Patterns(list):
     anchor: a question is tried only against the patterns whose anchor it contains, so
     parsing costs the same with 170 GPUs or 2,800."""
 
-    def __init__(self, triples) -> None:
+    def __init__(self, triples, glued: bool = True) -> None:
+        """`glued`: also find word anchors inside longer runs of letters ("titanrtx"); off for
+        the open catalog, whose thousands of anchors would make that the parse's main cost."""
         super().__init__(triples)
         self._by_anchor: dict[str, list[int]] = {}
         self._cjk: list[int] = []  # CJK anchors: Chinese has no spaces, so matched as substrings
@@ -74,7 +76,7 @@ class Patterns(list):
                 self._cjk.append(i)
             else:
                 self._by_anchor.setdefault(anchor, []).append(i)
-        self._words = [a for a in self._by_anchor if a.isalpha()]
+        self._words = [a for a in self._by_anchor if a.isalpha()] if glued else []
 
     def candidates(self, text: str) -> list:
         """The triples that can match `text`, in matching order."""

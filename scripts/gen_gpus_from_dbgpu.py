@@ -50,7 +50,8 @@ def measured_devices() -> dict[str, str]:
     out = {}
     for group in data.get("group", []):
         for row in group.get("rows", []):
-            name = re.sub(r"\s+\d+-core gpu$", "", row["device"].lower())
+            name = re.sub(r"\s*\(.*\)$", "", row["device"].lower())  # "radeon 8060s (ryzen ai max+ 395)"
+            name = re.sub(r"\s+\d+-core gpu$|\s+\d+\s*gb$", "", name)  # "a100 80gb", "m3 max 40-core gpu"
             out[name] = group["device_class"]
     return out
 
@@ -131,10 +132,17 @@ def main() -> int:
     specs = sorted(db.specifications.values(), key=lambda s: (s.name.lower(), s.tpu_id or ""))
 
     # architectures (per vendor) with a measured card: those keep their class's calibration
+    # (shared-memory iGPUs only by a measured shared-memory chip: the 8060S rows vouch for RDNA 3.5
+    # iGPUs, a discrete RDNA 3 card does not vouch for the 780M)
     calibrated_arch: set[tuple[str, str]] = set()
+    calibrated_shared: set[tuple[str, str]] = set()
     for s in specs:
-        if strip_brand(s.name) in measured or s.name.lower() in measured:
-            calibrated_arch.add((VENDORS.get(s.manufacturer, s.manufacturer.lower()), s.architecture))
+        base = strip_brand(base_name(s.name)[0])
+        if {base, FORM_FACTOR.sub("", base), s.name.lower()} & set(measured):
+            arch = (VENDORS.get(s.manufacturer, s.manufacturer.lower()), s.architecture)
+            calibrated_arch.add(arch)
+            if not s.memory_size_gb or LPDDR.match(s.memory_type or ""):
+                calibrated_shared.add(arch)
 
     all_bases = {base_name(s.name)[0] for s in specs}
     all_bases |= {strip_brand(b) for b in all_bases}
@@ -176,6 +184,7 @@ def main() -> int:
         if integrated:
             p = platform_for(s.generation, platforms)
             row |= {"vram_gib": 32.0, "bandwidth_gbs": bandwidth_of(p), "unified_memory": True, "system_memory": True,
+                    "calibrated": (vendor, s.architecture) in calibrated_shared,
                     "platform_memory": f"{p['memory']}, {p['bus_bits']}-bit",
                     "source": row["source"] + f"; system memory: {p['source']}"}
         else:
@@ -190,7 +199,7 @@ def main() -> int:
             row |= {"vram_gib": float(f"{s.memory_size_gb:.3g}"), "bandwidth_gbs": round(bandwidth, 1 if bandwidth >= 10 else 3),
                     "unified_memory": shared, "system_memory": False}
         # measured architecture, discrete memory: the class's fit holds; otherwise the range widens
-        row["calibrated"] = (vendor, s.architecture) in calibrated_arch and not row["unified_memory"]
+        row["calibrated"] = (vendor, s.architecture) in (calibrated_shared if row["unified_memory"] else calibrated_arch)
         rows.append(row)
 
     # keys: a key that names two different cards (not variants of one) is dropped
@@ -226,6 +235,7 @@ def main() -> int:
         "rows": len(rows),
         "covered_by_rigbot_or_unusable": len(covered),
         "calibrated_architectures": sorted(f"{v}:{a}" for v, a in calibrated_arch),
+        "calibrated_shared_memory_architectures": sorted(f"{v}:{a}" for v, a in calibrated_shared),
     }
     OUT.write_text(json.dumps({"meta": meta, "gpu": rows}, ensure_ascii=False, separators=(",", ":"), indent=None)
                    .replace('},{"name"', '},\n{"name"') + "\n", encoding="utf-8")

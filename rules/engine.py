@@ -392,12 +392,19 @@ def _range_key(s: SpeedInfo) -> str:
     return "speed_range_one" if s.measurements == 1 else "speed_range"
 
 
+def _class_words(device_class: str, lang: str) -> str:
+    """"uncalibrated_sycl": the nearest class's words, said as widened for a GPU kind not measured."""
+    if device_class.startswith("uncalibrated_"):
+        return say(lang, "class_uncalibrated", base=say(lang, f"class_{device_class[len('uncalibrated_'):]}"))
+    return say(lang, f"class_{device_class}")
+
+
 def _speed_line(s: SpeedInfo, per_token_gb: float, lang: str, context: int | None = None) -> str:
     lines = [say(lang, "speed", expected=s.expected_tokens_per_s, ceiling=s.theoretical_max_tokens_per_s,
                  per_token=per_token_gb, limit=say(lang, f"limit_{s.bottleneck}"))]
     if s.expected_range:
         lines.append(say(lang, _range_key(s), low=_tps(s.expected_range[0]), high=_tps(s.expected_range[1]),
-                         count=s.measurements, device_class=say(lang, f"class_{s.device_class}")))
+                         count=s.measurements, device_class=_class_words(s.device_class, lang)))
     # say it when a full context costs noticeably: a long context is read for every token
     if context and s.full_context_tokens_per_s and s.full_context_tokens_per_s < 0.9 * s.expected_tokens_per_s:
         lines.append(say(lang, "speed_full_context", context=context, tps=_tps(s.full_context_tokens_per_s)))

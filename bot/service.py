@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 
 from bot.answer import Answer, LlmInfo, Source
@@ -37,23 +35,6 @@ class KnowledgeUnavailable(RuntimeError):
     pass
 
 
-def _close_at_exit(service: RigBotService) -> None:
-    """If the service is never closed (a harness that drops the bot, an exception past
-    the adapter), stop its SQLite worker thread at interpreter exit anyway: it is not a
-    daemon thread, and the interpreter waits for it before running atexit handlers, so
-    the process would never end. Registered with threading's own pre-join hook, as
-    concurrent.futures does."""
-    ref = weakref.ref(service)
-
-    def stop() -> None:
-        svc = ref()
-        db = svc.store.db if svc is not None and svc.store is not None else None
-        if db is not None:
-            db.stop()
-
-    threading._register_atexit(stop)
-
-
 class RigBotService:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
@@ -70,8 +51,7 @@ class RigBotService:
         """Open the store (and probe the host); on failure, close what was opened and
         raise, so no connection thread keeps a failed process alive."""
         try:
-            self.store = await open_store(self.settings)
-            _close_at_exit(self)
+            self.store = await open_store(self.settings)  # let go at exit even if never closed
             if probe:  # the CLI's one-shot `ask` skips it: the probe costs about a second
                 await self.probe_host()
         except BaseException:

@@ -272,6 +272,7 @@ class RigBotService:
         from knowledge.faithfulness import gate
         from knowledge.gated_stream import GatedStream
         from knowledge.llm_client import GenerationInterrupted, LlmUnavailable, QueueFull, call_back
+        from knowledge.llm_server import LlmBuilding
 
         # evidence first: the opening a person reads is a sentence of the sources that
         # answers the question, in its language, with its citation; the model explains after
@@ -293,6 +294,14 @@ class RigBotService:
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
                           answer=_with_opening(opening, say(lang, "bot_llm_restarted")), sources=sources,
                           error="llm_restarted")
+        except LlmBuilding as exc:  # a new machine: sizing answers meanwhile, and this one from the sources
+            build = exc.build
+            waiting = (say(lang, "bot_llm_building", minutes=build.minutes, percent=build.percent)
+                       if build.percent is not None else say(lang, "bot_llm_building_starting", minutes=build.minutes))
+            key_facts = "\n".join(f"• {h.summary} — *{h.title}*" for h in hits)
+            return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
+                          answer=_with_opening(opening, f"{waiting}\n{key_facts}"), sources=sources,
+                          error="llm_building")
         except LlmUnavailable as exc:
             log.warning("no LLM server answered: %s", exc)
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,

@@ -20,6 +20,7 @@ import atexit
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -30,7 +31,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from knowledge.llm_client import Endpoint, httpx
+from knowledge.llm_client import Endpoint, LlmUnavailable, httpx
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,73 @@ def thread_candidates() -> list[int]:
     return sorted({1, 2, max(1, cores // 2), cores} & set(range(1, cores + 1)))
 
 
+def cache_dir() -> Path:
+    """Where scripts/build_llama_server.sh keeps its builds (RIGBOT_CACHE_DIR)."""
+    return Path(os.environ.get("RIGBOT_CACHE_DIR") or Path.home() / ".cache" / "rigbot")
+
+
+@dataclass(frozen=True)
+class ServerBuild:
+    """A llama-server build running now: bootstrap starts one in the background on a new
+    machine, so sizing questions need not wait minutes for a compile only knowledge
+    questions need."""
+
+    started: float  # time.time() when the build took its lock
+    percent: int | None  # compiled so far, from the build's own log; None while fetching/configuring
+
+    @property
+    def minutes(self) -> int:
+        return max(0, round((time.time() - self.started) / 60))
+
+
+_BUILD_STEP = re.compile(r"\[\s*(\d+)/(\d+)\]|\[\s*(\d+)%\]")  # ninja "[45/140]", make "[ 32%]"
+
+
+def build_in_progress(cache: Path | None = None) -> ServerBuild | None:
+    """The build scripts/build_llama_server.sh is running now, if any: it holds an
+    flock on `llama-server-<version>.lock` in the cache while it builds."""
+    import fcntl
+
+    cache = cache or cache_dir()
+    for lock in cache.glob("llama-server-*.lock"):
+        try:
+            with open(lock, "a") as f:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return ServerBuild(started=lock.stat().st_mtime, percent=_build_percent(cache))
+                fcntl.flock(f, fcntl.LOCK_UN)
+        except OSError:
+            continue
+    return None
+
+
+def _build_percent(cache: Path) -> int | None:
+    logs = sorted(cache.glob("llama-server-*.tmp.*.build.log"), key=lambda p: p.stat().st_mtime)
+    if not logs:
+        return None
+    try:
+        with open(logs[-1], "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4096))
+            tail = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    steps = _BUILD_STEP.findall(tail)
+    if not steps:
+        return None
+    done, total, percent = steps[-1]
+    return int(percent) if percent else min(99, int(int(done) * 100 / max(1, int(total))))
+
+
+class LlmBuilding(LlmUnavailable):
+    """No model server yet: its build is still running (`build`)."""
+
+    def __init__(self, build: ServerBuild) -> None:
+        super().__init__("llama-server is still being built")
+        self.build = build
+
+
 def find_llama_server(configured: Path | str | None = None) -> Path:
     """RIGBOT_LLAMA_SERVER_BIN, else the one bootstrap linked into the venv, else PATH,
     else the newest build in ~/.cache/rigbot."""
@@ -88,7 +156,7 @@ def find_llama_server(configured: Path | str | None = None) -> Path:
     found = shutil.which("llama-server")
     if found:
         return Path(found)
-    cache = Path(os.environ.get("RIGBOT_CACHE_DIR", Path.home() / ".cache" / "rigbot"))
+    cache = cache_dir()
     built = sorted(cache.glob("llama-server-*/bin/llama-server"), key=lambda p: p.stat().st_mtime)
     if built:
         return built[-1]

@@ -12,6 +12,7 @@ keeps it from exiting."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -86,6 +87,33 @@ def test_a_bot_nobody_closes_still_lets_the_process_exit(tmp_path):
         time.sleep(0.05)
     assert not psutil.pid_exists(server_pid) or psutil.Process(server_pid).status() == psutil.STATUS_ZOMBIE, \
         "the llama-server child outlived the bot"
+
+
+def test_ctrl_c_while_the_console_waits_for_a_line_ends_it(tmp_path):
+    """The console read stdin through asyncio.to_thread, whose pool threads asyncio.run
+    joins at shutdown: after Ctrl-C the process waited for Enter (seen: still running 15 s
+    later). It reads on a daemon thread of its own now."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+               RIGBOT_DATA_DIR=str(tmp_path / "data"))
+    env.pop("DISCORD_TOKEN", None)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "chat"], cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        seen = b""
+        deadline = time.monotonic() + 60
+        while b"you>" not in seen and time.monotonic() < deadline:
+            seen += os.read(proc.stdout.fileno(), 4096)
+        assert b"you>" in seen, seen[-2000:]
+        time.sleep(0.3)
+        interrupted = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(EXIT_WITHIN_S)
+        assert time.monotonic() - interrupted < EXIT_WITHIN_S
+        assert proc.returncode == 130, "the CLI's code for Ctrl-C"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
 
 
 def _thread_names(pid: int) -> str:

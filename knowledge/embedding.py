@@ -42,7 +42,11 @@ def quiet_loading():
     second's work that would otherwise print into the console and the CLI's answers.
     (Long jobs, such as `rigbot reload`, show RigBot's own progress bar.) The switches are
     transformers' and huggingface_hub's own, put back afterwards."""
-    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+    from huggingface_hub.utils import (
+        are_progress_bars_disabled,
+        disable_progress_bars,
+        enable_progress_bars,
+    )
     from transformers.utils import logging as hf_logging
 
     bars_were_on = hf_logging.is_progress_bar_enabled()

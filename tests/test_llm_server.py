@@ -151,10 +151,11 @@ def test_stopping_the_bot_leaves_no_model_server(console_data_dir, sig):
 @pytest.fixture(scope="module")
 async def external_server(tmp_path_factory):
     """A second llama-server with 2 slots, started here as a user would run one."""
+    from llm_servers import external_process
+
     from knowledge.llm import default_model_path
     from knowledge.llm_client import httpx
     from knowledge.llm_server import find_llama_server
-    from llm_servers import external_process
 
     server = external_process(find_llama_server(), default_model_path(),
                               tmp_path_factory.mktemp("external") / "llama-server.log")

@@ -17,7 +17,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.store.database import Database, Row, Session, StoreUnavailable, close_at_exit, closed, reason
+from bot.store.database import (
+    Database,
+    Row,
+    Session,
+    StoreUnavailable,
+    close_at_exit,
+    closed,
+    reason,
+)
 
 log = logging.getLogger(__name__)
 

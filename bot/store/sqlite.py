@@ -18,7 +18,15 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.store.database import Database, Row, Session, StoreUnavailable, close_at_exit, closed, reason
+from bot.store.database import (
+    Database,
+    Row,
+    Session,
+    StoreUnavailable,
+    close_at_exit,
+    closed,
+    reason,
+)
 
 BUSY_TIMEOUT_MS = 15000  # how long a writer waits for another process's write lock
 

@@ -9,6 +9,12 @@ if sys.argv[1:2] == ["models"]:  # the default-model comparison (bench/model_com
     model_comparison.main(sys.argv[2:])
     sys.exit(0)
 
+if sys.argv[1:2] == ["prebuilt"]:  # prebuilt llama.cpp (xllamacpp) vs the native llama-server
+    from bench import prebuilt_vs_native
+
+    prebuilt_vs_native.main(sys.argv[2:])
+    sys.exit(0)
+
 if sys.argv[1:2] == ["load"]:
     from bench import load
 

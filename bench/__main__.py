@@ -16,6 +16,12 @@ if sys.argv[1:2] == ["reading"]:  # not in the default set: it judges the parser
     reading.main(sys.argv[2:])
     sys.exit(0)
 
+if sys.argv[1:2] == ["prebuilt"]:  # prebuilt llama.cpp (xllamacpp) vs the native llama-server
+    from bench import prebuilt_vs_native
+
+    prebuilt_vs_native.main(sys.argv[2:])
+    sys.exit(0)
+
 if sys.argv[1:2] == ["load"]:
     from bench import load
 

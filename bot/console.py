@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import threading
 
 from bot.render import after_stream, to_text
 from bot.service import RigBotService
@@ -20,6 +22,31 @@ BANNER = ("RigBot console: ask “can a 3060 12GB run 13B 4-bit?” or “why do
           "/new (start a new conversation), /stats, /reload, /quit.")
 
 
+async def read_line(stdin) -> str:
+    """One line of input, read on a daemon thread of its own. Not asyncio.to_thread: its
+    pool threads are joined when the loop shuts down, so Ctrl-C while the console waited
+    for a line left the process waiting for Enter."""
+    loop = asyncio.get_running_loop()
+    line: asyncio.Future[str] = loop.create_future()
+
+    def deliver(set_it, value) -> None:
+        if not line.done():
+            set_it(value)
+
+    def read() -> None:
+        try:
+            text = stdin.readline()
+        except BaseException as exc:  # noqa: BLE001 (handed to the waiting coroutine)
+            result = (line.set_exception, exc)
+        else:
+            result = (line.set_result, text)
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(deliver, *result)
+
+    threading.Thread(target=read, name="rigbot console input", daemon=True).start()
+    return await line
+
+
 async def read_block(stdin, out, first: str = "") -> str:
     """Lines pasted after a command, up to a line holding only "." (or end of input):
     tool output and llama.cpp logs span many lines, blank ones included."""
@@ -27,7 +54,7 @@ async def read_block(stdin, out, first: str = "") -> str:
     out.flush()
     lines = [first] if first else []
     while True:
-        line = await asyncio.to_thread(stdin.readline)
+        line = await read_line(stdin)
         if not line or line.strip() == END_OF_BLOCK:
             return "\n".join(lines)
         lines.append(line.rstrip("\n"))
@@ -71,7 +98,7 @@ async def run_console(settings, stdin=None, stdout=None) -> None:
         while True:
             out.write("\nyou> ")
             out.flush()
-            line = await asyncio.to_thread(stdin.readline)
+            line = await read_line(stdin)
             if not line:
                 break
             line = line.strip()

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 
 from bot.answer import Answer, LlmInfo, Source
@@ -91,23 +89,6 @@ class KnowledgeUnavailable(RuntimeError):
     pass
 
 
-def _close_at_exit(service: RigBotService) -> None:
-    """If the service is never closed (a harness that drops the bot, an exception past
-    the adapter), stop its SQLite worker thread at interpreter exit anyway: it is not a
-    daemon thread, and the interpreter waits for it before running atexit handlers, so
-    the process would never end. Registered with threading's own pre-join hook, as
-    concurrent.futures does."""
-    ref = weakref.ref(service)
-
-    def stop() -> None:
-        svc = ref()
-        db = svc.store.db if svc is not None and svc.store is not None else None
-        if db is not None:
-            db.stop()
-
-    threading._register_atexit(stop)
-
-
 class RigBotService:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
@@ -124,8 +105,7 @@ class RigBotService:
         """Open the store (and probe the host); on failure, close what was opened and
         raise, so no connection thread keeps a failed process alive."""
         try:
-            self.store = await open_store(self.settings)
-            _close_at_exit(self)
+            self.store = await open_store(self.settings)  # let go at exit even if never closed
             if probe:  # the CLI's one-shot `ask` skips it: the probe costs about a second
                 await self.probe_host()
         except BaseException:
@@ -450,6 +430,7 @@ class RigBotService:
         from knowledge.faithfulness import gate
         from knowledge.gated_stream import GatedStream
         from knowledge.llm_client import GenerationInterrupted, LlmUnavailable, QueueFull, call_back
+        from knowledge.llm_server import LlmBuilding
 
         # evidence first: the opening a person reads is a sentence of the sources that
         # answers the question, in its language, with its citation; the model explains after
@@ -471,6 +452,14 @@ class RigBotService:
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
                           answer=_with_opening(opening, say(lang, "bot_llm_restarted")), sources=sources,
                           error="llm_restarted")
+        except LlmBuilding as exc:  # a new machine: sizing answers meanwhile, and this one from the sources
+            build = exc.build
+            waiting = (say(lang, "bot_llm_building", minutes=build.minutes, percent=build.percent)
+                       if build.percent is not None else say(lang, "bot_llm_building_starting", minutes=build.minutes))
+            key_facts = "\n".join(f"• {h.summary} — *{h.title}*" for h in hits)
+            return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
+                          answer=_with_opening(opening, f"{waiting}\n{key_facts}"), sources=sources,
+                          error="llm_building")
         except LlmUnavailable as exc:
             log.warning("no LLM server answered: %s", exc)
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,

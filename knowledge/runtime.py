@@ -13,14 +13,18 @@ from pathlib import Path
 from knowledge.embedding import default_embedding_path, embedding_id, load_embedder
 from knowledge.index import Hit, KnowledgeIndex
 from knowledge.llm import default_model_path
-from knowledge.llm_client import Endpoint, Generation, LlmClient, parse_urls
+from knowledge.llm_client import Endpoint, Generation, LlmClient, LlmUnavailable, parse_urls
 from knowledge.llm_server import (
     EmbeddedServer,
+    LlmBuilding,
     ServerSpec,
+    build_in_progress,
+    cache_dir,
+    choose_engine,
     cpu_flags_text,
-    find_llama_server,
     measure_threads,
     repack_choice,
+    start_detached,
     thread_candidates,
 )
 from knowledge.prompt import build_messages
@@ -29,6 +33,7 @@ from knowledge.sections import CONTENT_DIR, content_hash, load_sections
 log = logging.getLogger(__name__)
 
 CHAT_TEMPLATE_TOKENS = 24  # room for the chat template's role markers
+BUILD_POLL_S = 5.0  # while llama-server is being built: how often to look for the binary
 
 
 class ReloadError(RuntimeError):
@@ -52,6 +57,8 @@ class KnowledgeRuntime:
         self.llm_info: dict = {}  # what serves generations: for the host record and /botinfo
         self.index_loaded_from_disk = False
         self.startup_s: dict[str, float] = {}
+        self._llm_lock = asyncio.Lock()
+        self._when_built: asyncio.Future | None = None  # resolves to the task that waits for the build
 
     async def start(self) -> None:
         """Embedder + index and the model server start side by side."""
@@ -64,6 +71,8 @@ class KnowledgeRuntime:
             self.index, self.index_loaded_from_disk = await asyncio.to_thread(self._load_or_build, None)
             self.startup_s["index"] = round(time.perf_counter() - t0, 3)
             self.client = await llm
+            if self.client is None:  # llama-server is still being built: start it once it is there
+                self._when_built = start_detached(self._start_when_built, "llama-server start once built")
         except BaseException:
             llm.cancel()
             await asyncio.gather(llm, return_exceptions=True)
@@ -109,27 +118,41 @@ class KnowledgeRuntime:
                                  min_score=self.settings.min_retrieval_score)
 
     # LLM ----------------------------------------------------------------------
-    async def _start_llm(self) -> LlmClient:
+    async def _start_llm(self) -> LlmClient | None:
+        """The client of the model server(s); None while bootstrap is still building
+        llama-server in the background (a first start on a new machine)."""
         s = self.settings
         if self.external:
             return await self._connect_external()
         t0 = time.perf_counter()
-        binary = find_llama_server(s.llama_server_bin)
+        try:
+            engine = choose_engine(s.llm_server, s.llama_server_bin)
+        except LlmBuilding as building:
+            log.info("llama-server is still being built (started %d min ago); knowledge questions get "
+                     "their sources until it is there", building.build.minutes)
+            self.llm_info = {"kind": "embedded llama-server", "building": True,
+                             "summary": "embedded llama-server, still being built"}
+            return None
+        binary = engine.binary
+        if engine.prebuilt and build_in_progress() is not None:
+            log.info("the native llama-server is still being built; serving with %s until the next start",
+                     engine.name)
         no_repack, why = repack_choice(cpu_flags_text(), s.llm_amx_repack)
-        log.info("llama-server %s; %s", binary, why)
+        log.info("%s %s; %s", engine.name, binary, why)
         slots = s.llm_slots or 1
         spec = ServerSpec(binary=binary, model=self.model_path, n_ctx=s.n_ctx, slots=slots,
-                          n_gpu_layers=s.n_gpu_layers, no_repack=no_repack)
+                          n_gpu_layers=s.n_gpu_layers, no_repack=no_repack, launcher_args=engine.launcher_args)
         threads, threads_batch = await self._choose_threads(spec)
         spec = replace(spec, threads=threads, threads_batch=threads_batch)
         self.server = await EmbeddedServer(spec, s.data_dir / "llama-server.log", s.llm_start_timeout_s).start()
         self.startup_s["llm"] = round(time.perf_counter() - t0, 3)
         self.llm_info = {
-            "kind": "embedded llama-server", "binary": str(binary), "url_host": self.server.endpoint.host,
+            "kind": "embedded llama-server", "engine": engine.name, "binary": str(binary),
+            "url_host": self.server.endpoint.host,
             "model": self.model_path.name, "slots": slots, "n_threads": threads, "n_threads_batch": threads_batch,
             "n_gpu_layers": s.n_gpu_layers, "repack": "off (--no-repack)" if no_repack else "on",
             "repack_reason": why, "ready_s": self.server.ready_s,
-            "summary": f"embedded llama-server, {self.model_path.name}, -t {threads} -tb {threads_batch}, "
+            "summary": f"embedded {engine.name}, {self.model_path.name}, -t {threads} -tb {threads_batch}, "
                        f"{slots} slot(s), repack {'off' if no_repack else 'on'}",
         }
         return LlmClient([self.server.endpoint], slots=slots, max_waiting=s.queue_size,
@@ -143,7 +166,7 @@ class KnowledgeRuntime:
         if s.n_threads is not None:
             return s.n_threads, s.n_threads_batch or s.n_threads
         candidates = thread_candidates()
-        key = (f"llama-server-threads:{spec.binary.resolve()}:{self.model_path.name}:"
+        key = (f"llama-server-threads:{spec.binary.resolve()}{''.join(spec.launcher_args)}:{self.model_path.name}:"
                f"{self.model_path.stat().st_size}:{candidates}:{spec.no_repack}")
         remembered = await self.store.recall(key) if self.store is not None else None
         if remembered is None:
@@ -179,8 +202,45 @@ class KnowledgeRuntime:
                                     f"model {model}"}
         return LlmClient(endpoints, slots=slots, max_waiting=s.queue_size, model_name=model)
 
+    async def _start_when_built(self) -> None:
+        """Poll for the binary the background build links, and start the server as soon
+        as it is there, so the first knowledge question after the build does not pay for
+        the start (and the thread measurement) itself."""
+        while self.client is None:
+            await asyncio.sleep(BUILD_POLL_S)
+            building = build_in_progress() is not None
+            try:
+                await self._ensure_llm()
+                return
+            except LlmUnavailable:
+                if not building:  # the build ended without a binary: the next question says so
+                    log.error("the llama-server build ended without a binary; see %s",
+                              cache_dir() / "llama-server-build.log")
+                    return
+            except Exception:
+                log.exception("llama-server failed to start after its build")
+                return
+
+    async def _ensure_llm(self) -> LlmClient:
+        """The client; started now if the runtime began while llama-server was being built.
+        Raises LlmBuilding while it still is."""
+        if self.client is not None:
+            return self.client
+        async with self._llm_lock:
+            if self.client is None:
+                try:
+                    self.client = await self._start_llm()
+                except FileNotFoundError as exc:
+                    raise LlmUnavailable(str(exc)) from exc
+                if self.client is None:
+                    build = build_in_progress()
+                    raise LlmBuilding(build) if build else LlmUnavailable("llama-server was not built")
+            return self.client
+
     async def generate(self, question: str, hits: list[Hit], facts: str | None, *, on_token=None,
                        on_queue=None, cancel=None) -> Generation:
+        if self.client is None:  # raises LlmBuilding at once while the build still runs
+            await self._ensure_llm()
         messages, max_tokens = await self.fit_prompt(question, hits, facts)
         return await self.client.generate(
             messages, max_tokens=max_tokens, timeout_s=self.settings.generation_timeout_s,
@@ -210,6 +270,13 @@ class KnowledgeRuntime:
                 return messages, max(16, n_ctx - prompt_tokens)
 
     async def close(self) -> None:
+        if self._when_built is not None:
+            waiting, self._when_built = self._when_built, None
+            if waiting.done():
+                waiting.result().cancel()
+                await asyncio.gather(waiting.result(), return_exceptions=True)
+            else:
+                waiting.cancel()
         if self.client is not None:
             await self.client.close()
             self.client = None

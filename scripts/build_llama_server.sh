@@ -6,9 +6,15 @@
 # A clean clone on the same machine reuses the binary; another CPU (a native build is not
 # portable) or other cmake arguments build a new one.
 #
-# Usage: scripts/build_llama_server.sh [--link PATH] [--print-path]
+# Usage: scripts/build_llama_server.sh [--link PATH] [--print-path] [--if-cached]
 #   --link PATH    make PATH a symlink to the cached binary (bootstrap: .venv/bin/llama-server)
 #   --print-path   print the binary's path on stdout (the only stdout output)
+#   --if-cached    only link/print a binary already built; exit 3 when there is none
+#                  (bootstrap then builds in the background)
+# While it builds it holds an flock on $cache/llama-server-<version>.lock: a second build
+# waits for the first, and RigBot reads it to tell a knowledge question that the model
+# server is still being built (knowledge/llm_server.py build_in_progress; the compile's
+# own progress is read from $cache/llama-server-*.tmp.*.build.log).
 # Environment:
 #   LLAMA_CPP_VERSION   llama-cpp-python version whose sdist is used (default: the pin in
 #                       constraints.txt, else 0.3.36)
@@ -21,10 +27,12 @@ cd "$(dirname "$0")/.."
 
 link=""
 print_path=0
+if_cached=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --link) link="$2"; shift 2 ;;
     --print-path) print_path=1; shift ;;
+    --if-cached) if_cached=1; shift ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -71,6 +79,7 @@ if [ -x "$bin" ]; then
   echo "llama-server $version (cached, key $key): $bin" >&2
   finish
 fi
+[ "$if_cached" = 1 ] && exit 3
 
 mkdir -p "$cache"
 exec 9>"$cache/llama-server-$version.lock"

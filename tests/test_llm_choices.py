@@ -47,7 +47,30 @@ def test_no_repack_reaches_the_command_line():
     assert cmd[cmd.index("-t") + 1] == "1" and cmd[cmd.index("-tb") + 1] == "2"
     assert cmd[cmd.index("-np") + 1] == "2" and cmd[cmd.index("-c") + 1] == "4096", "n_ctx is per slot"
     assert "--no-repack" in cmd and cmd[cmd.index("--host") + 1] == "127.0.0.1"
-    assert "--no-repack" not in ServerSpec(binary=Path("b"), model=Path("m")).command(1)
+    assert "--no-repack" not in ServerSpec(binary=Path("b"), model=Path("m")).command(1, cpu_flags=EPYC)
+
+
+def test_the_host_choice_applies_when_no_one_chose(monkeypatch):
+    spec = ServerSpec(binary=Path("b"), model=Path("m"))  # no_repack left to the host
+    assert "--no-repack" in spec.command(1, cpu_flags=SAPPHIRE_RAPIDS)
+    assert "--no-repack" not in spec.command(1, cpu_flags=EPYC)
+    assert "--no-repack" not in ServerSpec(binary=Path("b"), model=Path("m"), no_repack=False).command(
+        1, cpu_flags=SAPPHIRE_RAPIDS), "RIGBOT_LLM_AMX_REPACK=1 wins over the host"
+    import knowledge.llm_server as llm_server
+
+    monkeypatch.setattr(llm_server, "cpu_flags_text", lambda: SAPPHIRE_RAPIDS)
+    assert "--no-repack" in spec.command(1), "without flags given, this machine's are read"
+
+
+def test_the_tests_own_server_goes_through_the_same_choice():
+    """The external_server fixture of test_llm_server.py: on an AMX host it crashed while
+    starting (-11) when it built its command without the AMX choice."""
+    from llm_servers import external_process
+
+    amx = external_process(Path("/x/llama-server"), Path("/m.gguf"), None, cpu_flags=SAPPHIRE_RAPIDS)
+    plain = external_process(Path("/x/llama-server"), Path("/m.gguf"), None, cpu_flags=EPYC)
+    assert "--no-repack" in amx.command and "--no-repack" not in plain.command
+    assert amx.command[amx.command.index("-np") + 1] == "2"
 
 
 def test_urls_are_split_and_normalised():

@@ -163,13 +163,14 @@ def test_stopping_the_bot_leaves_no_model_server(console_data_dir, sig):
 @pytest.fixture(scope="module")
 async def external_server(tmp_path_factory):
     """A second llama-server with 2 slots, started here as a user would run one."""
+    from llm_servers import external_process
+
     from knowledge.llm import default_model_path
     from knowledge.llm_client import httpx
-    from knowledge.llm_server import ServerProcess, ServerSpec, find_llama_server
+    from knowledge.llm_server import find_llama_server
 
-    spec = ServerSpec(binary=find_llama_server(), model=default_model_path(), n_ctx=1024, slots=2,
-                      threads=1, threads_batch=1)
-    server = ServerProcess(spec, tmp_path_factory.mktemp("external") / "llama-server.log")
+    server = external_process(find_llama_server(), default_model_path(),
+                              tmp_path_factory.mktemp("external") / "llama-server.log")
     server.spawn()
     try:
         async with httpx().AsyncClient(trust_env=False) as http:
@@ -195,6 +196,14 @@ async def pool_service(external_server, knowledge_service, knowledge_data_dir, t
     await svc.knowledge()
     yield svc
     await svc.close()
+
+
+def test_the_external_server_runs_with_this_hosts_choices(external_server):
+    from knowledge.llm_server import cpu_flags_text, has_amx
+
+    assert external_server.proc.args == external_server.command
+    assert ("--no-repack" in external_server.command) == has_amx(cpu_flags_text()), \
+        "started through ServerSpec.command, which turns repacking off on AMX CPUs"
 
 
 async def test_pool_skips_a_dead_endpoint(pool_service, external_server):

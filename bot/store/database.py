@@ -7,9 +7,14 @@ same on both."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 
@@ -55,6 +60,14 @@ class Session(ABC):
 
 
 class Database(Session):
+    """Every engine's connect() hands its database to `close_at_exit` and its close()
+    takes it back with `closed`, so no connection outlives the process's end."""
+
+    @abstractmethod
+    def abandon(self) -> None:
+        """Let the connection go without the event loop (it may be closed already): called
+        at interpreter exit for a database nobody closed. Must not block."""
+
     @abstractmethod
     def transaction(self, *, migration: bool = False) -> AbstractAsyncContextManager[Session]:
         """A transaction that commits when the block ends and rolls back on an error.
@@ -69,3 +82,41 @@ class Database(Session):
     @abstractmethod
     def where(self) -> str:
         """Where the data lives, for messages (no password)."""
+
+
+# connections nobody closed ------------------------------------------------------------
+# held strongly: a database dropped unclosed may still have its connection referenced
+# elsewhere (a pending future, a cycle), and then only this hook would ever stop its thread
+_unclosed: set[Database] = set()
+_unclosed_lock = threading.Lock()
+_exit_hook_installed = False
+
+
+def close_at_exit(db: Database) -> Database:
+    """Let `db` go at interpreter exit if its owner never closes it (a harness that drops
+    the bot without close(), an exception past the adapter, Ctrl-C). aiosqlite runs each
+    connection on a thread that is not a daemon, and the interpreter joins such threads
+    before running atexit handlers: one forgotten connection kept the process alive for
+    ever. So the hook is registered with threading's own pre-join hook, as
+    concurrent.futures does, and applies to every connection the store opens."""
+    global _exit_hook_installed
+    with _unclosed_lock:
+        _unclosed.add(db)
+        if not _exit_hook_installed:
+            threading._register_atexit(_abandon_unclosed)
+            _exit_hook_installed = True
+    return db
+
+
+def closed(db: Database) -> None:
+    with _unclosed_lock:
+        _unclosed.discard(db)
+
+
+def _abandon_unclosed() -> None:
+    with _unclosed_lock:
+        left = list(_unclosed)
+        _unclosed.clear()
+    for db in left:
+        with contextlib.suppress(Exception):  # exiting: nothing to report it to
+            db.abandon()

@@ -17,7 +17,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.store.database import Database, Row, Session, StoreUnavailable, reason
+from bot.store.database import (
+    Database,
+    Row,
+    Session,
+    StoreUnavailable,
+    close_at_exit,
+    closed,
+    reason,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +97,7 @@ class PostgresDatabase(_PostgresSession, Database):
             raise StoreUnavailable(
                 f"RigBot cannot connect to PostgreSQL at {redacted(url)} ({reason(exc)}); check "
                 "RIGBOT_DATABASE_URL and that the server is running.") from exc
-        return cls(pool, url)
+        return close_at_exit(cls(pool, url))
 
     @property
     def where(self) -> str:
@@ -115,3 +123,10 @@ class PostgresDatabase(_PostgresSession, Database):
         except asyncio.CancelledError:
             self.pool.terminate()
             raise
+        finally:
+            closed(self)
+
+    def abandon(self) -> None:
+        # asyncpg runs no thread; this only tells the server now rather than when the
+        # sockets close with the process
+        self.pool.terminate()

@@ -18,7 +18,15 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.store.database import Database, Row, Session, StoreUnavailable, reason
+from bot.store.database import (
+    Database,
+    Row,
+    Session,
+    StoreUnavailable,
+    close_at_exit,
+    closed,
+    reason,
+)
 
 BUSY_TIMEOUT_MS = 15000  # how long a writer waits for another process's write lock
 
@@ -85,7 +93,7 @@ class SQLiteDatabase(_SQLiteSession, Database):
             if isinstance(exc, (OSError, sqlite3.Error)):
                 raise cls.unavailable(path, exc) from exc
             raise
-        return cls(conn, path)
+        return close_at_exit(cls(conn, path))
 
     @staticmethod
     def unavailable(path: Path, exc: BaseException) -> StoreUnavailable:
@@ -121,7 +129,13 @@ class SQLiteDatabase(_SQLiteSession, Database):
             await self.conn.execute_fetchall("COMMIT")
 
     async def close(self) -> None:
-        await self.conn.close()
+        try:
+            await self.conn.close()
+        finally:
+            closed(self)
+
+    def abandon(self) -> None:
+        self.conn.stop()  # the worker thread ends once the statements queued before this are done
 
 
 async def _set_wal(conn) -> None:

@@ -14,6 +14,7 @@ from collections import Counter
 from rules.catalog import Catalog, Gpu
 from rules.parse.models import FAMILY_WORDS
 from rules.parse.numbers import SIZE_UNIT, size_gib, zh_number
+from rules.parse.reading import LazyPattern as _LazyPattern
 from rules.parse.reading import Patterns, Reading, cached_per_catalog
 from rules.parse.text import NUM, Text, anchor, bounded, flex
 
@@ -395,36 +396,12 @@ def _card_pattern(k: str) -> str:
             rf"(?![a-z]){_NOT_GLUED_NUMBER}{_GPU_SIZE}{_GPU_COUNT_AFTER}")
 
 
-class _LazyPattern:
-    """A regex compiled on first use: the open catalog has thousands of keys, and a
-    question only ever tries the few whose anchor it contains."""
-
-    __slots__ = ("_source", "_compiled")
-
-    def __init__(self, source: str) -> None:
-        self._source, self._compiled = source, None
-
-    def _re(self) -> re.Pattern[str]:
-        if self._compiled is None:
-            self._compiled = re.compile(self._source)
-        return self._compiled
-
-    def search(self, text: str, *args) -> re.Match[str] | None:
-        return self._re().search(text, *args)
-
-    def match(self, text: str, *args) -> re.Match[str] | None:
-        return self._re().match(text, *args)
-
-    def finditer(self, text: str, *args):
-        return self._re().finditer(text, *args)
-
-
 @cached_per_catalog
 def _gpu_patterns(catalog: Catalog) -> Patterns:
     """One pattern per GPU key, with an optional count before ("2x", "2 ") or after
     ("x2", "2 cards") and an optional memory size before or after ("16gb 4060 ti", "3060 12gb")."""
     keys = sorted({k for gpu in catalog.gpus if gpu.vendor != "apple" for k in gpu.keys}, key=len, reverse=True)
-    return Patterns([(re.compile(_card_pattern(k)), k, anchor(k)) for k in keys], keys=keys)
+    return Patterns([(_LazyPattern(_card_pattern(k)), k, anchor(k)) for k in keys], keys=keys)
 
 
 @cached_per_catalog

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 
 from rules.catalog import Catalog
-from rules.parse.reading import Patterns, Reading, cached_per_catalog
-from rules.parse.text import NUM, Text, anchor, bounded, flex
+from rules.parse.reading import LazyPattern, Patterns, Reading, cached_per_catalog
+from rules.parse.text import NUM, Text, anchor, bounded, bounded_source, flex
 
 _KV_WORD = r"(q8_0|q8|8[\s-]*bit|q4_0|q4|4[\s-]*bit|f16|fp16)"
 _KV_CACHE = re.compile(rf"{_KV_WORD}\s*(?:kv|k/v)[\s-]*cache|(?:kv|k/v)[\s-]*cache\s*(?:in|at|of|=|:|用|为|是|设为|量化为?)?\s*{_KV_WORD}")
@@ -76,7 +76,7 @@ def _quant_patterns(catalog: Catalog) -> Patterns:
         if re.search(r"[\u4e00-\u9fff]", word):
             out.append((re.compile(re.escape(word)), name, word))
         else:
-            out.append((bounded(flex(word)), name, anchor(word)))
+            out.append((LazyPattern(bounded_source(flex(word))), name, anchor(word)))
     return Patterns(out, keys=[w for w, _ in pairs])
 
 
@@ -84,7 +84,8 @@ def _quant_patterns(catalog: Catalog) -> Patterns:
 def _model_patterns(catalog: Catalog) -> Patterns:
     pairs = [(alias, m.name) for m in catalog.models for alias in m.aliases]
     pairs.sort(key=lambda p: len(p[0]), reverse=True)
-    return Patterns([(bounded(flex(alias)), name, anchor(alias)) for alias, name in pairs], keys=[a for a, _ in pairs])
+    return Patterns([(LazyPattern(bounded_source(flex(alias))), name, anchor(alias)) for alias, name in pairs],
+                    keys=[a for a, _ in pairs])
 
 
 def read_gguf_path(question: str, t: Text, r: Reading) -> None:

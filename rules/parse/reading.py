@@ -60,6 +60,30 @@ def catalog_of(key: int) -> Catalog:
     return _catalogs[key]
 
 
+class LazyPattern:
+    """A regex compiled on first use: catalogs have thousands of keys, and a question only
+    ever tries the few whose words it contains (compiling them all cost a cold start ~1 s)."""
+
+    __slots__ = ("_source", "_compiled")
+
+    def __init__(self, source: str) -> None:
+        self._source, self._compiled = source, None
+
+    def _re(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self._source)
+        return self._compiled
+
+    def search(self, text: str, *args) -> re.Match[str] | None:
+        return self._re().search(text, *args)
+
+    def match(self, text: str, *args) -> re.Match[str] | None:
+        return self._re().match(text, *args)
+
+    def finditer(self, text: str, *args):
+        return self._re().finditer(text, *args)
+
+
 class Patterns(list):
     """(pattern, name, anchor) triples in matching order (longest first), indexed by
     anchor: a question is tried only against the patterns whose every word and number it

@@ -38,7 +38,12 @@ def anchor(key: str) -> str:
 
 def bounded(pattern: str) -> re.Pattern[str]:
     """A pattern that starts and ends on a word boundary (plural 's' allowed)."""
-    return re.compile(rf"(?<![a-z0-9.]){pattern}(?:s)?(?![a-z0-9])")
+    return re.compile(bounded_source(pattern))
+
+
+def bounded_source(pattern: str) -> str:
+    """bounded()'s regex, not yet compiled (for patterns compiled on first use)."""
+    return rf"(?<![a-z0-9.]){pattern}(?:s)?(?![a-z0-9])"
 
 
 class Text:

@@ -30,6 +30,8 @@ _COUNT_ONLY = re.compile(
     r"|\b(?:just|only|with|use|using)\s+(?:a\s+single\s+|a\s+)?(one|two|three|four|five|six|seven|eight|single)\b"
     r"(?!\s*(?:bit|b\b|k\b|gb|more|model))"
 )
+# one more of the same card: "add a second one", "another 3090", "再加一张"
+_ONE_MORE = re.compile(r"\b(?:add|adding|buy|with|plus|get)\s+(?:a\s+)?(?:second|another|one more)\b|再加一?[张块]|加一[张块]")
 _WORD_COUNTS = {"single": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                 "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8}
 
@@ -76,12 +78,16 @@ def merge(previous: Query, previous_question: str, question: str, new: Query,
         return None
     catalog = catalog or default_catalog()
     count = _count_only(question) if not new.gpu_names else None
+    if not new.gpu_names and previous.gpu_names and _ONE_MORE.search(question):
+        count = (previous.gpu_counts or [1])[0] + 1  # "and if I add a second one?", "再加一张"
     own_model = new.has_model or bool(new.gguf_path)
     own_devices = any(getattr(new, f) for f in _DEVICE_FIELDS)
     own_ram = not own_devices and any(getattr(new, f) for f in _RAM_FIELDS)
     asks = {f: getattr(new, f) for f in _ASK_FIELDS if getattr(new, f) is not None}
     asks.update({f: True for f in _ASK_FLAGS if getattr(new, f)})
     tied = bool(_FOLLOW_UP.search(question)) or count is not None
+    # "my machine is an M2 Max 64G" then "can it run qwen2.5 72b?": the hardware said first stays
+    tied = tied or (previous.has_hardware and not previous.has_model and own_model and not own_devices)
     modifiers_only = (not own_model and not own_devices and not own_ram
                       and bool(new.quant or new.context or new.kv_cache_type or asks))
     if not (tied or modifiers_only):  # "why is RAM bandwidth important?", a whole new question
@@ -128,6 +134,8 @@ def merge(previous: Query, previous_question: str, question: str, new: Query,
         return None
     # the previous query was a sizing one (`is_sizing`), so its intent is never EXPLAIN
     merged["intent"] = new.intent if new.intent in _FOLLOW_ON else previous.intent
+    if own_model and not previous.has_model and merged["intent"] in (Intent.RECOMMEND, Intent.REQUIREMENTS):
+        merged["intent"] = Intent.CAN_RUN  # hardware first, then a model: can that hardware run it?
     if asks.get("users"):  # "what about 20 users?": the serving sizing, again
         merged["intent"] = Intent.SERVE
     elif asks.get("train_method") or asks.get("batch_size") or asks.get("sequence_length"):

@@ -23,6 +23,9 @@ from reading_check import (
 
 THRESHOLD = 0.98  # issue 17 asked for 90%; 99.4% is read right now
 CORPUS = Path(__file__).parent / "data" / "reading_corpus.toml"
+# 120 questions written without looking at the parser: 108 (90.0%) were read right when first
+# measured; the twelve misreadings were then fixed, so it is a regression set from here on
+HOLDOUT = Path(__file__).parent / "data" / "reading_holdout.toml"
 # where the full report is also written, when set (`./rigbot-bench reading` prints the same tables)
 REPORT_DIR = os.environ.get("RIGBOT_READING_REPORT_DIR")
 
@@ -65,4 +68,12 @@ def test_corpus_questions_are_read_as_meant(catalog, items):
         Path(REPORT_DIR).mkdir(parents=True, exist_ok=True)
         (Path(REPORT_DIR) / "reading_corpus.txt").write_text(report + "\n", "utf-8")
     print("\n" + report)
+    assert pass_rate(outcomes) >= THRESHOLD, report
+
+
+def test_held_out_questions_are_read_as_meant(catalog):
+    items = load_corpus(HOLDOUT)
+    assert len(items) >= 120 and all(not unknown_names(i.expect, catalog) for i in items)
+    outcomes = judge_all(items, catalog)
+    report = "\n\n".join([format_table(f"held-out set ({len(items)})", outcomes), format_failures(outcomes)])
     assert pass_rate(outcomes) >= THRESHOLD, report

@@ -84,6 +84,8 @@ def _parse(question: str, catalog: Catalog) -> Query:
 
     fields = r.fields
     intent = intent_of(raw, t.text, fields)
+    if intent == Intent.FINE_TUNE and fields.get("context") and not fields.get("sequence_length"):
+        fields["sequence_length"] = fields.pop("context")  # "4096 tokens" in a fine-tuning question
     if pasted.run_log is not None and not r.failed:
         fields["run_log"] = pasted.run_log
         if wants_diagnosis(raw) or (pasted.run_log.has_run_facts and not words_named_model

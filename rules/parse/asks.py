@@ -27,7 +27,8 @@ _USERS = re.compile(
     rf"|(?<![a-z0-9])-np\s*{_NUMBER}(?![\d.])|--parallel\s*[= ]?\s*{_NUMBER}"
 )
 _PROMPT = re.compile(
-    rf"{_NUMBER}[- ]?(?:token|tok)s?[- ](?:long\s+)?(?:prompt|input|document|system prompt)"
+    rf"{_NUMBER}[- ]?(?:token|tok)s?[- ](?:long\s+)?(?:prompt|input|document|doc|file|codebase|text|article|paper|pdf"
+    r"|system prompt)"
     rf"|prompts?\s+(?:of|with)\s+{_NUMBER}\s*tokens?"
     rf"|{_NUMBER}\s*(?:个)?\s*token\s*的?\s*(?:提示词?|输入|prompt)"
     rf"|(?:prompt|提示词?|输入)\s*(?:length|长度)?\s*(?:了)?\s*[:：=为是]?\s*{_NUMBER}\s*(?:个)?\s*(?:tokens?)?(?![a-z0-9])"
@@ -52,7 +53,7 @@ _EXPERTS_IN_RAM = re.compile(
     r"|(?:the\s+)?(?:moe\s+)?(?:experts?|expert\s+layers|moe\s+layers)\s+(?:layers\s+)?(?:kept\s+|offloaded\s+|left\s+|placed\s+|put\s+)?"
     r"(?:in|on|to|into)\s+(?:the\s+)?(?:system\s+)?(?:ram|cpu|memory)"
     r"|(?:offload|put|keep|place)\s+(?:the\s+)?(?:moe\s+)?experts?\s+(?:layers\s+)?(?:in|on|to|into)\s+(?:the\s+)?(?:system\s+)?(?:ram|cpu|memory)"
-    r"|(?:把\s*)?(?:moe\s*)?(?:专家|moe)\s*(?:层|权重)?\s*(?:都)?\s*(?:放|放在|放到|放进|卸载到|卸载|在|留在|跑在|offload到|丢到|扔到)\s*(?:系统)?\s*(?:内存|cpu)(?:里|上)?")
+    r"|(?:把\s*)?(?:moe\s*)?(?:专家|moe)\s*(?:层|权重)?\s*(?:都|全部|全)?\s*(?:放|放在|放到|放进|卸载到|卸载|在|留在|跑在|offload到|丢到|扔到)\s*(?:系统)?\s*(?:内存|cpu)(?:里|上)?")
 _FIRST_TOKEN = re.compile(r"first (?:token|word)|\bttft\b|time to first|before it starts answering"
                           r"|首个?\s*token|首字")
 _FULL_CONTEXT = re.compile(

@@ -208,7 +208,7 @@ def _apple_memory(t: Text, spans: list[tuple[int, int]]) -> float | None:
 
 # --- RAM -------------------------------------------------------------------------------
 _SIZE_AFTER_KIND = rf"(?:\s*[,，]?\s*{NUM}\s*{SIZE_UNIT}(?!\s*(?:vram|显存|model|模型|file)))?"
-_RAM_KIND = re.compile(rf"(?:{NUM}\s*{SIZE_UNIT}\s*(?:of\s*)?)?(lp)?ddr([3-6])(x)?(?:[\s\-_@]*(\d{{4,5}}))?"
+_RAM_KIND = re.compile(rf"(?:{NUM}\s*{SIZE_UNIT}\s*(?:of\s*|的\s*)?)?(lp)?ddr([3-6])(x)?(?:[\s\-_@]*(\d{{4,5}}))?"
                        rf"(?:\s*(?:mt/s|mts|mhz))?{_SIZE_AFTER_KIND}")
 _RAM_KIND_SPEED_FIRST = re.compile(rf"(?:{NUM}\s*{SIZE_UNIT}\s*(?:of\s*)?)?(\d{{4,5}})\s*(?:mt/s|mts|mhz)\s*"
                                    rf"(lp)?ddr([3-6])(x)?{_SIZE_AFTER_KIND}")
@@ -262,7 +262,16 @@ def read_leftover_size(t: Text, r: Reading, catalog: Catalog) -> None:
     sizes = list(_LEFTOVER_SIZE.finditer(t.text))
     if not sizes or r.failed:
         return
-    unified = any(catalog.gpu(n).unified_memory for n in r.fields.get("gpu_names", []))
+    cards = [(catalog.gpu(n), c) for n, c in zip(r.fields.get("gpu_names", []), r.fields.get("gpu_counts", []),
+                                                 strict=False)]
+    unified = any(g.unified_memory for g, _ in cards)
+    total_vram = sum(g.vram_gib * c for g, c in cards)
+    for m in list(sizes):
+        if cards and abs(size_gib(float(m.group(1)), m.group(2)) - total_vram) < _SIZE_TOLERANCE_GIB * len(cards):
+            t.take(m)  # "3x3090 = 72GB total", "48gb? (2x3090)": the cards' own memory, added up
+            sizes.remove(m)
+    if not sizes:
+        return
     if len(sizes) == 1 and r.fields.get("ram_gib") is None and not unified:
         m = sizes[0]
         t.take(m)
@@ -302,7 +311,7 @@ def _ram_kind(r: Reading, catalog: Catalog, lp: str | None, gen: str, x: str | N
 
 # --- CPUs ------------------------------------------------------------------------------
 _CPU_ONLY = re.compile(
-    r"no\s*(?:dedicated\s*|discrete\s*)?(?:gpu|graphics card|video card)|without\s*(?:a\s*)?(?:gpu|graphics card)"
+    r"no\s*(?:dedicated\s*|discrete\s*)?(?:gpu|graphics card|video card|dgpu)|without\s*(?:a\s*)?(?:gpu|graphics card)"
     r"|cpu[\s-]*(?:inference\s+)?only|only\s*(?:a\s*|the\s*|my\s*)?cpu|on\s*(?:the\s*|my\s*|a\s*)?cpu\b|pure\s*cpu"
     r"|没有?显卡|无显卡|不用显卡|没有?独显|无独显|没有?独立显卡|纯\s*cpu|只用\s*cpu|只有\s*cpu|用\s*cpu\s*跑|仅\s*cpu|集显|核显"
 )
@@ -475,6 +484,8 @@ _LAPTOP = re.compile(r"(?<![a-z0-9-])(?:laptop|notebook|mobile|max-q)(?![a-z0-9-
 _UNKNOWN_GPU = re.compile(
     r"(?<![a-z0-9])(?:rtx|gtx|rx|arc|radeon|geforce|quadro|tesla|titan|instinct)\s*-?\s*"
     r"([a-z]?\d{2,5}[a-z]*(?:\s*(?:ti|super|xtx|xt|max|pro|ultra))?)"
+    # accelerators of vendors the catalog has none of: "昇腾910B", "MTT S4000", "Gaudi 3"
+    r"|(?:ascend|昇腾|摩尔线程|mtt|寒武纪|cambricon|mlu|海光|dcu|沐曦|壁仞|biren|gaudi|habana)\s*-?\s*[a-z]?\d{1,4}[a-z]*"
     # data-centre and China-market names the catalog lacks: "H20", "L20", "4090D"
     r"|(?<![a-z0-9\-.])(?:[hlb]\d{2,3}[a-z]?|[1-9]\d{3}d)(?![a-z0-9])(?!\s*(?:b\b|billion|亿))"
 )

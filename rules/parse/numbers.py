@@ -34,6 +34,9 @@ def zh_number(word: str) -> int:
 def normalise_counts(text: str) -> str:
     """Rewrite every way of counting GPUs as "Nx " before the card name."""
     # Chinese: 六张3090, 十二块4090, 八卡a100, 双卡, 两个4090
+    # Chinese numerals before a memory size: "六十四G" is 64 GB; "两根32G" is two modules
+    text = re.sub(rf"{_ZH_NUMBER}\s*(?=(?:g|gb|t|tb)(?![a-z]))", lambda m: str(zh_number(m.group(1))), text)
+    text = re.sub(rf"{_ZH_NUMBER}\s*(?:根|条)\s*(?=\d)", lambda m: f" {zh_number(m.group(1))}x ", text)
     # a space before "Nx" keeps it apart from a card's memory or number ("1060 3g两张", "p40一张")
     text = re.sub(rf"{_ZH_NUMBER}\s*(?:张|块|片|卡)", lambda m: f" {zh_number(m.group(1))}x ", text)
     text = re.sub(r"(?<![\d.])(\d{1,2})\s*(?:张|块|片|卡)(?!\s*[a-z]*\s*(?:内存|ram))", r" \1x ", text)

@@ -193,8 +193,12 @@ def _vllm_answer(query: Query, catalog: Catalog) -> SizingResult:
     rig = rig_from_query(query, catalog)
     vram = min(g.vram_gib for g, _ in rig.gpus)
     f = vllm_size(model, quant, rig.gpu_count, vram, context, kv_dtype)
-    if query.intent == Intent.MAX_CONTEXT and f.weights_fit:
+    if query.intent == Intent.MAX_CONTEXT and f.weights_fit and f.max_model_len:
+        # the answer is the largest context: sequences are counted at it, and the default is not assumed
+        default_note = say(lang, "note_context", context=context, native=model.native_context)
+        notes = [n for n in notes if n != default_note]
         context = f.max_model_len
+        f = vllm_size(model, quant, rig.gpu_count, vram, context, kv_dtype)
     what = say(lang, "what", model=model.name, quant=quant.name, context=context)
     where = rig.describe(lang)
     lines = [say(lang, "vllm_first", runtime=named, what=what, where=where)]

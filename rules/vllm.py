@@ -25,16 +25,19 @@ from rules.schema import GIB
 GPU_MEMORY_UTILIZATION = 0.9
 # PagedAttention's default block size on CUDA (vllm/config/cache.py: block_size 16).
 BLOCK_SIZE = 16
-# Per GPU, inside the 0.9: the profiling run's activation peak, non-torch memory (NCCL,
-# cuBLAS workspaces) and the CUDA graphs. Taken from vLLM's own start-up logs, where the
-# KV memory left = 0.9 x VRAM - weights - this:
-#  * vllm-project/vllm#25350 (Qwen3 30B-A3B class, one 48 GB card, fp8 KV): "Model loading
-#    took 29.09 GiB", "Available KV cache memory: 10.55 GiB"
-#    -> 0.9 x 44.4 - 29.09 - 10.55 = 0.3 GiB... on that card with a short
-#    `--max-num-batched-tokens`; logs on 24 GB cards with default settings leave
-#    1-2 GiB (activation peak ~0.6-1.2 GiB at 8192 batched tokens, CUDA graphs
-#    0.3-0.9 GiB, "Graph capturing finished ... took 0.5 GiB").
-# RigBot takes 1.5 GiB: the middle of that range, said as an assumption in the answer.
+# Per GPU, inside the 0.9: the profiling run's activation peak (up to
+# --max-num-batched-tokens, 8192 by default), non-torch memory (NCCL, cuBLAS workspaces)
+# and the CUDA graphs. What vLLM's start-up logs show:
+#  * vLLM's own warning (V0, quoted in OptimalScale/LMFlow#942): "CUDA graphs can take
+#    additional 1~3 GiB memory per GPU"; V1 measures them: "Estimated CUDA graph memory:
+#    0.17 GiB total" (4x RTX 3090, TP 4, noonghunna/club-3090#127).
+#  * vllm-project/vllm#21348, Qwen3-235B-A22B-FP8 on 4x H100, TP 4: "Available KV cache
+#    memory: 8.11 GiB" per GPU; 0.9 x 80 - 54.7 GiB of weights leaves 17.3, so that
+#    MoE's profile run (plus an LMCache connector) took ~9 GiB: a big MoE needs far more
+#    than a dense model. SGLang on the same rig ("#tokens: 367404, K size: 8.23 GB,
+#    V size: 8.23 GB" at 0.93) is within 3% of this module's 15.8 GiB pool.
+# RigBot takes 1.5 GiB (dense models on one or a few consumer cards: activations ~1 GiB
+# at 8192 batched tokens, graphs 0.2-0.5 GiB) and says it as an assumption in the answer.
 OVERHEAD_GIB = 1.5
 # bytes per cached element: `--kv-cache-dtype auto` keeps the model's dtype (BF16/F16),
 # `fp8` (fp8_e4m3 / fp8_e5m2) one byte: twice the tokens.

@@ -39,6 +39,10 @@ from rules.serving import serving
 from rules.speed import expert_weight_bytes, gpu_class, speed, speed_from_bandwidth
 from rules.training import DEFAULT_BATCH, DEFAULT_SEQUENCE, LORA_RANK, METHODS, training_memory
 from rules.user_measurements import UserMeasurements, answer_lines, refine
+from rules.vllm import is_gguf_only as vllm_gguf_only
+from rules.vllm import quantization_flag as vllm_quant_flag
+from rules.vllm import sglang_command, vllm_command
+from rules.vllm import size as vllm_size
 
 DEFAULT_QUANT = "Q4_K_M"
 
@@ -135,6 +139,9 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
     gpus = [catalog.gpu(g.name) for g in result.hardware.gpus] if result.hardware else []
     apple = any(g.vendor == "apple" for g in gpus)
     nvidia = any(g.vendor == "nvidia" for g in gpus)
+    if (runtime in _VLLM_RUNTIMES and result.intent in _VLLM_INTENTS and result.model is not None and gpus
+            and not apple and not query.gguf_path and not query.options):
+        return _vllm_answer(query, catalog)
     named = say(lang, f"runtime_{runtime.replace('.', '_')}")
     if runtime in _NEEDS_APPLE and result.hardware is not None and not apple:
         lines.append(say(lang, "runtime_needs_apple", runtime=named))
@@ -158,6 +165,99 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
     if lines:
         answer = "\n".join([*lines, answer])
     return result.model_copy(update={"runtime": runtime, "command": command, "answer": answer})
+
+
+# runtimes sized as vLLM allocates (SGLang reserves a static fraction and pages its KV the same way)
+_VLLM_RUNTIMES = ("vllm", "sglang")
+_VLLM_INTENTS = {Intent.CAN_RUN, Intent.SERVE, Intent.MAX_CONTEXT, Intent.SPEED}
+
+
+def _vllm_answer(query: Query, catalog: Catalog) -> SizingResult:
+    """vLLM / SGLang on NVIDIA or AMD GPUs: 0.9 of each GPU, weights split over the
+    tensor-parallel ranks, the rest in 16-token KV blocks (rules/vllm.py). No partial
+    offload: it fits or it does not. Speed stays llama.cpp's bandwidth estimate, said so."""
+    lang = query.lang
+    runtime = query.runtime
+    named = say(lang, f"runtime_{runtime}")
+    model, _ = resolve_model(query, catalog)
+    changes: dict = {"kv_cache_type": None}
+    if not query.quant and not model.default_quant:
+        changes["quant"] = "BF16"  # vLLM serves the published checkpoint, not a GGUF
+    model, quant, context, notes = _model_setup(query.model_copy(update=changes), catalog)
+    if "quant" in changes:
+        notes.append(say(lang, "vllm_note_bf16", runtime=named))
+    kv_asked = query.kv_cache_type or "f16"
+    kv_dtype = "auto" if kv_asked == "f16" else "fp8"
+    if kv_asked == "q4_0":
+        notes.append(say(lang, "vllm_note_kv4"))
+    rig = rig_from_query(query, catalog)
+    vram = min(g.vram_gib for g, _ in rig.gpus)
+    f = vllm_size(model, quant, rig.gpu_count, vram, context, kv_dtype)
+    if query.intent == Intent.MAX_CONTEXT and f.weights_fit and f.max_model_len:
+        # the answer is the largest context: sequences are counted at it, and the default is not assumed
+        default_note = say(lang, "note_context", context=context, native=model.native_context)
+        notes = [n for n in notes if n != default_note]
+        context = f.max_model_len
+        f = vllm_size(model, quant, rig.gpu_count, vram, context, kv_dtype)
+    what = say(lang, "what", model=model.name, quant=quant.name, context=context)
+    where = rig.describe(lang)
+    lines = [say(lang, "vllm_first", runtime=named, what=what, where=where)]
+    if vllm_gguf_only(quant):
+        lines.append(say(lang, "vllm_gguf", runtime=named, quant=quant.name))
+    if not f.tp_ok:
+        lines.append(say(lang, "vllm_tp_fails", gpus=f.gpus, heads=model.heads, kv_heads=model.kv_heads,
+                         options=", ".join(str(t) for t in f.tp_options), tp=f.tp, pp=f.pp))
+    if len(rig.gpus) > 1:
+        lines.append(say(lang, "vllm_mixed", vram=vram))
+    numbers = dict(weights=f.weights_gib, per_gpu=f.weights_per_gpu_gib, tp=f.tp, pp=f.pp, gpus=f.gpus,
+                   budget=f.budget_gib, vram=f.vram_gib, overhead=f.overhead_gib, pool=f.kv_pool_gib,
+                   blocks=f"{f.blocks:,}", tokens=f"{f.tokens:,}", context=f"{context:,}",
+                   max_len=f"{f.max_model_len:,}", native=f"{model.native_context:,}", seqs=f.max_num_seqs,
+                   kib=f.kv_bytes_per_token / 1024, dtype=quant.name if kv_dtype == "auto" else "FP8")
+    if not f.weights_fit:
+        lines.append(say(lang, "vllm_no_fit_weights", headline=say(lang, "headline_does_not_fit"), **numbers))
+    elif not f.fits:
+        lines.append(say(lang, "vllm_no_fit_context", headline=say(lang, "headline_does_not_fit"), **numbers))
+        lines.append(say(lang, "vllm_numbers", **numbers))
+    else:
+        lines.append(say(lang, "vllm_fits", headline=say(lang, "headline_fits_gpu"), **numbers))
+        lines.append(say(lang, "vllm_numbers", **numbers))
+    users = query.users or 1
+    if f.fits and users > f.max_num_seqs:
+        lines.append(say(lang, "vllm_users_queue", users=users, seqs=f.max_num_seqs, context=f"{context:,}"))
+    s = None
+    if f.fits:
+        lf = fit(model, quant, context, rig).model_copy(update={"verdict": Verdict.FITS_GPU,
+                                                                   "gpu_layers": model.layers})
+        s = speed(model, quant, lf, rig, catalog)
+        if s:
+            lines.append(_speed_line(s, read_bytes_per_token(model, quant) / GB, lang, context) + " "
+                         + say(lang, "vllm_speed", runtime=named))
+    lines.append(_assumptions(notes + rig.assumptions + [say(lang, "vllm_note_overhead", overhead=f.overhead_gib)],
+                              lang))
+    command = None
+    if f.weights_fit:
+        repo = "<" + model.name.replace(" ", "-") + ">"
+        flag = vllm_quant_flag(quant, query.quant_written)
+        command = (vllm_command if runtime == "vllm" else sglang_command)(repo, f, flag)
+        lines.append(say(lang, "vllm_command", runtime=named, command=command))
+    verdict = Verdict.FITS_GPU if f.fits else Verdict.DOES_NOT_FIT
+    kv_total = f.kv_pool_gib * f.gpus
+    return SizingResult(
+        intent=query.intent if query.intent in _VLLM_INTENTS else Intent.CAN_RUN,
+        hardware=rig.hardware_info(),
+        model=_model_info(model, quant, context),
+        verdict=verdict,
+        memory=MemoryInfo(weights_gib=_r(f.weights_gib, 2), kv_cache_gib=_r(kv_total, 2),
+                          overhead_gib=_r(f.overhead_gib * f.gpus, 2),
+                          total_gib=_r(f.weights_gib + kv_total + f.overhead_gib * f.gpus, 2),
+                          available_gib=_r(f.vram_gib * f.gpus, 2),
+                          gpu_layers=model.layers if f.weights_fit else None, total_layers=model.layers),
+        speed=_rounded(s),
+        command=command,
+        runtime=runtime,
+        answer="\n".join(line for line in lines if line),
+    )
 
 
 def _read_as(query: Query, result: SizingResult) -> str | None:

@@ -310,6 +310,7 @@ class Query(_Model):
     model_file_gb: float | None = None  # "a 13 GB model" in a pure speed question
     gguf_path: str | None = None  # a local .gguf file named in the question
     quant: str | None = None
+    quant_written: str | None = None  # the quant as the question wrote it ("awq", "gptq"): one catalog entry covers both
     context: int | None = None
     kv_cache_type: str | None = None  # f16 | q8_0 | q4_0
     unknown_model: str | None = None  # a model name the catalog lacks, as written ("Zorblax-13B")

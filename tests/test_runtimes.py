@@ -28,11 +28,19 @@ def test_the_runtime_is_read(question, runtime):
 
 
 def test_a_named_runtime_is_echoed_first_and_in_the_json():
+    result = answer_question("exllamav2 qwen2.5 32b gptq on a 4090")
+    first, second = result.answer.splitlines()[:2]
+    assert "ExLlama" in first and "ExLlama" in second and "llama.cpp" in second
+    assert result.runtime == "exllama"
+    assert result.command is None and "llama-server" not in result.answer  # no GGUF that does not exist
+
+
+def test_vllm_is_sized_as_vllm_allocates():  # tests/test_vllm.py has the figures
     result = answer_question("qwen2.5 32b AWQ on a 4090 with vLLM")
     first, second = result.answer.splitlines()[:2]
-    assert "vLLM" in first and "vLLM" in second and "llama.cpp" in second
+    assert "vLLM" in first and "vLLM" in second and "sizes llama.cpp" not in result.answer
     assert result.runtime == "vllm"
-    assert result.command is None and "llama-server" not in result.answer  # no GGUF that does not exist
+    assert result.command.startswith("vllm serve") and "llama-server" not in result.answer
 
 
 def test_the_default_runtime_is_llama_cpp_and_said_nowhere_extra():

@@ -11,7 +11,7 @@ from rules.catalog import Catalog
 from rules.parse.reading import LazyPattern, Patterns, Reading, cached_per_catalog
 from rules.parse.text import NUM, Text, anchor, bounded, bounded_source, flex
 
-_KV_WORD = r"(q8_0|q8|8[\s-]*bit|q4_0|q4|4[\s-]*bit|f16|fp16)"
+_KV_WORD = r"(q8_0|q8|fp8|8[\s-]*bit|q4_0|q4|4[\s-]*bit|f16|fp16)"
 _KV_CACHE = re.compile(rf"{_KV_WORD}\s*(?:kv|k/v)[\s-]*cache|(?:kv|k/v)[\s-]*cache\s*(?:in|at|of|=|:|用|为|是|设为|量化为?)?\s*{_KV_WORD}")
 _MODEL_FILE = re.compile(rf"{NUM}\s*(?:gb|g)\s*(?:large\s*)?(?:model|file|模型)|模型\s*(?:大小|是|有)?\s*{NUM}\s*(?:gb|g)")
 _BARE_SIZE = re.compile(r"(?<![\d.a-z])(\d+(?:\.\d+)?)\s*(?:x\s*(\d+(?:\.\d+)?)\s*)?(b|billion|亿)(?![a-z])")
@@ -122,6 +122,8 @@ def read_quant(t: Text, r: Reading, catalog: Catalog) -> None:
         return
     found.sort()
     r.fields["quant"] = found[0][1]
+    if found[0][1] == "GPTQ_4BIT":  # AWQ or GPTQ: vLLM's --quantization names which
+        r.fields["quant_written"] = "awq" if "awq" in found[0][2].lower() else "gptq"
     if len(found) > 1:
         # "Q4_K_M vs Q8_0", "q4 or q8?": one answer per quantization
         r.fields["options"] = [{"label": name, "quant": name} for _, name, _ in found]

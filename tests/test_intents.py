@@ -11,8 +11,8 @@ from bot.answer import Answer
 from rules.catalog import default_catalog
 from rules.context import context_limits
 from rules.engine import answer_question
-from rules.parse import parse
 from rules.memory import GPU_OVERHEAD_GIB, kv_cache_bytes, weights_bytes
+from rules.parse import parse
 from rules.rig import Rig
 from rules.schema import GIB, Intent, Verdict
 from rules.serving import serving

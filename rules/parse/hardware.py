@@ -16,7 +16,7 @@ from rules.parse.models import FAMILY_WORDS
 from rules.parse.numbers import SIZE_UNIT, size_gib, zh_number
 from rules.parse.reading import LazyPattern as _LazyPattern
 from rules.parse.reading import Patterns, Reading, cached_per_catalog
-from rules.parse.text import NUM, Text, anchor, bounded, flex
+from rules.parse.text import NUM, Text, anchor, flex
 
 MAX_GPUS = 16
 _SIZE_TOLERANCE_GIB = 0.51  # "24GB" names the 24 GiB variant; 23.99 from nvidia-smi too

@@ -9,7 +9,7 @@ import re
 
 from rules.catalog import Catalog
 from rules.parse.reading import LazyPattern, Patterns, Reading, cached_per_catalog
-from rules.parse.text import NUM, Text, anchor, bounded, bounded_source, flex
+from rules.parse.text import NUM, Text, anchor, bounded_source, flex
 
 _KV_WORD = r"(q8_0|q8|fp8|8[\s-]*bit|q4_0|q4|4[\s-]*bit|f16|fp16)"
 _KV_CACHE = re.compile(rf"{_KV_WORD}\s*(?:kv|k/v)[\s-]*cache|(?:kv|k/v)[\s-]*cache\s*(?:in|at|of|=|:|用|为|是|设为|量化为?)?\s*{_KV_WORD}")

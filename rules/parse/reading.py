@@ -97,7 +97,7 @@ class Patterns(list):
         self._by_anchor: dict[str, list[int]] = {}
         self._needs: list[frozenset[str]] = []  # the words and numbers each pattern's key is made of
         self._cjk: list[int] = []  # CJK anchors: Chinese has no spaces, so matched as substrings
-        for i, (pattern, _, anchor) in enumerate(self):
+        for i, (_, _, anchor) in enumerate(self):
             self._needs.append(frozenset(_TOKENS.findall(keys[i] if keys else anchor)))
             if _CJK.search(anchor):
                 self._cjk.append(i)

@@ -896,6 +896,14 @@ def _fine_tune(query: Query, catalog: Catalog) -> SizingResult:
     )
 
 
+def _rounded_serving(info):
+    """A serving result as the JSON shows it: GiB to 2-3 decimals, tokens/s as `_r` rounds."""
+    return info.model_copy(update={
+        "kv_cache_gib": round(info.kv_cache_gib, 2), "kv_cache_per_user_gib": round(info.kv_cache_per_user_gib, 3),
+        "aggregate_tokens_per_s": _r(info.aggregate_tokens_per_s),
+        "per_user_tokens_per_s": _r(info.per_user_tokens_per_s)})
+
+
 def _serve_offloaded(model: ModelSpec, quant: QuantType, rig: Rig, users: int, context: int, kv_type: str,
                      catalog: Catalog, notes: list[str], lang: str) -> SizingResult | None:
     """`users` slots that do not all fit the GPUs, placed as llama.cpp places one
@@ -932,10 +940,7 @@ def _serve_offloaded(model: ModelSpec, quant: QuantType, rig: Rig, users: int, c
     command = llama_server(model, quant, rig, context=context, gpu_layers=f.gpu_layers, total_layers=f.total_layers,
                            kv_type=kv_type, cpu_moe_layers=cpu_moe, parallel=users)
     lines.append(say(lang, "command", command=command))
-    rounded = info.model_copy(update={
-        "kv_cache_gib": round(info.kv_cache_gib, 2), "kv_cache_per_user_gib": round(info.kv_cache_per_user_gib, 3),
-        "aggregate_tokens_per_s": _r(info.aggregate_tokens_per_s),
-        "per_user_tokens_per_s": _r(info.per_user_tokens_per_s)})
+    rounded = _rounded_serving(info)
     return SizingResult(
         intent=Intent.SERVE, hardware=rig.hardware_info(), model=_model_info(model, quant, context),
         verdict=Verdict.PARTIAL_OFFLOAD, memory=_memory_info(f, f.available_gib), speed=_rounded(single),
@@ -983,10 +988,7 @@ def _serve(query: Query, catalog: Catalog) -> SizingResult:
         command = llama_server(model, quant, rig, context=context, gpu_layers=None, total_layers=model.layers,
                                kv_type=kv_type, parallel=users)
         lines.append(say(lang, "command", command=command))
-    rounded = info.model_copy(update={
-        "kv_cache_gib": round(info.kv_cache_gib, 2), "kv_cache_per_user_gib": round(info.kv_cache_per_user_gib, 3),
-        "aggregate_tokens_per_s": _r(info.aggregate_tokens_per_s),
-        "per_user_tokens_per_s": _r(info.per_user_tokens_per_s)})
+    rounded = _rounded_serving(info)
     return SizingResult(
         intent=Intent.SERVE, hardware=rig.hardware_info(), model=_model_info(model, quant, context),
         verdict=verdict,

@@ -88,3 +88,16 @@ def test_botinfo_stats_and_compare_in_chinese():
 
     embed = render.compare_embed(compare("llama 3.1 8b"), "zh")
     assert "在各显卡和量化下的对比" in embed.title and "最快的是" in embed.description
+
+
+def test_a_comparison_table_reads_as_columns_in_discord():
+    """Discord renders no Markdown tables: the comparison's rows show as aligned columns."""
+    from bot.answer import Answer
+    from bot.discord.render import rule_embeds
+    from rules.engine import answer_question
+
+    result = answer_question("4090 vs 5090 for llama 3.3 70b")
+    embed = rule_embeds(Answer(question="q", route="rules", **result.model_dump()))[0]
+    assert "```" in embed.description and "|---" not in embed.description
+    block = embed.description.split("```")[1]
+    assert "RTX 4090" in block and "RTX 5090" in block and "|" not in block

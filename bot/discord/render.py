@@ -129,6 +129,35 @@ def _without_command_line(text: str, command: str | None) -> str:
     return line.sub("", text)
 
 
+_TABLE_RULE = re.compile(r"^\|[\s:|-]+\|$")
+
+
+def _tables_as_code(text: str) -> str:
+    """Discord renders no Markdown tables: a table (a comparison) becomes aligned columns in
+    a code block, its bold marks dropped."""
+    out: list[str] = []
+    table: list[str] = []
+
+    def flush() -> None:
+        rows = [[cell.strip().replace("**", "") for cell in line.strip().strip("|").split("|")]
+                for line in table if not _TABLE_RULE.match(line.strip())]
+        table.clear()
+        if not rows:
+            return
+        widths = [max(len(r[i]) for r in rows if i < len(r)) for i in range(max(len(r) for r in rows))]
+        lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+        out.append("```\n" + "\n".join(lines) + "\n```")
+
+    for line in text.split("\n"):
+        if line.lstrip().startswith("|"):
+            table.append(line)
+            continue
+        flush()
+        out.append(line)
+    flush()
+    return "\n".join(out)
+
+
 def rule_embeds(answer: Answer) -> list[discord.Embed]:
     """One embed: the verdict in the title and colour, the answer text (every figure,
     as the engine rounded it) as the description, the memory bar and the command as
@@ -145,7 +174,7 @@ def rule_embeds(answer: Answer) -> list[discord.Embed]:
     used = len(first.title or "") + len(footer) + sum(len(f.name or "") + len(f.value or "") for f in first.fields)
     room = min(EMBED_DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - used - 16)
     # it may echo what the user typed
-    text = defuse(_without_command_line(answer.answer, answer.command).strip()) or "(no answer)"
+    text = _tables_as_code(defuse(_without_command_line(answer.answer, answer.command).strip())) or "(no answer)"
     pieces = split_text(text, room)
     first.description = pieces[0] if pieces else text[:room]
     rest = split_text("\n".join(pieces[1:]), EMBED_DESCRIPTION_LIMIT) if len(pieces) > 1 else []

@@ -213,3 +213,12 @@ def test_the_engine_never_reads_the_question_text_again():
     assert "question" not in inspect.signature(answer_query).parameters
     q = parse("can one 3090 serve 8 users at 8k context each with llama 3.1 8b?")
     assert q.users == 8 and answer_query(q).serving.users == 8
+
+
+@pytest.mark.parametrize(("question", "ram"), [
+    ("thirty-two gigabytes of RAM and a GTX 1080 Ti, can I run Mistral 7B?", 32),
+    ("one hundred and twenty eight gb of ram, cpu only, llama 3.1 70b", 128),
+    ("一张3090 加 六十四G 内存，跑 qwen3 32b", 64),
+])
+def test_sizes_written_in_words_are_read(question, ram):
+    assert read(question).ram_gib == ram

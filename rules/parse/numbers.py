@@ -21,6 +21,26 @@ _GPU_AHEAD = (r"(?=\s*(?:x\s*)?(?:\d{1,3}\s*(?:gb|g|gib)\s+(?:of\s+vram\s+)?)?(?
               r"mi\d|[abhlmpvtw]\d|pro[\s\-]+[a-z]?\d|gpus?\b|cards?\b|graphics|\d{3,5}(?![\d.]*\s*(?:b\b|b[^a-z]|k\b|g\b|gb|bit|-bit|位|亿))))")
 
 
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+          "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+          "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_WORD = "|".join(sorted([*_UNITS, *_TENS], key=len, reverse=True))
+_SPELLED_SIZE = re.compile(rf"(?<![a-z])((?:(?:{_WORD})[\s-]+hundred(?:[\s-]+and)?[\s-]+)?(?:{_WORD})(?:[\s-]+(?:{_WORD}))?)"
+                           r"\s+(?=(?:gb|gigs?|gigabytes?|tb|terabytes?)\b)")
+
+
+def _spelled(words: str) -> int:
+    """"thirty-two" → 32, "one hundred and twenty eight" → 128."""
+    total = 0
+    for word in re.split(r"[\s-]+", words):
+        if word == "hundred":
+            total *= 100
+        elif word != "and":
+            total += _UNITS.get(word) or _TENS.get(word, 0)
+    return total
+
+
 def zh_number(word: str) -> int:
     """一 … 九十九 (as written in counts and channel numbers)."""
     if word.isdigit():
@@ -34,6 +54,8 @@ def zh_number(word: str) -> int:
 def normalise_counts(text: str) -> str:
     """Rewrite every way of counting GPUs as "Nx " before the card name."""
     # Chinese: 六张3090, 十二块4090, 八卡a100, 双卡, 两个4090
+    # numbers in words before a memory size: "thirty-two gigabytes", "sixty four gb"
+    text = _SPELLED_SIZE.sub(lambda m: f"{_spelled(m.group(1))} ", text)
     # Chinese numerals before a memory size: "六十四G" is 64 GB; "两根32G" is two modules
     text = re.sub(rf"{_ZH_NUMBER}\s*(?=(?:g|gb|t|tb)(?![a-z]))", lambda m: str(zh_number(m.group(1))), text)
     text = re.sub(rf"{_ZH_NUMBER}\s*(?:根|条)\s*(?=\d)", lambda m: f" {zh_number(m.group(1))}x ", text)

@@ -208,9 +208,22 @@ def tensor_bytes(model: ModelSpec, quant: QuantType, catalog: Catalog | None = N
     return out
 
 
-# (id(model), id(quant), id(catalog)) -> (model, quant, catalog, bytes): the objects are
-# kept so their ids cannot be reused; recommendations size the same pairs many times.
-_weights_cache: dict[tuple[int, int, int], tuple[ModelSpec, QuantType, Catalog, float]] = {}
+def _memo(cache: dict, objects: tuple, extra: tuple, compute):
+    """compute() once per identity of `objects` and value of `extra`. The objects are kept
+    in the entry so their ids cannot be reused; recommendations and fits size the same
+    model, quant and context many times (once per card in a GPU list)."""
+    key = (*map(id, objects), *extra)
+    hit = cache.get(key)
+    if hit is None:
+        if len(cache) > 4096:
+            cache.clear()
+        hit = cache[key] = (objects, compute())
+    return hit[1]
+
+
+_weights_cache: dict = {}
+_kv_cache: dict = {}
+_experts_cache: dict = {}
 
 
 def weights_bytes(model: ModelSpec, quant: QuantType, catalog: Catalog | None = None) -> float:
@@ -218,13 +231,8 @@ def weights_bytes(model: ModelSpec, quant: QuantType, catalog: Catalog | None = 
     if not quant.is_gguf or model.vocab_size is None:
         return model.params_b * 1e9 * quant.bits_per_weight / 8
     catalog = catalog or default_catalog()
-    key = (id(model), id(quant), id(catalog))
-    hit = _weights_cache.get(key)
-    if hit is None:
-        if len(_weights_cache) > 4096:
-            _weights_cache.clear()
-        hit = _weights_cache[key] = (model, quant, catalog, sum(tensor_bytes(model, quant, catalog).values()))
-    return hit[3]
+    return _memo(_weights_cache, (model, quant, catalog), (),
+                 lambda: sum(tensor_bytes(model, quant, catalog).values()))
 
 
 def effective_bits_per_weight(model: ModelSpec, quant: QuantType, catalog: Catalog | None = None) -> float:
@@ -254,17 +262,9 @@ def kv_cache_bytes(model: ModelSpec, context: int, kv_type: str = "f16", swa_ful
     position, sliding-window layers their window, MLA layers the compressed latent.
     Grouped-query attention shares KV heads, which is why Llama 3 8B's cache is 4x
     smaller than Llama 2 7B's."""
-    key = (id(model), context, kv_type, swa_full)
-    hit = _kv_cache.get(key)
-    if hit is None or hit[0] is not model:  # per model and context: fits are tried for every card
-        if len(_kv_cache) > 4096:
-            _kv_cache.clear()
-        per_cell = kv_elements_per_cell(model) * KV_BYTES_PER_ELEMENT[kv_type]
-        hit = _kv_cache[key] = (model, sum(kv_cells(model, context, i, swa_full) for i in range(model.layers)) * per_cell)
-    return hit[1]
-
-
-_kv_cache: dict[tuple, tuple[ModelSpec, float]] = {}
+    per_cell = kv_elements_per_cell(model) * KV_BYTES_PER_ELEMENT[kv_type]
+    return _memo(_kv_cache, (model,), (context, kv_type, swa_full),
+                 lambda: sum(kv_cells(model, context, i, swa_full) for i in range(model.layers)) * per_cell)
 
 
 def read_bytes_per_token(model: ModelSpec, quant: QuantType, catalog: Catalog | None = None) -> float:
@@ -276,18 +276,10 @@ def read_bytes_per_token(model: ModelSpec, quant: QuantType, catalog: Catalog | 
     if not quant.is_gguf or model.vocab_size is None:
         return weights * model.active_params_b / model.params_b
     catalog = catalog or default_catalog()
-    key = (id(model), id(quant), id(catalog))
-    hit = _experts_cache.get(key)
-    if hit is None:  # same identity-keyed cache as the weights: a GPU list sizes one pair 170 times
-        if len(_experts_cache) > 4096:
-            _experts_cache.clear()
-        experts = sum(g.params * times * catalog.ggml_type(t).bits / 8
-                      for g, t, times in _typed_groups(model, quant, catalog) if g.expert)
-        hit = _experts_cache[key] = (model, quant, catalog, experts)
-    return weights - hit[3] * (1 - model.experts_active / model.experts)
-
-
-_experts_cache: dict[tuple[int, int, int], tuple[ModelSpec, QuantType, Catalog, float]] = {}
+    experts = _memo(_experts_cache, (model, quant, catalog), (),
+                    lambda: sum(g.params * times * catalog.ggml_type(t).bits / 8
+                                for g, t, times in _typed_groups(model, quant, catalog) if g.expert))
+    return weights - experts * (1 - model.experts_active / model.experts)
 
 
 class Fit(BaseModel):

@@ -62,17 +62,7 @@ def _chip_key(chip: re.Match[str]) -> str:
 
 
 def _apple_variants(catalog: Catalog, key: str) -> list[Gpu]:
-    return [g for g in _variants_by_key(catalog).get(key, []) if g.vendor == "apple"]
-
-
-@cached_per_catalog
-def _variants_by_key(catalog: Catalog) -> dict[str, list[Gpu]]:
-    """key → the cards (memory variants) that key names, in catalog order."""
-    out: dict[str, list[Gpu]] = {}
-    for g in catalog.gpus:
-        for key in g.keys:
-            out.setdefault(key, []).append(g)
-    return out
+    return [g for g in _own_by_key(catalog).get(key, []) if g.vendor == "apple"]
 
 
 def _generation(gpu: Gpu) -> int:
@@ -431,6 +421,7 @@ def _open_gpu_patterns(catalog: Catalog) -> Patterns:
 
 @cached_per_catalog
 def _own_by_key(catalog: Catalog) -> dict[str, list[Gpu]]:
+    """key → RigBot's own cards (memory variants) that key names, in catalog order."""
     by_key: dict[str, list[Gpu]] = {}
     for g in catalog.gpus:
         for k in g.keys:

@@ -23,6 +23,7 @@ from rules.parse import parse
 from rules.phrases import say
 from rules.recommend import default_context, gpus_for_model, models_for_rig, smaller_variants
 from rules.rig import Rig, rig_from_query
+from rules.runtime_speed_answer import with_runtime_speed
 from rules.schema import (
     GB,
     GIB,
@@ -141,7 +142,7 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
     nvidia = any(g.vendor == "nvidia" for g in gpus)
     if (runtime in _VLLM_RUNTIMES and result.intent in _VLLM_INTENTS and result.model is not None and gpus
             and not apple and not query.gguf_path and not query.options):
-        return _vllm_answer(query, catalog)
+        return with_runtime_speed(_vllm_answer(query, catalog), query, catalog)
     named = say(lang, f"runtime_{runtime.replace('.', '_')}")
     if runtime in _NEEDS_APPLE and result.hardware is not None and not apple:
         lines.append(say(lang, "runtime_needs_apple", runtime=named))
@@ -164,7 +165,9 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
         answer = "\n".join(line for line in answer.splitlines() if result.command not in line)
     if lines:
         answer = "\n".join([*lines, answer])
-    return result.model_copy(update={"runtime": runtime, "command": command, "answer": answer})
+    # speed for the runtime named, from its own public measurements (rules/runtime_speed.py)
+    return with_runtime_speed(result.model_copy(update={"runtime": runtime, "command": command, "answer": answer}),
+                              query, catalog)
 
 
 # runtimes sized as vLLM allocates (SGLang reserves a static fraction and pages its KV the same way)

@@ -57,3 +57,9 @@ def _default() -> dict[str, dict[str, str]]:
 def say(lang: str, key: str, **fields) -> str:
     table = _default()
     return table.get(lang, table["en"])[key].format(**fields)
+
+
+def template(lang: str, key: str) -> str:
+    """A phrase unfilled, e.g. to find the line an earlier answer began with it."""
+    table = _default()
+    return table.get(lang, table["en"])[key]

@@ -1,6 +1,7 @@
 """python -m bench [rules|recall|faithfulness|knowledge|host|calibration|diagnosis]: run the benchmarks and print their figures.
 `python -m bench load [options]`: the multi-process load test (see bench/load.py).
-`python -m bench reading [--failures N]`: the parser's pass rates per entity kind (see bench/reading.py)."""
+`python -m bench reading [--failures N]`: the parser's pass rates per entity kind (see bench/reading.py).
+`python -m bench runtimes`: speed per runtime against its public measurements (see bench/runtimes.py)."""
 
 import sys
 
@@ -20,6 +21,12 @@ if sys.argv[1:2] == ["prebuilt"]:  # prebuilt llama.cpp (xllamacpp) vs the nativ
     from bench import prebuilt_vs_native
 
     prebuilt_vs_native.main(sys.argv[2:])
+    sys.exit(0)
+
+if sys.argv[1:2] == ["runtimes"]:  # speed per runtime against its public measurements (issue 20)
+    from bench import runtimes
+
+    runtimes.main()
     sys.exit(0)
 
 if sys.argv[1:2] == ["load"]:

@@ -281,24 +281,29 @@ def _llama_cpp_scatter(device_class: str) -> float:
     return math.log(cf.ratio_high / cf.ratio_low) / (2 * 1.2816)
 
 
+def prediction_band(log_ratios: list[float], sources: int, floor: float = 0.0) -> tuple[float, float]:
+    """An 80 % prediction band for measured ÷ estimate from log ratios (held out by source
+    where possible): their root-mean-square s around 0 (a bias of the fit is part of its
+    error), at least `floor`; the band is exp(± t·s·√(1 + 1/k)) with k the sources and t
+    Student's for k − 1 degrees of freedom (at least 1). Rows of one table share a setup,
+    so sources, not rows, count, and few sources give a wide band, as they should."""
+    s = max(math.sqrt(sum(x * x for x in log_ratios) / len(log_ratios)), floor)
+    half = _t90(max(1, sources - 1)) * s * math.sqrt(1 + 1 / sources)
+    return math.exp(-half), math.exp(half)
+
+
 def _band(rows: list[Row]) -> tuple[float, float]:
-    """An 80 % prediction band for measured ÷ estimate: the log ratios (held out by source
-    where there are two sources or more, else the fit's own) have root-mean-square s around
-    0 (a bias of the fit is part of its error); the band is exp(± t·s·√(1 + 1/k)) with k the
-    sources and t Student's for k − 1 degrees of freedom (at least 1). Few sources give a
-    wide band, as they should: rows of one table share a setup, so they count as one.
-    s is at least the scatter of llama.cpp's public measurements on the same device class
-    (its 10th-90th percentile band in speed_fit.toml, read as ±1.2816 s): a few rows that
-    happen to agree do not make another runtime more predictable across setups than that."""
+    """The decode band: held-out ratios where there are two sources or more, else the
+    fit's own; s at least the scatter of llama.cpp's public measurements on the same device
+    class (its 10th-90th percentile band in speed_fit.toml, read as ±1.2816 s): a few rows
+    that happen to agree do not make another runtime more predictable across setups."""
     sources = len({r.m.source for r in rows})
     if sources >= 2:
         ratios = held_out_ratios(rows)
     else:
         fitted = fit_decode(rows)
         ratios = [r.m.tps / fitted.tps(r.full_bandwidth_seconds) for r in rows]
-    s = max(math.sqrt(sum(math.log(x) ** 2 for x in ratios) / len(ratios)), _llama_cpp_scatter(rows[0].device_class))
-    half = _t90(max(1, sources - 1)) * s * math.sqrt(1 + 1 / sources)
-    return math.exp(-half), math.exp(half)
+    return prediction_band([math.log(x) for x in ratios], sources, _llama_cpp_scatter(rows[0].device_class))
 
 
 @dataclass(frozen=True)
@@ -385,17 +390,36 @@ def fit_alpha(points: list[tuple[str, float, float]]) -> float:
     return min(1.0, max(0.0, num / den)) if den else 1.0
 
 
+def _alpha_band(points: list[tuple[str, float, float]]) -> tuple[float, float]:
+    sources = sorted({s for s, _, _ in points})
+    logs = []
+    for source in sources:
+        rest = [p for p in points if p[0] != source] or points  # one source: its own fit
+        alpha = fit_alpha(rest)
+        logs += [lr - alpha * lc for s, lc, lr in points if s == source]
+    return prediction_band(logs, len(sources))
+
+
 def concurrency_fit_of(rows: list[Row], runtime: str) -> ConcurrencyFit:
     points = _sweep_points(rows)
     sources = sorted({s for s, _, _ in points})
     sweeps = len({(r.m.source, r.m.series) for r in rows})
     if len(sources) < MIN_SERIES_SOURCES:
         return ConcurrencyFit(runtime, None, sweeps, len(sources), None)
-    ratios = []
-    for source in sources:
-        alpha = fit_alpha([p for p in points if p[0] != source])
-        ratios += [math.exp(lr - alpha * lc) for s, lc, lr in points if s == source]
-    return ConcurrencyFit(runtime, fit_alpha(points), sweeps, len(sources), (min(ratios), max(ratios)))
+    return ConcurrencyFit(runtime, fit_alpha(points), sweeps, len(sources), _alpha_band(points))
+
+
+def concurrency_held_out(points: list[tuple[str, float, float]]) -> list[tuple[float, float, float]]:
+    """Each sweep source left out in turn: (estimated ÷ measured ratio over the sweep's base,
+    band low, band high) for each of its points, from the other sources' alpha and band."""
+    out = []
+    for source in sorted({s for s, _, _ in points}):
+        rest = [p for p in points if p[0] != source]
+        if not rest:
+            continue
+        alpha, (low, high) = fit_alpha(rest), _alpha_band(rest)
+        out += [(math.exp(alpha * lc - lr), low, high) for s, lc, lr in points if s == source]
+    return out
 
 
 @cache

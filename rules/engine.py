@@ -41,7 +41,8 @@ from rules.training import DEFAULT_BATCH, DEFAULT_SEQUENCE, LORA_RANK, METHODS, 
 from rules.user_measurements import UserMeasurements, answer_lines, refine
 from rules.vllm import is_gguf_only as vllm_gguf_only
 from rules.vllm import quantization_flag as vllm_quant_flag
-from rules.vllm import sglang_command, vllm_command
+from rules.vllm import sglang_command, trtllm_command, vllm_command
+from rules.vllm import default_batched_tokens as vllm_batched_tokens
 from rules.vllm import size as vllm_size
 
 DEFAULT_QUANT = "Q4_K_M"
@@ -139,10 +140,21 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
     gpus = [catalog.gpu(g.name) for g in result.hardware.gpus] if result.hardware else []
     apple = any(g.vendor == "apple" for g in gpus)
     nvidia = any(g.vendor == "nvidia" for g in gpus)
-    if (runtime in _VLLM_RUNTIMES and result.intent in _VLLM_INTENTS and result.model is not None and gpus
-            and not apple and not query.gguf_path and not query.options):
-        return _vllm_answer(query, catalog)
     named = say(lang, f"runtime_{runtime.replace('.', '_')}")
+    exl_file = quant is not None and quant.kind == "exl"
+    if exl_file and runtime not in ("exllama", "llama.cpp") and query.runtime:
+        # "EXL2 in vLLM": the file cannot be loaded there (llama.cpp's own message below)
+        lines.append(say(lang, "combo_exl_elsewhere", runtime=named))
+    elif exl_file and result.hardware is not None and (not gpus or apple) and runtime in ("exllama", "llama.cpp"):
+        lines.append(say(lang, "combo_exl_no_gpu"))
+    sized_here = (result.intent in _VLLM_INTENTS and result.model is not None and gpus and not query.gguf_path
+                  and not lines)
+    if runtime in _VLLM_RUNTIMES and sized_here and not apple and not (runtime == "tensorrt_llm" and not nvidia):
+        return _vllm_answer(query, catalog)
+    from rules import runtime_answers  # loaded only when a question names such a runtime
+
+    if runtime in runtime_answers.SIZED and sized_here and (apple if runtime == "mlx" else not apple):
+        return runtime_answers.answer(query, catalog)
     if runtime in _NEEDS_APPLE and result.hardware is not None and not apple:
         lines.append(say(lang, "runtime_needs_apple", runtime=named))
     elif runtime in _NEEDS_GPU and result.hardware is not None and (not gpus or apple):
@@ -168,7 +180,7 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
 
 
 # runtimes sized as vLLM allocates (SGLang reserves a static fraction and pages its KV the same way)
-_VLLM_RUNTIMES = ("vllm", "sglang")
+_VLLM_RUNTIMES = ("vllm", "sglang", "tensorrt_llm")
 _VLLM_INTENTS = {Intent.CAN_RUN, Intent.SERVE, Intent.MAX_CONTEXT, Intent.SPEED}
 
 
@@ -192,16 +204,19 @@ def _vllm_answer(query: Query, catalog: Catalog) -> SizingResult:
         notes.append(say(lang, "vllm_note_kv4"))
     rig = rig_from_query(query, catalog)
     vram = min(g.vram_gib for g, _ in rig.gpus)
-    f = vllm_size(model, quant, rig.gpu_count, vram, context, kv_dtype)
+    trt = runtime == "tensorrt_llm"  # its KV pool is 0.9 of what is free after the weights
+    gpu_name = rig.gpus[0][0].name
+    batched = vllm_batched_tokens(vram, gpu_name)
+    f = vllm_size(model, quant, rig.gpu_count, vram, context, kv_dtype, batched_tokens=batched, of_free=trt)
     if query.intent == Intent.MAX_CONTEXT and f.weights_fit and f.max_model_len:
         # the answer is the largest context: sequences are counted at it, and the default is not assumed
         default_note = say(lang, "note_context", context=context, native=model.native_context)
         notes = [n for n in notes if n != default_note]
         context = f.max_model_len
-        f = vllm_size(model, quant, rig.gpu_count, vram, context, kv_dtype)
+        f = vllm_size(model, quant, rig.gpu_count, vram, context, kv_dtype, batched_tokens=batched, of_free=trt)
     what = say(lang, "what", model=model.name, quant=quant.name, context=context)
     where = rig.describe(lang)
-    lines = [say(lang, "vllm_first", runtime=named, what=what, where=where)]
+    lines = [say(lang, "trt_first" if trt else "vllm_first", runtime=named, what=what, where=where)]
     if vllm_gguf_only(quant):
         lines.append(say(lang, "vllm_gguf", runtime=named, quant=quant.name))
     if not f.tp_ok:
@@ -220,7 +235,8 @@ def _vllm_answer(query: Query, catalog: Catalog) -> SizingResult:
         lines.append(say(lang, "vllm_no_fit_context", headline=say(lang, "headline_does_not_fit"), **numbers))
         lines.append(say(lang, "vllm_numbers", **numbers))
     else:
-        lines.append(say(lang, "vllm_fits", headline=say(lang, "headline_fits_gpu"), **numbers))
+        lines.append(say(lang, "trt_fits" if trt else "vllm_fits", headline=say(lang, "headline_fits_gpu"),
+                         **numbers))
         lines.append(say(lang, "vllm_numbers", **numbers))
     users = query.users or 1
     if f.fits and users > f.max_num_seqs:
@@ -239,7 +255,8 @@ def _vllm_answer(query: Query, catalog: Catalog) -> SizingResult:
     if f.weights_fit:
         repo = "<" + model.name.replace(" ", "-") + ">"
         flag = vllm_quant_flag(quant, query.quant_written)
-        command = (vllm_command if runtime == "vllm" else sglang_command)(repo, f, flag)
+        command = {"vllm": vllm_command, "sglang": sglang_command, "tensorrt_llm": trtllm_command}[runtime](
+            repo, f, flag)
         lines.append(say(lang, "vllm_command", runtime=named, command=command))
     verdict = Verdict.FITS_GPU if f.fits else Verdict.DOES_NOT_FIT
     kv_total = f.kv_pool_gib * f.gpus

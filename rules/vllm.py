@@ -25,26 +25,33 @@ from rules.schema import GIB
 GPU_MEMORY_UTILIZATION = 0.9
 # PagedAttention's default block size on CUDA (vllm/config/cache.py: block_size 16).
 BLOCK_SIZE = 16
-# Per GPU, inside the 0.9: the profiling run's activation peak (up to
-# --max-num-batched-tokens, 8192 by default), non-torch memory (NCCL, cuBLAS workspaces)
-# and the CUDA graphs. What vLLM's start-up logs show:
-#  * vLLM's own warning (V0, quoted in OptimalScale/LMFlow#942): "CUDA graphs can take
-#    additional 1~3 GiB memory per GPU"; V1 measures them: "Estimated CUDA graph memory:
-#    0.17 GiB total" (4x RTX 3090, TP 4, noonghunna/club-3090#127).
-#  * vllm-project/vllm#21348, Qwen3-235B-A22B-FP8 on 4x H100, TP 4: "Available KV cache
-#    memory: 8.11 GiB" per GPU; 0.9 x 80 - 54.7 GiB of weights leaves 17.3, so that
-#    MoE's profile run (plus an LMCache connector) took ~9 GiB: a big MoE needs far more
-#    than a dense model. SGLang on the same rig ("#tokens: 367404, K size: 8.23 GB,
-#    V size: 8.23 GB" at 0.93) is within 3% of this module's 15.8 GiB pool.
-# RigBot takes 1.5 GiB (dense models on one or a few consumer cards: activations ~1 GiB
-# at 8192 batched tokens, graphs 0.2-0.5 GiB) and says it as an assumption in the answer.
+# Per GPU, inside the 0.9: non-torch memory (NCCL, cuBLAS workspaces), the CUDA graphs and
+# the profiling run's activation peak. The first two: RigBot takes 1.0 GiB together (V1
+# profiles with the graphs inside the budget: "Estimated CUDA graph memory: 0.17 GiB total"
+# on 4x RTX 3090, noonghunna/club-3090#127; non_torch_memory 0.35 GiB on one 3090,
+# vllm-project/vllm#10517; one Qwen3-8B config on an RTX 5090 left 89,040 and 95,936 KV
+# tokens on two starts, 0.9 GiB apart). V0 captured the graphs after profiling, outside
+# the budget: only the non-torch part counts there.
+NON_TORCH_AND_GRAPHS_GIB = 1.0
+NON_TORCH_GIB_V0 = 0.35
+# The activation peak of one batch of --max-num-batched-tokens: per token the FFN's gate
+# and up outputs and their product (3 x intermediate / TP) and a few hidden-size tensors
+# (4 x hidden), 2 bytes each. vllm-project/vllm#10517 (Llama 3.1 8B, 3090, V0 profiling
+# 20,000 and 29,000 tokens at once) logged peaks 2.07 and 2.99 GiB over the weights: 111
+# and 111 KB a token; this gives 119 KB.
+ACTIVATION_ELEMENTS = (3, 4)  # (x intermediate, x hidden) per batched token
+# --max-num-batched-tokens vLLM's API server defaults to: 8192 on GPUs of 70 GiB or more
+# (A100 excepted), 2048 below (vllm/engine/arg_utils.py, get_batch_defaults).
+BIG_GPU_GIB = 70
+BATCHED_TOKENS = {"big": 8192, "small": 2048}
+# The old flat figure, kept for callers that pass no model shape
 OVERHEAD_GIB = 1.5
 # bytes per cached element: `--kv-cache-dtype auto` keeps the model's dtype (BF16/F16),
 # `fp8` (fp8_e4m3 / fp8_e5m2) one byte: twice the tokens.
 KV_BYTES = {"auto": 2.0, "fp8": 1.0}
 # vLLM `--quantization` values for the catalog's non-GGUF quants (vLLM detects them from
 # the checkpoint's config too; the flag says it plainly).
-QUANTIZATION_FLAG = {"awq": "awq", "gptq": "gptq", "fp8": "fp8"}
+QUANTIZATION_FLAG = {"awq": "awq", "gptq": "gptq", "fp8": "fp8", "bnb": "bitsandbytes"}
 # quant kinds that exist only as GGUF files (llama.cpp's own types); BF16/F16 and MXFP4
 # are also published as safetensors checkpoints vLLM loads natively
 GGUF_ONLY_KINDS = ("k-quant", "legacy", "i-quant")
@@ -91,6 +98,26 @@ def kv_bytes_per_token_per_gpu(model: ModelSpec, tp: int, pp: int, kv_dtype: str
     return per_layer * -(-model.layers // pp)
 
 
+def default_batched_tokens(vram_gib: float, gpu_name: str = "") -> int:
+    big = vram_gib >= BIG_GPU_GIB and "a100" not in gpu_name.lower()
+    return BATCHED_TOKENS["big" if big else "small"]
+
+
+def activation_gib(model: ModelSpec, batched_tokens: int, tp: int = 1) -> float:
+    ffn = model.intermediate_size or 0
+    if model.is_moe:
+        ffn = (model.moe_intermediate_size or 0) * (model.experts_active + model.shared_experts)
+    per_token = ACTIVATION_ELEMENTS[0] * ffn / tp + ACTIVATION_ELEMENTS[1] * model.hidden_size
+    return batched_tokens * per_token * 2 / GIB
+
+
+def overhead_gib(model: ModelSpec, batched_tokens: int, tp: int = 1, v0: bool = False) -> float:
+    """Per GPU, inside the utilization budget: non-torch memory and (V1) CUDA graphs, plus
+    the activation peak of one batch."""
+    base = NON_TORCH_GIB_V0 if v0 else NON_TORCH_AND_GRAPHS_GIB
+    return base + activation_gib(model, batched_tokens, tp)
+
+
 @dataclass(frozen=True)
 class VllmFit:
     gpus: int
@@ -124,18 +151,29 @@ class VllmFit:
 
 def size(model: ModelSpec, quant: QuantType, gpus: int, vram_gib: float, context: int,
          kv_dtype: str = "auto", utilization: float = GPU_MEMORY_UTILIZATION,
-         overhead_gib: float = OVERHEAD_GIB) -> VllmFit:
+         overhead_gib: float | None = None, batched_tokens: int | None = None, v0: bool = False,
+         of_free: bool = False, weights_gib: float | None = None) -> VllmFit:
     """vLLM on `gpus` GPUs of `vram_gib` each, tensor parallel over all of them when the
     heads allow, else the largest tensor-parallel size that divides the count with
-    pipeline parallel over the rest (--pipeline-parallel-size)."""
+    pipeline parallel over the rest (--pipeline-parallel-size). `overhead_gib` None: non-torch
+    memory, graphs and the activations of `batched_tokens` (vLLM's default for the card).
+    `of_free`: the KV pool is `utilization` of what the weights and overhead leave
+    (TensorRT-LLM's --kv_cache_free_gpu_memory_fraction) rather than of the whole GPU.
+    `weights_gib`: the whole checkpoint as logged, when known (else from the quant)."""
     options = tp_sizes(model, gpus)
     tp_ok = gpus in options
     tp = gpus if tp_ok else max(t for t in options if gpus % t == 0)  # 1 always works
     pp = gpus // tp
-    weights = weights_bytes_vllm(model, quant) / GIB
+    weights = weights_gib if weights_gib is not None else weights_bytes_vllm(model, quant) / GIB
     per_gpu = weights / gpus
-    budget = utilization * vram_gib
-    pool = max(0.0, budget - per_gpu - overhead_gib)
+    if overhead_gib is None:
+        overhead_gib = overhead_gib_for(model, vram_gib, tp, batched_tokens, v0)
+    if of_free:
+        budget = vram_gib
+        pool = max(0.0, utilization * (vram_gib - per_gpu - overhead_gib))
+    else:
+        budget = utilization * vram_gib
+        pool = max(0.0, budget - per_gpu - overhead_gib)
     per_token_gpu = kv_bytes_per_token_per_gpu(model, tp, pp, kv_dtype)
     blocks = int(pool * GIB // (per_token_gpu * BLOCK_SIZE))
     tokens = blocks * BLOCK_SIZE
@@ -146,6 +184,11 @@ def size(model: ModelSpec, quant: QuantType, gpus: int, vram_gib: float, context
         kv_bytes_per_token=kv_bytes_per_token(model, kv_dtype), blocks=blocks, tokens=tokens,
         max_model_len=max_len, max_num_seqs=tokens // context if context else 0, context=context,
         kv_dtype=kv_dtype)
+
+
+def overhead_gib_for(model: ModelSpec, vram_gib: float, tp: int, batched_tokens: int | None = None,
+                     v0: bool = False) -> float:
+    return overhead_gib(model, batched_tokens or default_batched_tokens(vram_gib), tp, v0)
 
 
 def quantization_flag(quant: QuantType, written: str | None = None) -> str | None:
@@ -169,6 +212,23 @@ def vllm_command(repo: str, f: VllmFit, quant_flag: str | None) -> str:
     if f.kv_dtype == "fp8":
         parts.append("--kv-cache-dtype fp8")
     parts.append(f"--gpu-memory-utilization {GPU_MEMORY_UTILIZATION}")
+    return " ".join(parts)
+
+
+def trtllm_command(repo: str, f: VllmFit, quant_flag: str | None) -> str:
+    """trtllm-serve's flags (NVIDIA/TensorRT-LLM tensorrt_llm/commands/serve.py: --tp_size,
+    --pp_size, --max_seq_len, --max_batch_size, --kv_cache_free_gpu_memory_fraction,
+    --kv_cache_dtype); the PyTorch backend is the default and reads the quantization from the
+    checkpoint, so there is no quantization flag."""
+    parts = ["trtllm-serve", repo, f"--tp_size {f.tp}"]
+    if f.pp > 1:
+        parts.append(f"--pp_size {f.pp}")
+    parts.append(f"--max_seq_len {f.max_model_len}")
+    if f.max_num_seqs:
+        parts.append(f"--max_batch_size {f.max_num_seqs}")
+    if f.kv_dtype == "fp8":
+        parts.append("--kv_cache_dtype fp8")
+    parts.append(f"--kv_cache_free_gpu_memory_fraction {GPU_MEMORY_UTILIZATION}")
     return " ".join(parts)
 
 

@@ -166,7 +166,7 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
     elif runtime not in _LLAMA_CPP_RUNTIMES and not lines:
         note = say(lang, "runtime_reserves_gpu", runtime=named) if runtime in ("vllm", "sglang") else ""
         lines.append(say(lang, "runtime_figures_are_llama_cpp", runtime=named, note=note))
-    elif query.runtime:
+    elif query.runtime and runtime != "llama.cpp":
         lines.append(say(lang, "runtime_runs_llama_cpp", runtime=named))
     command = result.command
     if runtime not in _LLAMA_CPP_RUNTIMES or (quant is not None and not quant.is_gguf):
@@ -310,8 +310,30 @@ def _compare_options(query: Query, catalog: Catalog, allow_local_files: bool,
     """"4090 vs 5090 for Llama 3.3 70B", "Q4_K_M or Q8_0?": each option answered on its own
     (never one pooled rig), a table of them first, then the first option's full answer."""
     answers = []
+    notes = []
+    runtimes = [o.runtime for o in query.options if o.runtime]
+    shared: dict = {}
+    if runtimes and not (query.model_name or query.params_b):
+        # "MLX or llama.cpp on my M3 Max?": one model for both sides, the largest llama.cpp
+        # fits at 4 bits or more, each runtime at its own 4-bit format
+        base = answer_query(query.model_copy(update={"runtime": None, "options": []}), catalog,
+                            allow_local_files=allow_local_files, measured=measured)
+        pick = next((r for r in base.recommendations if catalog.quant(r.quant).bits >= 4), None)
+        if pick is not None:
+            shared = {"model_name": pick.model, "params_b": None, "quant": "Q4_K_M"}
+            if query.intent not in _VLLM_INTENTS:
+                shared["intent"] = Intent.CAN_RUN
+            notes.append(say(query.lang, "compare_runtime_model", model=pick.model))
     for option in query.options:
         changes = option.model_dump(exclude={"label"}, exclude_none=True)
+        if shared:
+            changes = {**shared, **changes}
+            if changes.get("runtime") in _VLLM_RUNTIMES:
+                changes.update(quant="GPTQ_4BIT", quant_written="awq")
+            elif changes.get("runtime") == "exllama":
+                changes.update(quant="EXL2")
+            elif changes.get("runtime") == "transformers":
+                changes.update(quant="NF4")
         if "model_name" in changes:
             changes.setdefault("params_b", None)
         one = query.model_copy(update={**changes, "options": [], "also_named": None})
@@ -325,7 +347,8 @@ def _compare_options(query: Query, catalog: Catalog, allow_local_files: bool,
         if result.error:
             verdict = result.answer.splitlines()[0]
         tps = (say(lang, "compare_speed", tps=_tps(s.expected_tokens_per_s), low=_tps(s.expected_range[0]),
-                   high=_tps(s.expected_range[1])) if s and s.expected_range else "—")
+                   high=_tps(s.expected_range[1])) if s and s.expected_range
+               else say(lang, "compare_ceiling", tps=_tps(s.theoretical_max_tokens_per_s)) if s else "—")
         memory = f"{m.total_gib:.1f} GiB" if m else "—"
         lines.append(f"| {label} | {verdict} | {memory} | {tps} |")
         if result.model and result.verdict and m:
@@ -336,6 +359,9 @@ def _compare_options(query: Query, catalog: Catalog, allow_local_files: bool,
                 expected_range=s.expected_range if s else None,
                 hardware=" + ".join(f"{g.count}x {g.name}" if g.count > 1 else g.name for g in result.hardware.gpus)
                 if result.hardware and result.hardware.gpus else None))
+    if runtimes:  # each runtime's own command under the table
+        lines += [say(lang, "compare_command", label=label, command=r.command) for label, r in answers if r.command]
+    lines = notes + lines
     first_label, first = answers[0]
     lines.append(say(lang, "compare_first", label=first_label))
     lines.append(first.answer)

@@ -73,13 +73,13 @@ def cache_gib(model: ModelSpec, context: int, cache_bits: int = 16, gpus: int = 
 
 
 def size(model: ModelSpec, bpw: float, context: int, gpus: int, vram_gib: float,
-         cache_bits: int = 16) -> ExllamaFit:
+         cache_bits: int = 16, head_bits: float = HEAD_BITS) -> ExllamaFit:
     """`vram_gib`: all GPUs together."""
-    on_gpu, embedding = weights_gib(model, bpw)
+    on_gpu, embedding = weights_gib(model, bpw, head_bits)
     cache = cache_gib(model, context, cache_bits, gpus)
     overhead = OVERHEAD_GIB * gpus
     room = vram_gib - overhead - cache
-    head_only, _ = weights_gib(model, 0.0)
+    head_only, _ = weights_gib(model, 0.0, head_bits)
     body_params = (split(model).rest + split(model).experts)
     largest = (room - head_only) * GIB * 8 / body_params if body_params else None
     largest = round(largest - 0.005, 2) if largest and largest >= 2.0 else None  # EXL2 starts near 2 bpw

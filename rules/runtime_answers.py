@@ -79,11 +79,10 @@ def _exllama(query, catalog, model, quant, context, notes, rig) -> SizingResult:
     cache_bits = query.cache_bits or {"q8_0": 8, "q4_0": 4}.get(query.kv_cache_type or "", 16)
     gpus = max(1, rig.gpu_count)
     vram = rig.gpu_budget_gib
-    f = exllama.size(model, bpw, context, gpus, vram, cache_bits)
-    if head_bits != exllama.HEAD_BITS:
-        on_gpu, emb = exllama.weights_gib(model, bpw, head_bits)
-        f = f.__class__(**{**f.__dict__, "weights_gib": on_gpu})
-    fmt = "EXL3" if quant.name == "EXL3" else "EXL2"
+    fmt = "EXL3" if quant.name == "EXL3" else "GPTQ" if quant.kind == "gptq" else "EXL2"
+    if fmt == "GPTQ":
+        head_bits = 16.0  # GPTQ checkpoints keep lm_head in FP16 (exllamav2 issue #3, turboderp)
+    f = exllama.size(model, bpw, context, gpus, vram, cache_bits, head_bits)
     mode = exllama.CACHE_MODE[cache_bits]
     what = say(lang, "rt_what_exl", model=model.name, fmt=fmt, bpw=bpw, context=f"{context:,}", mode=mode)
     lines = [_head(query, named, what, rig)]
@@ -94,8 +93,9 @@ def _exllama(query, catalog, model, quant, context, notes, rig) -> SizingResult:
     else:
         lines.append(say(lang, "exl_no_fit", headline=say(lang, "headline_does_not_fit"), **numbers))
     if f.largest_bpw:
-        lines.append(say(lang, "exl_largest", bpw=f.largest_bpw, context=f"{context:,}", mode=mode,
-                         longest=f"{f.largest_context:,}", asked=bpw))
+        lines.append(say(lang, "exl_largest", bpw=f.largest_bpw, context=f"{context:,}", mode=mode, asked=bpw))
+        if f.largest_context:
+            lines.append(say(lang, "exl_longest", mode=mode, longest=f"{f.largest_context:,}", asked=bpw))
     else:
         lines.append(say(lang, "exl_nothing_fits", context=f"{context:,}", mode=mode))
     speed, line = None, None
@@ -158,7 +158,8 @@ def _mlx(query, catalog, model, quant, context, notes, rig) -> SizingResult:
                         overhead_gib=_r((f.activations_gb + f.overhead_gb) * gib), total_gib=_r(f.total_gib),
                         available_gib=_r(budget), gpu_layers=model.layers if f.fits else None,
                         total_layers=model.layers)
-    result = _result(query, model, label.replace(" ", "_").upper(), eff, context, rig,
+    name = f"MLX_{bits}BIT" + (f"_G{group}" if bits < 16 and group != mlx.DEFAULT_GROUP_SIZE else "")
+    result = _result(query, model, name if bits < 16 else "BF16", eff, context, rig,
                      Verdict.FITS_GPU if f.fits else Verdict.DOES_NOT_FIT, memory, speed, command, lines)
     return result
 

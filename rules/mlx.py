@@ -20,9 +20,10 @@ from rules.memory import kv_elements_per_cell
 DEFAULT_GROUP_SIZE = 64
 KV_STEP = 256
 PREFILL_STEP = 2048
-# Metal context, the Python process and MLX's allocator slack, besides the prefill chunk:
-# fitted on mlx-lm PR #40 (Mistral 7B 4-bit, 33,898-token prompt, "Peak memory: 9.111 GB").
-BASE_GB = 0.2
+# mlx-lm's "Peak memory" is MLX's own allocator peak (mx.get_peak_memory): weights, cache
+# and the arrays of the forward pass, not the Python process or the Metal context. Nothing
+# is added for those here.
+BASE_GB = 0.0
 
 
 def effective_bits(bits: float, group_size: int = DEFAULT_GROUP_SIZE) -> float:

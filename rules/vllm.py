@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from rules.catalog import ModelSpec, QuantType
 from rules.memory import kv_elements_per_cell, weights_bytes
+from rules.param_split import split
 from rules.schema import GIB
 
 # vLLM's default `--gpu-memory-utilization` (vllm/config/cache.py: gpu_memory_utilization
@@ -25,25 +26,27 @@ from rules.schema import GIB
 GPU_MEMORY_UTILIZATION = 0.9
 # PagedAttention's default block size on CUDA (vllm/config/cache.py: block_size 16).
 BLOCK_SIZE = 16
-# Per GPU, inside the 0.9: non-torch memory (NCCL, cuBLAS workspaces), the CUDA graphs and
-# the profiling run's activation peak. The first two: RigBot takes 1.0 GiB together (V1
-# profiles with the graphs inside the budget: "Estimated CUDA graph memory: 0.17 GiB total"
-# on 4x RTX 3090, noonghunna/club-3090#127; non_torch_memory 0.35 GiB on one 3090,
-# vllm-project/vllm#10517; one Qwen3-8B config on an RTX 5090 left 89,040 and 95,936 KV
-# tokens on two starts, 0.9 GiB apart). V0 captured the graphs after profiling, outside
-# the budget: only the non-torch part counts there.
-NON_TORCH_AND_GRAPHS_GIB = 1.0
-NON_TORCH_GIB_V0 = 0.35
-# The activation peak of one batch of --max-num-batched-tokens: per token the FFN's gate
-# and up outputs and their product (3 x intermediate / TP) and a few hidden-size tensors
-# (4 x hidden), 2 bytes each. vllm-project/vllm#10517 (Llama 3.1 8B, 3090, V0 profiling
-# 20,000 and 29,000 tokens at once) logged peaks 2.07 and 2.99 GiB over the weights: 111
-# and 111 KB a token; this gives 119 KB.
-ACTIVATION_ELEMENTS = (3, 4)  # (x intermediate, x hidden) per batched token
-# --max-num-batched-tokens vLLM's API server defaults to: 8192 on GPUs of 70 GiB or more
-# (A100 excepted), 2048 below (vllm/engine/arg_utils.py, get_batch_defaults).
+# Per GPU, inside the 0.9: non-torch memory (NCCL, cuBLAS workspaces) and the profiling
+# run's activation peak; the CUDA graphs are captured after the KV cache is sized, in the
+# 10% left over. Fitted on start-up logs (rules/data/runtime_memory_cases.toml):
+#  * non-torch: 0.13 GiB at TP 1, 0.54-0.55 GiB at TP 2 (vLLM 0.11 on H100, DEBUG logs).
+#  * the activation peak is the larger of the forward pass over one batch of
+#    --max-num-batched-tokens (per token 3 x intermediate / TP + 4 x hidden, 2 bytes each)
+#    and the logits of the profiled rows in fp32 with the sampler's working copies, about
+#    1.2 x rows x vocab x 4 bytes. vLLM 0.11 and later profile logits for every batched token
+#    (H100, 8192 tokens: Llama 3.1 8B 4.76 GiB, Qwen3-0.6B 5.56, Qwen3-32B 5.64, gpt-oss
+#    7.38; this gives 4.70, 5.57, 5.57, 7.37); 0.10 and V0 for one token per sequence
+#    (--max-num-seqs), where the forward pass dominates (vllm-project/vllm#10517: Llama 3.1
+#    8B at 20,000 batched tokens, peaks 2.07 GiB; this gives 2.21).
+NON_TORCH_GIB = {1: 0.15, 2: 0.55}  # TP 1, TP 2 and more
+ACTIVATION_ELEMENTS = (3, 4)  # (x intermediate, x hidden) per batched token, 2 bytes each
+LOGIT_COPIES = 1.2
+# --max-num-batched-tokens and --max-num-seqs vLLM's API server defaults to: 8192 and 1024
+# on GPUs of 70 GiB or more (A100 excepted), 2048 and 256 below
+# (vllm/engine/arg_utils.py, get_batch_defaults).
 BIG_GPU_GIB = 70
 BATCHED_TOKENS = {"big": 8192, "small": 2048}
+MAX_NUM_SEQS = {"big": 1024, "small": 256}
 # The old flat figure, kept for callers that pass no model shape
 OVERHEAD_GIB = 1.5
 # bytes per cached element: `--kv-cache-dtype auto` keeps the model's dtype (BF16/F16),
@@ -64,6 +67,11 @@ def is_gguf_only(quant: QuantType) -> bool:
 def weights_bytes_vllm(model: ModelSpec, quant: QuantType) -> float:
     """The checkpoint as vLLM loads it: BF16/F16 2 bytes a parameter, FP8 one, AWQ/GPTQ
     4-bit ~4.15 bits (group size 128 scales and zeros), a GGUF at its own bits."""
+    if quant.kind == "mxfp4":
+        # gpt-oss as published: routed experts in MXFP4 (4 bits + an 8-bit scale per 32),
+        # everything else BF16 (vLLM loads the checkpoint, not llama.cpp's Q8_0 mix)
+        p = split(model)
+        return p.experts * 4.25 / 8 + (p.total - p.experts) * 2
     if quant.is_gguf:
         return weights_bytes(model, quant)  # vLLM's GGUF loader dequantizes per layer, not the file
     return model.params_b * 1e9 * quant.bits_per_weight / 8
@@ -98,24 +106,33 @@ def kv_bytes_per_token_per_gpu(model: ModelSpec, tp: int, pp: int, kv_dtype: str
     return per_layer * -(-model.layers // pp)
 
 
+def _big(vram_gib: float, gpu_name: str) -> bool:
+    return vram_gib >= BIG_GPU_GIB and "a100" not in gpu_name.lower()
+
+
 def default_batched_tokens(vram_gib: float, gpu_name: str = "") -> int:
-    big = vram_gib >= BIG_GPU_GIB and "a100" not in gpu_name.lower()
-    return BATCHED_TOKENS["big" if big else "small"]
+    return BATCHED_TOKENS["big" if _big(vram_gib, gpu_name) else "small"]
 
 
-def activation_gib(model: ModelSpec, batched_tokens: int, tp: int = 1) -> float:
+def default_max_num_seqs(vram_gib: float, gpu_name: str = "") -> int:
+    return MAX_NUM_SEQS["big" if _big(vram_gib, gpu_name) else "small"]
+
+
+def activation_gib(model: ModelSpec, batched_tokens: int, tp: int = 1, logit_rows: int | None = None) -> float:
+    """The profiling run's peak over the weights, per GPU: the forward pass over one batch
+    or the fp32 logits of `logit_rows` rows (default: every batched token), the larger."""
     ffn = model.intermediate_size or 0
     if model.is_moe:
         ffn = (model.moe_intermediate_size or 0) * (model.experts_active + model.shared_experts)
-    per_token = ACTIVATION_ELEMENTS[0] * ffn / tp + ACTIVATION_ELEMENTS[1] * model.hidden_size
-    return batched_tokens * per_token * 2 / GIB
+    forward = batched_tokens * (ACTIVATION_ELEMENTS[0] * ffn / tp + ACTIVATION_ELEMENTS[1] * model.hidden_size) * 2
+    rows = batched_tokens if logit_rows is None else logit_rows
+    logits = LOGIT_COPIES * rows * (model.vocab_size or 0) * 4
+    return max(forward, logits) / GIB
 
 
-def overhead_gib(model: ModelSpec, batched_tokens: int, tp: int = 1, v0: bool = False) -> float:
-    """Per GPU, inside the utilization budget: non-torch memory and (V1) CUDA graphs, plus
-    the activation peak of one batch."""
-    base = NON_TORCH_GIB_V0 if v0 else NON_TORCH_AND_GRAPHS_GIB
-    return base + activation_gib(model, batched_tokens, tp)
+def overhead_gib(model: ModelSpec, batched_tokens: int, tp: int = 1, logit_rows: int | None = None) -> float:
+    """Per GPU, inside the utilization budget: non-torch memory and the activation peak."""
+    return NON_TORCH_GIB[min(tp, 2)] + activation_gib(model, batched_tokens, tp, logit_rows)
 
 
 @dataclass(frozen=True)
@@ -151,12 +168,13 @@ class VllmFit:
 
 def size(model: ModelSpec, quant: QuantType, gpus: int, vram_gib: float, context: int,
          kv_dtype: str = "auto", utilization: float = GPU_MEMORY_UTILIZATION,
-         overhead_gib: float | None = None, batched_tokens: int | None = None, v0: bool = False,
+         overhead_gib: float | None = None, batched_tokens: int | None = None, logit_rows: int | None = None,
          of_free: bool = False, weights_gib: float | None = None) -> VllmFit:
     """vLLM on `gpus` GPUs of `vram_gib` each, tensor parallel over all of them when the
     heads allow, else the largest tensor-parallel size that divides the count with
     pipeline parallel over the rest (--pipeline-parallel-size). `overhead_gib` None: non-torch
-    memory, graphs and the activations of `batched_tokens` (vLLM's default for the card).
+    memory and the activation peak of `batched_tokens` (vLLM's default for the card) with
+    `logit_rows` rows of logits (None: every batched token, as vLLM 0.11 and later profile).
     `of_free`: the KV pool is `utilization` of what the weights and overhead leave
     (TensorRT-LLM's --kv_cache_free_gpu_memory_fraction) rather than of the whole GPU.
     `weights_gib`: the whole checkpoint as logged, when known (else from the quant)."""
@@ -167,7 +185,7 @@ def size(model: ModelSpec, quant: QuantType, gpus: int, vram_gib: float, context
     weights = weights_gib if weights_gib is not None else weights_bytes_vllm(model, quant) / GIB
     per_gpu = weights / gpus
     if overhead_gib is None:
-        overhead_gib = overhead_gib_for(model, vram_gib, tp, batched_tokens, v0)
+        overhead_gib = overhead_gib_for(model, vram_gib, tp, batched_tokens, logit_rows)
     if of_free:
         budget = vram_gib
         pool = max(0.0, utilization * (vram_gib - per_gpu - overhead_gib))
@@ -187,8 +205,8 @@ def size(model: ModelSpec, quant: QuantType, gpus: int, vram_gib: float, context
 
 
 def overhead_gib_for(model: ModelSpec, vram_gib: float, tp: int, batched_tokens: int | None = None,
-                     v0: bool = False) -> float:
-    return overhead_gib(model, batched_tokens or default_batched_tokens(vram_gib), tp, v0)
+                     logit_rows: int | None = None) -> float:
+    return overhead_gib(model, batched_tokens or default_batched_tokens(vram_gib), tp, logit_rows)
 
 
 def quantization_flag(quant: QuantType, written: str | None = None) -> str | None:

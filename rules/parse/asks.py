@@ -69,7 +69,7 @@ _RUNTIMES = [
     (re.compile(rf"{_B}vllm{_E}"), "vllm"),
     (re.compile(rf"{_B}sglang{_E}"), "sglang"),
     (re.compile(rf"{_B}(?:tensorrt[- ]?llm|trt[- ]?llm){_E}"), "tensorrt_llm"),
-    (re.compile(rf"{_B}(?:exllama(?:v[23]|\s*v?[23])?|tabby\s*api|exl[23]){_E}"), "exllama"),
+    (re.compile(rf"{_B}(?:exllama(?:v[23]|\s*v?[23])?|tabby\s*api){_E}"), "exllama"),
     (re.compile(rf"{_B}mlx(?:[- _]lm)?{_E}"), "mlx"),
     (re.compile(rf"{_B}(?:lm\s*studio|lmstudio){_E}"), "lm_studio"),
     (re.compile(rf"{_B}ollama{_E}"), "ollama"),
@@ -78,6 +78,7 @@ _RUNTIMES = [
 ]
 
 
+_EXL_FILE = re.compile(rf"{_B}exl[23]{_E}")
 # a choice between the runtimes named
 _CHOICE = re.compile(r"\bor\b|\bvs\.?|\bversus\b|\bcompared?\b|\bbetter\b|还是|或者|或|对比|比较|哪个")
 _LABELS = {"llama.cpp": "llama.cpp", "ollama": "Ollama", "lm_studio": "LM Studio", "vllm": "vLLM", "sglang": "SGLang",
@@ -96,6 +97,8 @@ def _runtimes_named(text: str) -> list[tuple[int, str]]:
                 continue
             taken.append((m.start(), m.end()))
             found.setdefault(name, m.start())
+    if not found and (m := _EXL_FILE.search(text)):
+        found["exllama"] = m.start()  # "exl2" alone names its runtime; beside "vllm" it is only the file
     return sorted(((pos, name) for name, pos in found.items()))
 
 

@@ -217,7 +217,7 @@ def _transformers(query, catalog, model, quant, context, notes, rig) -> SizingRe
 
     lang, named = query.lang, say(query.lang, "runtime_transformers")
     if quant.kind not in ("bnb", "int8", "float"):
-        target = {4: "NF4", 8: "INT8"}.get(quant.bits, "BF16")
+        target = {4: "NF4", 8: "W8A8"}.get(quant.bits, "BF16")
         notes.append(say(lang, "hf_note_format", quant=quant.name, target=target))
         quant = catalog.quant(target)
     gpus = max(1, rig.gpu_count)

@@ -26,8 +26,8 @@ CAT = default_catalog()
     ("tabbyapi qwen2.5 32b exl3 5.0bpw, cache_mode: Q6, on a 4090", {"quant": "EXL3", "cache_bits": 6}),
     ("qwen3 30b a3b mlx 4bit group size 32 on M3 Max 64GB", {"runtime": "mlx", "group_size": 32}),
     ("bitsandbytes nf4 llama 3 8b on a 3060", {"runtime": "transformers", "quant": "NF4"}),
-    ("llama 3.1 8b load_in_8bit on a 3060", {"runtime": "transformers", "quant": "INT8"}),
-    ("llama 3.1 8b w8a8 on a 4090 with vllm", {"runtime": "vllm", "quant": "INT8"}),
+    ("llama 3.1 8b load_in_8bit on a 3060", {"runtime": "transformers", "quant": "W8A8"}),
+    ("llama 3.1 8b w8a8 on a 4090 with vllm", {"runtime": "vllm", "quant": "W8A8"}),
 ])
 def test_formats_and_settings_are_read(question, fields):
     q = parse(question)

@@ -120,9 +120,9 @@ def read_model_file(t: Text, r: Reading) -> None:
 _BPW = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:bpw|bits? per weight)")
 
 
-# "group size 32", "gs64", "4bit-128g": one scale (MLX: and a bias) per this many weights
+# "group size 32", "gs64", "4bit-128g" (not "64G" of memory): one scale (MLX: and a bias) per this many weights
 _GROUP_SIZE = re.compile(r"group[\s_-]*size\s*[:=]?\s*(\d{2,3})(?![\d.])|(?<![a-z])gs\s*(\d{2,3})(?![\d.])"
-                         r"|(?<![a-z0-9.])(32|64|128)g(?![a-z0-9])|分组\s*(?:大小)?\s*[:：=为是]?\s*(\d{2,3})")
+                         r"|(?<=[-_])(32|64|128)g(?![a-z0-9])|分组\s*(?:大小)?\s*[:：=为是]?\s*(\d{2,3})")
 # runtimes that size a bits-per-weight figure as given (EXL2/EXL3); elsewhere it is unread
 _BPW_RUNTIMES = ("exllama",)
 

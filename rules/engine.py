@@ -123,6 +123,8 @@ _LLAMA_CPP_RUNTIMES = {"llama.cpp", "ollama", "lm_studio"}
 _NEEDS_APPLE = {"mlx"}
 _NEEDS_GPU = {"vllm", "sglang", "tensorrt_llm", "exllama", "ktransformers"}
 _NEEDS_NVIDIA = {"tensorrt_llm"}
+# runtimes sized by their own allocation rules (rules/runtime_answers.py)
+_OWN_SIZING = ("exllama", "mlx", "ktransformers", "transformers")
 
 
 def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> SizingResult:
@@ -151,9 +153,9 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
                   and not lines)
     if runtime in _VLLM_RUNTIMES and sized_here and not apple and not (runtime == "tensorrt_llm" and not nvidia):
         return _vllm_answer(query, catalog)
-    from rules import runtime_answers  # loaded only when a question names such a runtime
+    if runtime in _OWN_SIZING and sized_here and (apple if runtime == "mlx" else not apple):
+        from rules import runtime_answers  # loaded only when a question names such a runtime
 
-    if runtime in runtime_answers.SIZED and sized_here and (apple if runtime == "mlx" else not apple):
         return runtime_answers.answer(query, catalog)
     if runtime in _NEEDS_APPLE and result.hardware is not None and not apple:
         lines.append(say(lang, "runtime_needs_apple", runtime=named))

@@ -169,20 +169,19 @@ class VllmFit:
 def size(model: ModelSpec, quant: QuantType, gpus: int, vram_gib: float, context: int,
          kv_dtype: str = "auto", utilization: float = GPU_MEMORY_UTILIZATION,
          overhead_gib: float | None = None, batched_tokens: int | None = None, logit_rows: int | None = None,
-         of_free: bool = False, weights_gib: float | None = None) -> VllmFit:
+         of_free: bool = False) -> VllmFit:
     """vLLM on `gpus` GPUs of `vram_gib` each, tensor parallel over all of them when the
     heads allow, else the largest tensor-parallel size that divides the count with
     pipeline parallel over the rest (--pipeline-parallel-size). `overhead_gib` None: non-torch
     memory and the activation peak of `batched_tokens` (vLLM's default for the card) with
     `logit_rows` rows of logits (None: every batched token, as vLLM 0.11 and later profile).
     `of_free`: the KV pool is `utilization` of what the weights and overhead leave
-    (TensorRT-LLM's --kv_cache_free_gpu_memory_fraction) rather than of the whole GPU.
-    `weights_gib`: the whole checkpoint as logged, when known (else from the quant)."""
+    (TensorRT-LLM's --kv_cache_free_gpu_memory_fraction) rather than of the whole GPU."""
     options = tp_sizes(model, gpus)
     tp_ok = gpus in options
     tp = gpus if tp_ok else max(t for t in options if gpus % t == 0)  # 1 always works
     pp = gpus // tp
-    weights = weights_gib if weights_gib is not None else weights_bytes_vllm(model, quant) / GIB
+    weights = weights_bytes_vllm(model, quant) / GIB
     per_gpu = weights / gpus
     if overhead_gib is None:
         overhead_gib = overhead_gib_for(model, vram_gib, tp, batched_tokens, logit_rows)

@@ -157,7 +157,9 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
         from rules import runtime_answers  # loaded only when a question names such a runtime
 
         return runtime_answers.answer(query, catalog)
-    if runtime in _NEEDS_APPLE and result.hardware is not None and not apple:
+    if lines:
+        pass  # the EXL2 line above already says what cannot run and what would
+    elif runtime in _NEEDS_APPLE and result.hardware is not None and not apple:
         lines.append(say(lang, "runtime_needs_apple", runtime=named))
     elif runtime in _NEEDS_GPU and result.hardware is not None and (not gpus or apple):
         lines.append(say(lang, "runtime_needs_gpu", runtime=named))
@@ -168,7 +170,7 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
     elif runtime not in _LLAMA_CPP_RUNTIMES and not lines:
         note = say(lang, "runtime_reserves_gpu", runtime=named) if runtime in ("vllm", "sglang") else ""
         lines.append(say(lang, "runtime_figures_are_llama_cpp", runtime=named, note=note))
-    elif query.runtime and runtime != "llama.cpp":
+    elif query.runtime and runtime in _LLAMA_CPP_RUNTIMES and runtime != "llama.cpp":
         lines.append(say(lang, "runtime_runs_llama_cpp", runtime=named))
     command = result.command
     if runtime not in _LLAMA_CPP_RUNTIMES or (quant is not None and not quant.is_gguf):

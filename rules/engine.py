@@ -175,6 +175,12 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
     command = result.command
     if runtime not in _LLAMA_CPP_RUNTIMES or (quant is not None and not quant.is_gguf):
         command = None  # a llama-server command for a runtime or file that is not llama.cpp's would mislead
+    elif runtime == "ollama" and command and result.model and result.model.name in {m.name for m in catalog.models}:
+        # the JSON `command` is the named runtime's own: `ollama run <tag>` where Ollama publishes one
+        tag = ollama(catalog.model(result.model.name), quant) if quant is not None else None
+        if tag:
+            return result.model_copy(update={"runtime": runtime, "command": tag,
+                                             "answer": "\n".join([*lines, result.answer])})
     answer = result.answer
     if result.command and command is None:
         answer = "\n".join(line for line in answer.splitlines() if result.command not in line)

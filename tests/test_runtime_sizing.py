@@ -186,3 +186,8 @@ def test_in_chinese():
     result = answer_question("用 exllamav2 跑 llama 3 70b exl2 4.65bpw，两张3090")
     assert result.runtime == "exllama" and "估算" in result.answer and "缓存" in result.answer
     assert "sizing" not in result.answer and result.command.startswith("config.yml")
+
+
+def test_ollama_answers_carry_its_own_command():
+    result = answer_question("llama 3.1 8b with ollama on a 3060")
+    assert result.runtime == "ollama" and result.command == "ollama run llama3.1:8b-instruct-q4_K_M"

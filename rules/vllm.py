@@ -1,8 +1,8 @@
-"""Memory as vLLM (and SGLang, which allocates the same way) sizes it on GPUs.
+"""Memory as vLLM (and SGLang and TensorRT-LLM, sized alike) allocates it on GPUs.
 
 vLLM takes `--gpu-memory-utilization` (0.9) of each GPU up front, loads its share of
 the weights (tensor parallel splits them across ranks), profiles one forward pass for
-the activation peak, captures CUDA graphs, and fills every byte left with PagedAttention
+the activation peak, and fills every byte left with PagedAttention
 KV blocks of 16 tokens. So the question is not "does it fit at this context" but "how
 many KV tokens are left": from them follow the largest `--max-model-len` and how many
 sequences of the question's context run at once (`--max-num-seqs`). There is no partial
@@ -38,6 +38,10 @@ BLOCK_SIZE = 16
 #    7.38; this gives 4.70, 5.57, 5.57, 7.37); 0.10 and V0 for one token per sequence
 #    (--max-num-seqs), where the forward pass dominates (vllm-project/vllm#10517: Llama 3.1
 #    8B at 20,000 batched tokens, peaks 2.07 GiB; this gives 2.21).
+#  Not modelled: connectors' buffers (vllm-project/vllm#21348, Qwen3-235B-A22B-FP8 on 4x
+#  H100 with LMCache: 8.11 GiB of KV per GPU where this gives 10.4), and SGLang's own
+#  split (its static fraction holds weights and KV only; on that rig "K size: 8.23 GB,
+#  V size: 8.23 GB" at 0.93, 20% above what this sizes): SGLang is sized as vLLM.
 NON_TORCH_GIB = {1: 0.15, 2: 0.55}  # TP 1, TP 2 and more
 ACTIVATION_ELEMENTS = (3, 4)  # (x intermediate, x hidden) per batched token, 2 bytes each
 LOGIT_COPIES = 1.2

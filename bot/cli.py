@@ -108,7 +108,9 @@ def default(ctx: typer.Context) -> None:
 
 @app.command()
 def ask(
-    question: Annotated[str | None, typer.Argument(help="The question; omit with --json to read lines from stdin.")] = None,
+    question: Annotated[str | None, typer.Argument(help="The question; omit with --json to read lines from stdin. "
+                                                 "Name a runtime (vLLM, SGLang, TensorRT-LLM, ExLlama, MLX, "
+                                                 "ktransformers, transformers) for its own sizing and command.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as one JSON object (per line).")] = False,
     file: Annotated[Path | None, typer.Option(
         "--file", help="A llama.cpp / Ollama / LM Studio log (or other tool output) to read with the question, "

@@ -42,7 +42,8 @@ from rules.training import DEFAULT_BATCH, DEFAULT_SEQUENCE, LORA_RANK, METHODS, 
 from rules.user_measurements import UserMeasurements, answer_lines, refine
 from rules.vllm import is_gguf_only as vllm_gguf_only
 from rules.vllm import quantization_flag as vllm_quant_flag
-from rules.vllm import sglang_command, vllm_command
+from rules.vllm import sglang_command, trtllm_command, vllm_command
+from rules.vllm import default_batched_tokens as vllm_batched_tokens
 from rules.vllm import size as vllm_size
 
 DEFAULT_QUANT = "Q4_K_M"
@@ -123,13 +124,16 @@ _LLAMA_CPP_RUNTIMES = {"llama.cpp", "ollama", "lm_studio"}
 _NEEDS_APPLE = {"mlx"}
 _NEEDS_GPU = {"vllm", "sglang", "tensorrt_llm", "exllama", "ktransformers"}
 _NEEDS_NVIDIA = {"tensorrt_llm"}
+# runtimes sized by their own allocation rules (rules/runtime_answers.py)
+_OWN_SIZING = ("exllama", "mlx", "ktransformers", "transformers")
 
 
 def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> SizingResult:
-    """The runtime a question names is echoed first. Figures are llama.cpp's (GGUF): said
-    plainly for other runtimes, whose own memory and speed RigBot does not model yet; a
-    combination that cannot run (MLX off Apple, vLLM with no GPU, AWQ in llama.cpp) is
-    said with what would; no llama.cpp command for a file that would not exist."""
+    """The runtime a question names is echoed first. vLLM/SGLang/TensorRT-LLM, ExLlama, MLX,
+    ktransformers and transformers are sized as each allocates memory, with its own command;
+    the speed is that runtime's calibrated one (or its ceiling, said to be uncalibrated). A
+    combination that cannot run (MLX off Apple, vLLM with no GPU, AWQ in llama.cpp) is said
+    with what would; no llama.cpp command for a file that would not exist."""
     if result.error or result.intent == Intent.DIAGNOSE:
         return result
     runtime = query.runtime or "llama.cpp"
@@ -140,11 +144,24 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
     gpus = [catalog.gpu(g.name) for g in result.hardware.gpus] if result.hardware else []
     apple = any(g.vendor == "apple" for g in gpus)
     nvidia = any(g.vendor == "nvidia" for g in gpus)
-    if (runtime in _VLLM_RUNTIMES and result.intent in _VLLM_INTENTS and result.model is not None and gpus
-            and not apple and not query.gguf_path and not query.options):
-        return with_runtime_speed(_vllm_answer(query, catalog), query, catalog)
     named = say(lang, f"runtime_{runtime.replace('.', '_')}")
-    if runtime in _NEEDS_APPLE and result.hardware is not None and not apple:
+    exl_file = quant is not None and quant.kind == "exl"
+    if exl_file and runtime not in ("exllama", "llama.cpp") and query.runtime:
+        # "EXL2 in vLLM": the file cannot be loaded there (llama.cpp's own message below)
+        lines.append(say(lang, "combo_exl_elsewhere", runtime=named))
+    elif exl_file and result.hardware is not None and (not gpus or apple) and runtime in ("exllama", "llama.cpp"):
+        lines.append(say(lang, "combo_exl_no_gpu"))
+    sized_here = (result.intent in _VLLM_INTENTS and result.model is not None and gpus and not query.gguf_path
+                  and not lines)
+    if runtime in _VLLM_RUNTIMES and sized_here and not apple and not (runtime == "tensorrt_llm" and not nvidia):
+        return with_runtime_speed(_vllm_answer(query, catalog), query, catalog)
+    if runtime in _OWN_SIZING and sized_here and (apple if runtime == "mlx" else not apple):
+        from rules import runtime_answers  # loaded only when a question names such a runtime
+
+        return with_runtime_speed(runtime_answers.answer(query, catalog), query, catalog)
+    if lines:
+        pass  # the EXL2 line above already says what cannot run and what would
+    elif runtime in _NEEDS_APPLE and result.hardware is not None and not apple:
         lines.append(say(lang, "runtime_needs_apple", runtime=named))
     elif runtime in _NEEDS_GPU and result.hardware is not None and (not gpus or apple):
         lines.append(say(lang, "runtime_needs_gpu", runtime=named))
@@ -155,11 +172,17 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
     elif runtime not in _LLAMA_CPP_RUNTIMES and not lines:
         note = say(lang, "runtime_reserves_gpu", runtime=named) if runtime in ("vllm", "sglang") else ""
         lines.append(say(lang, "runtime_figures_are_llama_cpp", runtime=named, note=note))
-    elif query.runtime:
+    elif query.runtime and runtime in _LLAMA_CPP_RUNTIMES and runtime != "llama.cpp":
         lines.append(say(lang, "runtime_runs_llama_cpp", runtime=named))
     command = result.command
     if runtime not in _LLAMA_CPP_RUNTIMES or (quant is not None and not quant.is_gguf):
         command = None  # a llama-server command for a runtime or file that is not llama.cpp's would mislead
+    elif runtime == "ollama" and command and result.model and result.model.name in {m.name for m in catalog.models}:
+        # the JSON `command` is the named runtime's own: `ollama run <tag>` where Ollama publishes one
+        tag = ollama(catalog.model(result.model.name), quant) if quant is not None else None
+        if tag:
+            return result.model_copy(update={"runtime": runtime, "command": tag,
+                                             "answer": "\n".join([*lines, result.answer])})
     answer = result.answer
     if result.command and command is None:
         answer = "\n".join(line for line in answer.splitlines() if result.command not in line)
@@ -171,7 +194,7 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
 
 
 # runtimes sized as vLLM allocates (SGLang reserves a static fraction and pages its KV the same way)
-_VLLM_RUNTIMES = ("vllm", "sglang")
+_VLLM_RUNTIMES = ("vllm", "sglang", "tensorrt_llm")
 _VLLM_INTENTS = {Intent.CAN_RUN, Intent.SERVE, Intent.MAX_CONTEXT, Intent.SPEED}
 
 
@@ -195,16 +218,19 @@ def _vllm_answer(query: Query, catalog: Catalog) -> SizingResult:
         notes.append(say(lang, "vllm_note_kv4"))
     rig = rig_from_query(query, catalog)
     vram = min(g.vram_gib for g, _ in rig.gpus)
-    f = vllm_size(model, quant, rig.gpu_count, vram, context, kv_dtype)
+    trt = runtime == "tensorrt_llm"  # its KV pool is 0.9 of what is free after the weights
+    gpu_name = rig.gpus[0][0].name
+    batched = vllm_batched_tokens(vram, gpu_name)
+    f = vllm_size(model, quant, rig.gpu_count, vram, context, kv_dtype, batched_tokens=batched, of_free=trt)
     if query.intent == Intent.MAX_CONTEXT and f.weights_fit and f.max_model_len:
         # the answer is the largest context: sequences are counted at it, and the default is not assumed
         default_note = say(lang, "note_context", context=context, native=model.native_context)
         notes = [n for n in notes if n != default_note]
         context = f.max_model_len
-        f = vllm_size(model, quant, rig.gpu_count, vram, context, kv_dtype)
+        f = vllm_size(model, quant, rig.gpu_count, vram, context, kv_dtype, batched_tokens=batched, of_free=trt)
     what = say(lang, "what", model=model.name, quant=quant.name, context=context)
     where = rig.describe(lang)
-    lines = [say(lang, "vllm_first", runtime=named, what=what, where=where)]
+    lines = [say(lang, "trt_first" if trt else "vllm_first", runtime=named, what=what, where=where)]
     if vllm_gguf_only(quant):
         lines.append(say(lang, "vllm_gguf", runtime=named, quant=quant.name))
     if not f.tp_ok:
@@ -223,7 +249,8 @@ def _vllm_answer(query: Query, catalog: Catalog) -> SizingResult:
         lines.append(say(lang, "vllm_no_fit_context", headline=say(lang, "headline_does_not_fit"), **numbers))
         lines.append(say(lang, "vllm_numbers", **numbers))
     else:
-        lines.append(say(lang, "vllm_fits", headline=say(lang, "headline_fits_gpu"), **numbers))
+        lines.append(say(lang, "trt_fits" if trt else "vllm_fits", headline=say(lang, "headline_fits_gpu"),
+                         **numbers))
         lines.append(say(lang, "vllm_numbers", **numbers))
     users = query.users or 1
     if f.fits and users > f.max_num_seqs:
@@ -242,7 +269,8 @@ def _vllm_answer(query: Query, catalog: Catalog) -> SizingResult:
     if f.weights_fit:
         repo = "<" + model.name.replace(" ", "-") + ">"
         flag = vllm_quant_flag(quant, query.quant_written)
-        command = (vllm_command if runtime == "vllm" else sglang_command)(repo, f, flag)
+        command = {"vllm": vllm_command, "sglang": sglang_command, "tensorrt_llm": trtllm_command}[runtime](
+            repo, f, flag)
         lines.append(say(lang, "vllm_command", runtime=named, command=command))
     verdict = Verdict.FITS_GPU if f.fits else Verdict.DOES_NOT_FIT
     kv_total = f.kv_pool_gib * f.gpus
@@ -296,8 +324,30 @@ def _compare_options(query: Query, catalog: Catalog, allow_local_files: bool,
     """"4090 vs 5090 for Llama 3.3 70B", "Q4_K_M or Q8_0?": each option answered on its own
     (never one pooled rig), a table of them first, then the first option's full answer."""
     answers = []
+    notes = []
+    runtimes = [o.runtime for o in query.options if o.runtime]
+    shared: dict = {}
+    if runtimes and not (query.model_name or query.params_b):
+        # "MLX or llama.cpp on my M3 Max?": one model for both sides, the largest llama.cpp
+        # fits at 4 bits or more, each runtime at its own 4-bit format
+        base = answer_query(query.model_copy(update={"runtime": None, "options": []}), catalog,
+                            allow_local_files=allow_local_files, measured=measured)
+        pick = next((r for r in base.recommendations if catalog.quant(r.quant).bits >= 4), None)
+        if pick is not None:
+            shared = {"model_name": pick.model, "params_b": None, "quant": "Q4_K_M"}
+            if query.intent not in _VLLM_INTENTS:
+                shared["intent"] = Intent.CAN_RUN
+            notes.append(say(query.lang, "compare_runtime_model", model=pick.model))
     for option in query.options:
         changes = option.model_dump(exclude={"label"}, exclude_none=True)
+        if shared:
+            changes = {**shared, **changes}
+            if changes.get("runtime") in _VLLM_RUNTIMES:
+                changes.update(quant="GPTQ_4BIT", quant_written="awq")
+            elif changes.get("runtime") == "exllama":
+                changes.update(quant="EXL2")
+            elif changes.get("runtime") == "transformers":
+                changes.update(quant="NF4")
         if "model_name" in changes:
             changes.setdefault("params_b", None)
         one = query.model_copy(update={**changes, "options": [], "also_named": None})
@@ -311,7 +361,8 @@ def _compare_options(query: Query, catalog: Catalog, allow_local_files: bool,
         if result.error:
             verdict = result.answer.splitlines()[0]
         tps = (say(lang, "compare_speed", tps=_tps(s.expected_tokens_per_s), low=_tps(s.expected_range[0]),
-                   high=_tps(s.expected_range[1])) if s and s.expected_range else "—")
+                   high=_tps(s.expected_range[1])) if s and s.expected_range
+               else say(lang, "compare_ceiling", tps=_tps(s.theoretical_max_tokens_per_s)) if s else "—")
         memory = f"{m.total_gib:.1f} GiB" if m else "—"
         lines.append(f"| {label} | {verdict} | {memory} | {tps} |")
         if result.model and result.verdict and m:
@@ -322,6 +373,9 @@ def _compare_options(query: Query, catalog: Catalog, allow_local_files: bool,
                 expected_range=s.expected_range if s else None,
                 hardware=" + ".join(f"{g.count}x {g.name}" if g.count > 1 else g.name for g in result.hardware.gpus)
                 if result.hardware and result.hardware.gpus else None))
+    if runtimes:  # each runtime's own command under the table
+        lines += [say(lang, "compare_command", label=label, command=r.command) for label, r in answers if r.command]
+    lines = notes + lines
     first_label, first = answers[0]
     lines.append(say(lang, "compare_first", label=first_label))
     lines.append(first.answer)

@@ -537,12 +537,18 @@ def weight_bytes_per_token(runtime: str, model: ModelSpec, quant: QuantType) -> 
     return active * 1e9 * bits / 8, name
 
 
-def estimate_for(runtime: str, model: ModelSpec, quant: QuantType, gpus: list[tuple[Gpu, int]],
-                 users: int = 1) -> tuple[RuntimeSpeed, str]:
-    """The estimate for a catalog model on the rig's GPUs (the slowest card's bandwidth)."""
+def estimate_for(runtime: str, model: ModelSpec, quant: QuantType | None, gpus: list[tuple[Gpu, int]],
+                 users: int = 1, runtime_bits: tuple[str, float] | None = None) -> tuple[RuntimeSpeed, str]:
+    """The estimate for a catalog model on the rig's GPUs (the slowest card's bandwidth).
+    `runtime_bits`: (format, bits per weight) where the runtime's own sizing chose a format
+    that is not a catalog quant type (MLX 4-bit at group size 64: 4.5 bits)."""
     from rules.speed import gpu_class
 
-    bytes_per_token, fmt = weight_bytes_per_token(runtime, model, quant)
+    if runtime_bits is not None:
+        fmt, bits = runtime_bits
+        bytes_per_token = (model.active_params_b or model.params_b) * 1e9 * bits / 8
+    else:
+        bytes_per_token, fmt = weight_bytes_per_token(runtime, model, quant)
     slowest = min((g for g, _ in gpus), key=lambda g: g.bandwidth_gbs)
     count = sum(c for _, c in gpus)
     return estimate(runtime, bytes_per_token, slowest.bandwidth_gbs, gpu_class(slowest),

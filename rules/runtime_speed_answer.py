@@ -75,25 +75,32 @@ def speed_info(est: RuntimeSpeed) -> SpeedInfo:
 
 def with_runtime_speed(result: SizingResult, query: Query, catalog: Catalog) -> SizingResult:
     """`result` with its speed for the runtime it is for; unchanged where there is no speed
-    to replace (no GPU, does not fit, a model or file the catalog does not know)."""
+    to replace (no GPU, does not fit, a model or file the catalog does not know) and for
+    ktransformers, whose sizing bounds the speed by the experts it reads from RAM."""
     runtime = result.runtime
-    if (runtime not in RUNTIMES or result.error or result.speed is None or result.model is None
+    if (runtime not in RUNTIMES or runtime == "ktransformers" or result.error or result.speed is None or result.model is None
             or result.hardware is None or not result.hardware.gpus):
         return result
     try:
         model = catalog.model(result.model.name)
-        quant = catalog.quant(result.model.quant)
         gpus = [(catalog.gpu(g.name), g.count) for g in result.hardware.gpus]
     except KeyError:
         return result
+    try:
+        quant, runtime_bits = catalog.quant(result.model.quant), None
+    except KeyError:  # a format the runtime's own sizing chose (MLX_4BIT): its bits per weight
+        if not result.model.bits_per_weight:
+            return result
+        quant, runtime_bits = None, (result.model.quant.replace("_", " ").replace("BIT", "-bit"), result.model.bits_per_weight)
     apple = any(g.vendor == "apple" for g, _ in gpus)
     if (runtime == "mlx") != apple:
         return result  # the answer already says this runtime does not run on this hardware
     users = query.users if query.users and query.users > 1 else 1
-    est, fmt = estimate_for(runtime, model, quant, gpus, users=users)
+    est, fmt = estimate_for(runtime, model, quant, gpus, users=users, runtime_bits=runtime_bits)
     lang = query.lang
     new_lines = speed_lines(est, fmt, lang)
-    replaced = (_starts_with(lang, "speed"), _starts_with(lang, "serve_speed"))
+    # llama.cpp's speed sentence, or the runtime sizing's own ceiling-only one (rules/runtime_answers.py)
+    replaced = (_starts_with(lang, "speed"), _starts_with(lang, "serve_speed"), _starts_with(lang, "rt_speed_ceiling"))
     lines, placed = [], False
     for line in result.answer.splitlines():
         if any(p.match(line) for p in replaced):

@@ -285,6 +285,7 @@ class QueryOption(_Model):
     model_name: str | None = None
     params_b: float | None = None
     quant: str | None = None
+    runtime: str | None = None  # "llama.cpp or vLLM?": one answer per runtime
 
 
 class Query(_Model):
@@ -313,6 +314,9 @@ class Query(_Model):
     quant_written: str | None = None  # the quant as the question wrote it ("awq", "gptq"): one catalog entry covers both
     context: int | None = None
     kv_cache_type: str | None = None  # f16 | q8_0 | q4_0
+    bits_per_weight: float | None = None  # "4.65bpw" (EXL2/EXL3): a format sized at any bits per weight
+    group_size: int | None = None  # "group size 32" (MLX, GPTQ): one scale (and bias) per this many weights
+    cache_bits: int | None = None  # ExLlama's cache: 4, 6 or 8 ("Q4 cache", "cache_mode: Q6"); None: FP16
     unknown_model: str | None = None  # a model name the catalog lacks, as written ("Zorblax-13B")
     also_named: str | None = None  # a second catalog model in the question; the answer covers the first
     run_log: RunLog | None = None  # a pasted llama.cpp / Ollama / LM Studio log

@@ -1,6 +1,7 @@
 """The runtime a question names is read, echoed first and carried in the JSON `Answer`;
-figures are llama.cpp's and the answer says so for other runtimes; combinations that
-cannot run are said with what would; no llama.cpp command for a file that does not exist."""
+each runtime is sized as it allocates (tests/test_runtime_sizing.py has the figures);
+combinations that cannot run are said with what would; no llama.cpp command for a file
+that does not exist."""
 
 from __future__ import annotations
 
@@ -30,9 +31,9 @@ def test_the_runtime_is_read(question, runtime):
 def test_a_named_runtime_is_echoed_first_and_in_the_json():
     result = answer_question("exllamav2 qwen2.5 32b gptq on a 4090")
     first, second = result.answer.splitlines()[:2]
-    assert "ExLlama" in first and "ExLlama" in second and "llama.cpp" in second
-    assert result.runtime == "exllama"
-    assert result.command is None and "llama-server" not in result.answer  # no GGUF that does not exist
+    assert "ExLlama" in first and second.startswith("**ExLlama** sizing") and "sizes llama.cpp" not in result.answer
+    assert result.runtime == "exllama" and result.model.quant == "GPTQ 4.15bpw"
+    assert result.command.startswith("config.yml") and "llama-server" not in result.answer  # no GGUF that does not exist
 
 
 def test_vllm_is_sized_as_vllm_allocates():  # tests/test_vllm.py has the figures

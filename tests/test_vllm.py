@@ -1,7 +1,9 @@
 """vLLM and SGLang sized as they allocate (rules/vllm.py): 0.9 of each GPU, the weights
-split over the tensor-parallel ranks, ~1.5 GiB per GPU of activations and CUDA graphs,
-the rest in 16-token KV blocks; from the tokens that fit, the largest --max-model-len and
---max-num-seqs. Figures worked by hand here."""
+split over the tensor-parallel ranks, non-torch memory (0.15 GiB, 0.55 with TP) plus the
+profiling run's peak (the larger of one batch of --max-num-batched-tokens through the FFN
+and 1.2 x its fp32 logits; 2048 tokens below 70 GiB), the rest in 16-token KV blocks; from
+the tokens that fit, the largest --max-model-len and --max-num-seqs. Figures worked by
+hand here; tests/test_runtime_memory.py checks them against start-up logs."""
 
 from __future__ import annotations
 
@@ -17,9 +19,26 @@ CAT = default_catalog()
 LLAMA_8B = CAT.model("Llama 3.1 8B")
 
 
-def _tokens_by_hand(weights_per_gpu_gib: float, vram: float, per_token_per_gpu: float) -> int:
-    pool = 0.9 * vram - weights_per_gpu_gib - 1.5
+def _overhead_by_hand(model, tp: int = 1, batched: int = 2048) -> float:
+    # non-torch + max(batched x (3 x intermediate / TP + 4 x hidden) x 2 bytes, 1.2 x batched x vocab x 4 bytes)
+    forward = batched * (3 * model.intermediate_size / tp + 4 * model.hidden_size) * 2
+    logits = 1.2 * batched * model.vocab_size * 4
+    return (0.15 if tp == 1 else 0.55) + max(forward, logits) / GIB
+
+
+def _tokens_by_hand(weights_per_gpu_gib: float, vram: float, per_token_per_gpu: float, overhead: float) -> int:
+    pool = 0.9 * vram - weights_per_gpu_gib - overhead
     return int(pool * GIB // (per_token_per_gpu * BLOCK_SIZE)) * BLOCK_SIZE
+
+
+def test_the_overhead_is_non_torch_plus_the_profiling_peak():
+    # Llama 3.1 8B: the logits dominate, 1.2 x 2048 x 128,256 x 4 bytes = 1.17 GiB (+0.15);
+    # on an 80 GiB card vLLM batches 8192 tokens: 4.70 GiB (+0.15)
+    assert size(LLAMA_8B, CAT.quant("BF16"), 1, 24.0, 4096).overhead_gib == pytest.approx(1.32, abs=0.01)
+    assert size(LLAMA_8B, CAT.quant("BF16"), 1, 80.0, 4096).overhead_gib == pytest.approx(4.85, abs=0.01)
+    # vLLM 0.10 profiled logits for one token per sequence: the forward pass dominates
+    assert size(LLAMA_8B, CAT.quant("BF16"), 1, 24.0, 4096, logit_rows=256).overhead_gib == pytest.approx(
+        0.15 + 2048 * (3 * 14336 + 4 * 4096) * 2 / GIB, abs=0.001)
 
 
 def test_the_runtime_and_the_awq_word_are_read():
@@ -38,8 +57,8 @@ def test_llama_8b_bf16_on_one_24gb_card():
     assert result.memory.weights_gib == pytest.approx(weights, abs=0.05)
     assert kv_bytes_per_token(LLAMA_8B) == 32 * 8 * 128 * 2 * 2 == 128 * 1024
     f = size(LLAMA_8B, CAT.quant("BF16"), 1, 24.0, 4096)
-    assert f.tokens == _tokens_by_hand(f.weights_gib, 24.0, 128 * 1024)
-    assert 41_000 < f.tokens < 43_500  # (21.6 - 14.96 - 1.5) GiB / 128 KiB ≈ 42,100
+    assert f.tokens == _tokens_by_hand(f.weights_gib, 24.0, 128 * 1024, _overhead_by_hand(LLAMA_8B))
+    assert 42_800 < f.tokens < 44_000  # (21.6 - 14.96 - 1.32) GiB / 128 KiB ≈ 43,550
     assert f.max_model_len == f.tokens and f.max_num_seqs == f.tokens // 4096 == 10
     assert f"--max-model-len {f.tokens}" in result.command and "--max-num-seqs 10" in result.command
     assert "128 KiB per token" in result.answer and f"{f.tokens:,} tokens" in result.answer
@@ -67,7 +86,7 @@ def test_awq_on_a_4090():
     assert result.memory.weights_gib == pytest.approx(weights, abs=0.05)
     per_token = model.layers * model.kv_heads * model.kv_head_dim * 2 * 2
     f = size(model, CAT.quant("GPTQ_4BIT"), 1, 24.0, 4096)
-    assert f.tokens == _tokens_by_hand(weights, 24.0, per_token)
+    assert f.tokens == _tokens_by_hand(weights, 24.0, per_token, _overhead_by_hand(model))
     assert result.command.startswith("vllm serve ") and "--quantization awq" in result.command
     assert "--tensor-parallel-size 1" in result.command and "--gpu-memory-utilization 0.9" in result.command
     assert "--quantization gptq" in answer_question("qwen2.5 32b gptq on a 4090 with vllm").command
@@ -85,7 +104,7 @@ def test_tensor_parallel_splits_the_weights():
     assert f.tp == 2 and f.pp == 1 and f.tp_ok
     assert f.weights_per_gpu_gib == pytest.approx(weights_bytes_vllm(model, CAT.quant("GPTQ_4BIT")) / GIB / 2)
     # each rank holds 4 of the 8 KV heads: 80 layers x 4 x 128 x 2 x 2 = 160 KiB a token per GPU
-    assert f.tokens == _tokens_by_hand(f.weights_per_gpu_gib, 24.0, 80 * 4 * 128 * 2 * 2)
+    assert f.tokens == _tokens_by_hand(f.weights_per_gpu_gib, 24.0, 80 * 4 * 128 * 2 * 2, _overhead_by_hand(model, 2))
     result = answer_question("llama 3.1 70b awq on 2x 3090 with vllm at 8k context")
     assert "--tensor-parallel-size 2" in result.command and result.verdict == Verdict.FITS_GPU
 
@@ -131,10 +150,10 @@ def test_a_gguf_quant_in_vllm_is_experimental():
     assert "experimental" in result.answer and result.command.startswith("vllm serve")
 
 
-def test_other_runtimes_and_no_gpu_stay_as_they_were():
+def test_no_gpu_is_said_and_other_runtimes_get_their_own_sizing():
     assert "needs a CUDA" in answer_question("vllm with llama 3.1 8b on cpu only, 64gb ram").answer
     exl = answer_question("exllamav2 llama 3.1 8b on a 3090")
-    assert "sizes llama.cpp" in exl.answer and exl.command is None
+    assert "sizes llama.cpp" not in exl.answer and "vllm serve" not in (exl.command or "")
 
 
 def test_max_context_is_the_largest_max_model_len():

@@ -69,13 +69,41 @@ _RUNTIMES = [
     (re.compile(rf"{_B}vllm{_E}"), "vllm"),
     (re.compile(rf"{_B}sglang{_E}"), "sglang"),
     (re.compile(rf"{_B}(?:tensorrt[- ]?llm|trt[- ]?llm){_E}"), "tensorrt_llm"),
-    (re.compile(rf"{_B}(?:exllama(?:v[23]|\s*v?[23])?|tabby\s*api|exl[23]){_E}"), "exllama"),
+    (re.compile(rf"{_B}(?:exllama(?:v[23]|\s*v?[23])?|tabby\s*api){_E}"), "exllama"),
     (re.compile(rf"{_B}mlx(?:[- _]lm)?{_E}"), "mlx"),
     (re.compile(rf"{_B}(?:lm\s*studio|lmstudio){_E}"), "lm_studio"),
     (re.compile(rf"{_B}ollama{_E}"), "ollama"),
-    (re.compile(rf"{_B}(?:(?:hf\s+)?transformers|bitsandbytes|bnb){_E}"), "transformers"),
+    (re.compile(rf"{_B}(?:(?:hf\s+)?transformers|bitsandbytes|bnb|load_in_[48]bit){_E}"), "transformers"),
     (re.compile(rf"{_B}(?:llama[.\-_ ]?cpp|llama-server|llama-cli|koboldcpp){_E}"), "llama.cpp"),
 ]
+
+
+_EXL_FILE = re.compile(rf"{_B}exl[23]{_E}")
+_ANY_RUNTIME = re.compile(r"vllm|sglang|tensorrt|trt|exllama|tabby|exl[23]|mlx|studio|lmstudio|ollama|transformers"
+                          r"|bitsandbytes|bnb|load_in|llama|kobold")
+# a choice between the runtimes named
+_CHOICE = re.compile(r"\bor\b|\bvs\.?|\bversus\b|\bcompared?\b|\bbetter\b|还是|或者|或|对比|比较|哪个")
+_LABELS = {"llama.cpp": "llama.cpp", "ollama": "Ollama", "lm_studio": "LM Studio", "vllm": "vLLM", "sglang": "SGLang",
+           "tensorrt_llm": "TensorRT-LLM", "exllama": "ExLlama", "mlx": "MLX", "transformers": "transformers",
+           "ktransformers": "ktransformers"}
+
+
+def _runtimes_named(text: str) -> list[tuple[int, str]]:
+    """The runtimes a question names, in the order written, each once; the first named is
+    the question's runtime ("ktransformers" is not also "transformers")."""
+    if not _ANY_RUNTIME.search(text):  # most questions name none: one scan instead of ten
+        return []
+    found: dict[str, int] = {}
+    taken: list[tuple[int, int]] = []
+    for pattern, name in _RUNTIMES:  # longer names first in _RUNTIMES
+        for m in pattern.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            found.setdefault(name, m.start())
+    if not found and (m := _EXL_FILE.search(text)):
+        found["exllama"] = m.start()  # "exl2" alone names its runtime; beside "vllm" it is only the file
+    return sorted(((pos, name) for name, pos in found.items()))
 
 
 def _first_pair(groups: tuple) -> tuple[str, str | None]:
@@ -88,10 +116,12 @@ def _first_pair(groups: tuple) -> tuple[str, str | None]:
 
 def read_asks(t: Text, r: Reading) -> None:
     f = r.fields
-    for pattern, name in _RUNTIMES:
-        if pattern.search(t.text):
-            f["runtime"] = name
-            break
+    named = _runtimes_named(t.text)
+    if named:
+        f["runtime"] = named[0][1]
+    if len(named) > 1 and _CHOICE.search(t.text):
+        # "llama.cpp or vLLM for 10 users?", "MLX 还是 llama.cpp": one answer per runtime
+        f["options"] = [{"label": _LABELS[name], "runtime": name} for _, name in named]
     if t.find(_EXPERTS_IN_RAM):
         f["experts_in_ram"] = True
     if m := t.find(_PROMPT):

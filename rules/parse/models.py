@@ -95,10 +95,20 @@ def read_gguf_path(question: str, t: Text, r: Reading) -> None:
             t.take(found)
 
 
+# ExLlama's cache modes as people write them: "Q4 cache", "cache_4bit", "6-bit cache",
+# "cache_mode: Q6", "Q8 缓存" (TabbyAPI's cache_mode FP16 | Q8 | Q6 | Q4)
+_CACHE_BITS = re.compile(r"(?<![a-z0-9])q?([468])[\s_-]*(?:bit)?[\s_-]*(?:cache|缓存)"
+                         r"|cache[_\s-]*(?:mode)?\s*[:=]?\s*q?([468])(?:[\s_-]*bit)?(?![a-z0-9])")
+
+
 def read_kv_cache(t: Text, r: Reading) -> None:
     if m := t.find(_KV_CACHE):
         word = (m.group(1) or m.group(2)).replace(" ", "").replace("-", "")
         r.fields["kv_cache_type"] = "q8_0" if "8" in word else "q4_0" if "4" in word else "f16"
+        if r.fields.get("runtime") == "exllama" and word[-1:] in "468" and any(c in word for c in "468"):
+            r.fields["cache_bits"] = int(next(c for c in word if c in "468"))
+    elif r.fields.get("runtime") == "exllama" and (m := t.find(_CACHE_BITS)):
+        r.fields["cache_bits"] = int(m.group(1) or m.group(2))
 
 
 def read_model_file(t: Text, r: Reading) -> None:
@@ -110,9 +120,21 @@ def read_model_file(t: Text, r: Reading) -> None:
 _BPW = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:bpw|bits? per weight)")
 
 
+# "group size 32", "gs64", "4bit-128g" (not "64G" of memory): one scale (MLX: and a bias) per this many weights
+_GROUP_SIZE = re.compile(r"group[\s_-]*size\s*[:=]?\s*(\d{2,3})(?![\d.])|(?<![a-z])gs\s*(\d{2,3})(?![\d.])"
+                         r"|(?<=[-_])(32|64|128)g(?![a-z0-9])|分组\s*(?:大小)?\s*[:：=为是]?\s*(\d{2,3})")
+# runtimes that size a bits-per-weight figure as given (EXL2/EXL3); elsewhere it is unread
+_BPW_RUNTIMES = ("exllama",)
+
+
 def read_quant(t: Text, r: Reading, catalog: Catalog) -> None:
-    if m := t.find(_BPW):  # "4.65 bpw" (EXL2): the engine sizes named quant types only
-        r.could_not_read("unread_bpw", text=m.group(0).strip())
+    if m := t.find(_BPW):  # "4.65 bpw" (EXL2/EXL3): sized as given by ExLlama's own sizing
+        if r.fields.get("runtime") in _BPW_RUNTIMES:
+            r.fields["bits_per_weight"] = float(m.group(1))
+        else:
+            r.could_not_read("unread_bpw", text=m.group(0).strip())
+    if m := t.find(_GROUP_SIZE):
+        r.fields["group_size"] = int(next(g for g in m.groups() if g))
     found: list[tuple[int, str, str]] = []  # (position, quant, as written)
     for pattern, name, key_anchor in _quant_patterns(catalog).candidates(t.text):
         while key_anchor in t.text and (m := t.find(pattern)):

@@ -288,6 +288,8 @@ AIDER_RUNS = [
      "Qwen3-235B-A22B", 65.3, "whole", "2025-04-30", "2025-04-30-04-49-37--Qwen3-235B-A22B-whole-nothink"),
 ]
 
+AIDER_CASES_RUN = {"2025-06-06-16-47-07--r1-diff": 224}  # test_cases of runs that did not run all 225
+
 
 def _vendor(repo: str) -> str:
     return VENDOR.get(repo.split("/")[0], "") if repo else ""
@@ -361,8 +363,9 @@ def r1_rows() -> list[dict]:
 def aider_rows() -> list[dict]:
     rows = []
     for file, label, name, rate, fmt, date, dirname in AIDER_RUNS:
-        r = _row(name, "coding", "Aider polyglot", "%", f"pass_rate_2 (solved within two tries), 225 exercises, "
-                 f"{fmt} edit format", "aider-polyglot", rate, date,
+        cases = AIDER_CASES_RUN.get(dirname, 225)
+        r = _row(name, "coding", "Aider polyglot", "%", "pass_rate_2 (solved within two tries) of the 225 exercises; "
+                 f"{fmt} edit format, {cases} test cases run", "aider-polyglot", rate, date,
                  f"Aider-AI/aider aider/website/_data/{file} @{AIDER_COMMIT}, run {dirname}", "Aider")
         r["evaluated_as"] = label
         rows.append(r)
@@ -387,24 +390,50 @@ QUALITY_HEAD = """\
 # the sources); edit the script, not this file. Nothing here is estimated: a model a table
 # does not list has no row, and RigBot says its score is unknown.
 #
-# model: the catalog name when the catalog had it at gathering time ("" when not); hf_repo:
-#   the Hugging Face repo of the checkpoint evaluated ("" for API-only models). Rows resolve
-#   to the catalog at load by name, then by the repo's name among the aliases; rows that
-#   match no catalog model are kept and ignored.
-# evaluated_as: the model as the source names it (a version or a run setup).
-# use: coding | reasoning | general | chinese | long_context | tool_use | vision
-# group: scores in one group were run the same way by one evaluator, so only they are ranked
-#   against each other. self_reported: the evaluator is the model's own vendor.
+# [[table]]: one source table: the group it belongs to (scores in one group were run the same
+#   way by one evaluator, so only they are ranked against each other), who ran it, when, the
+#   source, and the run setup. [[benchmark]]: per benchmark and group, the use it is evidence
+#   for (coding | reasoning | general | chinese | long_context | tool_use | vision), the unit
+#   and the metric.
+# scores: rows of `columns`: model is the catalog name when the catalog had it at gathering
+#   time ("" when not); hf_repo the checkpoint evaluated ("" for API-only models); evaluated_as
+#   the model as the source names it; vendor the model's maker (a score is self-reported when
+#   the vendor ran it). Rows resolve to the catalog at load by name, then by the repo's name
+#   among the aliases; rows that match no catalog model are kept and ignored.
 """
 
 
 def write_quality() -> int:
     rows = qwen3_rows() + r1_rows() + aider_rows()
-    lines = [QUALITY_HEAD, "scores = ["]
-    lines += [f"  {_inline(r)}," for r in rows]
-    lines.append("]")
+    tables: dict[str, dict] = {}
+    benchmarks: dict[tuple[str, str], dict] = {}
+    out_rows = []
+    for r in rows:
+        metric, _, setup = r["settings"].partition("; ")
+        table_id = f"{r['group']}|{r['source']}|{setup}"
+        if table_id not in tables:
+            tables[table_id] = {"id": f"t{len(tables) + 1}", "group": r["group"], "evaluated_by": r["evaluated_by"],
+                                "date": r["date"], "source": r["source"], "setup": setup}
+        t = tables[table_id]
+        assert t["date"] == r["date"], r
+        key = (r["benchmark"], r["group"])
+        b = benchmarks.setdefault(key, {"name": r["benchmark"], "group": r["group"], "use": r["use"],
+                                        "unit": r["unit"], "metric": metric})
+        assert (b["use"], b["unit"], b["metric"]) == (r["use"], r["unit"], metric), r
+        vendor = _vendor(r["hf_repo"])
+        out_rows.append([r["model"], r["hf_repo"], r["evaluated_as"], vendor, r["benchmark"], r["score"], t["id"]])
+    # top-level keys before the first [[table]]: TOML gives later bare keys to the last table
+    lines = [QUALITY_HEAD, 'columns = ["model", "hf_repo", "evaluated_as", "vendor", "benchmark", "score", "table"]',
+             "scores = ["]
+    lines += ["  [" + ", ".join(_toml_value(v) for v in row) + "]," for row in out_rows]
+    lines += ["]", ""]
+    for kind, items in (("table", tables.values()), ("benchmark", benchmarks.values())):
+        for item in items:
+            lines.append(f"[[{kind}]]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in item.items()]
+            lines.append("")
     (DATA / "quality.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return len(rows)
+    return len(out_rows)
 
 
 LLAMA3_SOURCE = ("llama.cpp perplexity README, \"LLaMA 3 8b Scoreboard\" (revision f364eb6f, CUDA, RTX 4090), as in "

@@ -319,10 +319,17 @@ def _compare_options(query: Query, catalog: Catalog, allow_local_files: bool,
                 expected_range=s.expected_range if s else None,
                 hardware=" + ".join(f"{g.count}x {g.name}" if g.count > 1 else g.name for g in result.hardware.gpus)
                 if result.hardware and result.hardware.gpus else None))
+    quality = None
+    if any(o.model_name for o in query.options) or len({o.quant for o in query.options}) > 1:
+        from rules.tradeoff import weigh  # quality evidence loads on the first comparison of models
+
+        if weighed := weigh(answers, query.use, catalog, lang):
+            quality_lines, quality = weighed
+            lines += [line for line in quality_lines if line]
     first_label, first = answers[0]
     lines.append(say(lang, "compare_first", label=first_label))
     lines.append(first.answer)
-    return first.model_copy(update={"answer": "\n".join(lines), "recommendations": rows})
+    return first.model_copy(update={"answer": "\n".join(lines), "recommendations": rows, "quality": quality})
 
 
 def _answer(query: Query, catalog: Catalog, allow_local_files: bool = True,

@@ -67,13 +67,18 @@ def covered_words(evidence: Evidence, lang: str) -> str:
     return say(lang, "use_none_yet", covered=covered, missing=sep.join(missing)) if missing else covered
 
 
+def pct_text(x: float) -> str:
+    """A perplexity increase: "2.8", and "0.04" where one decimal would say "0.0"."""
+    return f"{x:.2f}" if abs(x) < 0.1 else f"{x:.1f}"
+
+
 def loss_items(losses: list[QuantLoss], lang: str) -> str:
     items = []
     for loss in losses:
         if loss.kld is not None:
-            items.append(say(lang, "quant_item", quant=loss.quant, kld=f"{loss.kld:.4f}", pct=loss.ppl_increase_pct))
+            items.append(say(lang, "quant_item", quant=loss.quant, kld=f"{loss.kld:.4f}", pct=pct_text(loss.ppl_increase_pct)))
         else:
-            items.append(say(lang, "quant_item_no_kld", quant=loss.quant, pct=loss.ppl_increase_pct))
+            items.append(say(lang, "quant_item_no_kld", quant=loss.quant, pct=pct_text(loss.ppl_increase_pct)))
     return say(lang, "list_sep").join(items)
 
 
@@ -111,7 +116,7 @@ def ranking_lines(r: Ranking, evidence: Evidence, where: str, lang: str, rec_spe
     if r.losses:
         big = evidence.loss("Q4_K_M", BIG_LOSS_MODEL)
         lines.append(say(lang, "rank_quants", measured_on=LOSS_MODEL, items=loss_items(r.losses, lang),
-                         big=say(lang, "quant_big", model=BIG_LOSS_MODEL, pct=big.ppl_increase_pct) if big else ""))
+                         big=say(lang, "quant_big", model=BIG_LOSS_MODEL, pct=pct_text(big.ppl_increase_pct)) if big else ""))
     lines.append(say(lang, "rank_source", source=sources_text(r.scores, lang)))
     return lines
 

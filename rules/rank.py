@@ -69,8 +69,9 @@ def _pick_group(fitting: list[ModelSpec], evidence: Evidence, use: str) -> list[
     return [(g, b, len(covered[(g, b)])) for g, b in sorted(covered, key=rank)]
 
 
-def rank_for_use(rig: Rig, catalog: Catalog, use: str, limit: int = 5) -> Ranking:
-    evidence = evidence_for(catalog)
+def rank_for_use(rig: Rig, catalog: Catalog, use: str, limit: int = 5, evidence: Evidence | None = None) -> Ranking:
+    """`evidence`: the catalog's own (data/quality.toml) unless given."""
+    evidence = evidence or evidence_for(catalog)
     candidates = _candidates(rig, catalog, evidence, use)
     fitting = [m for m, _ in candidates]
     groups = _pick_group(fitting, evidence, use)

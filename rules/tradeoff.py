@@ -69,14 +69,14 @@ def _rank(s: Score, order: tuple[str, ...]) -> int:
 
 
 def weigh(answers: list[tuple[str, SizingResult]], use: str | None, catalog: Catalog,
-          lang: str) -> tuple[list[str], QualityInfo] | None:
+          lang: str, evidence: Evidence | None = None) -> tuple[list[str], QualityInfo] | None:
     """The quality lines and evidence for two options that are models; None when the options
     differ only in hardware (the quality question does not arise)."""
     sides = [Side(label, r.model.name, r.model.params_b, r.model.quant, r) for label, r in answers
              if r.model is not None and not r.error]
     if len(sides) != 2 or len({s.model for s in sides}) == len({s.quant for s in sides}) == 1:
         return None
-    evidence = evidence_for(catalog)
+    evidence = evidence or evidence_for(catalog)
     losses = [evidence.loss(s.quant, LOSS_MODEL) for s in sides]
     info = QualityInfo(use=use, quant_loss=[loss_info(x) for x in dict.fromkeys(losses) if x is not None])
     lines: list[str] = []

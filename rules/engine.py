@@ -725,7 +725,7 @@ def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
     where = rig.describe(lang)
     notes = query.assumptions + rig.assumptions + [say(lang, "note_recommend_context")]
     from rules.quality import evidence_for  # quality data loads on the first question that needs it
-    from rules.rank_words import covered_words, ranking_lines, use_words
+    from rules.rank_words import covered_words, ranking_lines, scored_elsewhere, use_words
 
     evidence = evidence_for(catalog)
     quality = None
@@ -742,7 +742,7 @@ def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
                                 recommendations=[rec for rec, _ in ranking.ranked], quality=quality,
                                 answer="\n".join(line for line in lines if line))
         lead = [say(lang, "rank_no_evidence", use=use_words(query.use, lang), where=where,
-                    covered=covered_words(evidence, lang))]
+                    scored=scored_elsewhere(evidence, query.use, lang), covered=covered_words(evidence, lang))]
     recs = models_for_rig(rig, catalog)
     if recs:
         lines = lead or [say(lang, "best_models", where=where)]

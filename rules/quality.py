@@ -24,14 +24,15 @@ Use = Literal["coding", "reasoning", "general", "chinese", "long_context", "tool
 # the benchmark a ranking prefers for each use when several cover the same models: the
 # harder, less saturated and more recent first
 BENCHMARK_PRIORITY: dict[str, tuple[str, ...]] = {
-    "coding": ("LiveCodeBench v5 (2024.10-2025.02)", "LiveCodeBench", "Aider polyglot",
-               "Codeforces rating (CodeElo)", "Codeforces rating"),
-    "reasoning": ("GPQA-Diamond", "AIME 2024", "AIME 2025", "MATH-500"),
-    "general": ("MMLU-Redux", "MMLU-Pro", "LiveBench 2024-11-25"),
+    "coding": ("LiveCodeBench v5 (2024.10-2025.02)", "LiveCodeBench", "LiveCodeBench (2024-10-01 to 2025-02-01)",
+               "Aider polyglot", "HumanEval", "MBPP EvalPlus (base)", "Codeforces rating (CodeElo)",
+               "Codeforces rating"),
+    "reasoning": ("GPQA-Diamond", "GPQA-Diamond (CoT)", "GPQA", "AIME 2024", "AIME 2025", "MATH-500", "MATH (CoT)"),
+    "general": ("MMLU-Redux", "MMLU-Pro", "MMLU-Pro (CoT)", "LiveBench 2024-11-25", "MMLU"),
     "chinese": ("C-Eval",),
-    "tool_use": ("BFCL v3",),
-    "long_context": (),
-    "vision": (),
+    "tool_use": ("BFCL v3", "BFCL v2", "BFCL"),
+    "long_context": ("InfiniteBench/En.MC", "NIH/Multi-needle", "InfiniteBench/En.QA", "MTOB (half book) eng->kgv"),
+    "vision": ("MMMU", "MathVista"),
 }
 
 
@@ -46,7 +47,7 @@ class Score(_Strict):
     use: Use
     benchmark: str = Field(min_length=2)
     score: float = Field(ge=0)
-    unit: Literal["%", "Elo"]
+    unit: Literal["%", "Elo", "chrF"]
     settings: str = Field(min_length=3)
     group: str = Field(min_length=3)  # scores run alike by one evaluator: only these are ranked together
     date: str = Field(min_length=4)

@@ -94,7 +94,9 @@ def ranking_lines(r: Ranking, evidence: Evidence, where: str, lang: str, rec_spe
     if r.more:
         lines.append(say(lang, "rank_more", count=r.more))
     vendors = sorted({s.evaluated_by for s in r.scores if s.self_reported})
-    if vendors:
+    if vendors and all(s.self_reported for s in r.scores):
+        lines.append(say(lang, "rank_all_self_reported", vendors=say(lang, "list_comma").join(vendors)))
+    elif vendors:
         lines.append(say(lang, "rank_self_reported", vendors=say(lang, "list_comma").join(vendors)))
     else:
         lines.append(say(lang, "rank_independent", evaluator=first.evaluated_by))
@@ -120,3 +122,15 @@ def ranking_lines(r: Ranking, evidence: Evidence, where: str, lang: str, rec_spe
     lines.append(say(lang, "rank_source", source=sources_text(r.scores, lang)))
     return lines
 
+
+
+def scored_elsewhere(evidence: Evidence, use: str, lang: str, shown: int = 4) -> str:
+    """", (only Llama 4 Scout, Llama 4 Maverick have one, and they do not fit)": the catalog
+    models with a score for the use, when none of them fits."""
+    names = sorted((name for name, rows in evidence.by_model.items() if any(s.use == use for s in rows)))
+    if not names:
+        return ""
+    text = say(lang, "list_comma").join(names[:shown])
+    if len(names) > shown:
+        text = say(lang, "rank_unknown_more", names=text, count=len(names) - shown)
+    return say(lang, "rank_scored_elsewhere", models=text)

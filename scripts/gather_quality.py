@@ -13,6 +13,9 @@ Sources (read through the project's search/read_file tools, 2026-12-07):
   (the main evaluation table and "Distilled Model Evaluation").
 - Aider-AI/aider aider/website/_data/polyglot_leaderboard.yml and qwen3_leaderboard.yml
   @5dc9490bb35f9729ef2c95d00a19ccd30c26339c (pass_rate_2 of each run).
+- meta-llama/llama-models @a9c89c471f793423afd4cc3ca8671d6e56fe64cb, the instruction-tuned
+  benchmark tables of models/llama3_1/MODEL_CARD.md, models/llama3_2/MODEL_CARD.md,
+  models/llama3_3/MODEL_CARD.md and models/llama4/MODEL_CARD.md (Meta's own numbers).
 - llama.cpp's perplexity README, "LLaMA 3 8b Scoreboard", "LLaMA 2 vs. LLaMA 3
   Quantization comparison" and the Llama 2 70B scoreboard, as carried by
   ikawrakow/ik_llama.cpp examples/perplexity/README.md @18b4e0ec212b5598f3e314680010ed921cd511c5
@@ -64,6 +67,16 @@ MODELS = {
     "Gemma-3-27B-IT": ("Gemma 3 27B", "google/gemma-3-27b-it"),
     "Phi-4": ("Phi-4", "microsoft/phi-4"),
     "Phi-4-mini": ("", "microsoft/Phi-4-mini-instruct"),
+    "Llama 3 8B Instruct": ("Llama 3 8B", "meta-llama/Meta-Llama-3-8B-Instruct"),
+    "Llama 3 70B Instruct": ("Llama 3 70B", "meta-llama/Meta-Llama-3-70B-Instruct"),
+    "Llama 3.1 8B Instruct": ("Llama 3.1 8B", "meta-llama/Llama-3.1-8B-Instruct"),
+    "Llama 3.1 70B Instruct": ("Llama 3.1 70B", "meta-llama/Llama-3.1-70B-Instruct"),
+    "Llama 3.1 405B Instruct": ("Llama 3.1 405B", "meta-llama/Llama-3.1-405B-Instruct"),
+    "Llama 3.2 1B": ("Llama 3.2 1B", "meta-llama/Llama-3.2-1B-Instruct"),
+    "Llama 3.2 3B": ("Llama 3.2 3B", "meta-llama/Llama-3.2-3B-Instruct"),
+    "Llama 3.3 70B Instruct": ("Llama 3.3 70B", "meta-llama/Llama-3.3-70B-Instruct"),
+    "Llama 4 Scout": ("Llama 4 Scout", "meta-llama/Llama-4-Scout-17B-16E-Instruct"),
+    "Llama 4 Maverick": ("Llama 4 Maverick", "meta-llama/Llama-4-Maverick-17B-128E-Instruct"),
     "Kimi-K2": ("Kimi K2", "moonshotai/Kimi-K2-Instruct"),
     "gpt-oss-120b": ("gpt-oss-120b", "openai/gpt-oss-120b"),
     # API-only models the tables compare against: kept, never matched to the catalog
@@ -290,6 +303,78 @@ AIDER_RUNS = [
 
 AIDER_CASES_RUN = {"2025-06-06-16-47-07--r1-diff": 224}  # test_cases of runs that did not run all 225
 
+META_COMMIT = "a9c89c471f793423afd4cc3ca8671d6e56fe64cb"
+META_BENCHMARKS = {  # benchmark as the card prints it -> (use, benchmark, unit)
+    "MMLU-Pro (CoT)": ("general", "MMLU-Pro (CoT)", "%"), "MMLU Pro (CoT)": ("general", "MMLU-Pro (CoT)", "%"),
+    "MMLU Pro": ("general", "MMLU-Pro", "%"), "MMLU": ("general", "MMLU", "%"),
+    "GPQA": ("reasoning", "GPQA", "%"), "GPQA Diamond (CoT)": ("reasoning", "GPQA-Diamond (CoT)", "%"),
+    "GPQA Diamond": ("reasoning", "GPQA-Diamond", "%"), "MATH (CoT)": ("reasoning", "MATH (CoT)", "%"),
+    "HumanEval": ("coding", "HumanEval", "%"), "MBPP EvalPlus (base)": ("coding", "MBPP EvalPlus (base)", "%"),
+    "LiveCodeBench (10/01/2024-02/01/2025)": ("coding", "LiveCodeBench (2024-10-01 to 2025-02-01)", "%"),
+    "BFCL": ("tool_use", "BFCL", "%"), "BFCL V2": ("tool_use", "BFCL v2", "%"), "BFCL v2": ("tool_use", "BFCL v2", "%"),
+    "InfiniteBench/En.QA": ("long_context", "InfiniteBench/En.QA", "%"),
+    "InfiniteBench/En.MC": ("long_context", "InfiniteBench/En.MC", "%"),
+    "NIH/Multi-needle": ("long_context", "NIH/Multi-needle", "%"),
+    "MTOB (half book) eng->kgv": ("long_context", "MTOB (half book) eng->kgv", "chrF"),
+    "MMMU": ("vision", "MMMU", "%"), "MathVista": ("vision", "MathVista", "%"),
+}
+# (card, group, date, column models, rows "benchmark | shots | metric | value per column")
+META_TABLES = [
+    ("models/llama3_1/MODEL_CARD.md", "meta-llama3.1-card", "2024-07-23",
+     ["Llama 3 8B Instruct", "Llama 3.1 8B Instruct", "Llama 3 70B Instruct", "Llama 3.1 70B Instruct",
+      "Llama 3.1 405B Instruct"], """
+MMLU-Pro (CoT) | 5 | macro_avg/acc | 45.5 | 48.3 | 63.4 | 66.4 | 73.3
+GPQA | 0 | em | 34.6 | 30.4 | 39.5 | 46.7 | 50.7
+HumanEval | 0 | pass@1 | 60.4 | 72.6 | 81.7 | 80.5 | 89.0
+MATH (CoT) | 0 | final_em | 29.1 | 51.9 | 51.0 | 68.0 | 73.8
+BFCL | 0 | acc | 60.3 | 76.1 | 83.0 | 84.8 | 88.5
+"""),
+    ("models/llama3_2/MODEL_CARD.md", "meta-llama3.2-card", "2024-09-25 (card added; quantized models 2024-10-24)",
+     ["Llama 3.2 1B", "Llama 3.2 3B", "Llama 3.1 8B Instruct"], """
+MMLU | 5 | macro_avg/acc | 49.3 | 63.4 | 69.4
+MATH (CoT) | 0 | final_em | 30.6 | 48.0 | 51.9
+GPQA | 0 | acc | 27.2 | 32.8 | 32.8
+BFCL V2 | 0 | acc | 25.7 | 67.0 | 67.1
+InfiniteBench/En.QA | 0 | longbook_qa/f1 | 20.3 | 19.8 | 27.3
+InfiniteBench/En.MC | 0 | longbook_choice/acc | 38.0 | 63.3 | 72.2
+NIH/Multi-needle | 0 | recall | 75.0 | 84.7 | 98.8
+"""),  # the bf16 columns only; the card's quantized variants are not GGUF quants
+    ("models/llama3_3/MODEL_CARD.md", "meta-llama3.3-card", "2024-12-06 (card added)",
+     ["Llama 3.1 8B Instruct", "Llama 3.1 70B Instruct", "Llama 3.3 70B Instruct", "Llama 3.1 405B Instruct"], """
+MMLU Pro (CoT) | 5 | macro_avg/acc | 48.3 | 66.4 | 68.9 | 73.3
+GPQA Diamond (CoT) | 0 | acc | 31.8 | 48.0 | 50.5 | 49.0
+HumanEval | 0 | pass@1 | 72.6 | 80.5 | 88.4 | 89.0
+MBPP EvalPlus (base) | 0 | pass@1 | 72.8 | 86.0 | 87.6 | 88.6
+MATH (CoT) | 0 | sympy_intersection_score | 51.9 | 68.0 | 77.0 | 73.8
+BFCL v2 | 0 | overall_ast_summary/macro_avg/valid | 65.4 | 77.5 | 77.3 | 81.1
+"""),
+    ("models/llama4/MODEL_CARD.md", "meta-llama4-card", "2025-04-05",
+     ["Llama 3.3 70B Instruct", "Llama 3.1 405B Instruct", "Llama 4 Scout", "Llama 4 Maverick"], """
+MMMU | 0 | accuracy | - | - | 69.4 | 73.4
+MathVista | 0 | accuracy | - | - | 70.7 | 73.7
+LiveCodeBench (10/01/2024-02/01/2025) | 0 | pass@1 | 33.3 | 27.7 | 32.8 | 43.4
+MMLU Pro | 0 | macro_avg/acc | 68.9 | 73.4 | 74.3 | 80.5
+GPQA Diamond | 0 | accuracy | 50.5 | 49.0 | 57.2 | 69.8
+MTOB (half book) eng->kgv | - | chrF | - | - | 42.2 | 54.0
+"""),  # MTOB cells print "eng->kgv/kgv->eng": the first figure is kept; 3.3 70B and 405B have no image input
+]
+
+
+def meta_rows() -> list[dict]:
+    rows = []
+    for card, group, date, columns, text in META_TABLES:
+        for line in text.strip().splitlines():
+            label, shots, metric, *values = [c.strip() for c in line.split("|")]
+            use, benchmark, unit = META_BENCHMARKS[label]
+            shot_text = f"{shots}-shot" if shots != "-" else "shots not given"
+            for name, value in zip(columns, values, strict=True):
+                if value == "-":
+                    continue
+                rows.append(_row(name, use, benchmark, unit, f"{metric}, {shot_text}; as Meta reports it, bf16",
+                                 group, float(value), date, f"meta-llama/llama-models {card} @{META_COMMIT}", "Meta"))
+    return rows
+
+
 
 def _vendor(repo: str) -> str:
     return VENDOR.get(repo.split("/")[0], "") if repo else ""
@@ -404,7 +489,7 @@ QUALITY_HEAD = """\
 
 
 def write_quality() -> int:
-    rows = qwen3_rows() + r1_rows() + aider_rows()
+    rows = qwen3_rows() + r1_rows() + aider_rows() + meta_rows()
     tables: dict[str, dict] = {}
     benchmarks: dict[tuple[str, str], dict] = {}
     out_rows = []

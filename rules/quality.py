@@ -86,6 +86,7 @@ class Evidence:
     losses: list[QuantLoss]
     by_model: dict[str, list[Score]] = field(default_factory=dict)
     unresolved: list[Score] = field(default_factory=list)
+    _coverage: dict[str, int] | None = None
 
     def for_model(self, name: str, use: str | None = None) -> list[Score]:
         rows = self.by_model.get(name, [])
@@ -98,8 +99,11 @@ class Evidence:
         return max(rows, key=lambda s: s.score) if rows else None
 
     def coverage(self) -> dict[str, int]:
-        """Per use, how many catalog models have at least one score."""
-        return {use: sum(1 for rows in self.by_model.values() if any(s.use == use for s in rows)) for use in USES}
+        """Per use, how many catalog models have at least one score (counted once)."""
+        if self._coverage is None:
+            self._coverage = {use: sum(1 for rows in self.by_model.values() if any(s.use == use for s in rows))
+                              for use in USES}
+        return self._coverage
 
     def loss(self, quant: str, model: str = "Llama 3 8B", imatrix: bool = False) -> QuantLoss | None:
         rows = [q for q in self.losses if q.quant == quant.upper() and q.model == model and bool(q.imatrix) == imatrix]

@@ -25,14 +25,15 @@ Use = Literal["coding", "reasoning", "general", "chinese", "long_context", "tool
 # harder, less saturated and more recent first
 BENCHMARK_PRIORITY: dict[str, tuple[str, ...]] = {
     "coding": ("LiveCodeBench v5 (2024.10-2025.02)", "LiveCodeBench", "LiveCodeBench (2024-10-01 to 2025-02-01)",
-               "Aider polyglot", "HumanEval", "MBPP EvalPlus (base)", "Codeforces rating (CodeElo)",
+               "Aider polyglot", "HumanEval+", "HumanEval", "MBPP+", "MBPP EvalPlus (base)", "Codeforces rating (CodeElo)",
                "Codeforces rating"),
-    "reasoning": ("GPQA-Diamond", "GPQA-Diamond (CoT)", "GPQA", "AIME 2024", "AIME 2025", "MATH-500", "MATH (CoT)"),
+    "reasoning": ("GPQA-Diamond", "GPQA-Diamond (CoT)", "GPQA", "AIME 2024", "AIME 2025", "MATH-500", "MATH (CoT)",
+                  "MATH"),
     "general": ("MMLU-Redux", "MMLU-Pro", "MMLU-Pro (CoT)", "LiveBench 2024-11-25", "MMLU"),
     "chinese": ("C-Eval",),
     "tool_use": ("BFCL v3", "BFCL v2", "BFCL"),
     "long_context": ("InfiniteBench/En.MC", "NIH/Multi-needle", "InfiniteBench/En.QA", "MTOB (half book) eng->kgv"),
-    "vision": ("MMMU", "MathVista"),
+    "vision": ("MMMU", "MMMU (val)", "MathVista"),
 }
 
 

@@ -76,7 +76,8 @@ def rank_for_use(rig: Rig, catalog: Catalog, use: str, limit: int = 5, evidence:
     fitting = [m for m, _ in candidates]
     groups = _pick_group(fitting, evidence, use)
     result = Ranking(use=use)
-    if not groups:
+    if not groups:  # nothing that fits was measured for this use: every one of them is unknown
+        result.unknown = [m.name for m in sorted(fitting, key=lambda m: -m.params_b)]
         return result
     group, benchmark, _ = groups[0]
     result.group, result.benchmark = group, benchmark

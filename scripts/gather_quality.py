@@ -16,6 +16,11 @@ Sources (read through the project's search/read_file tools, 2026-12-07):
 - meta-llama/llama-models @a9c89c471f793423afd4cc3ca8671d6e56fe64cb, the instruction-tuned
   benchmark tables of models/llama3_1/MODEL_CARD.md, models/llama3_2/MODEL_CARD.md,
   models/llama3_3/MODEL_CARD.md and models/llama4/MODEL_CARD.md (Meta's own numbers).
+- evalplus/evalplus.github.io results.json @4ebfa0d4b62edb942232c723b9d1641fe1d24780 (the EvalPlus
+  leaderboard: HumanEval+ and MBPP+ pass@1, greedy decoding, run by the EvalPlus team).
+- Gemma 3 Technical Report (arXiv:2503.19786), Table 6 (instruction-tuned models, zero-shot), as
+  transcribed in viktor-shcherb/msc_thesis references/2025-03-gemma-3-technical-report/sections/
+  04_instruction-tuned-performance.md @a6577d10fb277f0ceae4327a2d0b6de951bed76b.
 - llama.cpp's perplexity README, "LLaMA 3 8b Scoreboard", "LLaMA 2 vs. LLaMA 3
   Quantization comparison" and the Llama 2 70B scoreboard, as carried by
   ikawrakow/ik_llama.cpp examples/perplexity/README.md @18b4e0ec212b5598f3e314680010ed921cd511c5
@@ -77,6 +82,18 @@ MODELS = {
     "Llama 3.3 70B Instruct": ("Llama 3.3 70B", "meta-llama/Llama-3.3-70B-Instruct"),
     "Llama 4 Scout": ("Llama 4 Scout", "meta-llama/Llama-4-Scout-17B-16E-Instruct"),
     "Llama 4 Maverick": ("Llama 4 Maverick", "meta-llama/Llama-4-Maverick-17B-128E-Instruct"),
+    "Llama3-8B-instruct": ("Llama 3 8B", "meta-llama/Meta-Llama-3-8B-Instruct"),
+    "Llama3-70B-instruct": ("Llama 3 70B", "meta-llama/Meta-Llama-3-70B-Instruct"),
+    "Llama3.1-8B-instruct": ("Llama 3.1 8B", "meta-llama/Llama-3.1-8B-Instruct"),
+    "DeepSeek-V3 (Nov 2024)": ("DeepSeek V3", "deepseek-ai/DeepSeek-V3"),
+    "Mistral-7B-Instruct-v0.2": ("Mistral 7B", "mistralai/Mistral-7B-Instruct-v0.2"),
+    "Mixtral-8x7B-Instruct-v0.1": ("Mixtral 8x7B", "mistralai/Mixtral-8x7B-Instruct-v0.1"),
+    "Mixtral-8x22B-Instruct-v0.1": ("Mixtral 8x22B", "mistralai/Mixtral-8x22B-Instruct-v0.1"),
+    "Phi-3-mini-4k-instruct": ("Phi-3 Mini", "microsoft/Phi-3-mini-4k-instruct"),
+    "Gemma 2 2B": ("Gemma 2 2B", "google/gemma-2-2b-it"), "Gemma 2 9B": ("Gemma 2 9B", "google/gemma-2-9b-it"),
+    "Gemma 2 27B": ("Gemma 2 27B", "google/gemma-2-27b-it"), "Gemma 3 1B": ("Gemma 3 1B", "google/gemma-3-1b-it"),
+    "Gemma 3 4B": ("Gemma 3 4B", "google/gemma-3-4b-it"), "Gemma 3 12B": ("Gemma 3 12B", "google/gemma-3-12b-it"),
+    "Gemma 3 27B": ("Gemma 3 27B", "google/gemma-3-27b-it"),
     "Kimi-K2": ("Kimi K2", "moonshotai/Kimi-K2-Instruct"),
     "gpt-oss-120b": ("gpt-oss-120b", "openai/gpt-oss-120b"),
     # API-only models the tables compare against: kept, never matched to the catalog
@@ -84,7 +101,7 @@ MODELS = {
     "Grok-3-Beta (Think)": ("", ""), "Gemini2.5-Pro": ("", ""), "GPT-4o-2024-11-20": ("", ""),
     "GPT-4o-mini-2024-07-18": ("", ""), "GPT-4o-0513": ("", ""), "Claude-3.5-Sonnet-1022": ("", ""),
 }
-VENDOR = {"Qwen": "Qwen", "deepseek-ai": "DeepSeek", "meta-llama": "Meta", "google": "Google",
+VENDOR = {"Qwen": "Qwen", "deepseek-ai": "DeepSeek", "meta-llama": "Meta", "google": "Google", "mistralai": "Mistral AI",
           "microsoft": "Microsoft", "moonshotai": "Moonshot AI", "openai": "OpenAI"}
 
 QWEN3_SOURCE = ("Qwen3 Technical Report, arXiv:2505.09388v1, Table {table} (text: liudu2326526/llm-study "
@@ -375,6 +392,57 @@ def meta_rows() -> list[dict]:
     return rows
 
 
+EVALPLUS_COMMIT = "4ebfa0d4b62edb942232c723b9d1641fe1d24780"
+# results.json entries of catalog models: name -> (humaneval+, mbpp+) pass@1; the file's own
+# "link" names each checkpoint (MODELS above); its last change to results.json is dated 2024-12-26
+EVALPLUS = {
+    "Qwen2.5-Coder-32B-Instruct": (87.2, 77.0), "DeepSeek-V3 (Nov 2024)": (86.6, 73.0),
+    "Llama3-70B-instruct": (72.0, 69.0), "Llama3-8B-instruct": (56.7, 54.8), "Llama3.1-8B-instruct": (62.8, 55.6),
+    "Mistral-7B-Instruct-v0.2": (36.0, 37.0), "Mixtral-8x7B-Instruct-v0.1": (39.6, 49.7),
+    "Mixtral-8x22B-Instruct-v0.1": (72.0, 64.3), "Phi-3-mini-4k-instruct": (59.1, 54.2),
+}
+
+
+def evalplus_rows() -> list[dict]:
+    rows = []
+    for name, (he_plus, mbpp_plus) in EVALPLUS.items():
+        for benchmark, value in (("HumanEval+", he_plus), ("MBPP+", mbpp_plus)):
+            rows.append(_row(name, "coding", benchmark, "%", "pass@1; greedy decoding, as the EvalPlus leaderboard runs it",
+                             "evalplus-leaderboard", value, "2024-12-26 (results.json last changed)",
+                             f"evalplus/evalplus.github.io results.json @{EVALPLUS_COMMIT}", "EvalPlus"))
+    return rows
+
+
+GEMMA3_SOURCE = ("Gemma 3 Technical Report, arXiv:2503.19786, Table 6 (text: viktor-shcherb/msc_thesis references/"
+                 "2025-03-gemma-3-technical-report/sections/04_instruction-tuned-performance.md "
+                 "@a6577d10fb277f0ceae4327a2d0b6de951bed76b)")
+GEMMA3_COLUMNS = ["Gemma 2 2B", "Gemma 2 9B", "Gemma 2 27B", "Gemma 3 1B", "Gemma 3 4B", "Gemma 3 12B", "Gemma 3 27B"]
+GEMMA3_BENCHMARKS = {"MMLU-Pro": ("general", "MMLU-Pro"), "LiveCodeBench": ("coding", "LiveCodeBench"),
+                     "GPQA Diamond": ("reasoning", "GPQA-Diamond"), "MATH": ("reasoning", "MATH"),
+                     "MMMU (val)": ("vision", "MMMU (val)")}
+# the Gemma columns of Table 6 (the Gemini columns are API-only models)
+GEMMA3_TABLE = """
+| MMLU-Pro             | 15.6    | 46.8 | 56.9 | 14.7    | 43.6 | 60.6 | 67.5 |
+| LiveCodeBench        | 1.2     | 10.8 | 20.4 | 1.9     | 12.6 | 24.6 | 29.7 |
+| GPQA Diamond         | 24.7    | 28.8 | 34.3 | 19.2    | 30.8 | 40.9 | 42.4 |
+| MATH                 | 27.2    | 49.4 | 55.6 | 48.0    | 75.6 | 83.8 | 89.0 |
+| MMMU (val)           | -       | -    | -    | -       | 48.8 | 59.6 | 64.9 |
+"""
+
+
+def gemma3_rows() -> list[dict]:
+    rows = []
+    for line in GEMMA3_TABLE.strip().splitlines():
+        label, *values = [c.strip() for c in line.strip().strip("|").split("|")]
+        use, benchmark = GEMMA3_BENCHMARKS[label]
+        for name, value in zip(GEMMA3_COLUMNS, values, strict=True):
+            if value != "-":
+                rows.append(_row(name, use, benchmark, "%", "as the report gives it; zero-shot, instruction-tuned models",
+                                 "gemma3-report-table6", float(value), "2025-03 (arXiv:2503.19786)", GEMMA3_SOURCE,
+                                 "Google"))
+    return rows
+
+
 
 def _vendor(repo: str) -> str:
     return VENDOR.get(repo.split("/")[0], "") if repo else ""
@@ -489,7 +557,7 @@ QUALITY_HEAD = """\
 
 
 def write_quality() -> int:
-    rows = qwen3_rows() + r1_rows() + aider_rows() + meta_rows()
+    rows = qwen3_rows() + r1_rows() + aider_rows() + meta_rows() + evalplus_rows() + gemma3_rows()
     tables: dict[str, dict] = {}
     benchmarks: dict[tuple[str, str], dict] = {}
     out_rows = []

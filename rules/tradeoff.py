@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 from rules.catalog import Catalog
 from rules.phrases import say
-from rules.quality import Evidence, Score, evidence_for
+from rules.quality import BENCHMARK_PRIORITY, Evidence, Score, evidence_for
 from rules.rank import BIG_LOSS_MODEL, LOSS_MODEL, loss_info, quality_score
-from rules.quality import BENCHMARK_PRIORITY
 from rules.rank_words import pct_text, score_text, setup_words, use_words
 from rules.schema import QualityInfo, SizingResult, Verdict
 
@@ -146,6 +145,9 @@ def _recommend(sides: list[Side], pairs: list[tuple[Score, Score]], losses, use:
                        kld=f"{big_loss.kld:.3f}"), "quant_loss_large", small
         ratio = (small.tps / big.tps) if small.tps and big.tps else 1.0
         speeds = dict(tps_pick=_tps(big.tps), tps_other=_tps(small.tps))
+        if ratio <= 1.0:  # a MoE can be bigger and faster: nothing to trade
+            return say(lang, "tradeoff_bigger_faster", pick=big.label, wins=wins, shared=len(diffs), mean=mean,
+                       quant=big.quant, **speeds), "bigger_model", big
         return say(lang, "tradeoff_bigger", pick=big.label, wins=wins, shared=len(diffs), mean=mean, quant=big.quant,
                    other=small.label, ratio=ratio, **speeds), "bigger_model", big
     if mean <= -SAME_QUALITY_POINTS:

@@ -292,3 +292,9 @@ def test_one_option_that_does_not_fit_loses(catalog):
     r = answer_question("Qwen3 32B: Q4_K_M or Q8_0 on a 3090?", catalog)
     assert r.quality.recommendation == "Q4_K_M" and r.quality.reason == "fit"
     assert "Both options are Qwen3 32B" in r.answer
+
+
+def test_a_bigger_moe_that_is_also_faster_is_said_so(catalog):
+    r = answer_question("Qwen3 30B-A3B Q4_K_M or Qwen3 8B Q8_0 on a 3090", catalog)
+    assert r.quality.recommendation == "Qwen3 30B-A3B Q4_K_M" and r.quality.reason == "bigger_model"
+    assert "also the faster one" in r.answer and "× as fast" not in r.answer

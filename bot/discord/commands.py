@@ -14,8 +14,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import choices, render
-from bot.questions import recommend_question
 from bot.discord.responder import NO_MENTIONS, interaction_lang
+from bot.questions import recommend_question
 from rules.phrases import say
 
 if TYPE_CHECKING:

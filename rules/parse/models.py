@@ -171,7 +171,7 @@ def _model_options(named: list[tuple[int, str]], r: Reading) -> list[dict]:
     options = [{"label": name, "model_name": name} for _, name in named]
     if len(r.quant_at) >= len(named):
         ends = [pos for pos, _ in named[1:]] + [10**9]
-        own = [next((q for at, q in r.quant_at if start < at < end), None) for (start, _), end in zip(named, ends)]
+        own = [next((q for at, q in r.quant_at if start < at < end), None) for (start, _), end in zip(named, ends, strict=True)]
         if all(own):
             for option, quant in zip(options, own, strict=True):
                 option["quant"] = quant

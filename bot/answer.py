@@ -12,6 +12,7 @@ from rules.schema import (
     HardwareInfo,
     MemoryInfo,
     ModelInfo,
+    QualityInfo,
     Recommendation,
     ServingInfo,
     SpeedInfo,
@@ -52,6 +53,7 @@ class Answer(BaseModel):
     command: str | None = None
     diagnosis: Diagnosis | None = None  # a pasted run log explained (null for other questions)
     runtime: str | None = None  # the runtime the figures are for (rules answers); null for knowledge
+    quality: QualityInfo | None = None  # quality evidence used (rankings for a use, comparisons); null otherwise
     answer: str
     sources: list[Source] | None = None
     llm: LlmInfo | None = None

@@ -190,6 +190,31 @@ def size(
 
 
 @app.command()
+def recommend(
+    hardware: Annotated[str, typer.Argument(help="The hardware, e.g. \"RTX 3090\", \"2x3090 and 64GB RAM\".")],
+    use: Annotated[str | None, typer.Option(
+        "--use", help="What the model is for: coding, reasoning, general, chinese, long_context, tool_use, "
+                      "vision. Ranks the models that fit by benchmark evidence for it.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as one JSON object.")] = False,
+) -> None:
+    """The models that fit the hardware: ranked by quality evidence for a use, else by size."""
+    from bot.answer import Answer
+    from bot.questions import recommend_question
+    from bot.render import to_text
+    from rules.engine import answer_question
+    from rules.quality import USES
+
+    if use is not None and use not in USES:
+        typer.echo(f"--use must be one of: {', '.join(USES)}", err=True)
+        raise typer.Exit(2)
+    question = recommend_question(hardware, use)
+    result = answer_question(question)
+    answer = Answer(question=question, route="rules", **result.model_dump())
+    typer.echo(answer.to_json() if as_json else to_text(answer))
+    raise typer.Exit(1 if result.error else 0)
+
+
+@app.command()
 def chat() -> None:
     """Interactive console that answers exactly as the bot does in Discord."""
     from bot.console import run_console

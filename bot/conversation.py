@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from rules.catalog import Catalog, default_catalog
 from rules.phrases import say
+from rules.quality import USES
 from rules.schema import Intent, Query
 
 # words that tie a question to the previous one ("and at 32k?", "what about two of them")
@@ -41,7 +42,7 @@ _RAM_FIELDS = ("ram_gib", "ram_kind", "ram_channels", "ram_bus_bits")
 _HARDWARE_FIELDS = _DEVICE_FIELDS + _RAM_FIELDS
 _SETTING_FIELDS = ("quant", "context", "kv_cache_type")
 # what else a follow-up may change ("what about 20 users?", "batch 8?"): new values replace old ones
-_ASK_FIELDS = ("users", "prompt_tokens", "batch_size", "sequence_length", "train_method", "runtime")
+_ASK_FIELDS = ("users", "prompt_tokens", "batch_size", "sequence_length", "train_method", "runtime", "use")
 _ASK_FLAGS = ("full_context", "experts_in_ram")
 _FOLLOW_ON = {Intent.MAX_CONTEXT, Intent.FINE_TUNE, Intent.SERVE, Intent.COMMAND, Intent.SPEED}
 
@@ -191,6 +192,8 @@ def _amend_memory(previous: Query, new: Query, merged: dict, catalog: Catalog, l
 def _show(value, lang: str) -> str:
     if value is None:
         return say(lang, "followup_default")
+    if isinstance(value, str) and value in USES:  # a use: its words, not its id
+        return say(lang, f"use_{value}")
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)

@@ -375,11 +375,18 @@ def _compare_options(query: Query, catalog: Catalog, allow_local_files: bool,
                 if result.hardware and result.hardware.gpus else None))
     if runtimes:  # each runtime's own command under the table
         lines += [say(lang, "compare_command", label=label, command=r.command) for label, r in answers if r.command]
+    quality = None
+    if any(o.model_name for o in query.options) or len({o.quant for o in query.options}) > 1:
+        from rules.tradeoff import weigh  # quality evidence loads on the first comparison of models
+
+        if weighed := weigh(answers, query.use, catalog, lang):
+            quality_lines, quality = weighed
+            lines += [line for line in quality_lines if line]
     lines = notes + lines
     first_label, first = answers[0]
     lines.append(say(lang, "compare_first", label=first_label))
     lines.append(first.answer)
-    return first.model_copy(update={"answer": "\n".join(lines), "recommendations": rows})
+    return first.model_copy(update={"answer": "\n".join(lines), "recommendations": rows, "quality": quality})
 
 
 def _answer(query: Query, catalog: Catalog, allow_local_files: bool = True,
@@ -768,22 +775,47 @@ def _requirements(query: Query, catalog: Catalog) -> SizingResult:
 
 
 def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
+    """The models that fit: ranked by the quality evidence for the use the question names,
+    else by size, asking what the model is for."""
     rig = rig_from_query(query, catalog)
-    recs = models_for_rig(rig, catalog)
     lang = query.lang
     where = rig.describe(lang)
+    notes = query.assumptions + rig.assumptions + [say(lang, "note_recommend_context")]
+    from rules.quality import evidence_for  # quality data loads on the first question that needs it
+    from rules.rank_words import covered_words, ranking_lines, scored_elsewhere, use_words
+
+    evidence = evidence_for(catalog)
+    quality = None
+    lead = []
+    if query.use:
+        from rules.rank import rank_for_use, ranking_info
+
+        ranking = rank_for_use(rig, catalog, query.use)
+        quality = ranking_info(ranking)
+        if ranking.ranked:
+            lines = ranking_lines(ranking, evidence, where, lang, _rec_speed)
+            lines.append(_assumptions(notes, lang))
+            return SizingResult(intent=Intent.RECOMMEND, hardware=rig.hardware_info(),
+                                recommendations=[rec for rec, _ in ranking.ranked], quality=quality,
+                                answer="\n".join(line for line in lines if line))
+        lead = [say(lang, "rank_no_evidence", use=use_words(query.use, lang), where=where,
+                    scored=scored_elsewhere(evidence, query.use, lang), covered=covered_words(evidence, lang))]
+    recs = models_for_rig(rig, catalog)
     if recs:
-        lines = [say(lang, "best_models", where=where)]
+        lines = lead or [say(lang, "best_models", where=where)]
         lines += [say(lang, "best_model_item", model=r.model, quant=r.quant, total=r.total_gib, **_rec_speed(r))
                   for r in recs]
     else:
-        lines = [say(lang, "nothing_fits", where=where)]
-    lines.append(_assumptions(query.assumptions + rig.assumptions + [say(lang, "note_recommend_context")], lang))
+        lines = lead + [say(lang, "nothing_fits", where=where)]
+    if not query.use and recs:
+        lines.append(say(lang, "ask_use", covered=covered_words(evidence, lang)))
+    lines.append(_assumptions(notes, lang))
     return SizingResult(
         intent=Intent.RECOMMEND,
         hardware=rig.hardware_info(),
         recommendations=recs,
-        answer="\n".join(lines),
+        quality=quality,
+        answer="\n".join(line for line in lines if line),
     )
 
 

@@ -44,25 +44,38 @@ def models_for_rig(rig: Rig, catalog: Catalog, limit: int = 5) -> list[Recommend
     out = []
     # biggest size first, stopping at `limit` sizes: a long catalog is not sized model by model.
     # Bigger models beat more bits at equal memory (the article: 4-bit 30B ≈ 8-bit 13B).
-    room = rig.gpu_budget_gib if rig.gpus else rig.ram_gib
     for size in sorted(by_size, reverse=True):
         picks = []
         for model in by_size[size]:
-            # a model published in one format (gpt-oss: MXFP4) is offered in that format
-            for qname in [model.default_quant] if model.default_quant else PREFERRED_QUANTS:
-                quant = catalog.quant(qname)
-                if model.params_b * 1e9 * quant.bits_per_weight / 8 / GIB > 1.1 * room:
-                    continue  # far too big by its nominal bits: not worth sizing tensor by tensor
-                need = _need_gib(model, quant, default_context(model), rig)
-                if need <= room:  # rules.memory.fit's own test for FITS_GPU / CPU_ONLY
-                    picks.append((model.params_b, need, model, quant))
-                    break
+            if found := best_fitting_quant(model, rig, catalog):
+                quant, need = found
+                picks.append((model.params_b, need, model, quant))
         if picks:
             _, _, model, quant = max(picks, key=lambda p: (p[0], p[1]))
             out.append(_recommendation(model, quant, default_context(model), rig, catalog))
             if len(out) == limit:
                 break
     return out
+
+
+def best_fitting_quant(model: ModelSpec, rig: Rig, catalog: Catalog) -> tuple[QuantType, float] | None:
+    """The best quantization of `model` (Q8_0 down to Q3_K_M) whose weights, KV cache at the
+    default context and overhead fit the GPU(s) (or RAM without one), with what it needs."""
+    room = rig.gpu_budget_gib if rig.gpus else rig.ram_gib
+    # a model published in one format (gpt-oss: MXFP4) is offered in that format
+    for qname in [model.default_quant] if model.default_quant else PREFERRED_QUANTS:
+        quant = catalog.quant(qname)
+        if model.params_b * 1e9 * quant.bits_per_weight / 8 / GIB > 1.1 * room:
+            continue  # far too big by its nominal bits: not worth sizing tensor by tensor
+        need = _need_gib(model, quant, default_context(model), rig)
+        if need <= room:  # rules.memory.fit's own test for FITS_GPU / CPU_ONLY
+            return quant, need
+    return None
+
+
+def recommendation(model: ModelSpec, quant: QuantType, rig: Rig, catalog: Catalog) -> Recommendation:
+    """One model at one quant on the rig, at its default context: verdict, memory and speed."""
+    return _recommendation(model, quant, default_context(model), rig, catalog)
 
 
 def _need_gib(model: ModelSpec, quant: QuantType, context: int, rig: Rig) -> float:

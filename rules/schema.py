@@ -127,6 +127,51 @@ class Recommendation(_Model):
     # user with all `users` generating, this their total
     users: int | None = None
     aggregate_tokens_per_s: float | None = None
+    # set when ranking by quality evidence for a use: the model's score in the benchmark
+    # ranked by (`Answer.quality` names it); null where the model has no score there
+    quality_score: float | None = None
+
+
+class QualityScore(_Model):
+    """One benchmark score, with where it comes from (rules/data/quality.toml)."""
+
+    model: str  # catalog name
+    evaluated_as: str  # the model as the source names it (a version or a run setup)
+    benchmark: str
+    score: float
+    unit: str  # % | Elo
+    settings: str
+    group: str  # scores in one group were run alike; only these are compared
+    evaluated_by: str
+    self_reported: bool  # the evaluator is the model's own vendor
+    date: str
+    source: str
+
+
+class QuantLossInfo(_Model):
+    """What a GGUF quant type costs against 16 bits, as measured (rules/data/quant_quality.toml)."""
+
+    quant: str
+    measured_on: str  # the model the figures were measured on
+    kld: float | None  # mean KL divergence from the 16-bit model's token distribution
+    ppl_increase_pct: float  # perplexity increase, percent
+    imatrix: bool
+    source: str
+
+
+class QualityInfo(_Model):
+    """The quality evidence an answer used: for a ranking, the benchmark it ranked by, the
+    scores and the models whose score is unknown; for a comparison, the shared scores and
+    the option recommended. Scores are never estimated: a model without one is in `unknown`."""
+
+    use: str | None = None  # coding | reasoning | general | chinese | long_context | tool_use | vision
+    benchmark: str | None = None  # the benchmark ranked by
+    group: str | None = None
+    scores: list[QualityScore] = Field(default_factory=list)
+    unknown: list[str] = Field(default_factory=list)
+    quant_loss: list[QuantLossInfo] = Field(default_factory=list)
+    recommendation: str | None = None  # a comparison: the option label recommended
+    reason: str | None = None  # bigger_model | same_quality | smaller_scores_higher | quant_loss_large | fit | no_evidence
 
 
 class LogDevice(_Model):
@@ -330,6 +375,7 @@ class Query(_Model):
     sequence_length: int | None = None
     experts_in_ram: bool = False  # MoE experts kept in RAM (--n-cpu-moe, "experts on the CPU")
     runtime: str | None = None  # a runtime the question names (vllm, mlx, exllama, ollama, ...)
+    use: str | None = None  # what the model is for: coding | reasoning | general | chinese | long_context | tool_use | vision
     options: list[QueryOption] = Field(default_factory=list)  # a comparison: one answer per option
     # what the parser assumed and what it could not read, worded for the answer
     assumptions: list[str] = Field(default_factory=list)
@@ -365,5 +411,6 @@ class SizingResult(_Model):
     command: str | None = None  # the llama.cpp command line that realises the answer
     diagnosis: Diagnosis | None = None  # a pasted run log, explained
     runtime: str | None = None  # the runtime the figures are for: llama.cpp unless the question named another
+    quality: QualityInfo | None = None  # quality evidence: a ranking for a use, or two options weighed
     answer: str
     error: str | None = None

@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import ROOT
 
 ANSWER_FIELDS = {"question", "route", "intent", "hardware", "model", "verdict", "memory", "speed",
-                 "serving", "training", "command", "diagnosis", "runtime",
+                 "serving", "training", "command", "diagnosis", "runtime", "quality",
                  "recommendations", "answer", "sources", "llm", "error", "elapsed_ms"}
 HEAVY = ("torch", "sentence_transformers", "faiss", "llama_cpp", "transformers")
 
@@ -93,3 +93,15 @@ def test_ask_file_reads_a_run_log_with_the_question(tmp_path):
 def test_ask_file_that_is_missing_is_a_sentence(tmp_path):
     out = run_cli(["ask", "--file", str(tmp_path / "nope.log"), "why?"], tmp_path)
     assert out.returncode == 2 and "Cannot read" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_recommend_ranks_by_the_use_given(tmp_path):
+    out = run_cli(["recommend", "RTX 3090", "--use", "coding", "--json"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) == ANSWER_FIELDS and data["intent"] == "recommend"
+    quality = data["quality"]
+    assert quality["use"] == "coding" and quality["benchmark"] and quality["scores"] and quality["unknown"]
+    assert [r["quality_score"] for r in data["recommendations"]] == [s["score"] for s in quality["scores"]]
+    refused = run_cli(["recommend", "RTX 3090", "--use", "poetry"], tmp_path)
+    assert refused.returncode == 2 and "coding" in refused.stderr

@@ -120,3 +120,10 @@ async def test_discord_fresh_mention_does_not_follow_up(world, service):
     text = str(reply.embeds[0]) if reply.embeds else reply.content
     # a new mention is a new question (models for a 4090), not silently tied to the earlier one
     assert "Follow-up" not in text and "Llama 3.1 8B (Q4_K_M" not in text
+
+
+def test_a_use_follow_up_ranks_the_same_rig_by_evidence():
+    (fu, result), (fu_zh, result_zh) = follow("what can I run on a 3090?", "and for coding?", "那中文呢？")
+    assert fu is not None and "coding" in fu.changed
+    assert result.quality.use == "coding" and result.hardware.gpus[0].name == "RTX 3090"
+    assert fu_zh is not None and result_zh.quality.use == "chinese" and "中文" in fu_zh.changed

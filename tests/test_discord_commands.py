@@ -87,6 +87,17 @@ async def test_recommend(world):
     assert embed.description.count("•") >= 2  # the models that fit, listed once, in the text
 
 
+async def test_recommend_for_a_use_ranks_by_evidence(world):
+    uses = await world.alice.autocomplete(world.channel, "recommend", "use", "cod")
+    assert uses and uses[0] == {"name": "coding", "value": "coding"}
+    assert {c["value"] for c in await world.alice.autocomplete(world.channel, "recommend", "use", "")} >= {
+        "coding", "reasoning", "chinese", "general", "tool_use"}
+    result = await world.alice.slash(world.channel, "recommend", hardware="RTX 3090", use="coding")
+    embed = _embed(result)
+    assert "3090" in embed.title
+    assert "ranked by **LiveCodeBench" in embed.description and "unknown, not estimated" in embed.description
+
+
 async def test_speed_by_model_and_gpu(world):
     result = await world.alice.slash(world.channel, "speed", model="Llama 2 13B", gpu="RTX 3090")
     assert "tokens/s" in _embed(result).description

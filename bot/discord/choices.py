@@ -63,3 +63,15 @@ def model_names(current: str) -> list[str]:
 
 def quant_names(current: str) -> list[str]:
     return _ranked(lambda c: [(q.name, list(q.words)) for q in c.quants], current)
+
+
+
+def use_choices(current: str, lang: str) -> list[tuple[str, str]]:
+    """(shown name, value) for the uses RigBot ranks by: the name in the user's language,
+    the value the use's id; matched on both languages' words."""
+    from rules.phrases import say
+    from rules.quality import USES
+
+    items = [(say(lang, f"use_{u}"), [u, say("en", f"use_{u}"), say("zh", f"use_{u}")]) for u in USES]
+    value = {say(lang, f"use_{u}")[:100]: u for u in USES}
+    return [(name, value[name]) for name in rank(items, current)]

@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from bot.discord import choices, render
 from bot.discord.responder import NO_MENTIONS, interaction_lang
+from bot.questions import recommend_question
 from rules.phrases import say
 
 if TYPE_CHECKING:
@@ -92,6 +93,10 @@ async def model_autocomplete(interaction: discord.Interaction, current: str) -> 
     return _choices(choices.model_names(current))
 
 
+async def use_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=name, value=value) for name, value in choices.use_choices(current, _lang(interaction))]
+
+
 async def quant_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     return _choices(choices.quant_names(current))
 
@@ -104,10 +109,6 @@ def canrun_question(gpu: str, model: str, quant: str | None = None, context: int
     if context:
         text += f" with {context} context"
     return text + "?"
-
-
-def recommend_question(hardware: str) -> str:
-    return f"What models can I run on {hardware.strip()}?"
 
 
 def speed_question(model: str | None, gpu: str | None, quant: str | None, bandwidth_gbs: float | None,
@@ -147,10 +148,10 @@ class RigBotCommands(commands.Cog):
         await self.bot.responder.answer_interaction(interaction, canrun_question(gpu, model, quant, context))
 
     @app_commands.command(name="recommend", description=_cmd("recommend"))
-    @app_commands.describe(hardware=_cmd("recommend_hardware"))
-    @app_commands.autocomplete(hardware=gpu_autocomplete)
-    async def recommend(self, interaction: discord.Interaction, hardware: str) -> None:
-        await self.bot.responder.answer_interaction(interaction, recommend_question(hardware))
+    @app_commands.describe(hardware=_cmd("recommend_hardware"), use=_cmd("recommend_use"))
+    @app_commands.autocomplete(hardware=gpu_autocomplete, use=use_autocomplete)
+    async def recommend(self, interaction: discord.Interaction, hardware: str, use: str | None = None) -> None:
+        await self.bot.responder.answer_interaction(interaction, recommend_question(hardware, use))
 
     @app_commands.command(name="speed", description=_cmd("speed"))
     @app_commands.describe(model=_cmd("catalog_model"), gpu=_cmd("catalog_gpu"),

@@ -106,6 +106,35 @@ def _runtimes_named(text: str) -> list[tuple[int, str]]:
     return sorted(((pos, name) for name, pos in found.items()))
 
 
+# what the model is for ("best model for coding", "写代码用什么模型"): the use a ranking by
+# quality evidence is for (rules/rank.py). The first use named wins. Not taken from the buffer:
+# these words name nothing else, and a model's own name ("Qwen2.5-Coder") must stay readable.
+_USES = [
+    ("coding", re.compile(
+        r"(?<![a-z])(?:coding|programming|(?:to|for|writing|write|generate|generating|review(?:ing)?)\s+code"
+        r"|code\s+(?:completion|generation|assistant|review|editing)|software\s+(?:development|engineering)"
+        r"|(?:a\s+)?coding\s+(?:model|assistant|agent))(?![a-z])"
+        r"|写代码|编程|写程序|编码|代码补全|代码生成|敲代码|程序员")),
+    ("reasoning", re.compile(r"(?<![a-z])(?:reasoning|math|maths|mathematics|logic|problem[- ]solving)(?![a-z])"
+                             r"|推理|数学|逻辑|解题|做题")),
+    ("chinese", re.compile(r"(?<![a-z])(?:chinese|mandarin)(?![a-z])|中文|汉语|国语|普通话")),
+    ("tool_use", re.compile(r"(?<![a-z])(?:tool[- ]?(?:use|using|calling|calls?)|function[- ]calling|agents?"
+                            r"|agentic|mcp)(?![a-z])|工具调用|函数调用|智能体|调用工具")),
+    ("vision", re.compile(r"(?<![a-z])(?:vision|images?|pictures?|photos?|screenshots?|multimodal|ocr)(?![a-z])"
+                          r"|看图|图片|图像|视觉|多模态|识图|照片|截图")),
+    ("long_context", re.compile(r"(?<![a-z])(?:long[- ]context|long\s+documents?|long\s+texts?|whole\s+books?)(?![a-z])"
+                                r"|长上下文|长文本|长文档|整本书")),
+    ("general", re.compile(r"(?<![a-z])(?:general(?:[- ]purpose|\s+knowledge|\s+use|\s+questions)|knowledge|trivia"
+                           r"|everyday\s+(?:use|questions))(?![a-z])|通用|常识|知识问答|日常使用|日常问答")),
+]
+
+
+def read_use(text: str) -> str | None:
+    """The use a question names, at the earliest position when it names several."""
+    found = [(m.start(), use) for use, pattern in _USES if (m := pattern.search(text))]
+    return min(found)[1] if found else None
+
+
 def _first_pair(groups: tuple) -> tuple[str, str | None]:
     """The (digits, k) pair of whichever alternative matched."""
     for i in range(0, len(groups) - 1, 2):
@@ -116,6 +145,8 @@ def _first_pair(groups: tuple) -> tuple[str, str | None]:
 
 def read_asks(t: Text, r: Reading) -> None:
     f = r.fields
+    if use := read_use(t.text):
+        f["use"] = use
     named = _runtimes_named(t.text)
     if named:
         f["runtime"] = named[0][1]

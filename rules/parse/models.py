@@ -143,6 +143,7 @@ def read_quant(t: Text, r: Reading, catalog: Catalog) -> None:
     if not found:
         return
     found.sort()
+    r.quant_at = [(pos, name) for pos, name, _ in found]
     r.fields["quant"] = found[0][1]
     if found[0][1] == "GPTQ_4BIT":  # AWQ or GPTQ: vLLM's --quantization names which
         r.fields["quant_written"] = "awq" if "awq" in found[0][2].lower() else "gptq"
@@ -176,18 +177,39 @@ def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
                 _unknown_model(r, catalog, f"{m.group(0).strip()}-{word}" + (f" {size.group(1)}" if size else ""))
                 return
             r.fields["model_name"] = name
-            if second := _another_model(t, name, catalog):
+            if found := _another_model(t, name, catalog):
                 # "is llama 3.1 8b or qwen 2.5 7b faster?": one answer per model
+                second, second_at = found
                 r.fields["also_named"] = second
-                r.fields["options"] = [{"label": name, "model_name": name}, {"label": second, "model_name": second}]
+                r.fields["options"] = _model_options([(m.start(), name), (second_at, second)], r)
             return
 
 
-def _another_model(t: Text, first: str, catalog: Catalog) -> str | None:
-    """A second catalog model in the question; its words are taken, as the first's are."""
+def _model_options(named: list[tuple[int, str]], r: Reading) -> list[dict]:
+    """One option per model, in the order the question names them; each with the quant
+    written after it and before the next model ("Qwen3-32B Q4_K_M or Qwen3-14B Q8_0")
+    when every model has one of its own."""
+    named.sort()
+    options = [{"label": name, "model_name": name} for _, name in named]
+    if len(r.quant_at) >= len(named):
+        ends = [pos for pos, _ in named[1:]] + [10**9]
+        own = [next((q for at, q in r.quant_at if start < at < end), None) for (start, _), end in zip(named, ends, strict=True)]
+        if all(own):
+            for option, quant in zip(options, own, strict=True):
+                option["quant"] = quant
+                option["label"] = f"{option['model_name']} {quant}"
+            r.fields["quant"] = own[0]
+    r.fields["model_name"] = options[0]["model_name"]
+    r.fields["also_named"] = options[1]["model_name"]
+    return options
+
+
+def _another_model(t: Text, first: str, catalog: Catalog) -> tuple[str, int] | None:
+    """A second catalog model in the question, with where it was named; its words are taken,
+    as the first's are."""
     for pattern, name, key_anchor in _model_patterns(catalog).candidates(t.text):
-        if name != first and key_anchor in t.text and t.find(pattern):
-            return name
+        if name != first and key_anchor in t.text and (m := t.find(pattern)):
+            return name, m.start()
     return None
 
 

@@ -24,6 +24,7 @@ class Reading:
     vram_count: int = 1  # "2x 24GB": how many cards of that memory
     vram_at: int | None = None  # where that size was said: it belongs to the nearest card
     apple_span: tuple[int, int] | None = None  # where an Apple chip or Mac was named
+    quant_at: list[tuple[int, str]] = field(default_factory=list)  # (position, quant) of each quant named
 
     def note(self, key: str, **values) -> None:
         """An assumption, worded in the question's language."""

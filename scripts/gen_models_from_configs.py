@@ -248,14 +248,30 @@ def from_genz(key: str, c: dict) -> dict | None:
     return shape
 
 
+# Spellings people use for a repo that its name does not give (release names, sizes).
+SPELLINGS = {
+    "Mistral-Large-Instruct-2407": ["mistral large 2", "mistral-large-2407", "mistral large 123b"],
+    "Mistral-Large-Instruct-2411": ["mistral large 2.1", "mistral-large-2411"],
+    "Mistral-Small-Instruct-2409": ["mistral small 22b", "mistral-small-2409", "mistral small 2409"],
+    "Ministral-8B-Instruct-2410": ["ministral 8b", "ministral-8b"],
+    "Ministral-3-3B-Reasoning-2512": ["ministral 3 3b", "ministral-3-3b"],
+    "OLMo-2-1124-7B": ["olmo 2 7b", "olmo2 7b"], "OLMo-2-1124-13B": ["olmo 2 13b", "olmo2 13b"],
+    "OLMo-2-0325-32B": ["olmo 2 32b", "olmo2 32b"], "Olmo-3-1025-7B": ["olmo 3 7b", "olmo3 7b"],
+    "Qwen3-Coder-480B-A35B-Instruct": ["qwen3 coder 480b", "qwen3-coder-480b"],
+    "Phi-3.5-MoE-instruct": ["phi 3.5 moe", "phi-3.5-moe"], "Phi-3-small-128k-instruct": ["phi 3 small", "phi-3-small"],
+    "internlm2_5-7b-chat": ["internlm 2.5 7b", "internlm2.5 7b"], "internlm2-chat-7b": ["internlm2 7b", "internlm 2 7b"],
+    "DeepSeek-V2-Lite": ["deepseek v2 lite", "deepseek-v2-lite 16b"],
+}
+
+
 def _aliases(repo: str, name: str) -> list[str]:
     org, repo_name = repo.split("/")
     low = repo_name.lower()
     out = [repo.lower(), low, low.replace("-", " ").replace("_", " ")]
-    for suffix in ("-hf", "-instruct", "-chat", "-it"):
-        if low.endswith(suffix) and low.removesuffix(suffix) not in out:
-            base = low.removesuffix(suffix)
-            out += [f"{base}{suffix}"]  # already there; the base alone would name the base model
+    # the name without its release suffix ("qwen2.5-vl-7b" for Qwen2.5-VL-7B-Instruct); a base
+    # model of the same name, earlier in the inputs, keeps it (main() gives each alias once)
+    out.append(re.sub(r"(-hf|-instruct|-chat|-it|-base)+$", "", low))
+    out += [s.lower() for s in SPELLINGS.get(repo_name, [])]
     out += _ollama(repo_name)
     # "<name>-Q4_K_M.gguf": GGUF files carry the repo name, matched through the name alias
     return [a for a in dict.fromkeys(out) if re.search(r"\d", a) and len(a) >= 5]

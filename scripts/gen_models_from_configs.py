@@ -351,10 +351,20 @@ def main() -> None:
                 a for a in _aliases(repo, name) if a not in own_aliases and a not in extra_aliases.get(own, []))
             continue
         rows.append(_row(shape, key, label, note))
-    taken = set(own_aliases) | {a for aliases in extra_aliases.values() for a in aliases}
-    for row in rows:  # each alias names one model: the first row (by source priority) keeps it
-        row["aliases"] = [a for a in row["aliases"] if a not in taken]
-        taken.update(row["aliases"])
+    # each alias names one model: the first row (by source priority) keeps it; aliases that
+    # differ only in spaces, hyphens or underscores read alike (flex), so they count as one
+    spelled = lambda a: re.sub(r"[\s\-_:]+", " ", a)  # noqa: E731
+    taken = {spelled(a) for a in own_aliases}
+    for own, aliases in extra_aliases.items():
+        extra_aliases[own] = [a for a in aliases if spelled(a) not in taken or a in aliases[:0]]
+        taken.update(spelled(a) for a in aliases)
+    for row in rows:
+        kept = []
+        for a in row["aliases"]:
+            if spelled(a) not in taken:
+                kept.append(a)
+                taken.add(spelled(a))
+        row["aliases"] = kept
     rows = [r for r in rows if r["aliases"]]
     meta = {"generator": "scripts/gen_models_from_configs.py", "inputs": "scripts/model_configs/*.json",
             "rows": len(rows), "own_models_with_extra_aliases": len(extra_aliases), "skipped": skipped}

@@ -264,17 +264,17 @@ SPELLINGS = {
 }
 
 
-def _aliases(repo: str, name: str) -> list[str]:
-    org, repo_name = repo.split("/")
+def _aliases(repo: str, name: str) -> list[list[str]]:
+    """A repo's aliases in three claims, each given out over all rows before the next
+    (main()): its own spellings (repo id, repo name, release names), its Ollama tag, and its
+    name without the release suffix ("qwen2.5-vl-7b" for Qwen2.5-VL-7B-Instruct), which
+    goes to the row whose name is shortest (the base model where there is one)."""
+    repo_name = repo.split("/")[1]
     low = repo_name.lower()
-    out = [repo.lower(), low, low.replace("-", " ").replace("_", " ")]
-    # the name without its release suffix ("qwen2.5-vl-7b" for Qwen2.5-VL-7B-Instruct); a base
-    # model of the same name, earlier in the inputs, keeps it (main() gives each alias once)
-    out.append(re.sub(r"(-hf|-instruct|-chat|-it|-base)+$", "", low))
-    out += [s.lower() for s in SPELLINGS.get(repo_name, [])]
-    out += _ollama(repo_name)
-    # "<name>-Q4_K_M.gguf": GGUF files carry the repo name, matched through the name alias
-    return [a for a in dict.fromkeys(out) if re.search(r"\d", a) and len(a) >= 5]
+    own = [repo.lower(), low, low.replace("-", " ").replace("_", " ")] + [a.lower() for a in SPELLINGS.get(repo_name, [])]
+    stripped = [re.sub(r"(-hf|-instruct|-chat|-it|-base)+$", "", low)]
+    keep = lambda aliases: [a for a in dict.fromkeys(aliases) if re.search(r"\d", a) and len(a) >= 5]  # noqa: E731
+    return [keep(own), keep(_ollama(repo_name)), keep(stripped)]
 
 
 def _row(shape: dict, key: str, label: str, note: str) -> dict:
@@ -293,7 +293,7 @@ def _row(shape: dict, key: str, label: str, note: str) -> dict:
     if spec.is_moe:
         expert = sum(g.params for g in tensor_groups(spec) if g.expert)
         row["active_params_b"] = round((total - expert + expert * spec.experts_active / spec.experts) / 1e9, 3)
-    row["aliases"] = _aliases(repo, name)
+    row["aliases"] = _aliases(repo, name)  # claims, resolved to one list in main()
     row["source"] = (f"{label} [{key}] (config of {repo}{note}): layers, hidden, heads, KV heads, FFN, vocab, context"
                      f"{', experts' if spec.is_moe else ''}{', vision_config' if row.get('vision_params_b') else ''}"
                      f"; params computed from that shape{tie_note}")
@@ -323,12 +323,18 @@ def collect() -> list[tuple[dict, str, str, str]]:
     return out
 
 
+def _spelled(alias: str) -> str:
+    """An alias as the parser reads it: spaces, hyphens, underscores and colons alike (flex)."""
+    return re.sub(r"[\s\-_:]+", " ", alias)
+
+
 def _same_as_own(name: str, own_aliases: dict[str, str]) -> str | None:
     """The own model a repo name is (its name, or the name without -hf/-instruct/-chat/-it)."""
+    spelled = {_spelled(a): m for a, m in own_aliases.items()}
     low = name.lower()
     for cand in (low, re.sub(r"(-hf|-instruct|-chat|-it)+$", "", low), re.sub(r"^meta-", "", low)):
-        if cand in own_aliases:
-            return own_aliases[cand]
+        if _spelled(cand) in spelled:
+            return spelled[_spelled(cand)]
     return None
 
 
@@ -347,24 +353,27 @@ def main() -> None:
         seen.add(repo.lower())
         name = repo.split("/")[1]
         if own := _same_as_own(name, own_aliases):
-            extra_aliases.setdefault(own, []).extend(
-                a for a in _aliases(repo, name) if a not in own_aliases and a not in extra_aliases.get(own, []))
+            extra_aliases.setdefault(own, []).extend(a for claim in _aliases(repo, name) for a in claim)
             continue
         rows.append(_row(shape, key, label, note))
-    # each alias names one model: the first row (by source priority) keeps it; aliases that
-    # differ only in spaces, hyphens or underscores read alike (flex), so they count as one
-    spelled = lambda a: re.sub(r"[\s\-_:]+", " ", a)  # noqa: E731
+    # each alias names one model; aliases that differ only in spaces, hyphens, underscores
+    # or colons read alike (flex), so they count as one. Own models' aliases come first.
+    spelled = _spelled
     taken = {spelled(a) for a in own_aliases}
     for own, aliases in extra_aliases.items():
-        extra_aliases[own] = [a for a in aliases if spelled(a) not in taken or a in aliases[:0]]
+        kept = [a for a in dict.fromkeys(aliases) if spelled(a) not in taken]
+        extra_aliases[own] = [a for i, a in enumerate(kept) if spelled(a) not in {spelled(b) for b in kept[:i]}]
         taken.update(spelled(a) for a in aliases)
+    claims = [row.pop("aliases") for row in rows]
     for row in rows:
-        kept = []
-        for a in row["aliases"]:
-            if spelled(a) not in taken:
-                kept.append(a)
-                taken.add(spelled(a))
-        row["aliases"] = kept
+        row["aliases"] = []
+    for level in range(3):
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i]["name"])) if level == 2 else range(len(rows))
+        for i in order:
+            for a in claims[i][level]:
+                if spelled(a) not in taken:
+                    rows[i]["aliases"].append(a)
+                    taken.add(spelled(a))
     rows = [r for r in rows if r["aliases"]]
     meta = {"generator": "scripts/gen_models_from_configs.py", "inputs": "scripts/model_configs/*.json",
             "rows": len(rows), "own_models_with_extra_aliases": len(extra_aliases), "skipped": skipped}

@@ -10,6 +10,8 @@ read with `ast` (literal values only), never imported, except litgpt's config.py
     python scripts/extract_model_configs.py mlc     /path/to/model_preset.py      --commit SHA
     python scripts/extract_model_configs.py maxtext /path/to/hf_model_configs.py  --commit SHA
     python scripts/extract_model_configs.py genz    /path/to/Model_sets/          --commit SHA
+    python scripts/extract_model_configs.py maxtext_yml /path/to/configs/models/   --commit SHA  (the files named below)
+    python scripts/extract_model_configs.py torchtune /path/to/torchtune/models/  (torchtune 0.6.1 wheel)
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ SOURCES = {
             "what": "copies of Hugging Face config.json files (MODEL_PRESETS)"},
     "maxtext": {"repo": "AI-Hypercomputer/maxtext", "path": "src/maxtext/checkpoint_conversion/utils/hf_model_configs.py",
                 "what": "copies of Hugging Face config.json files used to convert checkpoints"},
+    "maxtext_yml": {"repo": "AI-Hypercomputer/maxtext", "path": "src/maxtext/configs/models/*.yml",
+                    "what": "maxtext's model configs (its own key names) for models its HF copies lack"},
+    "torchtune": {"package": "torchtune==0.6.1 (PyPI)", "path": "torchtune/models/*/_model_builders.py",
+                  "what": "torchtune's model builders: each size's literal arguments (layers, heads, widths, vocab, context)"},
     "genz": {"repo": "abhibambhaniya/GenZ-LLM-Analyzer", "path": "GenZ/Models/Model_sets/*.py",
              "what": "ModelConfig transcriptions, each under a comment naming its Hugging Face config.json URL"},
 }
@@ -114,13 +120,39 @@ def extract_genz(folder: Path) -> dict:
     return {"configs": configs}
 
 
+def extract_torchtune(folder: Path) -> dict:
+    """Each public builder (`def llama3_2_vision_11b(...)`) with the literal keyword arguments
+    of the component builders it calls ({"llama3_2_vision_decoder": {...}, ...})."""
+    configs = {}
+    for path in sorted(folder.glob("*/_model_builders.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith(("lora_", "qlora_", "_")):
+                continue
+            calls = {c.func.id: _kwargs(c) for c in ast.walk(node)
+                     if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.keywords}
+            if calls:
+                configs[node.name] = dict(calls, _file=f"{path.parent.name}/{path.name}")
+    return {"configs": configs}
+
+
+MAXTEXT_YMLS = ("deepseek2-236b", "olmo3-32b", "olmo3-7b")
+
+
+def extract_maxtext_yml(folder: Path) -> dict:
+    import yaml
+
+    return {"configs": {name: yaml.safe_load((folder / f"{name}.yml").read_text(encoding="utf-8"))
+                        for name in MAXTEXT_YMLS}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("source", choices=sorted(SOURCES))
     ap.add_argument("path", type=Path)
     ap.add_argument("--commit", help="the upstream commit the file was read at")
     args = ap.parse_args()
-    data = {"litgpt": extract_litgpt, "mlc": extract_mlc, "maxtext": extract_maxtext, "genz": extract_genz}[args.source](args.path)
+    data = {"litgpt": extract_litgpt, "mlc": extract_mlc, "maxtext": extract_maxtext, "genz": extract_genz,
+            "torchtune": extract_torchtune, "maxtext_yml": extract_maxtext_yml}[args.source](args.path)
     meta = dict(SOURCES[args.source])
     if args.commit:
         meta["commit"] = args.commit

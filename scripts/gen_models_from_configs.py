@@ -64,8 +64,16 @@ MAXTEXT_REPOS = {
     "qwen3_vl_2b": "Qwen/Qwen3-VL-2B-Instruct",
     "qwen3_vl_4b": "Qwen/Qwen3-VL-4B-Instruct",
     "qwen3_vl_30b_a3b": "Qwen/Qwen3-VL-30B-A3B-Instruct",
-    "olmo3_7b": "allenai/Olmo-3-1025-7B",
     "deepseek2_16b": "deepseek-ai/DeepSeek-V2-Lite",
+}
+# maxtext yml configs kept (its own key names): file stem → repo
+# (olmo3-7b from its yml, not the HF copy: that copy lacks the layer pattern and has the pre-YaRN 8192 context)
+MAXTEXT_YML_REPOS = {"deepseek2-236b": "deepseek-ai/DeepSeek-V2-Chat", "olmo3-32b": "allenai/Olmo-3-1125-32B",
+                     "olmo3-7b": "allenai/Olmo-3-1025-7B"}
+# torchtune builders kept (the rest are sizes litgpt already gives): builder → the repo it builds
+TORCHTUNE_REPOS = {
+    "llama3_2_vision_11b": "meta-llama/Llama-3.2-11B-Vision-Instruct",
+    "llama3_2_vision_90b": "meta-llama/Llama-3.2-90B-Vision-Instruct",
 }
 # GenZ rows kept: gated FFNs (num_ffi 2) whose comment names the repo's config.json
 GENZ_SKIP = re.compile(r"Hypothetical|GPT-4|GPT3|palm|e5-|mamba|Jamba|grok|Nemotron-4|Llama-33B|DeepSeek-V3", re.I)
@@ -78,7 +86,7 @@ FAMILIES = [
     (r"qwen3-.*-a\d+b", "qwen3-moe"), (r"qwen3", "qwen3"), (r"qwq", "qwq"),
     (r"qwen2\.5-coder", "qwen2.5-coder"), (r"qwen2\.5-math", "qwen2.5-math"), (r"qwen2\.5", "qwen2.5"),
     (r"qwen1\.5-moe", "qwen1.5-moe"), (r"qwen1\.5", "qwen1.5"), (r"qwen2", "qwen2"),
-    (r"codellama", "codellama"), (r"nemotron", "llama3"), (r"llama-3|llama3", "llama3"), (r"llama-2|llama2", "llama2"),
+    (r"codellama", "codellama"), (r"llama-3\.2-\d+b-vision", "llama3.2-vision"), (r"nemotron", "llama3"), (r"llama-3|llama3", "llama3"), (r"llama-2|llama2", "llama2"),
     (r"tinyllama", "tinyllama"), (r"open_llama", "openllama"),
     (r"codegemma", "codegemma"), (r"gemma-3", "gemma3"), (r"gemma-2", "gemma2"), (r"gemma", "gemma"),
     (r"mixtral", "mixtral"), (r"mathstral", "mistral"), (r"ministral", "ministral"),
@@ -96,7 +104,7 @@ FAMILIES = [
 OLLAMA = [
     (r"^Qwen2\.5-Coder-([\d.]+B)-Instruct$", "qwen2.5-coder:{}"), (r"^Qwen2\.5-([\d.]+B)-Instruct$", "qwen2.5:{}"),
     (r"^Qwen3-Coder-(30B-A3B|480B-A35B)-Instruct$", "qwen3-coder:{}"), (r"^Qwen3-VL-([\dA-]+B)-Instruct$", "qwen3-vl:{}"),
-    (r"^Qwen2\.5-VL-([\d.]+B)-Instruct$", "qwen2.5vl:{}"), (r"^Qwen3-([\d.]+B|30B-A3B|235B-A22B)$", "qwen3:{}"),
+    (r"^Qwen2\.5-VL-([\d.]+B)-Instruct$", "qwen2.5vl:{}"), (r"^Llama-3\.2-(\d+B)-Vision-Instruct$", "llama3.2-vision:{}"), (r"^Qwen3-([\d.]+B|30B-A3B|235B-A22B)$", "qwen3:{}"),
     (r"^Qwen2-([\d.]+B)-Instruct$", "qwen2:{}"), (r"^Qwen1\.5-([\d.]+B)-Chat$", "qwen:{}"), (r"^QwQ-32B$", "qwq:32b"),
     (r"^Qwen2\.5-Math-([\d.]+B)-Instruct$", "qwen2-math:{}"),
     (r"^gemma-2-(\d+b)-it$", "gemma2:{}"), (r"^gemma-(\d+b)-it$", "gemma:{}"), (r"^codegemma-(\d+b)-it$", "codegemma:{}"),
@@ -109,7 +117,7 @@ OLLAMA = [
     (r"^OLMo-2-1124-(\d+B)-Instruct$", "olmo2:{}"), (r"^SmolLM2-([\d.]+[MB])-Instruct$", "smollm2:{}"),
     (r"^SmolLM-([\d.]+[MB])$", "smollm:{}"), (r"^tiny-llama|^TinyLlama-1\.1B-Chat", "tinyllama:1.1b"),
     (r"^internlm2_5-7b-chat$", "internlm2:7b"), (r"^aya-23-8B$", "aya:8b"), (r"^glm-4-9b-chat$", "glm4:9b"),
-    (r"^dbrx-instruct$", "dbrx:132b"), (r"^deepseek-moe-16b", None), (r"^DeepSeek-V2-Lite$", "deepseek-v2:16b"),
+    (r"^dbrx-instruct$", "dbrx:132b"), (r"^deepseek-moe-16b", None), (r"^DeepSeek-V2-Lite$", "deepseek-v2:16b"), (r"^DeepSeek-V2-Chat$", "deepseek-v2:236b"),
     (r"^starcoder2-(\d+b)$", "starcoder2:{}"), (r"^Ministral-8B-Instruct-2410$", None),
     (r"^stablelm-2-zephyr-1_6b$", "stablelm2:1.6b"), (r"^Mistral-NeMo-Minitron-8B-Base$", None),
     (r"^MiniCPM-2B", "minicpm:2b"), (r"^Llama-3\.1-Nemotron-70B-Instruct-HF$", "nemotron:70b"),
@@ -219,11 +227,50 @@ def from_hf(key: str, c: dict, repo: str) -> dict | None:
         shape.update(kv_lora_rank=t["kv_lora_rank"], qk_rope_head_dim=t["qk_rope_head_dim"],
                      qk_nope_head_dim=t["qk_nope_head_dim"], v_head_dim=t["v_head_dim"],
                      q_lora_rank=t.get("q_lora_rank"), head_dim=None)
+    if t.get("sliding_window") and isinstance(t.get("layer_types"), list):
+        local = [kind == "sliding_attention" for kind in t["layer_types"]]
+        shape["sliding_window"], shape["swa_pattern"] = _swa([int(x) for x in local], t["sliding_window"])
+    elif t.get("sliding_window") and isinstance(t.get("sliding_window_pattern"), int):
+        shape["sliding_window"], shape["swa_pattern"] = t["sliding_window"], t["sliding_window_pattern"]
     if c.get("vision_config"):
         shape["vision_params_b"] = round(_vision_params(c["vision_config"]), 3)
     if t.get("model_type", "").startswith("gemma"):
         shape["tied"] = True
     return shape
+
+
+def from_maxtext_yml(key: str, c: dict, repo: str) -> dict:
+    shape = dict(repo=repo, layers=c["base_num_decoder_layers"], hidden_size=c["base_emb_dim"],
+                 heads=c["base_num_query_heads"], kv_heads=c["base_num_kv_heads"], vocab_size=c["vocab_size"],
+                 native_context=c.get("max_position_embeddings"), tied=bool(c.get("logits_via_embedding")), gated_ffn=True,
+                 head_dim=c.get("head_dim") if c.get("head_dim", 0) * c["base_num_query_heads"] != c["base_emb_dim"] else None,
+                 intermediate_size=c["base_mlp_dim"])
+    if c.get("num_experts"):
+        shape.update(experts=c["num_experts"], experts_active=c["num_experts_per_tok"],
+                     moe_intermediate_size=c["base_moe_mlp_dim"], shared_experts=c.get("shared_experts", 0),
+                     dense_layers=c.get("first_num_dense_layers", 0))
+    if c.get("attention_type") == "mla":
+        shape.update(q_lora_rank=c["q_lora_rank"], kv_lora_rank=c["kv_lora_rank"], qk_rope_head_dim=c["qk_rope_head_dim"],
+                     qk_nope_head_dim=c["qk_nope_head_dim"], v_head_dim=c["v_head_dim"], head_dim=None)
+    if c.get("sliding_window_size") and c.get("inhomogeneous_layer_cycle_interval"):
+        shape.update(sliding_window=c["sliding_window_size"], swa_pattern=c["inhomogeneous_layer_cycle_interval"])
+    return shape
+
+
+def from_torchtune(key: str, c: dict, repo: str) -> dict | None:
+    """A Llama 3.2 Vision builder: the text decoder gains a cross-attention layer every
+    `fusion_interval` layers (HF counts them in num_hidden_layers: 40 for 11B); they are sized
+    as full layers, which overstates the KV cache a little (theirs holds image tokens only).
+    The CLIP encoder: clip_num_layers + num_layers_projection blocks of clip_embed_dim with
+    torchtune's 4 x width GELU MLP."""
+    d, e = c["llama3_2_vision_decoder"], c["llama3_2_vision_encoder"]
+    layers = d["num_layers"] + d["num_layers"] // d["fusion_interval"]
+    width = e["clip_embed_dim"]
+    vision = {"depth": e["clip_num_layers"] + e["num_layers_projection"], "hidden_size": width,
+              "intermediate_size": 4 * width, "gated_mlp": False, "patch_size": e["patch_size"]}
+    return dict(repo=repo, layers=layers, hidden_size=d["embed_dim"], heads=d["num_heads"], kv_heads=d["num_kv_heads"],
+                intermediate_size=d["intermediate_dim"], vocab_size=d["vocab_size"], native_context=d["max_seq_len"],
+                tied=False, gated_ffn=True, vision_params_b=round(_vision_params(vision), 3))
 
 
 def from_genz(key: str, c: dict) -> dict | None:
@@ -261,6 +308,10 @@ SPELLINGS = {
     "Phi-3.5-MoE-instruct": ["phi 3.5 moe", "phi-3.5-moe"], "Phi-3-small-128k-instruct": ["phi 3 small", "phi-3-small"],
     "internlm2_5-7b-chat": ["internlm 2.5 7b", "internlm2.5 7b"], "internlm2-chat-7b": ["internlm2 7b", "internlm 2 7b"],
     "DeepSeek-V2-Lite": ["deepseek v2 lite", "deepseek-v2-lite 16b"],
+    "DeepSeek-V2-Chat": ["deepseek v2 236b", "deepseek-v2 236b", "deepseek v2 chat"],
+    "Olmo-3-1125-32B": ["olmo 3 32b", "olmo3 32b"],
+    "Llama-3.2-11B-Vision-Instruct": ["llama 3.2 vision 11b", "llama 3.2 11b vision", "llama3.2 vision 11b"],
+    "Llama-3.2-90B-Vision-Instruct": ["llama 3.2 vision 90b", "llama 3.2 90b vision", "llama3.2 vision 90b"],
 }
 
 
@@ -312,6 +363,14 @@ def collect() -> list[tuple[dict, str, str, str]]:
         for key, repo in repos.items():
             if key in data["configs"] and (shape := from_hf(key, data["configs"][key], repo)) is not None:
                 out.append((shape, key, _source_label(data["meta"]), ""))
+    yml = json.loads((INPUTS / "maxtext_yml.json").read_text())
+    for key, repo in MAXTEXT_YML_REPOS.items():
+        out.append((from_maxtext_yml(key, yml["configs"][key], repo), key, _source_label(yml["meta"]), ""))
+    tt = json.loads((INPUTS / "torchtune.json").read_text())
+    for key, repo in TORCHTUNE_REPOS.items():
+        out.append((from_torchtune(key, tt["configs"][key], repo), key,
+                    _source_label(tt["meta"]) + f" {tt['configs'][key]['_file']}",
+                    "; the cross-attention layers counted as layers, the CLIP encoder's MLP 4 x width"))
     genz = json.loads((INPUTS / "genz.json").read_text())
     for key, c in genz["configs"].items():
         if (shape := from_genz(key, c)) is not None:

@@ -39,13 +39,13 @@ def test_counts_per_source(catalog):
 def test_every_row_has_a_source(catalog):
     for m in all_models(catalog):
         assert len(m.source) > 20
-    labels = ("litgpt==0.5.13", "mlc-ai/mlc-llm", "AI-Hypercomputer/maxtext", "abhibambhaniya/GenZ-LLM-Analyzer",
-              "acproject/duorou")
+    labels = ("litgpt==0.5.13", "torchtune==0.6.1", "mlc-ai/mlc-llm", "AI-Hypercomputer/maxtext",
+              "abhibambhaniya/GenZ-LLM-Analyzer", "acproject/duorou")
     for m in open_models().models:
         assert m.source.startswith(labels) and m.hf_repo and m.hf_repo in m.source
     meta = json.loads((DATA_DIR / "models_generated.json").read_text())["meta"]
     assert meta["generator"] == "scripts/gen_models_from_configs.py"
-    for f in ("litgpt", "mlc", "maxtext", "genz", "hand"):
+    for f in ("litgpt", "torchtune", "mlc", "maxtext", "maxtext_yml", "genz", "hand"):
         header = json.loads((INPUTS / f"{f}.json").read_text())["meta"]
         assert "package" in header or len(header.get("commit", "")) == 40
 

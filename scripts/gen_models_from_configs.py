@@ -391,7 +391,8 @@ def _same_as_own(name: str, own_aliases: dict[str, str]) -> str | None:
     """The own model a repo name is (its name, or the name without -hf/-instruct/-chat/-it)."""
     spelled = {_spelled(a): m for a, m in own_aliases.items()}
     low = name.lower()
-    for cand in (low, re.sub(r"(-hf|-instruct|-chat|-it)+$", "", low), re.sub(r"^meta-", "", low)):
+    bare = re.sub(r"-(?:instruct|chat|it|hf)(?=-|$)", "", low)  # "mistral-7b-instruct-v0.1" → "mistral-7b-v0.1"
+    for cand in (low, re.sub(r"(-hf|-instruct|-chat|-it)+$", "", low), bare, re.sub(r"^meta-", "", low)):
         if _spelled(cand) in spelled:
             return spelled[_spelled(cand)]
     return None

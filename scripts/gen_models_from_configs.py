@@ -170,7 +170,15 @@ def _vision_params(v: dict) -> float:
     return (blocks + 3 * patch * patch * temporal * width) / 1e9
 
 
+# litgpt rows whose transcription is wrong where the repo's own config is known: left out
+LITGPT_WRONG = {"Platypus2-70B": "n_query_groups missing (64 KV heads): a Llama 2 70B fine-tune has 8"}
+
+
 def from_litgpt(key: str, c: dict, defaults: dict) -> dict | None:
+    """litgpt's defaults stand in for what an entry leaves out (MHA when n_query_groups is
+    unset, as litgpt builds it), except the context: an entry without block_size gives none."""
+    if key in LITGPT_WRONG:
+        return None
     get = lambda k: c.get(k, defaults.get(k))  # noqa: E731
     mlp = get("mlp_class_name")
     n_embd, n_head = get("n_embd"), get("n_head")
@@ -179,7 +187,7 @@ def from_litgpt(key: str, c: dict, defaults: dict) -> dict | None:
         repo=f"{c['hf_config']['org']}/{c['hf_config']['name']}",
         layers=get("n_layer"), hidden_size=n_embd, heads=n_head, kv_heads=get("n_query_groups") or n_head,
         head_dim=head if head * n_head != n_embd else None,
-        vocab_size=c.get("padded_vocab_size") or c.get("vocab_size"), native_context=get("block_size"),
+        vocab_size=c.get("padded_vocab_size") or c.get("vocab_size"), native_context=c.get("block_size"),
         gated_ffn=mlp != "GptNeoxMLP", tied=True if mlp == "GemmaMLP" else None,
     )
     if mlp == "LLaMAMoE":
@@ -236,6 +244,8 @@ def from_hf(key: str, c: dict, repo: str) -> dict | None:
         shape["vision_params_b"] = round(_vision_params(c["vision_config"]), 3)
     if t.get("model_type", "").startswith("gemma"):
         shape["tied"] = True
+    elif t.get("model_type") == "cohere" and shape["tied"] is None:
+        shape["tied"] = True  # transformers' CohereConfig defaults tie_word_embeddings to True
     return shape
 
 
@@ -351,6 +361,9 @@ def _row(shape: dict, key: str, label: str, note: str) -> dict:
     return row
 
 
+LEFT_OUT: list[str] = []  # inputs not made rows, and why (written to the file's meta)
+
+
 def collect() -> list[tuple[dict, str, str, str]]:
     """(shape, config key, source label, note) from every input, in priority order."""
     out = []
@@ -358,11 +371,19 @@ def collect() -> list[tuple[dict, str, str, str]]:
     for key, c in lit["configs"].items():
         if (shape := from_litgpt(key, c, lit["defaults"])) is not None:
             out.append((shape, key, _source_label(lit["meta"]), ""))
+        else:
+            LEFT_OUT.append(f"litgpt {key}: {LITGPT_WRONG[key]}")
     for file, repos in (("maxtext", MAXTEXT_REPOS), ("mlc", MLC_REPOS)):
         data = json.loads((INPUTS / f"{file}.json").read_text())
         for key, repo in repos.items():
-            if key in data["configs"] and (shape := from_hf(key, data["configs"][key], repo)) is not None:
-                out.append((shape, key, _source_label(data["meta"]), ""))
+            config, note = data["configs"].get(key), ""
+            clip = ((config or {}).get("img_processor") or {}).get("model_name")
+            if clip == "openai/clip-vit-large-patch14-336" and "llava" in data["configs"]:
+                # Phi-3.5-vision names its image encoder; the llava preset's vision_config is that CLIP
+                config = dict(config, vision_config=data["configs"]["llava"]["vision_config"])
+                note = f"; vision encoder {clip}, its shape from the same file's llava vision_config"
+            if config is not None and (shape := from_hf(key, config, repo)) is not None:
+                out.append((shape, key, _source_label(data["meta"]), note))
     yml = json.loads((INPUTS / "maxtext_yml.json").read_text())
     for key, repo in MAXTEXT_YML_REPOS.items():
         out.append((from_maxtext_yml(key, yml["configs"][key], repo), key, _source_label(yml["meta"]), ""))
@@ -407,14 +428,15 @@ def main() -> None:
         repo = shape["repo"]
         if repo.lower() in seen:
             continue
-        if not shape.get("native_context") or not shape.get("vocab_size"):
-            skipped.append(f"{repo}: context or vocab missing")
-            continue
-        seen.add(repo.lower())
         name = repo.split("/")[1]
-        if own := _same_as_own(name, own_aliases):
+        if own := _same_as_own(name, own_aliases):  # the own entry sizes it: only its names are taken
+            seen.add(repo.lower())
             extra_aliases.setdefault(own, []).extend(a for claim in _aliases(repo, name) for a in claim)
             continue
+        if not shape.get("native_context") or not shape.get("vocab_size"):
+            skipped.append(f"{repo} ({label} [{key}]): no context or vocabulary size there")
+            continue
+        seen.add(repo.lower())
         rows.append(_row(shape, key, label, note))
     # each alias names one model; aliases that differ only in spaces, hyphens, underscores
     # or colons read alike (flex), so they count as one. Own models' aliases come first.
@@ -436,7 +458,7 @@ def main() -> None:
                     taken.add(spelled(a))
     rows = [r for r in rows if r["aliases"]]
     meta = {"generator": "scripts/gen_models_from_configs.py", "inputs": "scripts/model_configs/*.json",
-            "rows": len(rows), "own_models_with_extra_aliases": len(extra_aliases), "skipped": skipped}
+            "rows": len(rows), "own_models_with_extra_aliases": len(extra_aliases), "skipped": skipped + LEFT_OUT}
     OUT.write_text(json.dumps({"meta": meta, "model": rows, "own_aliases": extra_aliases}, indent=1) + "\n",
                    encoding="utf-8")
     print(f"{OUT}: {len(rows)} models, extra aliases for {len(extra_aliases)} own models, {len(skipped)} skipped")

@@ -86,7 +86,7 @@ FAMILIES = [
     (r"qwen3-.*-a\d+b", "qwen3-moe"), (r"qwen3", "qwen3"), (r"qwq", "qwq"),
     (r"qwen2\.5-coder", "qwen2.5-coder"), (r"qwen2\.5-math", "qwen2.5-math"), (r"qwen2\.5", "qwen2.5"),
     (r"qwen1\.5-moe", "qwen1.5-moe"), (r"qwen1\.5", "qwen1.5"), (r"qwen2", "qwen2"),
-    (r"codellama", "codellama"), (r"llama-3\.2-\d+b-vision", "llama3.2-vision"), (r"nemotron", "llama3"), (r"llama-3|llama3", "llama3"), (r"llama-2|llama2", "llama2"),
+    (r"devstral", "devstral"), (r"codellama", "codellama"), (r"llama-3\.2-\d+b-vision", "llama3.2-vision"), (r"nemotron", "llama3"), (r"llama-3|llama3", "llama3"), (r"llama-2|llama2", "llama2"),
     (r"tinyllama", "tinyllama"), (r"open_llama", "openllama"),
     (r"codegemma", "codegemma"), (r"gemma-3", "gemma3"), (r"gemma-2", "gemma2"), (r"gemma", "gemma"),
     (r"mixtral", "mixtral"), (r"mathstral", "mistral"), (r"ministral", "ministral"),
@@ -332,10 +332,13 @@ def _aliases(repo: str, name: str) -> list[list[str]]:
     goes to the row whose name is shortest (the base model where there is one)."""
     repo_name = repo.split("/")[1]
     low = repo_name.lower()
-    own = [repo.lower(), low, low.replace("-", " ").replace("_", " ")] + [a.lower() for a in SPELLINGS.get(repo_name, [])]
+    own = [repo.lower(), low, low.replace("-", " ").replace("_", " ")]
     stripped = [re.sub(r"(-hf|-instruct|-chat|-it|-base)+$", "", low)]
+    # generated spellings need a digit (a size or version), so no family word alone names one
+    # model; the curated SPELLINGS may be names without one ("devstral small")
     keep = lambda aliases: [a for a in dict.fromkeys(aliases) if re.search(r"\d", a) and len(a) >= 5]  # noqa: E731
-    return [keep(own), keep(_ollama(repo_name)), keep(stripped)]
+    spellings = [a.lower() for a in SPELLINGS.get(repo_name, [])]
+    return [keep(own) + spellings, keep(_ollama(repo_name)), keep(stripped)]
 
 
 def _row(shape: dict, key: str, label: str, note: str) -> dict:
@@ -355,7 +358,8 @@ def _row(shape: dict, key: str, label: str, note: str) -> dict:
         expert = sum(g.params for g in tensor_groups(spec) if g.expert)
         row["active_params_b"] = round((total - expert + expert * spec.experts_active / spec.experts) / 1e9, 3)
     row["aliases"] = _aliases(repo, name)  # claims, resolved to one list in main()
-    row["source"] = (f"{label} [{key}] (config of {repo}{note}): layers, hidden, heads, KV heads, FFN, vocab, context"
+    of = "shape for" if label.startswith("RigBot") else "config of"
+    row["source"] = (f"{label} [{key}] ({of} {repo}{note}): layers, hidden, heads, KV heads, FFN, vocab, context"
                      f"{', experts' if spec.is_moe else ''}{', vision_config' if row.get('vision_params_b') else ''}"
                      f"; params computed from that shape{tie_note}")
     return row
@@ -396,6 +400,16 @@ def collect() -> list[tuple[dict, str, str, str]]:
     for key, c in genz["configs"].items():
         if (shape := from_genz(key, c)) is not None:
             out.append((shape, key, _source_label(genz["meta"]) + f" {c['_file']}", f", per {c['_config_url']}"))
+    variants = json.loads((INPUTS / "variants.json").read_text())
+    own = {m.name: m for m in load_catalog().models}
+    for repo, v in variants["configs"].items():
+        base = own[v["shape_of"]]
+        fields = ("layers", "hidden_size", "heads", "kv_heads", "head_dim", "intermediate_size", "vocab_size")
+        shape = dict({f: getattr(base, f) for f in fields}, repo=repo, native_context=v["native_context"],
+                     tied=base.tied_embeddings, gated_ffn=base.gated_ffn)
+        SPELLINGS.setdefault(repo.split("/")[1], v.get("aliases", []))
+        out.append((shape, v["shape_of"], "RigBot models.toml (hand-checked)",
+                    f"; the text network of {v['shape_of']}, per {v['evidence']}"))
     hand = json.loads((INPUTS / "hand.json").read_text())
     for key, c in hand["configs"].items():
         if (shape := from_hf(key, c, key)) is not None:

@@ -40,12 +40,12 @@ def test_every_row_has_a_source(catalog):
     for m in all_models(catalog):
         assert len(m.source) > 20
     labels = ("litgpt==0.5.13", "torchtune==0.6.1", "mlc-ai/mlc-llm", "AI-Hypercomputer/maxtext",
-              "abhibambhaniya/GenZ-LLM-Analyzer", "acproject/duorou")
+              "abhibambhaniya/GenZ-LLM-Analyzer", "acproject/duorou", "RigBot models.toml (hand-checked)")
     for m in open_models().models:
         assert m.source.startswith(labels) and m.hf_repo and m.hf_repo in m.source
     meta = json.loads((DATA_DIR / "models_generated.json").read_text())["meta"]
     assert meta["generator"] == "scripts/gen_models_from_configs.py"
-    for f in ("litgpt", "torchtune", "mlc", "maxtext", "maxtext_yml", "genz", "hand"):
+    for f in ("litgpt", "torchtune", "mlc", "maxtext", "maxtext_yml", "genz", "hand"):  # variants.json: no upstream file
         header = json.loads((INPUTS / f"{f}.json").read_text())["meta"]
         assert "package" in header or len(header.get("commit", "")) == 40
 
@@ -92,6 +92,17 @@ def test_generated_rows_match_their_configs():
     assert 470 < coder.params_b < 490 and 30 < coder.active_params_b < 40  # the card's 480B / 35B
 
 
+def test_variants_take_the_shape_of_their_base(catalog):
+    """Rows a published text calls another catalog model's network (scripts/model_configs/variants.json)."""
+    variants = json.loads((INPUTS / "variants.json").read_text())["configs"]
+    for repo, v in variants.items():
+        row = open_models().by_name[repo.split("/")[1]]
+        base = catalog.model(v["shape_of"])
+        assert (row.layers, row.hidden_size, row.heads, row.kv_heads, row.intermediate_size, row.vocab_size) == (
+            base.layers, base.hidden_size, base.heads, base.kv_heads, base.intermediate_size, base.vocab_size)
+        assert row.native_context == v["native_context"] and v["evidence"] in row.source
+
+
 def test_params_are_the_sizing_of_the_shape():
     for m in random.Random(19).sample(open_models().models, 40):
         assert m.params_b == pytest.approx(modelled_params(m) / 1e9, abs=0.001)
@@ -126,6 +137,10 @@ def test_broken_rows_are_refused(tmp_path):
     ("gemma2:9b on a 3060", "Gemma 2 9B"),
     ("OLMo 2 13B on a 3060", "OLMo-2-1124-13B"),
     ("deepseek-r1:32b on a 4090", "DeepSeek-R1-Distill-Qwen 32B"),
+    ("devstral 24b on a 4090", "Devstral-Small-2505"),
+    ("llama3.2-vision:11b on a 3060", "Llama-3.2-11B-Vision-Instruct"),
+    ("llama 3.2 vision 90b on 4x 3090", "Llama-3.2-90B-Vision-Instruct"),
+    ("deepseek v2 236b on 8x h100", "DeepSeek-V2-Chat"),
 ])
 def test_issue_models_are_answered(catalog, question, model):
     q = parse(question, catalog)
@@ -135,7 +150,8 @@ def test_issue_models_are_answered(catalog, question, model):
 
 
 def test_vision_models_say_their_encoder(catalog):
-    for question in ("qwen2.5-vl 7b on a 3060", "gemma3:27b on a 4090", "Qwen3-VL-4B-Instruct on a 3060"):
+    for question in ("qwen2.5-vl 7b on a 3060", "gemma3:27b on a 4090", "Qwen3-VL-4B-Instruct on a 3060",
+                     "llama 3.2 vision 11b on a 3060", "Phi-3.5-vision-instruct on a 3060"):
         answer = ask(catalog, question).answer
         assert "vision encoder" in answer and "GiB" in answer
     assert "vision encoder" not in ask(catalog, "qwen2.5 7b on a 3060").answer
@@ -143,7 +159,8 @@ def test_vision_models_say_their_encoder(catalog):
 
 
 @pytest.mark.parametrize("question", ["Qwen3 31B on a 3090", "qwen3-coder 31b on a 3090", "falcon3 11b on a 3090",
-                                      "olmo 2 14b on a 3060", "mistral large 3 on 4x 3090"])
+                                      "olmo 2 14b on a 3060", "mistral large 3 on 4x 3090", "devstral small 2 on a 4090",
+                                      "llama 3.2 vision 12b on a 3060", "qwen3-vl 8b on a 3060"])
 def test_unknown_neighbours_stay_unknown(catalog, question):
     q = parse(question, catalog)
     assert q.model_name is None and q.error == "unknown_model"

@@ -329,9 +329,11 @@ def _original_span(original: str, normalised: str, start: int, end: int) -> str:
 def _unknown_model(r: Reading, catalog: Catalog, text: str) -> None:
     from rapidfuzz import fuzz, process, utils
 
+    from rules.open_models import all_models
+
     r.fields["unknown_model"] = text
     choices = {}
-    for m in catalog.models:
+    for m in all_models(catalog):  # suggestions from the open catalog too (never an answer)
         choices[m.name] = m.name
         for alias in m.aliases:
             choices.setdefault(alias, m.name)

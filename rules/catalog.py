@@ -147,9 +147,17 @@ class ModelSpec(_Strict):
     moe_layer_step: int = 1  # interleave_moe_layer_step (Llama 4 Maverick: 2)
     expert_type: str | None = None  # experts shipped in a fixed ggml type (gpt-oss: MXFP4)
     default_quant: str | None = None  # the format the model is published in, if not Q4_K_M
+    gated_ffn: bool = True  # False: a two-matrix GELU MLP (GPT-NeoX, Falcon, Phi-2), no ffn_gate
+    # The vision encoder (mmproj) a vision model loads beside its text weights, billions of
+    # parameters, computed from the config's vision_config; llama.cpp keeps it in F16.
+    vision_params_b: float | None = Field(default=None, gt=0)
     aliases: list[str] = Field(min_length=1)
     popular: bool = False  # offered in recommendations
     source: str = Field(min_length=3)
+    # "rigbot" (models.toml, checked by hand) or "generated" (models_generated.json, made by
+    # scripts/gen_models_from_configs.py from published configs); hf_repo: the config's repository
+    origin: str = "rigbot"
+    hf_repo: str | None = None
 
     @field_validator("aliases")
     @classmethod
@@ -267,8 +275,8 @@ class Catalog(_Strict):
                 raise ValueError(f"model {m.name}: unknown default_quant {m.default_quant}")
             if m.expert_type and m.expert_type not in types:
                 raise ValueError(f"model {m.name}: unknown expert_type {m.expert_type}")
-        aliases = [a for m in self.models for a in m.aliases]
-        twice = {a for a in aliases if aliases.count(a) > 1}
+        seen: set[str] = set()
+        twice = {a for m in self.models for a in m.aliases if a in seen or seen.add(a)}
         if twice:
             raise ValueError(f"aliases naming more than one model: {sorted(twice)}")
         classes = {e.device_class for e in self.efficiencies}
@@ -289,7 +297,13 @@ class Catalog(_Strict):
         return self._index("cpus")[name]
 
     def model(self, name: str) -> ModelSpec:
-        return self._index("models")[name]
+        """A model by name: RigBot's own first, then the generated open catalog (loaded on first need)."""
+        try:
+            return self._index("models")[name]
+        except KeyError:
+            from rules.open_models import open_models
+
+            return open_models().by_name[name]
 
     def quant(self, name: str) -> QuantType:
         return self._index("quants")[name.upper()]

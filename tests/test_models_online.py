@@ -2,7 +2,8 @@
 with the Hub's URL layout (`/api/models/...`, `/{repo}/resolve/{rev}/{file}` with Range)
 and the Ollama registry's (`/v2/library/{name}/manifests/{tag}`, `/v2/.../blobs/{digest}`
 with Range) serves the two real GGUF files the project installs (SmolLM2 135M, Gemma 3
-270M) and a small real safetensors repo. No test reaches the internet.
+270M) and a small real safetensors repo. No test reaches the internet. The SmolLM2 file is
+served as "Zorblax": SmolLM2 is in the open model catalog, and these are models it lacks.
 
 Each answer is checked against `read_gguf` on the same local file (what `./rigbot size`
 prints), and the bytes the server sent against the file's size."""
@@ -78,14 +79,14 @@ def hub(tmp_path_factory, smollm2_path, gemma_path):
         "model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
         "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 256, "max_position_embeddings": 2048}))
     repos = {
-        "test-org/SmolLM2-135M-Instruct-GGUF": {"SmolLM2-135M-Instruct.Q4_1.gguf": smollm2_path},
+        "test-org/Zorblax-135M-Instruct-GGUF": {"Zorblax-135M-Instruct.Q4_1.gguf": smollm2_path},
         "test-org/gemma-3-270m-it-GGUF": {"gemma-3-270m-it-Q4_K_M.gguf": gemma_path,
                                           "gemma-3-270m-it-Q4_1.gguf": smollm2_path, "README.md": None},
         "test-org/tiny-llama-st": {"config.json": tmp / "config.json", "model.safetensors": tmp / "model.safetensors"},
         "test-org/only-readme": {"README.md": None},
         "test-org/gated-GGUF": {"gated-Q4_K_M.gguf": "gated"},
     }
-    ollama = {("library", "smollm2", "135m"): smollm2_path, ("library", "gemma3", "270m-fresh"): gemma_path}
+    ollama = {("library", "zorblax", "135m"): smollm2_path, ("library", "gemma3", "270m-fresh"): gemma_path}
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):  # quiet
@@ -203,7 +204,7 @@ async def online_service(online_settings):
     ("unsloth/gemma-3-270m-it-GGUF:gemma-3-270m-it-Q8_0.gguf", "hub",
      "hub:unsloth/gemma-3-270m-it-GGUF@main/gemma-3-270m-it-Q8_0.gguf"),
     ("3060 能跑bartowski/Foo-GGUF吗", "hub", "hub:bartowski/Foo-GGUF@main"),
-    ("ollama run smollm2:135m on a 4090", "ollama", "ollama:library/smollm2:135m"),
+    ("ollama run zorblax:135m on a 4090", "ollama", "ollama:library/zorblax:135m"),
     ("ollama pull llama3.2", "ollama", "ollama:library/llama3.2:latest"),
     ("can I run zorblax:7b on 3090", "ollama", "ollama:library/zorblax:7b"),
     ("huihui_ai/deepseek-r1-abliterated:8b on 3090", "ollama", "ollama:huihui_ai/deepseek-r1-abliterated:8b"),
@@ -251,10 +252,10 @@ def _matches_rigbot_size(answer, path: Path) -> None:
 
 async def test_a_repo_id_is_sized_from_its_gguf_header(online_service, hub, smollm2_path):
     served = hub.served
-    a = await online_service.ask("can an RTX 3060 run test-org/SmolLM2-135M-Instruct-GGUF?")
+    a = await online_service.ask("can an RTX 3060 run test-org/Zorblax-135M-Instruct-GGUF?")
     local = read_gguf(smollm2_path)
     assert a.error is None, a.answer
-    assert a.answer.startswith("From the GGUF header of `test-org/SmolLM2-135M-Instruct-GGUF/SmolLM2-135M")
+    assert a.answer.startswith("From the GGUF header of `test-org/Zorblax-135M-Instruct-GGUF/Zorblax-135M")
     assert _weights(a) == pytest.approx(round(local.weights_bytes / GIB, 2))
     assert a.model.quant == "Q4_1" and a.verdict.value == "fits_gpu"
     _matches_rigbot_size(a, smollm2_path)
@@ -276,17 +277,17 @@ async def test_a_gguf_url_is_sized_like_rigbot_size(online_service, hub, gemma_p
 
 
 async def test_an_ollama_tag_reads_the_model_blob_header(online_service, hub, smollm2_path):
-    a = await online_service.ask("ollama run smollm2:135m on a GTX 1650")
+    a = await online_service.ask("ollama run zorblax:135m on a GTX 1650")
     assert a.error is None, a.answer
     assert "the Ollama registry" in a.answer.splitlines()[0]
     assert _weights(a) == pytest.approx(round(read_gguf(smollm2_path).weights_bytes / GIB, 2))
-    assert a.model.name == "smollm2:135m"
+    assert a.model.name == "zorblax:135m"
     _matches_rigbot_size(a, smollm2_path)
 
 
 async def test_a_chat_user_gets_links_looked_up_but_no_local_file_read(online_service, smollm2_path):
     """Discord passes allow_local_files=False: a Hub link is fetched over HTTP, never a path."""
-    url = "huggingface.co/test-org/SmolLM2-135M-Instruct-GGUF/resolve/main/SmolLM2-135M-Instruct.Q4_1.gguf"
+    url = "huggingface.co/test-org/Zorblax-135M-Instruct-GGUF/resolve/main/Zorblax-135M-Instruct.Q4_1.gguf"
     a = await online_service.ask(f"can a 3060 run {url}?", allow_local_files=False)
     assert a.error is None, a.answer
     _matches_rigbot_size(a, smollm2_path)
@@ -361,7 +362,7 @@ async def test_lookups_off_says_so(online_settings):
 
     svc = await RigBotService(online_settings.model_copy(update={"hub_lookup": False})).start()
     try:
-        a = await svc.ask("can a 3060 run test-org/SmolLM2-135M-Instruct-GGUF?")
+        a = await svc.ask("can a 3060 run test-org/Zorblax-135M-Instruct-GGUF?")
         assert a.error == "online_lookups_off"
         assert a.answer.startswith("Online lookups are off (RIGBOT_HUB_LOOKUP=0)")
         known = await svc.ask("can a 3060 run bartowski/Qwen2.5-7B-Instruct-GGUF?")  # the catalog still reads it
@@ -405,7 +406,7 @@ async def test_a_stalled_server_answers_within_the_limit(online_settings, hub):
 
 async def test_a_follow_up_keeps_the_looked_up_model(online_service, hub):
     conv = ("c1", "u1")
-    first = await online_service.ask("can a 3060 run test-org/SmolLM2-135M-Instruct-GGUF?", conversation=conv)
+    first = await online_service.ask("can a 3060 run test-org/Zorblax-135M-Instruct-GGUF?", conversation=conv)
     assert first.error is None, first.answer
     then = await online_service.ask("and at 8k context?", conversation=conv)
     assert then.error is None, then.answer
@@ -436,12 +437,12 @@ def test_the_cli_asks_online_with_the_embedding_model_offline(tmp_path, hub, smo
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ, RIGBOT_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1", HF_ENDPOINT=hub.url,
                RIGBOT_OLLAMA_REGISTRY=hub.url)
-    out = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "ollama run smollm2:135m on a 3060"],
+    out = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "ollama run zorblax:135m on a 3060"],
                          capture_output=True, text=True, cwd=root, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
     assert answer["error"] is None, answer["answer"]
     assert answer["memory"]["weights_gib"] == pytest.approx(round(read_gguf(smollm2_path).weights_bytes / GIB, 2))
-    off = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "can a 3060 run smollm2:135m"],
+    off = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "can a 3060 run zorblax:135m"],
                          capture_output=True, text=True, cwd=root, env={**env, "RIGBOT_HUB_LOOKUP": "0"}, timeout=120)
     assert json.loads(off.stdout)["error"] == "online_lookups_off"

@@ -132,9 +132,9 @@ def test_moe_experts_in_ram_keep_the_gpu(question):
 
 # --- never a neighbour ---------------------------------------------------------------------
 @pytest.mark.parametrize(("question", "error", "named"), [
-    ("can a 3090 run mistral large 2?", "unknown_model", "mistral large 2"),
-    ("phi 3.5 moe on a 4060?", "unknown_model", "phi 3.5 moe"),
-    ("phi 4 mini on my 3060", "unknown_model", "phi 4 mini"),
+    ("can a 3090 run mistral large 3?", "unknown_model", "mistral large 3"),
+    ("phi 3.6 moe on a 4060?", "unknown_model", "phi 3.6 moe"),
+    ("phi 4 nano on my 3060", "unknown_model", "phi 4 nano"),
     ("is an RTX 5090 Ti enough for llama 3.1 70b?", "unknown_gpu", "5090 ti"),
     ("grok 3 on 4x h100", "unknown_model", "grok 3"),
     ("best model like deepseek v4 for my 3090", "unknown_model", "deepseek v4"),

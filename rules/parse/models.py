@@ -80,12 +80,39 @@ def _quant_patterns(catalog: Catalog) -> Patterns:
     return Patterns(out, keys=[w for w, _ in pairs])
 
 
+def _patterns_of(pairs: list[tuple[str, str]], glued: bool) -> Patterns:
+    pairs = sorted(pairs, key=lambda p: len(p[0]), reverse=True)
+    patterns = Patterns([(LazyPattern(bounded_source(flex(alias))), name, anchor(alias)) for alias, name in pairs],
+                        keys=[a for a, _ in pairs], glued=glued)
+    patterns.alias_length = {id(t[0]): len(a) for t, (a, _) in zip(patterns, pairs, strict=True)}
+    return patterns
+
+
 @cached_per_catalog
-def _model_patterns(catalog: Catalog) -> Patterns:
-    pairs = [(alias, m.name) for m in catalog.models for alias in m.aliases]
-    pairs.sort(key=lambda p: len(p[0]), reverse=True)
-    return Patterns([(LazyPattern(bounded_source(flex(alias))), name, anchor(alias)) for alias, name in pairs],
-                    keys=[a for a, _ in pairs])
+def _model_patterns(catalog: Catalog) -> tuple[Patterns, Patterns]:
+    """The own catalog's aliases, and the open catalog's (generated from published configs:
+    HF repo ids, repo names, Ollama tags), read once here, on the first question. The open
+    ones are not looked for inside longer runs of letters: their thousands of words would
+    make that the parse's main cost."""
+    from rules.open_models import open_models
+
+    own = [(alias, m.name) for m in catalog.models for alias in m.aliases]
+    taken = {a for a, _ in own}
+    opened = open_models()
+    names = {m.name for m in catalog.models}
+    extra = [(a, name) for name, aliases in opened.own_aliases.items() if name in names for a in aliases]
+    extra += [(a, m.name) for m in opened.models if m.name not in names for a in m.aliases]
+    extra = [(a, name) for a, name in extra if a not in taken]
+    return _patterns_of(own, glued=True), _patterns_of(extra, glued=False)
+
+
+def _model_candidates(catalog: Catalog, text: str) -> list:
+    """Aliases that can match `text`, own and open together, longest first."""
+    own, opened = _model_patterns(catalog)
+    found = [(own.alias_length[id(t[0])], t) for t in own.candidates(text)]
+    found += [(opened.alias_length[id(t[0])], t) for t in opened.candidates(text)]
+    found.sort(key=lambda p: -p[0])
+    return [t for _, t in found]
 
 
 def read_gguf_path(question: str, t: Text, r: Reading) -> None:
@@ -154,7 +181,7 @@ def read_quant(t: Text, r: Reading, catalog: Catalog) -> None:
 
 def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
     """A catalog model by one of its aliases; before GPUs, so "llama 3.1 8b" keeps its "8b"."""
-    for pattern, name, key_anchor in _model_patterns(catalog).candidates(t.text):
+    for pattern, name, key_anchor in _model_candidates(catalog, t.text):
         if key_anchor in t.text and (m := t.find(pattern)):
             # "mistral 13b": a family alias followed by a size the model does not have
             # names another model, not Mistral 7B
@@ -207,7 +234,7 @@ def _model_options(named: list[tuple[int, str]], r: Reading) -> list[dict]:
 def _another_model(t: Text, first: str, catalog: Catalog) -> tuple[str, int] | None:
     """A second catalog model in the question, with where it was named; its words are taken,
     as the first's are."""
-    for pattern, name, key_anchor in _model_patterns(catalog).candidates(t.text):
+    for pattern, name, key_anchor in _model_candidates(catalog, t.text):
         if name != first and key_anchor in t.text and (m := t.find(pattern)):
             return name, m.start()
     return None
@@ -346,9 +373,11 @@ def _original_span(original: str, normalised: str, start: int, end: int) -> str:
 def _unknown_model(r: Reading, catalog: Catalog, text: str) -> None:
     from rapidfuzz import fuzz, process, utils
 
+    from rules.open_models import all_models
+
     r.fields["unknown_model"] = text
     choices = {}
-    for m in catalog.models:
+    for m in all_models(catalog):  # suggestions from the open catalog too (never an answer)
         choices[m.name] = m.name
         for alias in m.aliases:
             choices.setdefault(alias, m.name)

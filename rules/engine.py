@@ -151,6 +151,8 @@ def _for_runtime(query: Query, result: SizingResult, catalog: Catalog) -> Sizing
     with what would; no llama.cpp command for a file that would not exist."""
     if result.error or result.intent == Intent.DIAGNOSE:
         return result
+    if result.intent == Intent.FINE_TUNE and not query.runtime:
+        return result  # training is sized as transformers + peft trains (NF4/BF16), not as a GGUF to serve
     runtime = query.runtime or "llama.cpp"
     lang = query.lang
     lines: list[str] = []

@@ -374,8 +374,8 @@ def row_seconds(m: Measurement, eff, fixed, quant_factor, moe, *, kv_factor: flo
       one device:      bytes ÷ (efficiency × quant factor × bandwidth) + fixed ms
                        (several sockets: one socket's bandwidth × the fitted socket factor)
       partial offload: the GPU's layers at VRAM bandwidth + the CPU's layers at RAM bandwidth,
-                       one after another, + the GPU's fixed ms + the CPU's fixed ms for its
-                       share of the layers + one hand-off and sync (offload_ms)
+                       one after another, + the GPU's fixed ms + one hand-off and sync
+                       (offload_ms; the CPU layers' thread sync is inside it)
     and the KV cache read where its layers live."""
     kv = kv_factor * m.kv_bytes_per_token
     weights = m.weight_bytes_per_token
@@ -389,7 +389,7 @@ def row_seconds(m: Measurement, eff, fixed, quant_factor, moe, *, kv_factor: flo
     cpu = m.cpu_class
     gpu_read = share * (weights + kv) / (min(1.0, eff(cls) * quant_factor(m.quant, cls)) * m.bandwidth_gbs * 1e9)
     cpu_read = (1 - share) * (weights + kv) / (min(1.0, eff(cpu) * quant_factor(m.quant, cpu)) * m.ram_gbs * 1e9)
-    ms = fixed(cls) + old_ms + (1 - share) * fixed(cpu) + offload_ms
+    ms = fixed(cls) + old_ms + offload_ms  # the CPU layers sync inside the hand-off
     if m.moe_layers:
         ms += m.moe_layers * (share * moe(cls) + (1 - share) * moe(cpu))
     return gpu_read + cpu_read + ms / 1000

@@ -185,13 +185,12 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
             parts.append(_cpu_part(rig, per_token * cpu_fraction, flops * cpu_fraction, qf_cpu, params, host))
 
     # one fixed cost per device kind that takes part (a GPU's launch/sync cost, the CPU's thread
-    # sync); with layers split between GPU and CPU (partial offload, as calibrated): the CPU's
-    # for its share of the layers, and one GPU → CPU → GPU hand-off per token
+    # sync); with layers split between GPU and CPU (partial offload, as calibrated): the GPU's
+    # and one GPU → CPU → GPU hand-off per token
     partial = bool(rig.gpus) and not experts_in_ram and 0 < (fit.gpu_layers or 0) < fit.total_layers
     if partial:
-        cpu_share = 1 - (fit.gpu_layers or 0) / fit.total_layers
-        fixed = (sum({id(p.cls): p.cls.fixed_ms for p in parts[:-1]}.values())
-                 + cpu_share * parts[-1].cls.fixed_ms + params.partial_offload_ms) / 1000
+        # as calibrated: the CPU layers' thread sync is inside the hand-off cost
+        fixed = (sum({id(p.cls): p.cls.fixed_ms for p in parts[:-1]}.values()) + params.partial_offload_ms) / 1000
     else:
         fixed = sum({id(p.cls): p.cls.fixed_ms for p in parts}.values()) / 1000
     if experts_in_ram and model.is_moe:  # each layer with experts in RAM hands off GPU → CPU → GPU

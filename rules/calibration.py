@@ -55,7 +55,7 @@ def moe_domain(device_class: str) -> str:
         return "cpu_arm" if device_class == "cpu_neon" else "cpu"
     if device_class.startswith("cuda"):
         return "cuda"
-    return "metal" if device_class == "metal" else "vulkan"
+    return "metal" if device_class.startswith("metal") else "vulkan"
 
 
 def quant_family(quant: str) -> str:
@@ -468,18 +468,43 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         offload, sockets, kv_fa, kv_no_fa = x[-4:]
         return eff, fixed, qf, old, moe, offload, sockets, kv_fa, kv_no_fa
 
+    # the same formula as row_seconds, on arrays (one element per row): the fit evaluates it
+    # thousands of times, the leave-one-source-out check once per source
+    ci = {c: i for i, c in enumerate(classes)}
+    fi = {f: i for i, f in enumerate(families)}  # index n_f: a legacy family, factor 1
+    oi = {c: i for i, c in enumerate(old_classes)}  # index n_o: no old-build cost
+    di = {d: i for i, d in enumerate(domains)}  # index n_d: no MoE cost
+    share = np.array([r.gpu_fraction if r.is_partial else 1.0 for r in rows])
+    partial = np.array([r.is_partial for r in rows])
+    weights = np.array([r.weight_bytes_per_token for r in rows])
+    kv_bytes = np.array([r.kv_bytes_per_token for r in rows])
+    fa = np.array([r.flash_attention for r in rows])
+    multi = np.array([r.sockets > 1 for r in rows])
+    bandwidth = np.array([r.bandwidth_gbs for r in rows]) * 1e9
+    ram = np.array([r.ram_gbs or 1.0 for r in rows]) * 1e9
+    g_cls = np.array([ci[own(r.device_class)] for r in rows])
+    c_cls = np.array([ci[own(r.cpu_class)] if r.is_partial else 0 for r in rows])
+    g_fam = np.array([fi.get(quant_key(r.quant, r.device_class), n_f) for r in rows])
+    c_fam = np.array([fi.get(quant_key(r.quant, r.cpu_class), n_f) for r in rows])
+    old_idx = np.array([oi.get(own(r.device_class), n_o) if r.era == OLD_ERA else n_o for r in rows])
+    moe_layers = np.array([r.moe_layers for r in rows], dtype=float)
+    g_dom = np.array([di.get(moe_domain(r.device_class), n_d) for r in rows])
+    c_dom = np.array([di.get(moe_domain(r.cpu_class), n_d) for r in rows])
+    log_tg = np.log([r.tg for r in rows])
+
     def residuals(x):
-        eff, fixed, qf, old, moe, offload, sockets, kv_fa, kv_no_fa = unpack(x)
-        qfun = lambda q, c: qf.get(quant_key(q, c), 1.0)  # noqa: E731
-        mfun = lambda c: moe.get(moe_domain(c), 0.0)  # noqa: E731
-        out = []
-        for r in rows:
-            seconds = row_seconds(r, lambda c: eff[own(c)], lambda c: fixed[own(c)], qfun, mfun,
-                                  kv_factor=kv_fa if r.flash_attention else kv_no_fa,
-                                  old_ms=old.get(own(r.device_class), 0.0) if r.era == OLD_ERA else 0.0,
-                                  offload_ms=offload, socket_factor=sockets)
-            out.append(math.log((1 / seconds) / r.tg))
-        return np.array(out)
+        eff, fixed = x[:n_c], x[n_c:2 * n_c]
+        qf = np.append(x[2 * n_c:2 * n_c + n_f], 1.0)
+        old = np.append(x[2 * n_c + n_f:2 * n_c + n_f + n_o], 0.0)
+        moe = np.append(x[2 * n_c + n_f + n_o:2 * n_c + n_f + n_o + n_d], 0.0)
+        offload, sockets, kv_fa, kv_no_fa = x[-4:]
+        read = weights + np.where(fa, kv_fa, kv_no_fa) * kv_bytes
+        gpu_bw = bandwidth * np.where(multi & ~partial, sockets, 1.0)
+        seconds = share * read / (np.minimum(1.0, eff[g_cls] * qf[g_fam]) * gpu_bw)
+        seconds += np.where(partial, (1 - share) * read / (np.minimum(1.0, eff[c_cls] * qf[c_fam]) * ram), 0.0)
+        ms = fixed[g_cls] + old[old_idx] + np.where(partial, offload, 0.0)
+        ms += moe_layers * (share * moe[g_dom] + (1 - share) * moe[c_dom])
+        return -np.log(seconds + ms / 1000) - log_tg
 
     x0 = [0.8] * n_c + [2.0] * n_c + [1.0] * n_f + [2.0] * n_o + [0.05] * n_d + [1.0, 0.6, 1.0, 1.5]
     lo = [0.2] * n_c + [0.0] * n_c + [0.3] * n_f + [0.0] * n_o + [0.0] * n_d + [0.0, 0.1, 0.3, 0.3]
@@ -488,8 +513,13 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         x0[-4], hi[-4] = 0.0, 1e-9
     if not has_sockets:
         x0[-3], lo[-3], hi[-3] = 1.0, 1.0 - 1e-9, 1.0 + 1e-9
-    # soft_l1 keeps a single odd row (a slow driver, a mislabelled size) from dragging a class
-    result = least_squares(residuals, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.15)
+    # soft_l1 keeps a single odd row (a slow driver, a mislabelled size) from dragging a class.
+    # One BLAS thread: the problem is small, and on a shared machine threaded SVDs of a few
+    # hundred rows run several times slower than one thread
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        result = least_squares(residuals, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.15)
     eff, fixed, qf, old, moe, offload, sockets, kv_fa, kv_no_fa = unpack(result.x)
     res = residuals(result.x)
     all_low, all_high = _ratio_band(res)

@@ -9,6 +9,7 @@ calibration test and by `python -m rules.calibration`, which rewrites `speed_fit
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -21,10 +22,10 @@ FIT_FILE = DATA_DIR / "speed_fit.toml"
 
 # Device classes the fit has parameters for, and where a class without enough
 # measurements of its own borrows them (same memory path, different vector unit).
-DEVICE_CLASSES = ("cuda", "cuda_hbm", "cuda_pascal", "cuda_unified", "metal", "vulkan_rocm", "rocm_cdna", "sycl",
+DEVICE_CLASSES = ("cuda", "cuda_hbm", "cuda_pascal", "cuda_unified", "metal", "metal_m3", "vulkan_rocm", "rocm_cdna", "sycl",
                   "cpu_avx2", "cpu_avx512", "cpu_neon")
 FALLBACK_CLASS = {"cpu_avx512": "cpu_avx2", "cpu_neon": "cpu_avx2", "sycl": "vulkan_rocm", "cuda_pascal": "cuda",
-                  "cuda_unified": "cuda", "rocm_cdna": "vulkan_rocm"}
+                  "cuda_unified": "cuda", "rocm_cdna": "vulkan_rocm", "metal_m3": "metal"}
 # Held-out ranges: a class needs this many rows for a band of its own (else all rows pooled),
 # and the band spans these percentiles of its measured ÷ held-out-predicted ratios.
 MIN_ROWS_FOR_HELD_OUT_BAND = 10
@@ -45,6 +46,14 @@ def quant_key(quant: str, device_class: str) -> str:
     slow path for Q2_K/Q3_K says nothing about a newer card's or a CPU's."""
     domain = "cpu" if device_class.startswith("cpu") else "pascal" if device_class == "cuda_pascal" else "gpu"
     return f"{domain}:{quant_family(quant)}"
+
+
+def apple_class(chip: str) -> str:
+    """Apple GPUs by family: M1 and M2 (Apple GPU families 7 and 8) reach a smaller share of
+    their memory bandwidth, with a larger fixed cost per token, than M3 and later (family 9:
+    dynamic caching, a new shader core)."""
+    m = re.search(r"\bM(\d+)\b", chip)
+    return "metal_m3" if m and int(m.group(1)) >= 3 else "metal"
 
 
 def moe_domain(device_class: str) -> str:
@@ -306,6 +315,8 @@ def load_measurements(path: Path = MEASUREMENTS_FILE) -> list[Measurement]:
             merged = {"device_class": group["device_class"], "backend": group["backend"],
                       "era": group.get("era"), "source": group["source"],
                       "flash_attention": group.get("flash_attention", True), **row}
+            if merged["device_class"] == "metal":  # the Apple GPU family from the chip's name
+                merged["device_class"] = apple_class(merged["device"])
             rows.append(Measurement(**merged))
     return rows
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from rules.calibration import (
     ClassFit,
+    apple_class,
     SpeedFit,
     decode_seconds,
     device_tflops,
@@ -63,7 +64,7 @@ def gpu_class(gpu: Gpu) -> str:
     memory), not from its name: CUDA on unified LPDDR5X (GB10) is its own class, not Apple's;
     HBM cards are the data-centre CUDA class; AMD CDNA its own (borrowing RDNA's fit)."""
     if gpu.vendor == "apple":
-        return "metal"
+        return apple_class(gpu.name)  # M1/M2 and M3+ are different GPU families
     if gpu.vendor == "nvidia" and gpu.unified_memory:
         return "cuda_unified"  # GB10 / DGX Spark: CUDA kernels on 273 GB/s unified memory
     if gpu.architecture and (gpu.vendor, gpu.architecture) in ARCHITECTURE_CLASS:
@@ -73,7 +74,7 @@ def gpu_class(gpu: Gpu) -> str:
     if gpu.fit_class:
         return gpu.fit_class
     if gpu.unified_memory and gpu.vendor not in ("amd", "intel"):
-        return "metal"
+        return apple_class(gpu.name)
     if gpu.vendor == "nvidia":
         if re.match(r"(GTX 10\d0|Tesla P\d+|Titan X)", gpu.name):
             return "cuda_pascal"
@@ -224,8 +225,10 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
         count, cls = params.partial_offload_rows, f"partial_offload_{cls}"
     if model.is_moe and not experts_in_ram:
         # few MoE measurements: the class's band widened to the MoE rows' held-out band
-        moe_low, moe_high, count = params.moe_range(cls)
-        low, high, cls = min(low, moe_low), max(high, moe_high), f"moe_{moe_domain(cls)}"
+        moe_low, moe_high, moe_count = params.moe_range(cf.device_class)
+        low, high = min(low, moe_low), max(high, moe_high)
+        moe_cls = f"moe_{moe_domain(cf.device_class)}"
+        count, cls = (count, f"{moe_cls}_partial_offload") if partial else (moe_count, moe_cls)
     if experts_in_ram and model.is_moe:
         # expert offload rests on few measurements: the widest band of any class, said as such
         moe_low, moe_high, _ = params.moe_range(None)  # spans two backends: all MoE rows

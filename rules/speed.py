@@ -222,13 +222,13 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
                              cf.held_out_band_rows or cf.range_rows, cf.device_class)
     if partial:
         low, high = min(low, params.partial_band[0]), max(high, params.partial_band[1])
-        count, cls = params.partial_offload_rows, f"partial_offload_{cls}"
+        count, cls = params.partial_offload_rows, "partial_offload"
     if model.is_moe and not experts_in_ram:
         # few MoE measurements: the class's band widened to the MoE rows' held-out band
         moe_low, moe_high, moe_count = params.moe_range(cf.device_class)
         low, high = min(low, moe_low), max(high, moe_high)
         moe_cls = f"moe_{moe_domain(cf.device_class)}"
-        count, cls = (count, f"{moe_cls}_partial_offload") if partial else (moe_count, moe_cls)
+        count, cls = (count, "moe_partial_offload") if partial else (moe_count, moe_cls)
     if experts_in_ram and model.is_moe:
         # expert offload rests on few measurements: the widest band of any class, said as such
         moe_low, moe_high, _ = params.moe_range(None)  # spans two backends: all MoE rows

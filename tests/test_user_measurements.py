@@ -142,13 +142,17 @@ def test_calibration_ratios_reproduce_the_fitted_range():
         assert _percentile(ratios, 90) == pytest.approx(cf.ratio_high, abs=0.001)
 
 
+FAST = 1.5
+
+
 def test_reports_move_the_prediction_and_its_range():
-    """THE required test: five users measuring RTX 3090 configurations 30 % faster than
-    predicted move a 3090 answer's expected speed and its range up, and the answer says
+    """THE required test: five users measuring RTX 3090 configurations 50 % faster than
+    predicted (the range an answer states is the held-out band since issue 21, up to about
+    1.34x for CUDA, so reports must lie beyond it to disagree) move a 3090 answer's expected speed and its range up, and the answer says
     so beside the calibrated figure; one user alone (five configurations) does not; an
     outlier user is rejected and changes nothing."""
     base = _answer()
-    five = [r for i in range(5) for r in _reports(f"user{i}", 1.3)]
+    five = [r for i in range(5) for r in _reports(f"user{i}", FAST)]
     moved = _answer(learn(five))
     assert moved.speed.expected_tokens_per_s > base.speed.expected_tokens_per_s
     assert moved.speed.expected_range[0] >= base.speed.expected_range[0]
@@ -159,12 +163,12 @@ def test_reports_move_the_prediction_and_its_range():
     # shrunk toward the calibration: 62 CUDA rows outweigh 5 users
     cuda_rows = load_fit().classes["cuda"].rows
     factor = moved.speed.expected_tokens_per_s / base.speed.expected_tokens_per_s
-    assert factor == pytest.approx(1.3 ** (5 / (5 + cuda_rows)), rel=0.01)
+    assert factor == pytest.approx(FAST ** (5 / (5 + cuda_rows)), rel=0.01)
     # its own configuration's reports are shown, with the disagreement
     assert "5 measurements on RTX 3090: median" in moved.answer
     assert "above RigBot's prediction" in moved.answer
 
-    one = learn(_reports("alone", 1.3))
+    one = learn(_reports("alone", FAST))
     alone = _answer(one)
     assert alone.speed == base.speed
     assert {a.status for a in one.assessed} == {"too_few_users"}

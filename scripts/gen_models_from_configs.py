@@ -98,7 +98,8 @@ FAMILIES = [
     (r"mistral", "mistral"), (r"phi-3\.5-moe", "phi3.5-moe"), (r"phi-3\.5", "phi3.5"), (r"phi-3", "phi3"),
     (r"phi-4", "phi4"), (r"phi", "phi"), (r"falcon3", "falcon3"), (r"falcon", "falcon"),
     (r"olmo", "olmo"), (r"smollm", "smollm"), (r"stablelm|stablecode|stable-code|freewilly", "stablelm"),
-    (r"pythia", "pythia"), (r"internlm", "internlm"), (r"aya", "command-r"), (r"glm", "glm"), (r"dbrx", "dbrx"),
+    (r"pythia", "pythia"), (r"internlm", "internlm"), (r"aya", "command-r"), (r"command-r", "command-r"),
+    (r"granite", "granite"), (r"^yi-", "yi"), (r"glm", "glm"), (r"dbrx", "dbrx"),
     (r"minicpm", "minicpm"), (r"starcoder", "starcoder"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
     (r"salamandra", "salamandra"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"micro", "llama"),
 ]
@@ -127,6 +128,9 @@ OLLAMA = [
     (r"^MiniCPM-2B", "minicpm:2b"), (r"^Llama-3\.1-Nemotron-70B-Instruct-HF$", "nemotron:70b"),
     (r"^stable-code-3b$", "stable-code:3b"), (r"^Mathstral-7B-v0\.1$", "mathstral:7b"),
     (r"^zephyr-7b-beta$", "zephyr:7b"), (r"^Qwen1\.5-MoE-A2\.7B$", None),
+    (r"^c4ai-command-r-08-2024$", "command-r:35b"), (r"^c4ai-command-r-plus-08-2024$", "command-r-plus:104b"),
+    (r"^c4ai-command-r7b-12-2024$", "command-r7b:7b"), (r"^aya-expanse-32b$", "aya-expanse:32b"),
+    (r"^granite-3\.0-3b-a800m-instruct$", "granite3-moe:3b"),
 ]
 
 
@@ -248,8 +252,8 @@ def from_hf(key: str, c: dict, repo: str) -> dict | None:
         shape["vision_params_b"] = round(_vision_params(c["vision_config"]), 3)
     if t.get("model_type", "").startswith("gemma"):
         shape["tied"] = True
-    elif t.get("model_type") == "cohere" and shape["tied"] is None:
-        shape["tied"] = True  # transformers' CohereConfig defaults tie_word_embeddings to True
+    elif t.get("model_type") in ("cohere", "cohere2") and shape["tied"] is None:
+        shape["tied"] = True  # transformers' CohereConfig and Cohere2Config default tie_word_embeddings to True
     return shape
 
 
@@ -330,6 +334,15 @@ SPELLINGS = {
     "Olmo-3-1125-32B": ["olmo 3 32b", "olmo3 32b"],
     "Llama-3.2-11B-Vision-Instruct": ["llama 3.2 vision 11b", "llama 3.2 11b vision", "llama3.2 vision 11b"],
     "Llama-3.2-90B-Vision-Instruct": ["llama 3.2 vision 90b", "llama 3.2 90b vision", "llama3.2 vision 90b"],
+    "c4ai-command-r-v01": ["command r v01", "command-r v01", "command r 35b v01"],
+    "c4ai-command-r-08-2024": ["command r 35b", "command-r 35b", "command r 08-2024"],
+    "c4ai-command-r-plus": ["command r plus v01", "command r+ 104b v01"],
+    "c4ai-command-r-plus-08-2024": ["command r plus 104b", "command-r-plus 104b", "command r+ 104b",
+                                    "command r plus 08-2024"],
+    "c4ai-command-r7b-12-2024": ["command r7b", "command-r7b", "command r 7b"],
+    "aya-expanse-32b": ["aya expanse 32b"],
+    "granite-3.0-3b-a800m-instruct": ["granite 3.0 3b a800m", "granite 3 moe 3b", "granite3 moe 3b"],
+    "Yi-1.5-6B-Chat": ["yi 1.5 6b", "yi-1.5 6b", "yi 1.5 6b chat"],
 }
 
 
@@ -379,7 +392,7 @@ LEFT_OUT: list[str] = []  # inputs not made rows, and why (written to the file's
 def collect() -> list[tuple[dict, str, str, str]]:
     """(shape, config key, source label, note) from every input, in priority order: verbatim
     config.json copies (maxtext, mlc-llm) first, then maxtext's ymls, torchtune, the hand
-    printout and the variants, then litgpt's transcriptions (its block_size is the context
+    printout, the variants and the Hugging Face config pages, then litgpt's transcriptions (its block_size is the context
     litgpt runs with, a few below the config's: Phi-3.5-mini 4096 for 131072), GenZ last."""
     out = []
     for file, repos in (("maxtext", MAXTEXT_REPOS), ("mlc", MLC_REPOS)):
@@ -415,6 +428,10 @@ def collect() -> list[tuple[dict, str, str, str]]:
     for key, c in hand["configs"].items():
         if (shape := from_hf(key, c, key)) is not None:
             out.append((shape, key, _source_label(hand["meta"]), f"; {c['_note']}"))
+    pages = json.loads((INPUTS / "hf_pages.json").read_text())
+    for repo, c in pages["configs"].items():
+        if (shape := from_hf(repo, c, repo)) is not None:
+            out.append((shape, repo, f"config.json at {c['_url']}", f"; {c['_note']}"))
     lit = json.loads((INPUTS / "litgpt.json").read_text())
     for key, c in lit["configs"].items():
         if (shape := from_litgpt(key, c, lit["defaults"])) is not None:

@@ -130,7 +130,7 @@ OLLAMA = [
     (r"^zephyr-7b-beta$", "zephyr:7b"), (r"^Qwen1\.5-MoE-A2\.7B$", None),
     (r"^c4ai-command-r-08-2024$", "command-r:35b"), (r"^c4ai-command-r-plus-08-2024$", "command-r-plus:104b"),
     (r"^c4ai-command-r7b-12-2024$", "command-r7b:7b"), (r"^aya-expanse-32b$", "aya-expanse:32b"),
-    (r"^granite-3\.0-3b-a800m-instruct$", "granite3-moe:3b"),
+    (r"^granite-3\.0-3b-a800m-instruct$", "granite3-moe:3b"), (r"^Yi-34B-Chat$", "yi:34b"),
 ]
 
 
@@ -343,6 +343,7 @@ SPELLINGS = {
     "aya-expanse-32b": ["aya expanse 32b"],
     "granite-3.0-3b-a800m-instruct": ["granite 3.0 3b a800m", "granite 3 moe 3b", "granite3 moe 3b"],
     "Yi-1.5-6B-Chat": ["yi 1.5 6b", "yi-1.5 6b", "yi 1.5 6b chat"],
+    "Yi-34B": ["yi 34b"], "Yi-34B-200K": ["yi 34b 200k"], "Yi-34B-Chat": ["yi 34b chat"],
 }
 
 

@@ -90,7 +90,7 @@ FAMILIES = [
     (r"qwen3-.*-a\d+b", "qwen3-moe"), (r"qwen3", "qwen3"), (r"qwq", "qwq"),
     (r"qwen2\.5-coder", "qwen2.5-coder"), (r"qwen2\.5-math", "qwen2.5-math"), (r"qwen2\.5", "qwen2.5"),
     (r"qwen1\.5-moe", "qwen1.5-moe"), (r"qwen1\.5", "qwen1.5"), (r"qwen2", "qwen2"),
-    (r"devstral", "devstral"), (r"codestral", "codestral"), (r"llama-guard", "llama-guard"),
+    (r"devstral", "devstral"), (r"magistral", "magistral"), (r"codestral", "codestral"), (r"llama-guard", "llama-guard"),
     (r"codellama", "codellama"), (r"llama-3\.2-\d+b-vision", "llama3.2-vision"), (r"nemotron", "llama3"), (r"llama-3|llama3", "llama3"), (r"llama-2|llama2", "llama2"),
     (r"tinyllama", "tinyllama"), (r"open_llama", "openllama"),
     (r"codegemma", "codegemma"), (r"gemma-3-", "gemma3"), (r"gemma-2-", "gemma2"), (r"gemma", "gemma"),
@@ -131,7 +131,7 @@ OLLAMA = [
     (r"^zephyr-7b-beta$", "zephyr:7b"), (r"^Qwen1\.5-MoE-A2\.7B$", None),
     (r"^c4ai-command-r-08-2024$", "command-r:35b"), (r"^c4ai-command-r-plus-08-2024$", "command-r-plus:104b"),
     (r"^c4ai-command-r7b-12-2024$", "command-r7b:7b"), (r"^aya-expanse-32b$", "aya-expanse:32b"),
-    (r"^granite-3\.0-3b-a800m-instruct$", "granite3-moe:3b"), (r"^Yi-34B-Chat$", "yi:34b"), (r"^Codestral-22B-v0\.1$", "codestral:22b"),
+    (r"^granite-3\.0-3b-a800m-instruct$", "granite3-moe:3b"), (r"^Yi-34B-Chat$", "yi:34b"), (r"^Codestral-22B-v0\.1$", "codestral:22b"), (r"^Magistral-Small-2506$", "magistral:24b"),
     (r"^Hermes-3-Llama-3\.1-(\d+B)$", "hermes3:{}"),
 ]
 

@@ -85,7 +85,7 @@ GENZ_SKIP = re.compile(r"Hypothetical|GPT-4|GPT3|palm|e5-|mamba|Jamba|grok|Nemot
 # family, by the repo name (first match wins)
 FAMILIES = [
     (r"deepseek-r1-distill-qwen", "deepseek-r1-distill"), (r"deepseek-r1-distill-llama", "deepseek-r1-distill"),
-    (r"deepseek-v2", "deepseek-v2"), (r"deepseek-moe", "deepseek-moe"),
+    (r"deepseek-v2", "deepseek-v2"), (r"deepseek-moe", "deepseek-moe"), (r"deepseek-coder", "deepseek-coder"),
     (r"qwen3-vl", "qwen3-vl"), (r"qwen2\.5-vl", "qwen2.5-vl"), (r"qwen3-coder", "qwen3-coder"),
     (r"qwen3-.*-a\d+b", "qwen3-moe"), (r"qwen3", "qwen3"), (r"qwq", "qwq"),
     (r"qwen2\.5-coder", "qwen2.5-coder"), (r"qwen2\.5-math", "qwen2.5-math"), (r"qwen2\.5", "qwen2.5"),
@@ -98,7 +98,7 @@ FAMILIES = [
     (r"mistral-large", "mistral-large"), (r"mistral-small", "mistral-small"), (r"mistral-nemo", "mistral-nemo"),
     (r"mistral", "mistral"), (r"phi-3\.5-moe", "phi3.5-moe"), (r"phi-3\.5", "phi3.5"), (r"phi-3", "phi3"),
     (r"phi-4", "phi4"), (r"phi", "phi"), (r"falcon3", "falcon3"), (r"falcon", "falcon"),
-    (r"olmo", "olmo"), (r"smollm", "smollm"), (r"stablelm|stablecode|stable-code|freewilly", "stablelm"),
+    (r"olmoe", "olmoe"), (r"olmo", "olmo"), (r"dolphin", "mistral-nemo"), (r"smollm", "smollm"), (r"stablelm|stablecode|stable-code|freewilly", "stablelm"),
     (r"pythia", "pythia"), (r"internlm", "internlm"), (r"aya", "command-r"), (r"command-r", "command-r"),
     (r"granite", "granite"), (r"^yi-", "yi"), (r"glm", "glm"), (r"dbrx", "dbrx"),
     (r"minicpm", "minicpm"), (r"starcoder", "starcoder"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
@@ -132,6 +132,7 @@ OLLAMA = [
     (r"^c4ai-command-r-08-2024$", "command-r:35b"), (r"^c4ai-command-r-plus-08-2024$", "command-r-plus:104b"),
     (r"^c4ai-command-r7b-12-2024$", "command-r7b:7b"), (r"^aya-expanse-32b$", "aya-expanse:32b"),
     (r"^granite-3\.0-3b-a800m-instruct$", "granite3-moe:3b"), (r"^Yi-34B-Chat$", "yi:34b"), (r"^Codestral-22B-v0\.1$", "codestral:22b"), (r"^Magistral-Small-2506$", "magistral:24b"),
+    (r"^deepseek-coder-6\.7b-instruct$", "deepseek-coder:6.7b"), (r"^OLMoE-1B-7B-0924-Instruct$", "olmoe:1b-7b"),
     (r"^Hermes-3-Llama-3\.1-(\d+B)$", "hermes3:{}"),
 ]
 
@@ -348,6 +349,9 @@ SPELLINGS = {
     "gemma-7b": ["gemma 7b", "gemma 1 7b"], "gemma-2b": ["gemma 2b", "gemma 1 2b"],
     "Hermes-3-Llama-3.1-8B": ["hermes 3 8b", "hermes 3 llama 3.1 8b"], "Meta-Llama-Guard-2-8B": ["llama guard 2 8b", "llama guard 2"],
     "Codestral-22B-v0.1": ["codestral 22b", "codestral 22b v0.1"], "Qwen2-72B": ["qwen2 72b base"],
+    "OLMoE-1B-7B-0924-Instruct": ["olmoe 1b 7b", "olmoe 1b-7b instruct"],
+    "deepseek-coder-6.7b-base": ["deepseek coder 6.7b base"], "deepseek-coder-6.7b-instruct": ["deepseek coder 6.7b"],
+    "dolphin-2.9.3-mistral-nemo-12b": ["dolphin 2.9.3 mistral nemo", "dolphin mistral nemo 12b"],
     "Yi-34B": ["yi 34b"], "Yi-34B-200K": ["yi 34b 200k"], "Yi-34B-Chat": ["yi 34b chat"],
 }
 

@@ -349,7 +349,7 @@ SPELLINGS = {
     "gemma-7b": ["gemma 7b", "gemma 1 7b"], "gemma-2b": ["gemma 2b", "gemma 1 2b"],
     "Hermes-3-Llama-3.1-8B": ["hermes 3 8b", "hermes 3 llama 3.1 8b"], "Meta-Llama-Guard-2-8B": ["llama guard 2 8b", "llama guard 2"],
     "Codestral-22B-v0.1": ["codestral 22b", "codestral 22b v0.1"], "Qwen2-72B": ["qwen2 72b base"],
-    "OLMoE-1B-7B-0924-Instruct": ["olmoe 1b 7b", "olmoe 1b-7b instruct"],
+    "OLMoE-1B-7B-0924-Instruct": ["olmoe-1b-7b instruct"],
     "deepseek-coder-6.7b-base": ["deepseek coder 6.7b base"], "deepseek-coder-6.7b-instruct": ["deepseek coder 6.7b"],
     "dolphin-2.9.3-mistral-nemo-12b": ["dolphin 2.9.3 mistral nemo", "dolphin mistral nemo 12b"],
     "Yi-34B": ["yi 34b"], "Yi-34B-200K": ["yi 34b 200k"], "Yi-34B-Chat": ["yi 34b chat"],

@@ -102,7 +102,7 @@ FAMILIES = [
     (r"pythia", "pythia"), (r"internlm", "internlm"), (r"aya", "command-r"), (r"command-r", "command-r"),
     (r"granite", "granite"), (r"^yi-", "yi"), (r"glm", "glm"), (r"dbrx", "dbrx"),
     (r"minicpm", "minicpm"), (r"starcoder", "starcoder"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
-    (r"salamandra", "salamandra"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"micro", "llama"),
+    (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"micro", "llama"),
 ]
 
 # Ollama library names (https://ollama.com/library/<name>/tags) for repos whose model the
@@ -133,6 +133,7 @@ OLLAMA = [
     (r"^c4ai-command-r7b-12-2024$", "command-r7b:7b"), (r"^aya-expanse-32b$", "aya-expanse:32b"),
     (r"^granite-3\.0-3b-a800m-instruct$", "granite3-moe:3b"), (r"^Yi-34B-Chat$", "yi:34b"), (r"^Codestral-22B-v0\.1$", "codestral:22b"), (r"^Magistral-Small-2506$", "magistral:24b"),
     (r"^deepseek-coder-6\.7b-instruct$", "deepseek-coder:6.7b"), (r"^OLMoE-1B-7B-0924-Instruct$", "olmoe:1b-7b"),
+    (r"^internlm2_5-20b-chat$", "internlm2:20b"), (r"^SOLAR-10\.7B-Instruct-v1\.0$", "solar:10.7b"), (r"^vicuna-13b-v1\.5$", "vicuna:13b"),
     (r"^Hermes-3-Llama-3\.1-(\d+B)$", "hermes3:{}"),
 ]
 
@@ -352,6 +353,9 @@ SPELLINGS = {
     "OLMoE-1B-7B-0924-Instruct": ["olmoe-1b-7b instruct"],
     "deepseek-coder-6.7b-base": ["deepseek coder 6.7b base"], "deepseek-coder-6.7b-instruct": ["deepseek coder 6.7b"],
     "dolphin-2.9.3-mistral-nemo-12b": ["dolphin 2.9.3 mistral nemo", "dolphin mistral nemo 12b"],
+    "internlm2_5-20b": ["internlm 2.5 20b base", "internlm2.5 20b base"], "internlm2_5-20b-chat": ["internlm 2.5 20b", "internlm2.5 20b"],
+    "internlm-20b": ["internlm 20b"], "SOLAR-10.7B-Instruct-v1.0": ["solar 10.7b", "solar 10.7b instruct"],
+    "vicuna-13b-v1.5": ["vicuna 13b v1.5", "vicuna 13b"], "vicuna-13b-v1.3": ["vicuna 13b v1.3"],
     "Yi-34B": ["yi 34b"], "Yi-34B-200K": ["yi 34b 200k"], "Yi-34B-Chat": ["yi 34b chat"],
 }
 

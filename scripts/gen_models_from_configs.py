@@ -102,7 +102,8 @@ FAMILIES = [
     (r"pythia", "pythia"), (r"internlm", "internlm"), (r"aya", "command-r"), (r"command-r", "command-r"),
     (r"granite", "granite"), (r"^yi-", "yi"), (r"glm", "glm"), (r"dbrx", "dbrx"),
     (r"minicpm", "minicpm"), (r"starcoder", "starcoder"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
-    (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"micro", "llama"),
+    (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"mythomax", "llama2"),
+    (r"openhermes|starling", "mistral"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"micro", "llama"),
 ]
 
 # Ollama library names (https://ollama.com/library/<name>/tags) for repos whose model the
@@ -134,6 +135,7 @@ OLLAMA = [
     (r"^granite-3\.0-3b-a800m-instruct$", "granite3-moe:3b"), (r"^Yi-34B-Chat$", "yi:34b"), (r"^Codestral-22B-v0\.1$", "codestral:22b"), (r"^Magistral-Small-2506$", "magistral:24b"),
     (r"^deepseek-coder-6\.7b-instruct$", "deepseek-coder:6.7b"), (r"^OLMoE-1B-7B-0924-Instruct$", "olmoe:1b-7b"),
     (r"^internlm2_5-20b-chat$", "internlm2:20b"), (r"^SOLAR-10\.7B-Instruct-v1\.0$", "solar:10.7b"), (r"^vicuna-13b-v1\.5$", "vicuna:13b"),
+    (r"^OpenHermes-2\.5-Mistral-7B$", "openhermes:7b-mistral-v2.5"), (r"^Starling-LM-7B-alpha$", "starling-lm:7b-alpha"),
     (r"^Hermes-3-Llama-3\.1-(\d+B)$", "hermes3:{}"),
 ]
 
@@ -356,6 +358,8 @@ SPELLINGS = {
     "internlm2_5-20b": ["internlm 2.5 20b base", "internlm2.5 20b base"], "internlm2_5-20b-chat": ["internlm 2.5 20b", "internlm2.5 20b"],
     "internlm-20b": ["internlm 20b"], "SOLAR-10.7B-Instruct-v1.0": ["solar 10.7b", "solar 10.7b instruct"],
     "vicuna-13b-v1.5": ["vicuna 13b v1.5", "vicuna 13b"], "vicuna-13b-v1.3": ["vicuna 13b v1.3"],
+    "MythoMax-L2-13b": ["mythomax 13b", "mythomax l2 13b", "mythomax"], "OpenHermes-2.5-Mistral-7B": ["openhermes 2.5", "openhermes 2.5 mistral 7b"],
+    "Starling-LM-7B-alpha": ["starling lm 7b alpha", "starling 7b alpha"],
     "Yi-34B": ["yi 34b"], "Yi-34B-200K": ["yi 34b 200k"], "Yi-34B-Chat": ["yi 34b chat"],
 }
 

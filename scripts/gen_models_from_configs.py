@@ -91,7 +91,7 @@ FAMILIES = [
     (r"qwen2\.5-coder", "qwen2.5-coder"), (r"qwen2\.5-math", "qwen2.5-math"), (r"qwen2\.5", "qwen2.5"),
     (r"qwen1\.5-moe", "qwen1.5-moe"), (r"qwen1\.5", "qwen1.5"), (r"qwen2", "qwen2"),
     (r"devstral", "devstral"), (r"magistral", "magistral"), (r"codestral", "codestral"), (r"llama-guard", "llama-guard"),
-    (r"codellama", "codellama"), (r"llama-3\.2-\d+b-vision", "llama3.2-vision"), (r"nemotron", "llama3"), (r"llama-3|llama3", "llama3"), (r"llama-2|llama2", "llama2"),
+    (r"codellama", "codellama"), (r"llama-3\.2-\d+b-vision", "llama3.2-vision"), (r"nemotron", "llama3"), (r"llama-3|llama3", "llama3"), (r"llama-2|llama2", "llama2"), (r"hermes-2-mixtral", "mixtral"),
     (r"tinyllama", "tinyllama"), (r"open_llama", "openllama"),
     (r"codegemma", "codegemma"), (r"gemma-3-", "gemma3"), (r"gemma-2-", "gemma2"), (r"gemma", "gemma"),
     (r"mixtral", "mixtral"), (r"mathstral", "mistral"), (r"ministral", "ministral"),
@@ -360,6 +360,8 @@ SPELLINGS = {
     "vicuna-13b-v1.5": ["vicuna 13b v1.5", "vicuna 13b"], "vicuna-13b-v1.3": ["vicuna 13b v1.3"],
     "MythoMax-L2-13b": ["mythomax 13b", "mythomax l2 13b", "mythomax"], "OpenHermes-2.5-Mistral-7B": ["openhermes 2.5", "openhermes 2.5 mistral 7b"],
     "Starling-LM-7B-alpha": ["starling lm 7b alpha", "starling 7b alpha"],
+    "Nous-Hermes-2-Mixtral-8x7B-DPO": ["nous hermes 2 mixtral", "nous hermes 2 mixtral 8x7b"],
+    "Nous-Hermes-llama-2-7b": ["nous hermes llama 2 7b", "nous hermes 7b"], "dolphin-2.9-llama3-8b": ["dolphin 2.9 llama3 8b", "dolphin llama3 8b"],
     "Yi-34B": ["yi 34b"], "Yi-34B-200K": ["yi 34b 200k"], "Yi-34B-Chat": ["yi 34b chat"],
 }
 

@@ -89,7 +89,7 @@ FAMILIES = [
     (r"qwen3-vl", "qwen3-vl"), (r"qwen2\.5-vl", "qwen2.5-vl"), (r"qwen3-coder", "qwen3-coder"),
     (r"qwen3-.*-a\d+b", "qwen3-moe"), (r"qwen3", "qwen3"), (r"qwq", "qwq"),
     (r"qwen2\.5-coder", "qwen2.5-coder"), (r"qwen2\.5-math", "qwen2.5-math"), (r"qwen2\.5", "qwen2.5"),
-    (r"qwen1\.5-moe", "qwen1.5-moe"), (r"qwen1\.5", "qwen1.5"), (r"qwen2", "qwen2"),
+    (r"qwen1\.5-moe", "qwen1.5-moe"), (r"qwen1\.5", "qwen1.5"), (r"codeqwen", "qwen1.5"), (r"qwen2", "qwen2"),
     (r"devstral", "devstral"), (r"magistral", "magistral"), (r"codestral", "codestral"), (r"llama-guard", "llama-guard"),
     (r"codellama", "codellama"), (r"llama-3\.2-\d+b-vision", "llama3.2-vision"), (r"nemotron", "llama3"), (r"llama-3|llama3", "llama3"), (r"llama-2|llama2", "llama2"), (r"hermes-2-mixtral", "mixtral"),
     (r"tinyllama", "tinyllama"), (r"open_llama", "openllama"),
@@ -103,7 +103,7 @@ FAMILIES = [
     (r"granite", "granite"), (r"^yi-", "yi"), (r"glm", "glm"), (r"dbrx", "dbrx"),
     (r"minicpm", "minicpm"), (r"starcoder", "starcoder"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
     (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"mythomax", "llama2"),
-    (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"micro", "llama"),
+    (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"stheno", "llama3"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"micro", "llama"),
 ]
 
 # Ollama library names (https://ollama.com/library/<name>/tags) for repos whose model the
@@ -112,7 +112,7 @@ OLLAMA = [
     (r"^Qwen2\.5-Coder-([\d.]+B)-Instruct$", "qwen2.5-coder:{}"), (r"^Qwen2\.5-([\d.]+B)-Instruct$", "qwen2.5:{}"),
     (r"^Qwen3-Coder-(30B-A3B|480B-A35B)-Instruct$", "qwen3-coder:{}"), (r"^Qwen3-VL-([\dA-]+B)-Instruct$", "qwen3-vl:{}"),
     (r"^Qwen2\.5-VL-([\d.]+B)-Instruct$", "qwen2.5vl:{}"), (r"^Llama-3\.2-(\d+B)-Vision-Instruct$", "llama3.2-vision:{}"), (r"^Qwen3-([\d.]+B|30B-A3B|235B-A22B)$", "qwen3:{}"),
-    (r"^Qwen2-([\d.]+B)-Instruct$", "qwen2:{}"), (r"^Qwen1\.5-([\d.]+B)-Chat$", "qwen:{}"), (r"^WizardLM-70B-V1\.0$", "wizardlm:70b"), (r"^QwQ-32B$", "qwq:32b"),
+    (r"^Qwen2-([\d.]+B)-Instruct$", "qwen2:{}"), (r"^Qwen1\.5-([\d.]+B)-Chat$", "qwen:{}"), (r"^WizardLM-70B-V1\.0$", "wizardlm:70b"), (r"^CodeQwen1\.5-7B-Chat$", "codeqwen:7b"), (r"^QwQ-32B$", "qwq:32b"),
     (r"^Qwen2\.5-Math-([\d.]+B)-Instruct$", "qwen2-math:{}"),
     (r"^gemma-2-(\d+b)-it$", "gemma2:{}"), (r"^gemma-(\d+b)-it$", "gemma:{}"), (r"^codegemma-(\d+b)-it$", "codegemma:{}"),
     (r"^CodeLlama-(\d+b)-Instruct-hf$", "codellama:{}"), (r"^Phi-3\.5-mini-instruct$", "phi3.5:3.8b"),
@@ -363,6 +363,8 @@ SPELLINGS = {
     "Nous-Hermes-2-Mixtral-8x7B-DPO": ["nous hermes 2 mixtral", "nous hermes 2 mixtral 8x7b"],
     "Nous-Hermes-llama-2-7b": ["nous hermes llama 2 7b", "nous hermes 7b"], "dolphin-2.9-llama3-8b": ["dolphin 2.9 llama3 8b", "dolphin llama3 8b"],
     "Qwen2-7B": ["qwen2 7b base"], "WizardLM-70B-V1.0": ["wizardlm 70b"], "WizardLM-7B-V1.0": ["wizardlm 7b"],
+    "CodeQwen1.5-7B-Chat": ["codeqwen 1.5 7b", "codeqwen1.5 7b", "codeqwen 7b"], "L3-8B-Stheno-v3.2": ["stheno v3.2", "stheno 3.2 8b"],
+    "L3-8B-Stheno-v3.3-32K": ["stheno v3.3", "stheno 3.3 8b"],
     "Yi-34B": ["yi 34b"], "Yi-34B-200K": ["yi 34b 200k"], "Yi-34B-Chat": ["yi 34b chat"],
 }
 

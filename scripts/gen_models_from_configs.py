@@ -101,7 +101,7 @@ FAMILIES = [
     (r"olmoe", "olmoe"), (r"olmo", "olmo"), (r"dolphin", "mistral-nemo"), (r"smollm", "smollm"), (r"stablelm|stablecode|stable-code|freewilly", "stablelm"),
     (r"pythia", "pythia"), (r"internlm", "internlm"), (r"aya", "command-r"), (r"command-r", "command-r"),
     (r"granite", "granite"), (r"^yi-", "yi"), (r"glm", "glm"), (r"dbrx", "dbrx"),
-    (r"minicpm", "minicpm"), (r"starcoder", "starcoder"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
+    (r"minicpm", "minicpm"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
     (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"mythomax", "llama2"),
     (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"stheno", "llama3"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"micro", "llama"),
 ]
@@ -112,7 +112,7 @@ OLLAMA = [
     (r"^Qwen2\.5-Coder-([\d.]+B)-Instruct$", "qwen2.5-coder:{}"), (r"^Qwen2\.5-([\d.]+B)-Instruct$", "qwen2.5:{}"),
     (r"^Qwen3-Coder-(30B-A3B|480B-A35B)-Instruct$", "qwen3-coder:{}"), (r"^Qwen3-VL-([\dA-]+B)-Instruct$", "qwen3-vl:{}"),
     (r"^Qwen2\.5-VL-([\d.]+B)-Instruct$", "qwen2.5vl:{}"), (r"^Llama-3\.2-(\d+B)-Vision-Instruct$", "llama3.2-vision:{}"), (r"^Qwen3-([\d.]+B|30B-A3B|235B-A22B)$", "qwen3:{}"),
-    (r"^Qwen2-([\d.]+B)-Instruct$", "qwen2:{}"), (r"^Qwen1\.5-([\d.]+B)-Chat$", "qwen:{}"), (r"^WizardLM-70B-V1\.0$", "wizardlm:70b"), (r"^CodeQwen1\.5-7B-Chat$", "codeqwen:7b"), (r"^QwQ-32B$", "qwq:32b"),
+    (r"^Qwen2-([\d.]+B)-Instruct$", "qwen2:{}"), (r"^Qwen1\.5-([\d.]+B)-Chat$", "qwen:{}"), (r"^WizardLM-70B-V1\.0$", "wizardlm:70b"), (r"^CodeQwen1\.5-7B-Chat$", "codeqwen:7b"), (r"^deepseek-coder-1\.3b-instruct$", "deepseek-coder:1.3b"), (r"^QwQ-32B$", "qwq:32b"),
     (r"^Qwen2\.5-Math-([\d.]+B)-Instruct$", "qwen2-math:{}"),
     (r"^gemma-2-(\d+b)-it$", "gemma2:{}"), (r"^gemma-(\d+b)-it$", "gemma:{}"), (r"^codegemma-(\d+b)-it$", "codegemma:{}"),
     (r"^CodeLlama-(\d+b)-Instruct-hf$", "codellama:{}"), (r"^Phi-3\.5-mini-instruct$", "phi3.5:3.8b"),
@@ -365,6 +365,8 @@ SPELLINGS = {
     "Qwen2-7B": ["qwen2 7b base"], "WizardLM-70B-V1.0": ["wizardlm 70b"], "WizardLM-7B-V1.0": ["wizardlm 7b"],
     "CodeQwen1.5-7B-Chat": ["codeqwen 1.5 7b", "codeqwen1.5 7b", "codeqwen 7b"], "L3-8B-Stheno-v3.2": ["stheno v3.2", "stheno 3.2 8b"],
     "L3-8B-Stheno-v3.3-32K": ["stheno v3.3", "stheno 3.3 8b"],
+    "starcoder2-15b": ["starcoder2 15b", "starcoder 2 15b"], "starchat2-15b-sft-v0.1": ["starchat2 15b"],
+    "deepseek-coder-1.3b-instruct": ["deepseek coder 1.3b"], "Phind-CodeLlama-34B-v2": ["phind codellama 34b", "phind codellama 34b v2"],
     "Yi-34B": ["yi 34b"], "Yi-34B-200K": ["yi 34b 200k"], "Yi-34B-Chat": ["yi 34b chat"],
 }
 

@@ -112,7 +112,9 @@ OLLAMA = [
     (r"^Qwen2\.5-Coder-([\d.]+B)-Instruct$", "qwen2.5-coder:{}"), (r"^Qwen2\.5-([\d.]+B)-Instruct$", "qwen2.5:{}"),
     (r"^Qwen3-Coder-(30B-A3B|480B-A35B)-Instruct$", "qwen3-coder:{}"), (r"^Qwen3-VL-([\dA-]+B)-Instruct$", "qwen3-vl:{}"),
     (r"^Qwen2\.5-VL-([\d.]+B)-Instruct$", "qwen2.5vl:{}"), (r"^Llama-3\.2-(\d+B)-Vision-Instruct$", "llama3.2-vision:{}"), (r"^Qwen3-([\d.]+B|30B-A3B|235B-A22B)$", "qwen3:{}"),
-    (r"^Qwen2-([\d.]+B)-Instruct$", "qwen2:{}"), (r"^Qwen1\.5-([\d.]+B)-Chat$", "qwen:{}"), (r"^WizardLM-70B-V1\.0$", "wizardlm:70b"), (r"^CodeQwen1\.5-7B-Chat$", "codeqwen:7b"), (r"^deepseek-coder-1\.3b-instruct$", "deepseek-coder:1.3b"), (r"^QwQ-32B$", "qwq:32b"),
+    (r"^Qwen2-([\d.]+B)-Instruct$", "qwen2:{}"), (r"^Qwen1\.5-([\d.]+B)-Chat$", "qwen:{}"), (r"^WizardLM-70B-V1\.0$", "wizardlm:70b"), (r"^CodeQwen1\.5-7B-Chat$", "codeqwen:7b"), (r"^deepseek-coder-1\.3b-instruct$", "deepseek-coder:1.3b"),
+    (r"^granite-3\.1-(\d+b)-instruct$", "granite3.1-dense:{}"), (r"^granite-3\.2-(\d+b)-instruct$", "granite3.2:{}"),
+    (r"^granite-3\.0-(\d+b)-instruct$", "granite3-dense:{}"), (r"^Yi-1\.5-9B-Chat$", "yi:9b"), (r"^QwQ-32B$", "qwq:32b"),
     (r"^Qwen2\.5-Math-([\d.]+B)-Instruct$", "qwen2-math:{}"),
     (r"^gemma-2-(\d+b)-it$", "gemma2:{}"), (r"^gemma-(\d+b)-it$", "gemma:{}"), (r"^codegemma-(\d+b)-it$", "codegemma:{}"),
     (r"^CodeLlama-(\d+b)-Instruct-hf$", "codellama:{}"), (r"^Phi-3\.5-mini-instruct$", "phi3.5:3.8b"),
@@ -367,6 +369,10 @@ SPELLINGS = {
     "L3-8B-Stheno-v3.3-32K": ["stheno v3.3", "stheno 3.3 8b"],
     "starcoder2-15b": ["starcoder2 15b", "starcoder 2 15b"], "starchat2-15b-sft-v0.1": ["starchat2 15b"],
     "deepseek-coder-1.3b-instruct": ["deepseek coder 1.3b"], "Phind-CodeLlama-34B-v2": ["phind codellama 34b", "phind codellama 34b v2"],
+    "Yi-1.5-9B-Chat": ["yi 1.5 9b", "yi-1.5 9b"], "Starling-LM-7B-beta": ["starling 7b beta"],
+    "granite-3.1-8b-instruct": ["granite 3.1 8b"], "granite-3.0-2b-instruct": ["granite 3.0 2b"], "granite-3.1-2b-instruct": ["granite 3.1 2b"],
+    "granite-3.2-2b-instruct": ["granite 3.2 2b"], "granite-3.2-8b-instruct": ["granite 3.2 8b"],
+    "Hermes-3-Llama-3.1-70B": ["hermes 3 70b", "hermes 3 llama 3.1 70b"], "Hermes-2-Pro-Llama-3-70B": ["hermes 2 pro 70b", "hermes 2 pro llama 3 70b"],
     "Yi-34B": ["yi 34b"], "Yi-34B-200K": ["yi 34b 200k"], "Yi-34B-Chat": ["yi 34b chat"],
 }
 

@@ -103,7 +103,7 @@ FAMILIES = [
     (r"granite", "granite"), (r"^yi-", "yi"), (r"glm", "glm"), (r"dbrx", "dbrx"),
     (r"minicpm", "minicpm"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
     (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"mythomax", "llama2"),
-    (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"stheno", "llama3"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"micro", "llama"),
+    (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"stheno", "llama3"), (r"l3-70b-euryale", "llama3"), (r"euryale", "llama2"), (r"cydonia", "mistral-small"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"micro", "llama"),
 ]
 
 # Ollama library names (https://ollama.com/library/<name>/tags) for repos whose model the
@@ -373,6 +373,8 @@ SPELLINGS = {
     "granite-3.1-8b-instruct": ["granite 3.1 8b"], "granite-3.0-2b-instruct": ["granite 3.0 2b"], "granite-3.1-2b-instruct": ["granite 3.1 2b"],
     "granite-3.2-2b-instruct": ["granite 3.2 2b"], "granite-3.2-8b-instruct": ["granite 3.2 8b"],
     "Hermes-3-Llama-3.1-70B": ["hermes 3 70b", "hermes 3 llama 3.1 70b"], "Hermes-2-Pro-Llama-3-70B": ["hermes 2 pro 70b", "hermes 2 pro llama 3 70b"],
+    "L3-70B-Euryale-v2.1": ["euryale 2.1 70b", "euryale v2.1"], "Euryale-1.3-L2-70B": ["euryale 1.3 70b"],
+    "Cydonia-22B-v1.2": ["cydonia 22b v1.2", "cydonia v1.2"], "Cydonia-22B-v1.1": ["cydonia 22b v1.1", "cydonia v1.1"],
     "Yi-34B": ["yi 34b"], "Yi-34B-200K": ["yi 34b 200k"], "Yi-34B-Chat": ["yi 34b chat"],
 }
 

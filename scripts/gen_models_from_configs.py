@@ -103,7 +103,7 @@ FAMILIES = [
     (r"granite", "granite"), (r"^yi-", "yi"), (r"glm", "glm"), (r"dbrx", "dbrx"),
     (r"minicpm", "minicpm"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
     (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"mythomax", "llama2"),
-    (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"stheno", "llama3"), (r"l3-70b-euryale", "llama3"), (r"euryale", "llama2"), (r"cydonia", "mistral-small"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"micro", "llama"),
+    (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"stheno", "llama3"), (r"l3-70b-euryale", "llama3"), (r"euryale", "llama2"), (r"cydonia", "mistral-small"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"tulu-2", "llama2"), (r"deepscaler", "deepseek-r1-distill"), (r"micro", "llama"),
 ]
 
 # Ollama library names (https://ollama.com/library/<name>/tags) for repos whose model the
@@ -114,7 +114,7 @@ OLLAMA = [
     (r"^Qwen2\.5-VL-([\d.]+B)-Instruct$", "qwen2.5vl:{}"), (r"^Llama-3\.2-(\d+B)-Vision-Instruct$", "llama3.2-vision:{}"), (r"^Qwen3-([\d.]+B|30B-A3B|235B-A22B)$", "qwen3:{}"),
     (r"^Qwen2-([\d.]+B)-Instruct$", "qwen2:{}"), (r"^Qwen1\.5-([\d.]+B)-Chat$", "qwen:{}"), (r"^WizardLM-70B-V1\.0$", "wizardlm:70b"), (r"^CodeQwen1\.5-7B-Chat$", "codeqwen:7b"), (r"^deepseek-coder-1\.3b-instruct$", "deepseek-coder:1.3b"),
     (r"^granite-3\.1-(\d+b)-instruct$", "granite3.1-dense:{}"), (r"^granite-3\.2-(\d+b)-instruct$", "granite3.2:{}"),
-    (r"^granite-3\.0-(\d+b)-instruct$", "granite3-dense:{}"), (r"^Yi-1\.5-9B-Chat$", "yi:9b"), (r"^QwQ-32B$", "qwq:32b"),
+    (r"^granite-3\.0-(\d+b)-instruct$", "granite3-dense:{}"), (r"^Yi-1\.5-9B-Chat$", "yi:9b"), (r"^QwQ-32B$", "qwq:32b"), (r"^Llama-3\.1-Tulu-3-8B$", "tulu3:8b"), (r"^DeepScaleR-1\.5B-Preview$", "deepscaler:1.5b"),
     (r"^Qwen2\.5-Math-([\d.]+B)-Instruct$", "qwen2-math:{}"),
     (r"^gemma-2-(\d+b)-it$", "gemma2:{}"), (r"^gemma-(\d+b)-it$", "gemma:{}"), (r"^codegemma-(\d+b)-it$", "codegemma:{}"),
     (r"^CodeLlama-(\d+b)-Instruct-hf$", "codellama:{}"), (r"^Phi-3\.5-mini-instruct$", "phi3.5:3.8b"),
@@ -367,6 +367,8 @@ SPELLINGS = {
     "Qwen2-7B": ["qwen2 7b base"], "WizardLM-70B-V1.0": ["wizardlm 70b"], "WizardLM-7B-V1.0": ["wizardlm 7b"],
     "CodeQwen1.5-7B-Chat": ["codeqwen 1.5 7b", "codeqwen1.5 7b", "codeqwen 7b"], "L3-8B-Stheno-v3.2": ["stheno v3.2", "stheno 3.2 8b"],
     "L3-8B-Stheno-v3.3-32K": ["stheno v3.3", "stheno 3.3 8b"],
+    "Llama-3.1-Tulu-3-8B": ["tulu 3 8b", "tulu3 8b", "llama 3.1 tulu 3 8b"], "tulu-2-7b": ["tulu 2 7b", "tulu2 7b"], "tulu-2-70b": ["tulu 2 70b", "tulu2 70b"],
+    "DeepScaleR-1.5B-Preview": ["deepscaler 1.5b", "deepscaler"],
     "starcoder2-15b": ["starcoder2 15b", "starcoder 2 15b"], "starchat2-15b-sft-v0.1": ["starchat2 15b"],
     "deepseek-coder-1.3b-instruct": ["deepseek coder 1.3b"], "Phind-CodeLlama-34B-v2": ["phind codellama 34b", "phind codellama 34b v2"],
     "Yi-1.5-9B-Chat": ["yi 1.5 9b", "yi-1.5 9b"], "Starling-LM-7B-beta": ["starling 7b beta"],

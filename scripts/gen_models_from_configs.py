@@ -85,22 +85,25 @@ GENZ_SKIP = re.compile(r"Hypothetical|GPT-4|GPT3|palm|e5-|mamba|Jamba|grok|Nemot
 # family, by the repo name (first match wins)
 FAMILIES = [
     (r"deepseek-r1-distill-qwen", "deepseek-r1-distill"), (r"deepseek-r1-distill-llama", "deepseek-r1-distill"),
-    (r"deepseek-v2", "deepseek-v2"), (r"deepseek-moe", "deepseek-moe"),
+    (r"deepseek-v2", "deepseek-v2"), (r"deepseek-moe", "deepseek-moe"), (r"deepseek-coder", "deepseek-coder"),
     (r"qwen3-vl", "qwen3-vl"), (r"qwen2\.5-vl", "qwen2.5-vl"), (r"qwen3-coder", "qwen3-coder"),
     (r"qwen3-.*-a\d+b", "qwen3-moe"), (r"qwen3", "qwen3"), (r"qwq", "qwq"),
     (r"qwen2\.5-coder", "qwen2.5-coder"), (r"qwen2\.5-math", "qwen2.5-math"), (r"qwen2\.5", "qwen2.5"),
-    (r"qwen1\.5-moe", "qwen1.5-moe"), (r"qwen1\.5", "qwen1.5"), (r"qwen2", "qwen2"),
-    (r"devstral", "devstral"), (r"codellama", "codellama"), (r"llama-3\.2-\d+b-vision", "llama3.2-vision"), (r"nemotron", "llama3"), (r"llama-3|llama3", "llama3"), (r"llama-2|llama2", "llama2"),
+    (r"qwen1\.5-moe", "qwen1.5-moe"), (r"qwen1\.5", "qwen1.5"), (r"codeqwen", "qwen1.5"), (r"qwen2", "qwen2"),
+    (r"devstral", "devstral"), (r"magistral", "magistral"), (r"codestral", "codestral"), (r"llama-guard", "llama-guard"),
+    (r"codellama", "codellama"), (r"llama-3\.2-\d+b-vision", "llama3.2-vision"), (r"nemotron", "llama3"), (r"llama-3|llama3", "llama3"), (r"llama-2|llama2", "llama2"), (r"hermes-2-mixtral", "mixtral"),
     (r"tinyllama", "tinyllama"), (r"open_llama", "openllama"),
-    (r"codegemma", "codegemma"), (r"gemma-3", "gemma3"), (r"gemma-2", "gemma2"), (r"gemma", "gemma"),
+    (r"codegemma", "codegemma"), (r"gemma-3-", "gemma3"), (r"gemma-2-", "gemma2"), (r"gemma", "gemma"),
     (r"mixtral", "mixtral"), (r"mathstral", "mistral"), (r"ministral", "ministral"),
     (r"mistral-large", "mistral-large"), (r"mistral-small", "mistral-small"), (r"mistral-nemo", "mistral-nemo"),
     (r"mistral", "mistral"), (r"phi-3\.5-moe", "phi3.5-moe"), (r"phi-3\.5", "phi3.5"), (r"phi-3", "phi3"),
     (r"phi-4", "phi4"), (r"phi", "phi"), (r"falcon3", "falcon3"), (r"falcon", "falcon"),
-    (r"olmo", "olmo"), (r"smollm", "smollm"), (r"stablelm|stablecode|stable-code|freewilly", "stablelm"),
-    (r"pythia", "pythia"), (r"internlm", "internlm"), (r"aya", "command-r"), (r"glm", "glm"), (r"dbrx", "dbrx"),
-    (r"minicpm", "minicpm"), (r"starcoder", "starcoder"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
-    (r"salamandra", "salamandra"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"micro", "llama"),
+    (r"olmoe", "olmoe"), (r"olmo", "olmo"), (r"dolphin", "mistral-nemo"), (r"smollm", "smollm"), (r"stablelm|stablecode|stable-code|freewilly", "stablelm"),
+    (r"pythia", "pythia"), (r"internlm", "internlm"), (r"aya", "command-r"), (r"command-r", "command-r"),
+    (r"granite", "granite"), (r"^yi-", "yi"), (r"glm", "glm"), (r"dbrx", "dbrx"),
+    (r"minicpm", "minicpm"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
+    (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"mythomax", "llama2"),
+    (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"stheno", "llama3"), (r"l3-70b-euryale", "llama3"), (r"euryale", "llama2"), (r"cydonia", "mistral-small"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"tulu-2", "llama2"), (r"deepscaler", "deepseek-r1-distill"), (r"micro", "llama"),
 ]
 
 # Ollama library names (https://ollama.com/library/<name>/tags) for repos whose model the
@@ -109,7 +112,9 @@ OLLAMA = [
     (r"^Qwen2\.5-Coder-([\d.]+B)-Instruct$", "qwen2.5-coder:{}"), (r"^Qwen2\.5-([\d.]+B)-Instruct$", "qwen2.5:{}"),
     (r"^Qwen3-Coder-(30B-A3B|480B-A35B)-Instruct$", "qwen3-coder:{}"), (r"^Qwen3-VL-([\dA-]+B)-Instruct$", "qwen3-vl:{}"),
     (r"^Qwen2\.5-VL-([\d.]+B)-Instruct$", "qwen2.5vl:{}"), (r"^Llama-3\.2-(\d+B)-Vision-Instruct$", "llama3.2-vision:{}"), (r"^Qwen3-([\d.]+B|30B-A3B|235B-A22B)$", "qwen3:{}"),
-    (r"^Qwen2-([\d.]+B)-Instruct$", "qwen2:{}"), (r"^Qwen1\.5-([\d.]+B)-Chat$", "qwen:{}"), (r"^QwQ-32B$", "qwq:32b"),
+    (r"^Qwen2-([\d.]+B)-Instruct$", "qwen2:{}"), (r"^Qwen1\.5-([\d.]+B)-Chat$", "qwen:{}"), (r"^WizardLM-70B-V1\.0$", "wizardlm:70b"), (r"^CodeQwen1\.5-7B-Chat$", "codeqwen:7b"), (r"^deepseek-coder-1\.3b-instruct$", "deepseek-coder:1.3b"),
+    (r"^granite-3\.1-(\d+b)-instruct$", "granite3.1-dense:{}"), (r"^granite-3\.2-(\d+b)-instruct$", "granite3.2:{}"),
+    (r"^granite-3\.0-(\d+b)-instruct$", "granite3-dense:{}"), (r"^Yi-1\.5-9B-Chat$", "yi:9b"), (r"^QwQ-32B$", "qwq:32b"), (r"^Llama-3\.1-Tulu-3-8B$", "tulu3:8b"), (r"^DeepScaleR-1\.5B-Preview$", "deepscaler:1.5b"),
     (r"^Qwen2\.5-Math-([\d.]+B)-Instruct$", "qwen2-math:{}"),
     (r"^gemma-2-(\d+b)-it$", "gemma2:{}"), (r"^gemma-(\d+b)-it$", "gemma:{}"), (r"^codegemma-(\d+b)-it$", "codegemma:{}"),
     (r"^CodeLlama-(\d+b)-Instruct-hf$", "codellama:{}"), (r"^Phi-3\.5-mini-instruct$", "phi3.5:3.8b"),
@@ -127,6 +132,13 @@ OLLAMA = [
     (r"^MiniCPM-2B", "minicpm:2b"), (r"^Llama-3\.1-Nemotron-70B-Instruct-HF$", "nemotron:70b"),
     (r"^stable-code-3b$", "stable-code:3b"), (r"^Mathstral-7B-v0\.1$", "mathstral:7b"),
     (r"^zephyr-7b-beta$", "zephyr:7b"), (r"^Qwen1\.5-MoE-A2\.7B$", None),
+    (r"^c4ai-command-r-08-2024$", "command-r:35b"), (r"^c4ai-command-r-plus-08-2024$", "command-r-plus:104b"),
+    (r"^c4ai-command-r7b-12-2024$", "command-r7b:7b"), (r"^aya-expanse-32b$", "aya-expanse:32b"),
+    (r"^granite-3\.0-3b-a800m-instruct$", "granite3-moe:3b"), (r"^Yi-34B-Chat$", "yi:34b"), (r"^Codestral-22B-v0\.1$", "codestral:22b"), (r"^Magistral-Small-2506$", "magistral:24b"),
+    (r"^deepseek-coder-6\.7b-instruct$", "deepseek-coder:6.7b"), (r"^OLMoE-1B-7B-0924-Instruct$", "olmoe:1b-7b"),
+    (r"^internlm2_5-20b-chat$", "internlm2:20b"), (r"^SOLAR-10\.7B-Instruct-v1\.0$", "solar:10.7b"), (r"^vicuna-13b-v1\.5$", "vicuna:13b"),
+    (r"^OpenHermes-2\.5-Mistral-7B$", "openhermes:7b-mistral-v2.5"), (r"^Starling-LM-7B-alpha$", "starling-lm:7b-alpha"),
+    (r"^Hermes-3-Llama-3\.1-(\d+B)$", "hermes3:{}"),
 ]
 
 
@@ -248,8 +260,8 @@ def from_hf(key: str, c: dict, repo: str) -> dict | None:
         shape["vision_params_b"] = round(_vision_params(c["vision_config"]), 3)
     if t.get("model_type", "").startswith("gemma"):
         shape["tied"] = True
-    elif t.get("model_type") == "cohere" and shape["tied"] is None:
-        shape["tied"] = True  # transformers' CohereConfig defaults tie_word_embeddings to True
+    elif t.get("model_type") in ("cohere", "cohere2") and shape["tied"] is None:
+        shape["tied"] = True  # transformers' CohereConfig and Cohere2Config default tie_word_embeddings to True
     return shape
 
 
@@ -330,6 +342,42 @@ SPELLINGS = {
     "Olmo-3-1125-32B": ["olmo 3 32b", "olmo3 32b"],
     "Llama-3.2-11B-Vision-Instruct": ["llama 3.2 vision 11b", "llama 3.2 11b vision", "llama3.2 vision 11b"],
     "Llama-3.2-90B-Vision-Instruct": ["llama 3.2 vision 90b", "llama 3.2 90b vision", "llama3.2 vision 90b"],
+    "c4ai-command-r-v01": ["command r v01", "command-r v01"],
+    "c4ai-command-r-08-2024": ["command-r-08-2024"],
+    "c4ai-command-r-plus": ["command r plus v01", "command-r-plus v01"],
+    "c4ai-command-r-plus-08-2024": ["command r plus 104b", "command-r-plus 104b", "command r+ 104b",
+                                    "command r plus 08-2024"],
+    "c4ai-command-r7b-12-2024": ["command r7b", "command-r7b"],
+    "aya-expanse-32b": ["aya expanse 32b"],
+    "granite-3.0-3b-a800m-instruct": ["granite 3.0 3b a800m", "granite 3 moe 3b", "granite3 moe 3b"],
+    "Yi-1.5-6B-Chat": ["yi 1.5 6b", "yi-1.5 6b", "yi 1.5 6b chat"],
+    "gemma-7b": ["gemma 7b", "gemma 1 7b"], "gemma-2b": ["gemma 2b", "gemma 1 2b"],
+    "Hermes-3-Llama-3.1-8B": ["hermes 3 8b", "hermes 3 llama 3.1 8b"], "Meta-Llama-Guard-2-8B": ["llama guard 2 8b", "llama guard 2"],
+    "Codestral-22B-v0.1": ["codestral 22b", "codestral 22b v0.1"], "Qwen2-72B": ["qwen2 72b base"],
+    "OLMoE-1B-7B-0924-Instruct": ["olmoe-1b-7b instruct"],
+    "deepseek-coder-6.7b-base": ["deepseek coder 6.7b base"], "deepseek-coder-6.7b-instruct": ["deepseek coder 6.7b"],
+    "dolphin-2.9.3-mistral-nemo-12b": ["dolphin 2.9.3 mistral nemo", "dolphin mistral nemo 12b"],
+    "internlm2_5-20b": ["internlm 2.5 20b base", "internlm2.5 20b base"], "internlm2_5-20b-chat": ["internlm 2.5 20b", "internlm2.5 20b"],
+    "internlm-20b": ["internlm 20b"], "SOLAR-10.7B-Instruct-v1.0": ["solar 10.7b", "solar 10.7b instruct"],
+    "vicuna-13b-v1.5": ["vicuna 13b v1.5", "vicuna 13b"], "vicuna-13b-v1.3": ["vicuna 13b v1.3"],
+    "MythoMax-L2-13b": ["mythomax 13b", "mythomax l2 13b", "mythomax"], "OpenHermes-2.5-Mistral-7B": ["openhermes 2.5", "openhermes 2.5 mistral 7b"],
+    "Starling-LM-7B-alpha": ["starling lm 7b alpha", "starling 7b alpha"],
+    "Nous-Hermes-2-Mixtral-8x7B-DPO": ["nous hermes 2 mixtral", "nous hermes 2 mixtral 8x7b"],
+    "Nous-Hermes-llama-2-7b": ["nous hermes llama 2 7b", "nous hermes 7b"], "dolphin-2.9-llama3-8b": ["dolphin 2.9 llama3 8b", "dolphin llama3 8b"],
+    "Qwen2-7B": ["qwen2 7b base"], "WizardLM-70B-V1.0": ["wizardlm 70b"], "WizardLM-7B-V1.0": ["wizardlm 7b"],
+    "CodeQwen1.5-7B-Chat": ["codeqwen 1.5 7b", "codeqwen1.5 7b", "codeqwen 7b"], "L3-8B-Stheno-v3.2": ["stheno v3.2", "stheno 3.2 8b"],
+    "L3-8B-Stheno-v3.3-32K": ["stheno v3.3", "stheno 3.3 8b"],
+    "Llama-3.1-Tulu-3-8B": ["tulu 3 8b", "tulu3 8b", "llama 3.1 tulu 3 8b"], "tulu-2-7b": ["tulu 2 7b", "tulu2 7b"], "tulu-2-70b": ["tulu 2 70b", "tulu2 70b"],
+    "DeepScaleR-1.5B-Preview": ["deepscaler 1.5b", "deepscaler"],
+    "starcoder2-15b": ["starcoder2 15b", "starcoder 2 15b"], "starchat2-15b-sft-v0.1": ["starchat2 15b"],
+    "deepseek-coder-1.3b-instruct": ["deepseek coder 1.3b"], "Phind-CodeLlama-34B-v2": ["phind codellama 34b", "phind codellama 34b v2"],
+    "Yi-1.5-9B-Chat": ["yi 1.5 9b", "yi-1.5 9b"], "Starling-LM-7B-beta": ["starling 7b beta"],
+    "granite-3.1-8b-instruct": ["granite 3.1 8b"], "granite-3.0-2b-instruct": ["granite 3.0 2b"], "granite-3.1-2b-instruct": ["granite 3.1 2b"],
+    "granite-3.2-2b-instruct": ["granite 3.2 2b"], "granite-3.2-8b-instruct": ["granite 3.2 8b"],
+    "Hermes-3-Llama-3.1-70B": ["hermes 3 70b", "hermes 3 llama 3.1 70b"], "Hermes-2-Pro-Llama-3-70B": ["hermes 2 pro 70b", "hermes 2 pro llama 3 70b"],
+    "L3-70B-Euryale-v2.1": ["euryale 2.1 70b", "euryale v2.1"], "Euryale-1.3-L2-70B": ["euryale 1.3 70b"],
+    "Cydonia-22B-v1.2": ["cydonia 22b v1.2", "cydonia v1.2"], "Cydonia-22B-v1.1": ["cydonia 22b v1.1", "cydonia v1.1"],
+    "Yi-34B": ["yi 34b"], "Yi-34B-200K": ["yi 34b 200k"], "Yi-34B-Chat": ["yi 34b chat"],
 }
 
 
@@ -379,7 +427,7 @@ LEFT_OUT: list[str] = []  # inputs not made rows, and why (written to the file's
 def collect() -> list[tuple[dict, str, str, str]]:
     """(shape, config key, source label, note) from every input, in priority order: verbatim
     config.json copies (maxtext, mlc-llm) first, then maxtext's ymls, torchtune, the hand
-    printout and the variants, then litgpt's transcriptions (its block_size is the context
+    printout, the variants and the Hugging Face config pages, then litgpt's transcriptions (its block_size is the context
     litgpt runs with, a few below the config's: Phi-3.5-mini 4096 for 131072), GenZ last."""
     out = []
     for file, repos in (("maxtext", MAXTEXT_REPOS), ("mlc", MLC_REPOS)):
@@ -415,6 +463,10 @@ def collect() -> list[tuple[dict, str, str, str]]:
     for key, c in hand["configs"].items():
         if (shape := from_hf(key, c, key)) is not None:
             out.append((shape, key, _source_label(hand["meta"]), f"; {c['_note']}"))
+    pages = json.loads((INPUTS / "hf_pages.json").read_text())
+    for repo, c in pages["configs"].items():
+        if (shape := from_hf(repo, c, repo)) is not None:
+            out.append((shape, repo, f"config.json at {c['_url']}", f"; {c['_note']}"))
     lit = json.loads((INPUTS / "litgpt.json").read_text())
     for key, c in lit["configs"].items():
         if (shape := from_litgpt(key, c, lit["defaults"])) is not None:

@@ -154,11 +154,22 @@ def _bits_per_weight(m: Measurement, formats: dict[str, WeightFormat], catalog: 
     return quant.bits_per_weight
 
 
+# llama.cpp's fit splits Apple by GPU family and NVIDIA by generation (rules/speed.py); a
+# runtime's few public rows are pooled per backend instead, or no class would hold enough
+_POOLED_CLASS = {"metal_m3": "metal", "cuda_pascal": "cuda"}
+
+
+def runtime_class(gpu) -> str:
+    """The device class a runtime's speed is calibrated on: the backend the GPU runs."""
+    from rules.speed import gpu_class
+
+    cls = gpu_class(gpu)
+    return _POOLED_CLASS.get(cls, cls)
+
+
 @cache
 def load_measurements(path: Path = DATA_FILE) -> tuple[tuple[Row, ...], dict[str, WeightFormat]]:
     """Every row, validated and resolved; a decode row above its ceiling is an error."""
-    from rules.speed import gpu_class
-
     catalog = default_catalog()
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     formats = {f["name"]: WeightFormat(**f) for f in data.get("format", [])}
@@ -169,7 +180,7 @@ def load_measurements(path: Path = DATA_FILE) -> tuple[tuple[Row, ...], dict[str
             m = Measurement(**({"runtime": group["runtime"]} | shared | raw))
             gpu = catalog.gpu(m.device)
             active = (m.active_params_b or m.params_b) * 1e9
-            row = Row(m, gpu_class(gpu), m.bandwidth_gbs or gpu.bandwidth_gbs,
+            row = Row(m, runtime_class(gpu), m.bandwidth_gbs or gpu.bandwidth_gbs,
                       active * _bits_per_weight(m, formats, catalog) / 8)
             if m.kind == "decode" and m.tps > row.ceiling_tps * CEILING_SLACK:
                 raise ValueError(f"{m.runtime} {m.model} on {m.device}: {m.tps} tok/s is above the "
@@ -542,8 +553,6 @@ def estimate_for(runtime: str, model: ModelSpec, quant: QuantType | None, gpus: 
     """The estimate for a catalog model on the rig's GPUs (the slowest card's bandwidth).
     `runtime_bits`: (format, bits per weight) where the runtime's own sizing chose a format
     that is not a catalog quant type (MLX 4-bit at group size 64: 4.5 bits)."""
-    from rules.speed import gpu_class
-
     if runtime_bits is not None:
         fmt, bits = runtime_bits
         bytes_per_token = (model.active_params_b or model.params_b) * 1e9 * bits / 8
@@ -551,5 +560,5 @@ def estimate_for(runtime: str, model: ModelSpec, quant: QuantType | None, gpus: 
         bytes_per_token, fmt = weight_bytes_per_token(runtime, model, quant)
     slowest = min((g for g, _ in gpus), key=lambda g: g.bandwidth_gbs)
     count = sum(c for _, c in gpus)
-    return estimate(runtime, bytes_per_token, slowest.bandwidth_gbs, gpu_class(slowest),
+    return estimate(runtime, bytes_per_token, slowest.bandwidth_gbs, runtime_class(slowest),
                     gpus=count, users=users), fmt

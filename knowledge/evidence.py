@@ -184,7 +184,8 @@ def _plain(text: str) -> str:
     return re.sub(r"^(?:the|a|an)\s+", "", text)
 
 
-def _fragment(sentence: str, lang: str) -> bool:
+def fragment(sentence: str, lang: str) -> bool:
+    """A sentence that does not stand alone: a leading pronoun, a lead-in, a row."""
     if _PRONOUN_START.search(sentence):
         return True
     if lang == "en":
@@ -217,7 +218,7 @@ def select_evidence(question: str, hits: list[Hit], embedder, lang: str | None =
             score += DEFINITION_BONUS
         if bullet:
             score -= BULLET_PENALTY
-        if _fragment(sentence, lang):
+        if fragment(sentence, lang):
             score -= FRAGMENT_PENALTY
         scored.append(CitedSentence(sentence, hit.section_id, hit.title, lang, round(score, 4), lead))
     scored.sort(key=lambda s: -s.score)

@@ -25,9 +25,10 @@ _EXPLAIN_WORDS = re.compile(
 )
 
 # Opinion and "does X help" questions about hardware are explanations, not requests
-# for a model list: "Is DDR5 worth it?", "Will a faster CPU make llama.cpp faster?"
+# for a model list: "Is DDR5 worth it?", "Will a faster CPU make llama.cpp faster?"; also
+# as the second sentence ("I have an RTX 3090. Will adding another one double my tokens/s?")
 _OPINION_WORDS = re.compile(
-    r"^\s*(?:is|are|does|do|did|will|would|should|could|can|how much does|how much will)\b.*?"
+    r"(?:^|(?<=[.!?。])\s*)\s*(?:is|are|does|do|did|will|would|should|could|can|how much does|how much will)\b.*?"
     r"(?:\bworth\b|\bhelps?\b|\bmatters?\b|\bimproves?\b|\bfaster\b|\bbenefits?\b|\bbottleneck"
     r"|\bbetter\b|\bdifference\b|\bimpact\b|\baffects?\b|\bspeed(?:s)? up\b"
     r"|\bdoubles?\b|\btwice\b|\bscales?\b|\bhalve)"

@@ -45,6 +45,9 @@ if "recall" in which:
     retrieval_recall.main()
 if "faithfulness" in which:
     faithfulness.main()
+    from bench import whole_answer  # the whole answer, sentence by sentence, from the stored samples
+
+    whole_answer.main(["table"])
 if "knowledge" in which:
     knowledge_speed.main()
 if "host" in which:

@@ -32,6 +32,9 @@ _OPINION_WORDS = re.compile(
     r"(?:\bworth\b|\bhelps?\b|\bmatters?\b|\bimproves?\b|\bfaster\b|\bbenefits?\b|\bbottleneck"
     r"|\bbetter\b|\bdifference\b|\bimpact\b|\baffects?\b|\bspeed(?:s)? up\b"
     r"|\bdoubles?\b|\btwice\b|\bscales?\b|\bhalve)"
+    # how speed scales with one more card, however the sentence starts ("If I add a second
+    # RTX 3090, do I get twice the tokens per second?")
+    r"|\b(?:another|second|extra|add(?:ing)?)\b[^.?!]*\b(?:doubles?|twice|scales?)\b"
     r"|值得|值不值|有用吗|有没有用|有帮助|帮助大吗|会更快|会快|更快吗|影响大|有影响|有区别|有必要|翻倍|加倍|快一倍|两倍"
 )
 

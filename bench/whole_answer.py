@@ -198,13 +198,14 @@ def shown_sentences(stored: dict, labels: dict) -> list[dict]:
                               catalog=default_catalog())
                 kept = report.kept_sentences or split_sentences(report.kept, case.lang)
                 add(model, f"{mode}, lexical gate", case, run["sample"], None, [(s, cited) for s in kept])
-        for run in runs.get("choice", []):
-            if run["q"] not in context:
-                continue
-            case, hits, evidence, options = context[run["q"]]
-            composed = compose(options, run["text"])
-            add(model, "composed", case, run["sample"], None,
-                [(s.text, [_section_text(hits, s)]) for s in composed.sentences])
+        replies = {(run["q"], run["sample"]): run["text"] for run in runs.get("choice", [])}
+        asked = {run["q"] for run in runs.get("prose_greedy", [])}  # the questions this model got
+        for q, (case, hits, evidence, options) in context.items():
+            for sample in (1, 2):  # a question with no candidate is asked nothing: its opening alone
+                if q in asked:
+                    composed = compose(options, replies.get((q, sample)))
+                    add(model, "composed", case, sample, None,
+                        [(s.text, [_section_text(hits, s)]) for s in composed.sentences])
     return rows
 
 

@@ -70,10 +70,17 @@ def choice_messages(question: str, options: list[CitedSentence]) -> list[dict]:
             {"role": "user", "content": f"Question: {question}\nNotes:\n{notes}\nNumbers:"}]
 
 
+_NUMBER_LIST = re.compile(r"^\W*\d{1,2}(?:\s*(?:,|;|\s|and|和|、)\s*\d{1,2})*\W*$", re.I)
+
+
 def parse_choice(reply: str, n: int) -> list[int]:
-    """0-based indices of the notes the reply names, in its order, each once."""
+    """0-based indices of the notes the reply names, in its order, each once; nothing
+    unless the reply is a list of numbers and nothing else (SmolLM2 mostly writes prose
+    here, "1-bit 65B (about 40 GB)...": its digits are no choice)."""
     picked: list[int] = []
-    for m in re.finditer(r"\d+", reply or ""):
+    if not _NUMBER_LIST.match((reply or "").strip()):
+        return picked
+    for m in re.finditer(r"\d+", reply):
         i = int(m.group(0)) - 1
         if 0 <= i < n and i not in picked:
             picked.append(i)

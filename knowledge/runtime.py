@@ -255,7 +255,7 @@ class KnowledgeRuntime:
             await self._ensure_llm()
         return await self.client.generate(
             choice_messages(question, options), max_tokens=CHOICE_MAX_TOKENS,
-            timeout_s=self.settings.generation_timeout_s, on_queue=on_queue, cancel=cancel)
+            timeout_s=self.settings.generation_timeout_s, on_queue=on_queue, cancel=cancel, cache_prompt=False)
 
     async def count_tokens(self, text: str) -> int:
         """By the server's tokenizer where it has one (llama-server), else a cautious

@@ -29,7 +29,8 @@ async def test_the_first_thing_read_is_the_sources_answer(knowledge_service, que
     assert must in opening and " — *" in opening  # a sentence of the sources with its citation
     assert language_of(opening) == language_of(question)
     assert streamed[0].startswith(opening)  # it is also the first thing streamed
-    assert answer.llm is not None and answer.llm.completion_tokens > 0
+    # the model is asked only when there are source sentences to choose among (composed)
+    assert answer.llm is None or answer.llm.completion_tokens > 0
 
 
 async def _gated(retrieval, catalog, question: str, text: str, piece_size: int = 7) -> GatedStream:
@@ -124,5 +125,5 @@ async def test_every_sentence_a_reader_gets_is_the_sources_the_same_each_time(kn
             assert cited.endswith("*") and cited[:-1] in {s.section for s in answer.sources}, line
             for sentence in split_sentences(text, language_of(question)):
                 assert norm(sentence) in sources, sentence  # copied from a cited section
-        assert "3990X" not in body
+        assert "best choice is the Threadripper" not in body  # the sources name it for headroom only
     assert len(bodies) == 1, bodies  # greedy, fixed seed: one answer however often asked

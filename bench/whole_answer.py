@@ -126,7 +126,7 @@ def generate(models: list[str], samples: int) -> None:
         timings: list[dict] = []
         t0 = time.perf_counter()
         try:
-            for case, hits, evidence, options in prepared:
+            for case, hits, _evidence, options in prepared:
                 if not hits:
                     continue
                 messages = build_messages(case.text, hits)
@@ -182,7 +182,7 @@ def shown_sentences(stored: dict, labels: dict) -> list[dict]:
             rows.append(dict(model=model, mode=mode, lang=case.lang, q=case.text, sample=sample, part="after",
                              sentence=sentence, label=judge(case.text, sentence, cited, labels)))
 
-    for q, (case, hits, evidence, options) in context.items():
+    for case, hits, _evidence, options in context.values():
         composed = compose(options)
         add("none", "ranking", case, 1, None, [(s.text, [_section_text(hits, s)]) for s in composed.sentences])
     for model, runs in stored.items():
@@ -200,7 +200,7 @@ def shown_sentences(stored: dict, labels: dict) -> list[dict]:
                 add(model, f"{mode}, lexical gate", case, run["sample"], None, [(s, cited) for s in kept])
         replies = {(run["q"], run["sample"]): run["text"] for run in runs.get("choice", [])}
         asked = {run["q"] for run in runs.get("prose_greedy", [])}  # the questions this model got
-        for q, (case, hits, evidence, options) in context.items():
+        for q, (case, hits, _evidence, options) in context.items():
             for sample in (1, 2):  # a question with no candidate is asked nothing: its opening alone
                 if q in asked:
                     composed = compose(options, replies.get((q, sample)))

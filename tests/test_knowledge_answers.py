@@ -107,9 +107,12 @@ SERVED_QUESTIONS = [
 
 
 @pytest.mark.parametrize("question", SERVED_QUESTIONS)
-async def test_every_sentence_a_reader_gets_is_the_sources_the_same_each_time(knowledge_service, question):
+async def test_every_sentence_a_reader_gets_is_the_sources_the_same_each_time(knowledge_service, question,
+                                                                              monkeypatch):
     from bench.whole_answer import norm
     from knowledge.evidence import split_sentences
+
+    monkeypatch.setattr(knowledge_service.settings, "knowledge_prose", False)  # the default: composed
 
     bodies = set()
     for _ in range(3):

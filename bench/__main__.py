@@ -43,6 +43,7 @@ from bench import (  # noqa: E402
     retrieval_recall,
     rules_latency,
     self_prediction,
+    whole_answer,
 )
 
 which = sys.argv[1:] or ["rules", "recall", "faithfulness", "knowledge", "host", "calibration", "diagnosis"]
@@ -52,6 +53,7 @@ if "recall" in which:
     retrieval_recall.main()
 if "faithfulness" in which:
     faithfulness.main()
+    whole_answer.main(["table"])  # the whole answer, sentence by sentence, from the stored samples
 if "knowledge" in which:
     knowledge_speed.main()
 if "host" in which:

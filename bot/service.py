@@ -426,9 +426,11 @@ class RigBotService:
         facts = None
         if query.has_model and query.has_hardware:
             facts = answer_query(query, default_catalog()).answer
+        from knowledge.composed import candidates, compose
         from knowledge.evidence import select_evidence
         from knowledge.faithfulness import gate
         from knowledge.gated_stream import GatedStream
+        from knowledge.key_facts import key_facts_text
         from knowledge.llm_client import GenerationInterrupted, LlmUnavailable, QueueFull, call_back
         from knowledge.llm_server import LlmBuilding
 
@@ -438,11 +440,18 @@ class RigBotService:
         opening = f"{evidence.direct_answer} — *{evidence.citation}*" if evidence.direct_answer else ""
         if opening:
             await call_back(on_token, opening + "\n\n")
-        stream = GatedStream(question, evidence, hits, facts, default_catalog(), on_token)
+        prose = self.settings.knowledge_prose
+        stream = GatedStream(question, evidence, hits, facts, default_catalog(), on_token) if prose else None
+        options = [] if prose else candidates(evidence)
         try:
-            gen = await runtime.generate(generation_question, hits, facts, on_token=stream.feed,
-                                         on_queue=on_queue, cancel=cancel)
-            await stream.close()
+            if prose:
+                gen = await runtime.generate(generation_question, hits, facts, on_token=stream.feed,
+                                             on_queue=on_queue, cancel=cancel)
+                await stream.close()
+            elif options:  # the model chooses and orders source sentences; it writes none
+                gen = await runtime.choose(question, options, on_queue=on_queue, cancel=cancel)
+            else:
+                gen = None
         except QueueFull:
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
                           answer=_with_opening(opening, say(lang, "bot_busy", waiting=self.settings.queue_size)),
@@ -456,7 +465,7 @@ class RigBotService:
             build = exc.build
             waiting = (say(lang, "bot_llm_building", minutes=build.minutes, percent=build.percent)
                        if build.percent is not None else say(lang, "bot_llm_building_starting", minutes=build.minutes))
-            key_facts = "\n".join(f"• {h.summary} — *{h.title}*" for h in hits)
+            key_facts = key_facts_text(hits)
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
                           answer=_with_opening(opening, f"{waiting}\n{key_facts}"), sources=sources,
                           error="llm_building")
@@ -465,16 +474,25 @@ class RigBotService:
             return Answer(question=question, route="knowledge", intent=Intent.EXPLAIN.value,
                           answer=_with_opening(opening, say(lang, "bot_llm_unavailable")), sources=sources,
                           error="llm_unavailable")
-        # the whole text once more: the gate may distrust it as a whole (a contradiction,
-        # most sentences cut) and fall back to the sources' own sentences
-        report = gate(gen.text, question=question, evidence=evidence, hits=hits, facts=facts,
-                      catalog=default_catalog())
-        explanation = report.kept.strip()
-        if not report.fell_back and stream.shown:
-            explanation = ("" if lang == "zh" else " ").join(stream.shown)
-        if gen.stopped:
+        cuts: set = set()
+        fell_back = False
+        if prose:
+            # the whole text once more: the gate may distrust it as a whole (a contradiction,
+            # most sentences cut) and fall back to the sources' own sentences
+            report = gate(gen.text, question=question, evidence=evidence, hits=hits, facts=facts,
+                          catalog=default_catalog())
+            explanation = report.kept.strip()
+            if not report.fell_back and stream.shown:
+                explanation = ("" if lang == "zh" else " ").join(stream.shown)
+            cuts = {(c.reason, c.sentence) for c in stream.cuts} | {(c.reason, c.sentence) for c in report.cuts}
+            fell_back, fallback_reason = report.fell_back, report.fallback_reason
+        else:
+            explanation = compose(options, gen.text if gen else None).text(lang)
+            if explanation:
+                await call_back(on_token, explanation + "\n\n")
+        if gen is not None and gen.stopped:
             explanation += f"\n\n*({gen.stopped})*"
-        key_facts = "\n".join(f"• {h.summary} — *{h.title}*" for h in hits)
+        key_facts = key_facts_text(hits)
         body = "\n\n".join(part for part in (opening, explanation) if part) or say(lang, "bot_not_in_knowledge",
                                                                                    help=say(lang, "help"))
         answer = Answer(
@@ -483,16 +501,16 @@ class RigBotService:
             intent=Intent.EXPLAIN.value,
             answer=f"{body}\n\n{say(lang, 'key_facts')}\n{key_facts}",
             sources=sources,
-            llm=LlmInfo(model=gen.stats["model"], prompt_tokens=gen.stats["prompt_tokens"],
-                        completion_tokens=gen.stats["completion_tokens"],
-                        tokens_per_s=gen.stats["tokens_per_s"], ttft_ms=gen.stats["ttft_ms"]),
+            llm=None if gen is None else LlmInfo(
+                model=gen.stats["model"], prompt_tokens=gen.stats["prompt_tokens"],
+                completion_tokens=gen.stats["completion_tokens"],
+                tokens_per_s=gen.stats["tokens_per_s"], ttft_ms=gen.stats["ttft_ms"]),
         )
-        answer._generation = gen.stats
-        cuts = {(c.reason, c.sentence) for c in stream.cuts} | {(c.reason, c.sentence) for c in report.cuts}
-        answer._gate = {"cuts": sorted(cuts), "fell_back": report.fell_back}
-        if cuts or report.fell_back:
+        answer._generation = gen.stats if gen is not None else None
+        answer._gate = {"cuts": sorted(cuts), "fell_back": fell_back}
+        if cuts or fell_back:
             log.info("faithfulness gate: cut %s%s", [r for r, _ in sorted(cuts)],
-                     f"; fell back ({report.fallback_reason})" if report.fell_back else "")
+                     f"; fell back ({fallback_reason})" if fell_back else "")
         return answer
 
     # saved rig (/myrig, `rigbot rig`) -------------------------------------------

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     llm_amx_repack: bool | None = None  # None: repacking off on AMX CPUs (llama.cpp#20824), else on
     llm_start_timeout_s: float = 120.0
     max_tokens: int = 256
+    # the model's own paragraph after the direct answer (under the faithfulness gate);
+    # off: the model only chooses and orders source sentences (knowledge/composed.py),
+    # since neither installed model passes the whole-answer measure (README, issue 23)
+    knowledge_prose: bool = False
     generation_timeout_s: float = 60.0
     queue_size: int = 8  # waiting knowledge questions beyond the one generating
     top_k: int = 3  # sections retrieved per question

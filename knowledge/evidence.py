@@ -38,8 +38,9 @@ _EN_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(`*A-Za-z0-9-])")
 _ZH_END = re.compile(r"(?<=[。！？])")  # ； joins clauses, like ";" in English
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _MARKUP = re.compile(r"\*\*|__|^#+\s*")
-_YES_NO_EN = re.compile(r"^\s*(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|"
-                        r"must|may|might)\b", re.I)
+# also after a leading condition: "If I add a second RTX 3090, do I get twice the tokens/s?"
+_YES_NO_EN = re.compile(r"^\s*(?:if\b[^,?]*,\s*)?(?:does|do|did|is|are|was|were|can|could|will|would|should|"
+                        r"has|have|must|may|might)\b", re.I)
 _YES_NO_ZH = re.compile(r"(吗|是否|能否|可否|会不会|能不能|是不是|有没有|要不要|值不值)")
 _WHY_NOT = re.compile(r"\bwhy\b.*(?:\bnot\b|n't|\bno\b)|为什么.*(不|没)", re.I)
 POLARITY_EN = re.compile(r"\b(?:not|no|never|none|nothing|neither|nor|cannot|without|only|unless|"
@@ -184,7 +185,8 @@ def _plain(text: str) -> str:
     return re.sub(r"^(?:the|a|an)\s+", "", text)
 
 
-def _fragment(sentence: str, lang: str) -> bool:
+def fragment(sentence: str, lang: str) -> bool:
+    """A sentence that does not stand alone: a leading pronoun, a lead-in, a row."""
     if _PRONOUN_START.search(sentence):
         return True
     if lang == "en":
@@ -217,7 +219,7 @@ def select_evidence(question: str, hits: list[Hit], embedder, lang: str | None =
             score += DEFINITION_BONUS
         if bullet:
             score -= BULLET_PENALTY
-        if _fragment(sentence, lang):
+        if fragment(sentence, lang):
             score -= FRAGMENT_PENALTY
         scored.append(CitedSentence(sentence, hit.section_id, hit.title, lang, round(score, 4), lead))
     scored.sort(key=lambda s: -s.score)

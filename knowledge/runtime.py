@@ -246,6 +246,17 @@ class KnowledgeRuntime:
             messages, max_tokens=max_tokens, timeout_s=self.settings.generation_timeout_s,
             on_token=on_token, on_queue=on_queue, cancel=cancel)
 
+    async def choose(self, question: str, options: list, *, on_queue=None, cancel=None) -> Generation:
+        """The model's choice and order among source sentences (knowledge.composed): a
+        short greedy reply such as "2, 1"."""
+        from knowledge.composed import CHOICE_MAX_TOKENS, choice_messages
+
+        if self.client is None:
+            await self._ensure_llm()
+        return await self.client.generate(
+            choice_messages(question, options), max_tokens=CHOICE_MAX_TOKENS,
+            timeout_s=self.settings.generation_timeout_s, on_queue=on_queue, cancel=cancel, cache_prompt=False)
+
     async def count_tokens(self, text: str) -> int:
         """By the server's tokenizer where it has one (llama-server), else a cautious
         estimate (one token per 3 bytes of UTF-8: a Chinese character is 3 bytes)."""

@@ -85,7 +85,11 @@ async def knowledge_service(knowledge_data_dir):
     from bot.service import RigBotService
     from bot.settings import Settings
 
-    settings = Settings(data_dir=knowledge_data_dir, _env_file=None, n_threads=1, max_tokens=48)
+    # the model's own prose (knowledge_prose): these tests exercise generation itself
+    # (streaming, the gate, the generations log); composed answers, the default, are
+    # tested with it switched off (test_composed.py, test_knowledge_answers.py)
+    settings = Settings(data_dir=knowledge_data_dir, _env_file=None, n_threads=1, max_tokens=48,
+                        knowledge_prose=True)
     svc = await RigBotService(settings).start()
     await svc.knowledge()
     yield svc

@@ -104,7 +104,7 @@ async def _service(tmp_path, knowledge_data_dir, **settings):
     if (knowledge_data_dir / "index").exists():
         shutil.copytree(knowledge_data_dir / "index", data / "index")
     return await RigBotService(Settings(data_dir=data, _env_file=None, n_threads=1, max_tokens=24,
-                                        **settings)).start()
+                                        knowledge_prose=True, **settings)).start()
 
 
 @pytest.mark.slow

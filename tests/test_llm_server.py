@@ -191,7 +191,7 @@ async def pool_service(external_server, knowledge_service, knowledge_data_dir, t
     shutil.copytree(knowledge_data_dir / "index", data / "index")
     dead = f"http://127.0.0.1:{free_port()}"
     settings = Settings(data_dir=data, _env_file=None, llm_url=f"{dead}/v1,{external_server.url}",
-                        max_tokens=64)
+                        max_tokens=64, knowledge_prose=True)
     svc = await RigBotService(settings).start()
     await svc.knowledge()
     yield svc

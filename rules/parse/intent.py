@@ -25,12 +25,16 @@ _EXPLAIN_WORDS = re.compile(
 )
 
 # Opinion and "does X help" questions about hardware are explanations, not requests
-# for a model list: "Is DDR5 worth it?", "Will a faster CPU make llama.cpp faster?"
+# for a model list: "Is DDR5 worth it?", "Will a faster CPU make llama.cpp faster?"; also
+# as the second sentence ("I have an RTX 3090. Will adding another one double my tokens/s?")
 _OPINION_WORDS = re.compile(
-    r"^\s*(?:is|are|does|do|did|will|would|should|could|can|how much does|how much will)\b.*?"
+    r"(?:^|(?<=[.!?。])\s*)\s*(?:is|are|does|do|did|will|would|should|could|can|how much does|how much will)\b.*?"
     r"(?:\bworth\b|\bhelps?\b|\bmatters?\b|\bimproves?\b|\bfaster\b|\bbenefits?\b|\bbottleneck"
     r"|\bbetter\b|\bdifference\b|\bimpact\b|\baffects?\b|\bspeed(?:s)? up\b"
     r"|\bdoubles?\b|\btwice\b|\bscales?\b|\bhalve)"
+    # how speed scales with one more card, however the sentence starts ("If I add a second
+    # RTX 3090, do I get twice the tokens per second?")
+    r"|\b(?:another|second|extra|add(?:ing)?)\b[^.?!]*\b(?:doubles?|twice|scales?)\b"
     r"|值得|值不值|有用吗|有没有用|有帮助|帮助大吗|会更快|会快|更快吗|影响大|有影响|有区别|有必要|翻倍|加倍|快一倍|两倍"
 )
 

@@ -18,7 +18,7 @@ from rules.command import ALL_LAYERS, gguf_name, llama_server
 from rules.engine import expert_offload
 from rules.gguf_file import match_file_name
 from rules.memory import GPU_OVERHEAD_GIB, Fit, effective_bits_per_weight, fit, weights_bytes
-from rules.phrases import say
+from rules.phrases import say, tps
 from rules.rig import Rig, rig_from_query
 from rules.schema import (
     GB,
@@ -37,9 +37,6 @@ from rules.speed import expert_weight_bytes, gpu_class, speed, speed_from_bandwi
 MIB = 1024.0  # MiB per GiB
 COMPUTE_RESERVE_GIB = 0.5  # compute buffers when the log does not print them
 
-
-def _tps(x: float) -> str:
-    return f"{x:.0f}" if x >= 20 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
 
 
 class _Setup:
@@ -131,8 +128,8 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
         return _bench(query, s, catalog, d)
     lines = [_facts_line(log, lang), *s.said]
     if log.eval_tokens_per_s:
-        prompt = say(lang, "diag_measured_prompt", tps=_tps(log.prompt_tokens_per_s)) if log.prompt_tokens_per_s else ""
-        lines.append(say(lang, "diag_measured", tps=_tps(log.eval_tokens_per_s), tokens=log.eval_tokens or "?",
+        prompt = say(lang, "diag_measured_prompt", tps=tps(log.prompt_tokens_per_s)) if log.prompt_tokens_per_s else ""
+        lines.append(say(lang, "diag_measured", tps=tps(log.eval_tokens_per_s), tokens=log.eval_tokens or "?",
                          prompt=prompt))
     as_run = _as_run_fit(log, s)
     if s.can_predict and as_run is None:
@@ -147,8 +144,8 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
             what = say(lang, "what", model=s.model.name, quant=s.quant.name, context=s.context)
             key = "diag_predicted" if s.layers is not None else "diag_predicted_own"
             lines.append(say(lang, key, what=what, where=s.rig.describe(lang),
-                             tps=_tps(info.expected_tokens_per_s), low=_tps(info.expected_range[0]),
-                             high=_tps(info.expected_range[1])))
+                             tps=tps(info.expected_tokens_per_s), low=tps(info.expected_range[0]),
+                             high=tps(info.expected_range[1])))
     if s.model is None and log.model_name and log.model_size_gib and log.total_layers:
         lines.append(say(lang, "diag_model_unknown", model=log.model_name, size=log.model_size_gib,
                          layers=log.total_layers))
@@ -170,7 +167,7 @@ def diagnose(query: Query, catalog: Catalog) -> SizingResult:
         sentence = say(lang, "diag_cause_slow_unexplained")
         if (cpu := _cpu_only_speed(s, catalog)) is not None and log.eval_tokens_per_s <= cpu.expected_range[1] * 1.25:
             # a hint, not a claim: the log does not show where the layers went
-            sentence += " " + say(lang, "diag_like_cpu", low=_tps(cpu.expected_range[0]), high=_tps(cpu.expected_range[1]))
+            sentence += " " + say(lang, "diag_like_cpu", low=tps(cpu.expected_range[0]), high=tps(cpu.expected_range[1]))
             uses_ram = True
         causes.append(DiagnosisCause(code="slower_than_predicted", evidence=log.evidence.get("eval_tokens_per_s", ""),
                                      sentence=sentence))
@@ -335,8 +332,8 @@ def _predict_from_log_sizes(log: RunLog, s: _Setup, catalog: Catalog, d: Diagnos
     d.predicted_range = [round(v, 1) for v in info.expected_range]
     s.why_not.clear()
     what = f"{log.model_name} ({log.model_size_gib:.2f} GiB)"
-    lines.append(say(lang, "diag_predicted", what=what, where=s.rig.describe(lang), tps=_tps(info.expected_tokens_per_s),
-                     low=_tps(info.expected_range[0]), high=_tps(info.expected_range[1])))
+    lines.append(say(lang, "diag_predicted", what=what, where=s.rig.describe(lang), tps=tps(info.expected_tokens_per_s),
+                     low=tps(info.expected_range[0]), high=tps(info.expected_range[1])))
 
 
 def _layout_verdict(log: RunLog) -> Verdict | None:
@@ -386,15 +383,15 @@ def _verdict(d: Diagnosis, s: _Setup, lang: str, lines: list[str]) -> str:
         return "no_prediction"
     low, high = d.predicted_range
     if measured < low:
-        lines.append(say(lang, "diag_verdict_slow", tps=_tps(measured), low=_tps(low)))
+        lines.append(say(lang, "diag_verdict_slow", tps=tps(measured), low=tps(low)))
         return "slow"
     if measured > 2 * high:  # beyond the estimate's error: what was compared is likely not what ran
-        lines.append(say(lang, "diag_verdict_far_fast", tps=_tps(measured), high=_tps(high)))
+        lines.append(say(lang, "diag_verdict_far_fast", tps=tps(measured), high=tps(high)))
         return "fast"
     if measured > high:
-        lines.append(say(lang, "diag_verdict_fast", tps=_tps(measured), high=_tps(high)))
+        lines.append(say(lang, "diag_verdict_fast", tps=tps(measured), high=tps(high)))
         return "fast"
-    lines.append(say(lang, "diag_verdict_normal", tps=_tps(measured)))
+    lines.append(say(lang, "diag_verdict_normal", tps=tps(measured)))
     return "normal"
 
 
@@ -481,8 +478,8 @@ def _partial_offload(log: RunLog, s: _Setup, lang: str, causes: list[DiagnosisCa
                          cpu_expert_fraction=(corrected.cpu_moe or 0) / s.model.layers)
             if full is not None:
                 d.predicted_corrected_tokens_per_s = round(full.expected_tokens_per_s, 1)
-                sentences.append(say(lang, "diag_full_expected", tps=_tps(full.expected_tokens_per_s),
-                                     low=_tps(full.expected_range[0]), high=_tps(full.expected_range[1])))
+                sentences.append(say(lang, "diag_full_expected", tps=tps(full.expected_tokens_per_s),
+                                     low=tps(full.expected_range[0]), high=tps(full.expected_range[1])))
     elif budget is not None and (size := _weights_gib(log) or _catalog_weights_gib(s)):
         # the log's own sizes: weights and KV per layer, the compute buffers it printed
         kv_gib = sum(log.kv_buffers_mib.values()) / MIB

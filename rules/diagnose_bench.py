@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from rules.catalog import Catalog
 from rules.memory import fit
-from rules.phrases import say
+from rules.phrases import say, tps
 from rules.schema import GB, GIB, BenchRow, DiagnosisRow, Query, SpeedInfo, Verdict
 from rules.speed import gpu_class, speed, speed_from_bandwidth
 
 ALL_LAYERS = 99  # llama-bench's default -ngl
 
-
-def _tps(x: float) -> str:
-    return f"{x:.0f}" if x >= 20 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
 
 
 def bench_rows(query: Query, setup, catalog: Catalog) -> tuple[list[DiagnosisRow], list[str]]:
@@ -56,11 +53,11 @@ def bench_rows(query: Query, setup, catalog: Catalog) -> tuple[list[DiagnosisRow
             predicted_range=[round(v, 1) for v in info.expected_range] if info else None, verdict=verdict))
         name = m.model_type + (f", ngl {m.gpu_layers}" if m.gpu_layers is not None else "")
         if info is None:
-            lines.append(f"{name} {m.test}: {_tps(m.tokens_per_s)} tokens/s")
+            lines.append(f"{name} {m.test}: {tps(m.tokens_per_s)} tokens/s")
         else:
-            lines.append(say(lang, "diag_bench_row", model=name, test=m.test, tps=_tps(m.tokens_per_s),
-                             pred=_tps(info.expected_tokens_per_s), low=_tps(info.expected_range[0]),
-                             high=_tps(info.expected_range[1]),
+            lines.append(say(lang, "diag_bench_row", model=name, test=m.test, tps=tps(m.tokens_per_s),
+                             pred=tps(info.expected_tokens_per_s), low=tps(info.expected_range[0]),
+                             high=tps(info.expected_range[1]),
                              verdict=say(lang, "diag_bench_far_fast" if m.tokens_per_s > 2 * info.expected_range[1]
                                          else f"diag_bench_{verdict}")))
     return rows, lines

@@ -20,7 +20,7 @@ from rules.memory import (
     weights_bytes,
 )
 from rules.parse import parse
-from rules.phrases import say
+from rules.phrases import say, tps
 from rules.recommend import default_context, gpus_for_model, models_for_rig, smaller_variants
 from rules.rig import Rig, rig_from_query
 from rules.runtime_speed_answer import with_runtime_speed
@@ -40,10 +40,10 @@ from rules.serving import serving
 from rules.speed import expert_weight_bytes, gpu_class, speed, speed_from_bandwidth
 from rules.training import DEFAULT_BATCH, DEFAULT_SEQUENCE, LORA_RANK, METHODS, training_memory
 from rules.user_measurements import UserMeasurements, answer_lines, refine
+from rules.vllm import default_batched_tokens as vllm_batched_tokens
 from rules.vllm import is_gguf_only as vllm_gguf_only
 from rules.vllm import quantization_flag as vllm_quant_flag
 from rules.vllm import sglang_command, trtllm_command, vllm_command
-from rules.vllm import default_batched_tokens as vllm_batched_tokens
 from rules.vllm import size as vllm_size
 
 DEFAULT_QUANT = "Q4_K_M"
@@ -377,11 +377,11 @@ def _compare_options(query: Query, catalog: Catalog, allow_local_files: bool,
         verdict = say(lang, f"headline_{result.verdict.value}") if result.verdict else "—"
         if result.error:
             verdict = result.answer.splitlines()[0]
-        tps = (say(lang, "compare_speed", tps=_tps(s.expected_tokens_per_s), low=_tps(s.expected_range[0]),
-                   high=_tps(s.expected_range[1])) if s and s.expected_range
-               else say(lang, "compare_ceiling", tps=_tps(s.theoretical_max_tokens_per_s)) if s else "—")
+        speed_text = (say(lang, "compare_speed", tps=tps(s.expected_tokens_per_s), low=tps(s.expected_range[0]),
+                   high=tps(s.expected_range[1])) if s and s.expected_range
+               else say(lang, "compare_ceiling", tps=tps(s.theoretical_max_tokens_per_s)) if s else "—")
         memory = f"{m.total_gib:.1f} GiB" if m else "—"
-        lines.append(f"| {label} | {verdict} | {memory} | {tps} |")
+        lines.append(f"| {label} | {verdict} | {memory} | {speed_text} |")
         if result.model and result.verdict and m:
             rows.append(Recommendation(
                 model=result.model.name, params_b=result.model.params_b, quant=result.model.quant,
@@ -554,12 +554,8 @@ def _rounded(s: SpeedInfo | None) -> SpeedInfo | None:
 def _rec_speed(r) -> dict[str, str]:
     """A recommendation's speed and its range, as the phrases print them."""
     low, high = r.expected_range or (r.expected_tokens_per_s, r.expected_tokens_per_s)
-    return {"tps": _tps(r.expected_tokens_per_s), "low": _tps(low), "high": _tps(high)}
+    return {"tps": tps(r.expected_tokens_per_s), "low": tps(low), "high": tps(high)}
 
-
-def _tps(x: float) -> str:
-    """Tokens/s as people read them: 42, 8.8, 0.92."""
-    return f"{x:.0f}" if x >= 20 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
 
 
 def _sum_line(f: Fit, lang: str) -> str:
@@ -584,11 +580,11 @@ def _speed_line(s: SpeedInfo, per_token_gb: float, lang: str, context: int | Non
     lines = [say(lang, "speed", expected=s.expected_tokens_per_s, ceiling=s.theoretical_max_tokens_per_s,
                  per_token=per_token_gb, limit=say(lang, f"limit_{s.bottleneck}"))]
     if s.expected_range:
-        lines.append(say(lang, _range_key(s), low=_tps(s.expected_range[0]), high=_tps(s.expected_range[1]),
+        lines.append(say(lang, _range_key(s), low=tps(s.expected_range[0]), high=tps(s.expected_range[1]),
                          count=s.measurements, device_class=_class_words(s.device_class, lang)))
     # say it when a full context costs noticeably: a long context is read for every token
     if context and s.full_context_tokens_per_s and s.full_context_tokens_per_s < 0.9 * s.expected_tokens_per_s:
-        lines.append(say(lang, "speed_full_context", context=context, tps=_tps(s.full_context_tokens_per_s)))
+        lines.append(say(lang, "speed_full_context", context=context, tps=tps(s.full_context_tokens_per_s)))
     if s.prompt_tokens_per_s:
         if s.prompt_tokens_per_s_range:
             lines.append(say(lang, "prefill", rate=f"{s.prompt_tokens_per_s:,.0f}",
@@ -854,7 +850,7 @@ def _serve_recommend(query: Query, catalog: Catalog) -> SizingResult:
     if recs:
         lines = [say(lang, "serve_models", where=where, users=users, context=context)]
         lines += [say(lang, "serve_model_item", model=r.model, quant=r.quant, total=r.total_gib, users=users,
-                      aggregate=_tps(r.aggregate_tokens_per_s), **_rec_speed(r))
+                      aggregate=tps(r.aggregate_tokens_per_s), **_rec_speed(r))
                   for r in recs if r.expected_tokens_per_s]
         lines.append(say(lang, "serve_models_hint"))
     else:
@@ -892,7 +888,7 @@ def _pure_speed(query: Query, catalog: Catalog) -> SizingResult:
         say(lang, "pure_expected", expected=s.expected_tokens_per_s,
             efficiency=s.expected_tokens_per_s / s.theoretical_max_tokens_per_s,
             device=say(lang, f"class_{s.device_class}")),
-        say(lang, _range_key(s), low=_tps(s.expected_range[0]), high=_tps(s.expected_range[1]),
+        say(lang, _range_key(s), low=tps(s.expected_range[0]), high=tps(s.expected_range[1]),
             count=s.measurements, device_class=say(lang, f"class_{s.device_class}")),
         _assumptions(notes, lang),
     ]
@@ -1038,8 +1034,8 @@ def _serve_offloaded(model: ModelSpec, quant: QuantType, rig: Rig, users: int, c
                  weights=weights, kv=info.kv_cache_gib, per_slot=info.kv_cache_per_user_gib,
                  total=f.total_gib, budget=f.gpu_budget_gib, ram_needed=f.ram_needed_gib, ram=rig.ram_gib, how=how)]
     if info.aggregate_tokens_per_s:
-        lines.append(say(lang, "serve_speed", users=users, aggregate=_tps(info.aggregate_tokens_per_s),
-                         per_user=_tps(info.per_user_tokens_per_s)))
+        lines.append(say(lang, "serve_speed", users=users, aggregate=tps(info.aggregate_tokens_per_s),
+                         per_user=tps(info.per_user_tokens_per_s)))
     if model.is_moe:
         lines.append(say(lang, "moe", total=model.params_b, active=model.active_params_b))
     lines.append(_assumptions(notes + rig.assumptions, lang))
@@ -1086,8 +1082,8 @@ def _serve(query: Query, catalog: Catalog) -> SizingResult:
     lines.append(say(lang, "serve_max_users", context=context, where=where, users=info.max_users,
                      per_slot=info.kv_cache_per_user_gib, model=model.name, quant=quant.name))
     if fits_all and info.aggregate_tokens_per_s:
-        lines.append(say(lang, "serve_speed", users=users, aggregate=_tps(info.aggregate_tokens_per_s),
-                         per_user=_tps(info.per_user_tokens_per_s)))
+        lines.append(say(lang, "serve_speed", users=users, aggregate=tps(info.aggregate_tokens_per_s),
+                         per_user=tps(info.per_user_tokens_per_s)))
     lines.append(_assumptions(notes + rig.assumptions, lang))
     command = None
     if fits_all:

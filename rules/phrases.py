@@ -63,3 +63,8 @@ def template(lang: str, key: str) -> str:
     """A phrase unfilled, e.g. to find the line an earlier answer began with it."""
     table = _default()
     return table.get(lang, table["en"])[key]
+
+
+def tps(x: float) -> str:
+    """Tokens/s as people read them: 42, 8.8, 0.92."""
+    return f"{x:.0f}" if x >= 20 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"

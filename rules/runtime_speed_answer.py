@@ -10,14 +10,9 @@ import re
 import string
 
 from rules.catalog import Catalog
-from rules.phrases import say, template
+from rules.phrases import say, template, tps
 from rules.runtime_speed import MIN_ROWS, MIN_SOURCES, RUNTIMES, RuntimeSpeed, estimate_for
 from rules.schema import Query, SizingResult, SpeedInfo
-
-
-def _tps(x: float) -> str:
-    """Tokens/s as the engine prints them: 42, 8.8, 0.92."""
-    return f"{x:.0f}" if x >= 20 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
 
 
 def _starts_with(lang: str, key: str) -> re.Pattern:
@@ -30,11 +25,11 @@ def speed_lines(est: RuntimeSpeed, fmt: str, lang: str) -> list[str]:
     runtime = say(lang, f"runtime_{est.runtime}")
     cal = est.calibration
     device_class = say(lang, f"class_{est.device_class}")
-    common = dict(runtime=runtime, device_class=device_class, ceiling=_tps(est.ceiling_tps),
+    common = dict(runtime=runtime, device_class=device_class, ceiling=tps(est.ceiling_tps),
                   per_token=est.bytes_per_token / 1e9, fmt=fmt, rows=cal.rows, sources=cal.sources)
     if est.calibrated:
         low, high = est.range_tps
-        lines = [say(lang, "rt_speed", expected=_tps(est.expected_tps), low=_tps(low), high=_tps(high), **common)]
+        lines = [say(lang, "rt_speed", expected=tps(est.expected_tps), low=tps(low), high=tps(high), **common)]
         if est.tensor_parallel_uncalibrated:
             lines.append(say(lang, "rt_speed_tp", gpus=est.gpus, runtime=runtime))
     else:
@@ -47,15 +42,15 @@ def speed_lines(est: RuntimeSpeed, fmt: str, lang: str) -> list[str]:
     if est.users > 1:
         if est.aggregate_tps is not None:
             low, high = est.aggregate_range
-            lines.append(say(lang, "rt_users", users=est.users, aggregate=_tps(est.aggregate_tps), low=_tps(low),
-                             high=_tps(high), per_user=_tps(est.aggregate_tps / est.users),
+            lines.append(say(lang, "rt_users", users=est.users, aggregate=tps(est.aggregate_tps), low=tps(low),
+                             high=tps(high), per_user=tps(est.aggregate_tps / est.users),
                              alpha=f"{est.alpha:.2f}", sweeps=est.concurrency.sweeps, runtime=runtime))
         elif est.aggregate_range is not None:
             low, high = est.aggregate_range
-            lines.append(say(lang, "rt_users_bounds", users=est.users, low=_tps(low), high=_tps(high),
+            lines.append(say(lang, "rt_users_bounds", users=est.users, low=tps(low), high=tps(high),
                              runtime=runtime))
         else:
-            lines.append(say(lang, "rt_users_uncalibrated", users=est.users, high=_tps(est.users * est.ceiling_tps)))
+            lines.append(say(lang, "rt_users_uncalibrated", users=est.users, high=tps(est.users * est.ceiling_tps)))
     return lines
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rules.catalog import Catalog
-from rules.phrases import say
+from rules.phrases import say, tps
 from rules.quality import BENCHMARK_PRIORITY, Evidence, Score, evidence_for
 from rules.rank import BIG_LOSS_MODEL, LOSS_MODEL, loss_info, quality_score
 from rules.rank_words import pct_text, score_text, setup_words, use_words
@@ -162,6 +162,4 @@ def _recommend(sides: list[Side], pairs: list[tuple[Score, Score]], losses, use:
 
 
 def _tps(x: float | None) -> str:
-    if x is None:
-        return "?"
-    return f"{x:.0f}" if x >= 20 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
+    return "?" if x is None else tps(x)

@@ -38,7 +38,7 @@ from rules.calibration import (
 )
 from rules.catalog import Catalog, default_catalog
 from rules.memory import fit
-from rules.phrases import say
+from rules.phrases import say, tps
 from rules.recommend import default_context
 from rules.rig import rig_from_query
 from rules.schema import Intent, Query, SpeedInfo, Verdict
@@ -266,9 +266,6 @@ def learn(reports: list[SpeedReport], catalog: Catalog | None = None) -> UserMea
 
 # answers -----------------------------------------------------------------------------
 
-def _tps(x: float) -> str:
-    return f"{x:.0f}" if x >= 20 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
-
 
 def refine(s: SpeedInfo, measured: UserMeasurements | None) -> tuple[SpeedInfo, ClassShift | None]:
     """The prediction moved by its class's user reports (the range recomputed), and the
@@ -294,8 +291,8 @@ def answer_lines(base: SpeedInfo, refined: SpeedInfo, shift: ClassShift | None,
     if shift:
         lines.append(say(lang, "report_class_shift", users=shift.users, ratio=f"{shift.median_ratio:.2f}",
                          device_class=say(lang, f"class_{shift.device_class}"), factor=f"{shift.factor:.3f}",
-                         base=_tps(base.expected_tokens_per_s), base_low=_tps(base.expected_range[0]),
-                         base_high=_tps(base.expected_range[1]), rejected=shift.rejected))
+                         base=tps(base.expected_tokens_per_s), base_low=tps(base.expected_range[0]),
+                         base_high=tps(base.expected_range[1]), rejected=shift.rejected))
     mine = measured.for_config(config) if measured else []
     # reports set aside (a typo, an outlier) stay out of the figure shown, said beside it:
     # a median of 1.2 and 140 tokens/s is no one's speed
@@ -306,13 +303,13 @@ def answer_lines(base: SpeedInfo, refined: SpeedInfo, shift: ClassShift | None,
     if kept:
         key = "report_config_one" if len(kept) == 1 else "report_config"
         median = statistics.median(kept)
-        lines.append(say(lang, key, count=len(kept), device=where, median=_tps(median),
-                         low=_tps(min(kept)), high=_tps(max(kept))))
+        lines.append(say(lang, key, count=len(kept), device=where, median=tps(median),
+                         low=tps(min(kept)), high=tps(max(kept))))
         low, high = refined.expected_range or (refined.expected_tokens_per_s,) * 2
         if median > high or median < low:  # disagreement: both figures stay in the answer
             lines.append(say(lang, "report_disagree_above" if median > high else "report_disagree_below",
-                             expected=_tps(refined.expected_tokens_per_s), low=_tps(low), high=_tps(high)))
+                             expected=tps(refined.expected_tokens_per_s), low=tps(low), high=tps(high)))
     if set_aside:
         lines.append(say(lang, "report_config_set_aside" if kept else "report_config_all_set_aside",
-                         rejected=len(set_aside), device=where, values=", ".join(_tps(v) for v in sorted(set_aside))))
+                         rejected=len(set_aside), device=where, values=", ".join(tps(v) for v in sorted(set_aside))))
     return lines

@@ -8,7 +8,6 @@ calibration test and by `python -m rules.calibration`, which rewrites `speed_fit
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from functools import cache

@@ -12,7 +12,17 @@ from rules.catalog import Catalog, ModelSpec, QuantType
 from rules.memory import read_bytes_per_token
 from rules.phrases import say
 from rules.rig import Rig, rig_from_query
-from rules.schema import GB, GIB, Intent, MemoryInfo, ModelInfo, Query, SizingResult, SpeedInfo, Verdict
+from rules.schema import (
+    GB,
+    GIB,
+    Intent,
+    MemoryInfo,
+    ModelInfo,
+    Query,
+    SizingResult,
+    SpeedInfo,
+    Verdict,
+)
 
 SIZED = ("exllama", "mlx", "ktransformers", "transformers")
 INTENTS = {Intent.CAN_RUN, Intent.SERVE, Intent.MAX_CONTEXT, Intent.SPEED}

@@ -41,7 +41,6 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from statistics import median
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -219,10 +218,10 @@ def fit_decode(rows: list[Row]) -> DecodeFit:
     v = [r.m.tps for r in rows]  # 1 / t
     xs = [r.full_bandwidth_seconds for r in rows]
     if len(rows) >= FIXED_COST_MIN_ROWS and max(xs) / min(xs) >= FIXED_COST_SPAN:
-        suu = sum(wi * ui * ui for wi, ui in zip(w, u))
-        suv = sum(wi * ui * vi for wi, ui, vi in zip(w, u, v))
-        svv = sum(wi * vi * vi for wi, vi in zip(w, v))
-        su, sv = sum(wi * ui for wi, ui in zip(w, u)), sum(wi * vi for wi, vi in zip(w, v))
+        suu = sum(wi * ui * ui for wi, ui in zip(w, u, strict=True))
+        suv = sum(wi * ui * vi for wi, ui, vi in zip(w, u, v, strict=True))
+        svv = sum(wi * vi * vi for wi, vi in zip(w, v, strict=True))
+        su, sv = sum(wi * ui for wi, ui in zip(w, u, strict=True)), sum(wi * vi for wi, vi in zip(w, v, strict=True))
         det = suu * svv - suv * suv
         if det > 0:
             a = (su * svv - sv * suv) / det
@@ -230,7 +229,7 @@ def fit_decode(rows: list[Row]) -> DecodeFit:
             if a >= 1 and b >= 0:
                 return DecodeFit(a, b)
     # efficiency only: minimise Σ w (a·u − 1)²
-    a = sum(wi * ui for wi, ui in zip(w, u)) / sum(wi * ui * ui for wi, ui in zip(w, u))
+    a = sum(wi * ui for wi, ui in zip(w, u, strict=True)) / sum(wi * ui * ui for wi, ui in zip(w, u, strict=True))
     return DecodeFit(max(1.0, a), 0.0)
 
 

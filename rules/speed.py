@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from rules.calibration import (
     ClassFit,
-    apple_class,
     SpeedFit,
+    apple_class,
     decode_seconds,
     device_tflops,
     load_fit,

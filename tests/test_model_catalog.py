@@ -69,7 +69,7 @@ def test_generated_rows_match_their_configs():
         c = by_repo.get(m.hf_repo)
         if c is None or not m.source.startswith("litgpt"):
             continue
-        get = lambda k: c.get(k, lit["defaults"].get(k))  # noqa: E731
+        get = lambda k, c=c: c.get(k, lit["defaults"].get(k))  # noqa: E731
         assert m.layers == get("n_layer") and m.hidden_size == get("n_embd") and m.heads == get("n_head")
         assert m.kv_heads == (get("n_query_groups") or get("n_head"))
         assert m.vocab_size == (c.get("padded_vocab_size") or c.get("vocab_size"))

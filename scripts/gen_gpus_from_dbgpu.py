@@ -152,6 +152,7 @@ def main() -> int:
         base, size_in_name = base_name(s.name)
         stripped = strip_brand(base)
         keys = [base] + ([stripped] if stripped != base else [])
+        integrated = not s.memory_size_gb
         if base.endswith(" mobile") and integrated:  # "arc 140v", "radeon 890m": said without "mobile"
             keys += [k[: -len(" mobile")] for k in keys if base_name(k[: -len(" mobile")])[0] not in all_bases]
         bare = FORM_FACTOR.sub("", stripped)  # "a100 pcie" is RigBot's "a100"
@@ -161,7 +162,6 @@ def main() -> int:
         if same or s.name in own_names:
             covered.append(s.name)  # RigBot's own entry for this card wins
             continue
-        integrated = not s.memory_size_gb
         cls = fit_class(s, vendor, integrated)
         row = {
             "name": s.name,

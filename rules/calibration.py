@@ -17,6 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 DATA_DIR = Path(__file__).parent / "data"
 MEASUREMENTS_FILE = DATA_DIR / "measurements.toml"
+
+
+def measurement_files() -> list[Path]:
+    """measurements.toml plus measurements_*.toml: further collections of rows kept in files
+    of their own (one per gathering), read as if they were one file."""
+    return [MEASUREMENTS_FILE, *sorted(DATA_DIR.glob("measurements_*.toml"))]
+
+
+def _measurement_tables(path: Path | None) -> list[dict]:
+    paths = [path] if path is not None else measurement_files()
+    return [tomllib.loads(p.read_text(encoding="utf-8")) for p in paths]
 FIT_FILE = DATA_DIR / "speed_fit.toml"
 
 # Device classes the fit has parameters for, and where a class without enough
@@ -323,10 +334,10 @@ class SpeedFit(_Strict):
         return max(self.classes.values(), key=lambda c: c.rows)
 
 
-def load_measurements(path: Path = MEASUREMENTS_FILE) -> list[Measurement]:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+def load_measurements(path: Path | None = None) -> list[Measurement]:
+    groups = [g for data in _measurement_tables(path) for g in data.get("group", [])]
     rows = []
-    for group in data["group"]:
+    for group in groups:
         for row in group["rows"]:
             merged = {"device_class": group["device_class"], "backend": group["backend"],
                       "era": group.get("era"), "source": group["source"],
@@ -338,9 +349,8 @@ def load_measurements(path: Path = MEASUREMENTS_FILE) -> list[Measurement]:
     return rows
 
 
-def load_offload_measurements(path: Path = MEASUREMENTS_FILE) -> list[OffloadMeasurement]:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return [OffloadMeasurement(**o) for o in data.get("offload", [])]
+def load_offload_measurements(path: Path | None = None) -> list[OffloadMeasurement]:
+    return [OffloadMeasurement(**o) for data in _measurement_tables(path) for o in data.get("offload", [])]
 
 
 def fit_offload(fit: SpeedFit, rows: list[OffloadMeasurement]) -> SpeedFit:
@@ -357,16 +367,15 @@ def fit_offload(fit: SpeedFit, rows: list[OffloadMeasurement]) -> SpeedFit:
         "expert_offload_source": f"median of {len(rows)} --n-cpu-moe measurement(s) in measurements.toml [[offload]]"})
 
 
-def load_host_measurements(path: Path = MEASUREMENTS_FILE) -> list[HostMeasurement]:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return [HostMeasurement(**h) for h in data.get("host", [])]
+def load_host_measurements(path: Path | None = None) -> list[HostMeasurement]:
+    return [HostMeasurement(**h) for data in _measurement_tables(path) for h in data.get("host", [])]
 
 
 @cache
-def device_tflops(path: Path = MEASUREMENTS_FILE) -> dict[str, float]:
+def device_tflops(path: Path | None = None) -> dict[str, float]:
     """Peak FP32 TFLOPS by device name (for prefill)."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return {name: d["fp32_tflops"] for d in data.get("device", []) for name in d["names"]}
+    return {name: d["fp32_tflops"] for data in _measurement_tables(path) for d in data.get("device", [])
+            for name in d["names"]}
 
 
 @cache

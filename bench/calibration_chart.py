@@ -51,9 +51,14 @@ def main(out: Path | None = None) -> dict:
               "chart": str(out), "held_out": table}
     print(f"calibration: {within}/{len(rows)} rows within ±35% in sample; chart {out}")
     print(f"leave one source out ({result['sources']} sources, each predicted by a fit of the others):")
-    print(f"  {'group':20} {'rows':>5} {'sources':>7} {'within ±35%':>11} {'in stated range':>15}")
+    print(f"  {'group':20} {'rows':>5} {'sources':>7} {'within ±35%':>11} {'in stated range':>15}"
+          f" {'current-build rows':>18} {'within ±35%':>11}")
     for g in sorted(table, key=lambda g: (g["group"] == "all", -g["rows"])):
-        print(f"  {g['group']:20} {g['rows']:5} {g['sources']:7} {g['within_35']:11.0%} {g['in_range']:15.0%}")
+        current = "" if g["current_within_35"] is None else f"{g['current_within_35']:.0%}"
+        print(f"  {g['group']:20} {g['rows']:5} {g['sources']:7} {g['within_35']:11.0%} {g['in_range']:15.0%}"
+              f" {g['current_rows']:18} {current:>11}")
+    print("  (current-build rows: those with no `era`, i.e. builds an answer predicts; older builds are fitted"
+          " with per-backend era terms)")
     return result
 
 

@@ -12,6 +12,7 @@ import re
 import tomllib
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,7 +45,11 @@ HELD_OUT_PERCENTILES = (5, 95)
 # sync) is fitted freely up to this bound: the -ngl rows put it between a few and ~20 ms.
 OFFLOAD_MS_MAX = 30.0
 MIN_ROWS_FOR_OWN_RANGE = 5
-OLD_ERA = "pre-cuda-graphs"
+# Builds older than a backend change: "2023" (before February 2024, before the 2024 rewrites
+# of the quantized kernels) and "2024H1" (February-June 2024; for CUDA, before CUDA graphs).
+# Answers predict current builds; the fit learns what each era cost per backend, so old
+# rows still inform the current figures.
+ERAS = ("2023", "2024H1")
 
 # Quant families: how a weight type is decoded. Legacy blocks (Q4_0, Q8_0) are the
 # reference; the fit gives the others a factor on the bandwidth they reach.
@@ -98,7 +103,7 @@ class Measurement(_Strict):
     device: str
     device_class: str
     backend: str
-    era: str | None = None
+    era: Literal["2023", "2024H1"] | None = None  # see ERAS
     gpus: int = Field(1, ge=1)
     bandwidth_gbs: float = Field(gt=0)
     model: str
@@ -246,7 +251,6 @@ class ClassFit(_Strict):
     device_class: str
     efficiency: float  # share of the bandwidth ceiling reached on big reads
     fixed_ms: float  # per-token cost that does not scale with bytes read (current builds)
-    fixed_ms_old: float = 0.0  # extra fixed cost of builds before a backend change (era)
     rows: int  # decode measurements in the class
     # ratio measured ÷ predicted, 10th and 90th percentile: the range around a prediction
     ratio_low: float
@@ -298,6 +302,20 @@ class SpeedFit(_Strict):
     # several sockets with llama.cpp's default placement: effective ÷ ONE socket's bandwidth
     socket_factor: float = 1.0
     socket_rows: int = 0
+    # older builds, per "backend:era" (moe_domain and Measurement.era): extra ms per token
+    # and a factor on the bandwidth reached. Used for fitting and checking, never in answers
+    era_ms: dict[str, float] = {}
+    era_efficiency: dict[str, float] = {}
+
+    def era_cost(self, device_class: str, era: str | None) -> tuple[float, float]:
+        """A backend whose rows of that era were not fitted takes the median of the other
+        backends' ("*:era"): older builds were slower, and by about as much elsewhere."""
+        if not era:
+            return 0.0, 1.0
+        key = f"{moe_domain(device_class)}:{era}"
+        if key not in self.era_ms:
+            key = f"*:{era}"
+        return self.era_ms.get(key, 0.0), self.era_efficiency.get(key, 1.0)
     held_out_sources: int = 0  # sources left out in turn for the held-out figures
     # per measuring tool (Measurement.wrapper): its own ms per token, never in answers
     wrapper_ms: dict[str, float] = {}
@@ -388,7 +406,7 @@ def load_fit(path: Path = FIT_FILE) -> SpeedFit:
 # --- prediction shared by the fit and by rules.speed --------------------------------------
 
 def decode_seconds(bytes_per_token: float, bandwidth_gbs: float, cf: ClassFit, quant_factor: float,
-                   *, era: str | None = None, flops: float | None = None,
+                   *, flops: float | None = None,
                    gflops: float | None = None, kv_bytes: float = 0.0, kv_factor: float = 1.0,
                    moe_ms: float = 0.0) -> float:
     """Seconds per generated token on one device: the slower of reading the weights (and
@@ -396,12 +414,12 @@ def decode_seconds(bytes_per_token: float, bandwidth_gbs: float, cf: ClassFit, q
     `moe_ms`: its MoE layers times the backend's cost per MoE layer)."""
     read = (bytes_per_token + kv_factor * kv_bytes) / (min(1.0, cf.efficiency * quant_factor) * bandwidth_gbs * 1e9)
     compute = flops / (gflops * 1e9) if flops and gflops else 0.0
-    fixed = cf.fixed_ms + (cf.fixed_ms_old if era == OLD_ERA else 0.0) + moe_ms
+    fixed = cf.fixed_ms + moe_ms
     return max(read, compute) + fixed / 1000
 
 
 def row_seconds(m: Measurement, eff, fixed, quant_factor, moe, *, kv_factor: float, old_ms: float = 0.0,
-                offload_ms: float = 0.0, socket_factor: float = 1.0) -> float:
+                old_eff: float = 1.0, offload_ms: float = 0.0, socket_factor: float = 1.0) -> float:
     """The speed model's seconds per token for one measurement, given the fitted figures as
     functions of a class (`eff`, `fixed`, `moe`: ms per MoE layer) and of (quant, class)
     (`quant_factor`). One formula for the fit and for predictions:
@@ -418,11 +436,12 @@ def row_seconds(m: Measurement, eff, fixed, quant_factor, moe, *, kv_factor: flo
     share = m.gpu_fraction
     if share is None:
         bandwidth = m.bandwidth_gbs * (socket_factor if m.sockets > 1 else 1.0)
-        read = (weights + kv) / (min(1.0, eff(cls) * quant_factor(m.quant, cls)) * bandwidth * 1e9)
+        read = (weights + kv) / (min(1.0, eff(cls) * old_eff * quant_factor(m.quant, cls)) * bandwidth * 1e9)
         ms = fixed(cls) + old_ms + (m.moe_layers * moe(cls) if m.moe_layers else 0.0)
         return read + ms / 1000
     cpu = m.cpu_class
-    gpu_read = share * (weights + kv) / (min(1.0, eff(cls) * quant_factor(m.quant, cls)) * m.bandwidth_gbs * 1e9)
+    gpu_read = share * (weights + kv) / (min(1.0, eff(cls) * old_eff * quant_factor(m.quant, cls))
+                                         * m.bandwidth_gbs * 1e9)
     cpu_read = (1 - share) * (weights + kv) / (min(1.0, eff(cpu) * quant_factor(m.quant, cpu)) * m.ram_gbs * 1e9)
     ms = fixed(cls) + old_ms + offload_ms  # the CPU layers sync inside the hand-off
     if m.moe_layers:
@@ -431,10 +450,10 @@ def row_seconds(m: Measurement, eff, fixed, quant_factor, moe, *, kv_factor: flo
 
 
 def predict_measurement(m: Measurement, fit: SpeedFit) -> float:
-    old = fit.for_class(m.device_class).fixed_ms_old if m.era == OLD_ERA else 0.0
+    old, old_eff = fit.era_cost(fit.for_class(m.device_class).device_class, m.era)
     seconds = row_seconds(
         m, lambda c: fit.for_class(c).efficiency, lambda c: fit.for_class(c).fixed_ms, fit.quant, fit.moe_ms,
-        kv_factor=fit.kv_read_factor if m.flash_attention else fit.kv_read_factor_no_fa, old_ms=old,
+        kv_factor=fit.kv_read_factor if m.flash_attention else fit.kv_read_factor_no_fa, old_ms=old, old_eff=old_eff,
         offload_ms=fit.partial_offload_ms, socket_factor=fit.socket_factor)
     return 1.0 / (seconds + fit.wrapper_ms.get(m.wrapper, 0.0) / 1000 if m.wrapper else seconds)
 
@@ -486,10 +505,15 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
     classes = sorted({own(c) for c in raw_classes})
     # a family without measurements keeps factor 1 rather than an unconstrained guess
     families = sorted({k for r in rows for k in _row_families(r) if not k.endswith(":legacy")})
-    # an old-build extra cost is only identifiable where the class also has current builds;
-    # a class measured only on old builds keeps their cost as its fixed cost (conservative)
-    old_classes = sorted({own(r.device_class) for r in rows if r.era == OLD_ERA}
-                         & {own(r.device_class) for r in rows if r.era != OLD_ERA})
+    # what an older build cost (extra ms per token, a factor on the bandwidth reached) is a
+    # property of the backend's code, shared by its device classes: fitted per backend and
+    # era where the backend also has current rows; elsewhere old rows are taken as they are
+    # (a class measured only on old builds keeps their speed: conservative)
+    def era_key(r: Measurement) -> str | None:
+        return f"{moe_domain(own(r.device_class))}:{r.era}" if r.era else None
+
+    current = {moe_domain(own(r.device_class)) for r in rows if not r.era}
+    old_classes = sorted({k for r in rows if (k := era_key(r)) and k.split(":")[0] in current})
     domains = sorted({moe_domain(c) for r in rows if r.moe_layers
                       for c in ([r.device_class, r.cpu_class] if r.is_partial else [r.device_class])})
     has_partial = any(r.is_partial for r in rows)
@@ -504,14 +528,15 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         old = dict(zip(old_classes, x[2 * n_c + n_f:2 * n_c + n_f + n_o], strict=True))
         moe = dict(zip(domains, x[2 * n_c + n_f + n_o:2 * n_c + n_f + n_o + n_d], strict=True))
         wrap = dict(zip(wrappers, x[2 * n_c + n_f + n_o + n_d:2 * n_c + n_f + n_o + n_d + n_w], strict=True))
+        old_eff = dict(zip(old_classes, x[len(x) - 4 - n_o:-4], strict=True))
         offload, sockets, kv_fa, kv_no_fa = x[-4:]
-        return eff, fixed, qf, old, moe, wrap, offload, sockets, kv_fa, kv_no_fa
+        return eff, fixed, qf, old, old_eff, moe, wrap, offload, sockets, kv_fa, kv_no_fa
 
     # the same formula as row_seconds, on arrays (one element per row): the fit evaluates it
     # thousands of times, the leave-one-source-out check once per source
     ci = {c: i for i, c in enumerate(classes)}
     fi = {f: i for i, f in enumerate(families)}  # index n_f: a legacy family, factor 1
-    oi = {c: i for i, c in enumerate(old_classes)}  # index n_o: no old-build cost
+    oi = {c: i for i, c in enumerate(old_classes)}  # index n_o: a current build (or an era not fitted)
     di = {d: i for i, d in enumerate(domains)}  # index n_d: no MoE cost
     share = np.array([r.gpu_fraction if r.is_partial else 1.0 for r in rows])
     partial = np.array([r.is_partial for r in rows])
@@ -525,7 +550,7 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
     c_cls = np.array([ci[own(r.cpu_class)] if r.is_partial else 0 for r in rows])
     g_fam = np.array([fi.get(quant_key(r.quant, r.device_class), n_f) for r in rows])
     c_fam = np.array([fi.get(quant_key(r.quant, r.cpu_class), n_f) for r in rows])
-    old_idx = np.array([oi.get(own(r.device_class), n_o) if r.era == OLD_ERA else n_o for r in rows])
+    old_idx = np.array([oi.get(era_key(r), n_o) for r in rows])
     moe_layers = np.array([r.moe_layers for r in rows], dtype=float)
     g_dom = np.array([di.get(moe_domain(r.device_class), n_d) for r in rows])
     c_dom = np.array([di.get(moe_domain(r.cpu_class), n_d) for r in rows])
@@ -539,18 +564,21 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         old = np.append(x[2 * n_c + n_f:2 * n_c + n_f + n_o], 0.0)
         moe = np.append(x[2 * n_c + n_f + n_o:2 * n_c + n_f + n_o + n_d], 0.0)
         wrap = np.append(x[2 * n_c + n_f + n_o + n_d:2 * n_c + n_f + n_o + n_d + n_w], 0.0)
+        old_eff = np.append(x[len(x) - 4 - n_o:-4], 1.0)
         offload, sockets, kv_fa, kv_no_fa = x[-4:]
         read = weights + np.where(fa, kv_fa, kv_no_fa) * kv_bytes
         gpu_bw = bandwidth * np.where(multi & ~partial, sockets, 1.0)
-        seconds = share * read / (np.minimum(1.0, eff[g_cls] * qf[g_fam]) * gpu_bw)
+        seconds = share * read / (np.minimum(1.0, eff[g_cls] * old_eff[old_idx] * qf[g_fam]) * gpu_bw)
         seconds += np.where(partial, (1 - share) * read / (np.minimum(1.0, eff[c_cls] * qf[c_fam]) * ram), 0.0)
         ms = fixed[g_cls] + old[old_idx] + np.where(partial, offload, 0.0) + wrap[w_idx]
         ms += moe_layers * (share * moe[g_dom] + (1 - share) * moe[c_dom])
         return -np.log(seconds + ms / 1000) - log_tg
 
-    x0 = [0.8] * n_c + [2.0] * n_c + [1.0] * n_f + [2.0] * n_o + [0.05] * n_d + [1.0] * n_w + [1.0, 0.6, 1.0, 1.5]
-    lo = [0.2] * n_c + [0.0] * n_c + [0.3] * n_f + [0.0] * n_o + [0.0] * n_d + [0.0] * n_w + [0.0, 0.1, 0.3, 0.3]
-    hi = ([1.0] * n_c + [60.0] * n_c + [1.3] * n_f + [30.0] * n_o + [2.0] * n_d + [30.0] * n_w
+    x0 = ([0.8] * n_c + [2.0] * n_c + [1.0] * n_f + [2.0] * n_o + [0.05] * n_d + [1.0] * n_w + [0.9] * n_o
+          + [1.0, 0.6, 1.0, 1.5])
+    lo = ([0.2] * n_c + [0.0] * n_c + [0.3] * n_f + [0.0] * n_o + [0.0] * n_d + [0.0] * n_w + [0.3] * n_o
+          + [0.0, 0.1, 0.3, 0.3])
+    hi = ([1.0] * n_c + [60.0] * n_c + [1.3] * n_f + [30.0] * n_o + [2.0] * n_d + [30.0] * n_w + [1.0] * n_o
           + [OFFLOAD_MS_MAX, 2.0, 8.0, 8.0])
     if not has_partial:  # nothing to identify it: pin the hand-off cost at zero
         x0[-4], hi[-4] = 0.0, 1e-9
@@ -563,7 +591,7 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
 
     with threadpool_limits(limits=1):
         result = least_squares(residuals, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.15)
-    eff, fixed, qf, old, moe, wrap, offload, sockets, kv_fa, kv_no_fa = unpack(result.x)
+    eff, fixed, qf, old, old_eff, moe, wrap, offload, sockets, kv_fa, kv_no_fa = unpack(result.x)
     res = residuals(result.x)
     all_low, all_high = _ratio_band(res)
 
@@ -576,7 +604,7 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         p_eff, p_n, p_low, p_high = prefill.get(c, (None, 0, None, None))
         fits[c] = ClassFit(
             device_class=c, efficiency=round(float(eff[own(c)]), 4), fixed_ms=round(float(fixed[own(c)]), 3),
-            fixed_ms_old=round(float(old.get(own(c), 0.0)), 3), rows=len(idx),
+            rows=len(idx),
             ratio_low=low, ratio_high=high, range_rows=len(idx) if big else len(rows),
             prefill_efficiency=p_eff, prefill_rows=p_n, prefill_ratio_low=p_low, prefill_ratio_high=p_high,
         )
@@ -607,10 +635,24 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         socket_factor=round(float(sockets), 4) if has_sockets else 1.0,
         socket_rows=sum(r.sockets > 1 for r in rows),
         wrapper_ms={w: round(float(v), 3) for w, v in wrap.items()},
+        era_ms=_with_pooled_eras({k: round(float(v), 3) for k, v in old.items()}),
+        era_efficiency=_with_pooled_eras({k: round(float(v), 4) for k, v in old_eff.items()}),
     )
     if held_out:
         fit = with_held_out_bands(fit, held_out_ratios(rows, hosts))
     return fit
+
+
+def _with_pooled_eras(values: dict[str, float]) -> dict[str, float]:
+    """Adds "*:era", the median over backends, for backends without rows of that era."""
+    import numpy as np
+
+    pooled = {}
+    for era in ERAS:
+        own = [v for k, v in values.items() if k.endswith(f":{era}")]
+        if own:
+            pooled[f"*:{era}"] = round(float(np.median(own)), 4)
+    return values | pooled
 
 
 def held_out_ratios(rows: list[Measurement], hosts: list[HostMeasurement]) -> list[tuple[Measurement, float]]:
@@ -686,9 +728,11 @@ def held_out_table(held: list[tuple[Measurement, float]], fit: SpeedFit) -> list
     table = []
     for name, items in groups.items():
         covered = sum(band_of(r)[0] <= x <= band_of(r)[1] for r, x in items)
+        current = [x for r, x in items if not r.era]  # what answers predict: today's builds
         table.append({"group": name, "rows": len(items), "sources": len({r.origin for r, _ in items}),
                       "within_35": sum(within_35(x) for _, x in items) / len(items),
-                      "in_range": covered / len(items)})
+                      "in_range": covered / len(items), "current_rows": len(current),
+                      "current_within_35": sum(map(within_35, current)) / len(current) if current else None})
     return table
 
 
@@ -762,6 +806,12 @@ def write_fit(fit: SpeedFit, path: Path = FIT_FILE) -> None:
         "",
         "[wrapper_ms]",
         *[f'"{k}" = {v}' for k, v in fit.wrapper_ms.items()],
+        "",
+        "[era_ms]",
+        *[f'"{k}" = {v}' for k, v in fit.era_ms.items()],
+        "",
+        "[era_efficiency]",
+        *[f'"{k}" = {v}' for k, v in fit.era_efficiency.items()],
         "",
         "[moe_rows]",
         *[f'{k} = {v}' for k, v in fit.moe_rows.items()],

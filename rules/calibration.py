@@ -45,6 +45,11 @@ HELD_OUT_PERCENTILES = (5, 95)
 # sync) is fitted freely up to this bound: the -ngl rows put it between a few and ~20 ms.
 OFFLOAD_MS_MAX = 30.0
 MIN_ROWS_FOR_OWN_RANGE = 5
+# Pascal (and Maxwell) decode is bound by arithmetic as well as bytes: no tensor cores, and
+# the P100 (sm_60) lacks even the int8 dp4a the quantized dot products use; measured
+# P100/GTX 1080 rows run a 3B model at the same speed despite 2.3x the bandwidth. These
+# classes get a fitted FLOPs-per-parameter term on the card's peak FP32 rate.
+COMPUTE_BOUND_CLASSES = ("cuda_pascal",)
 # Builds older than a backend change: "2023" (before February 2024, before the 2024 rewrites
 # of the quantized kernels) and "2024H1" (February-June 2024; for CUDA, before CUDA graphs).
 # Answers predict current builds; the fit learns what each era cost per backend, so old
@@ -306,6 +311,15 @@ class SpeedFit(_Strict):
     # and a factor on the bandwidth reached. Used for fitting and checking, never in answers
     era_ms: dict[str, float] = {}
     era_efficiency: dict[str, float] = {}
+    # classes whose decode is bound by arithmetic as much as by bytes (COMPUTE_BOUND_CLASSES):
+    # peak-FP32 FLOPs per active parameter per token; a token takes the longer of reading
+    # and computing
+    flop_per_param: dict[str, float] = {}
+    flop_per_param_rows: dict[str, int] = {}
+
+    def compute_seconds(self, device_class: str, active_params_b: float, tflops: float | None) -> float:
+        per_param = self.flop_per_param.get(device_class)
+        return active_params_b * 1e9 * per_param / (tflops * 1e12) if per_param and tflops else 0.0
 
     def era_cost(self, device_class: str, era: str | None) -> tuple[float, float]:
         """A backend whose rows of that era were not fitted takes the median of the other
@@ -419,7 +433,8 @@ def decode_seconds(bytes_per_token: float, bandwidth_gbs: float, cf: ClassFit, q
 
 
 def row_seconds(m: Measurement, eff, fixed, quant_factor, moe, *, kv_factor: float, old_ms: float = 0.0,
-                old_eff: float = 1.0, offload_ms: float = 0.0, socket_factor: float = 1.0) -> float:
+                old_eff: float = 1.0, offload_ms: float = 0.0, socket_factor: float = 1.0,
+                compute_s: float = 0.0) -> float:
     """The speed model's seconds per token for one measurement, given the fitted figures as
     functions of a class (`eff`, `fixed`, `moe`: ms per MoE layer) and of (quant, class)
     (`quant_factor`). One formula for the fit and for predictions:
@@ -438,10 +453,10 @@ def row_seconds(m: Measurement, eff, fixed, quant_factor, moe, *, kv_factor: flo
         bandwidth = m.bandwidth_gbs * (socket_factor if m.sockets > 1 else 1.0)
         read = (weights + kv) / (min(1.0, eff(cls) * old_eff * quant_factor(m.quant, cls)) * bandwidth * 1e9)
         ms = fixed(cls) + old_ms + (m.moe_layers * moe(cls) if m.moe_layers else 0.0)
-        return read + ms / 1000
+        return max(read, compute_s) + ms / 1000
     cpu = m.cpu_class
-    gpu_read = share * (weights + kv) / (min(1.0, eff(cls) * old_eff * quant_factor(m.quant, cls))
-                                         * m.bandwidth_gbs * 1e9)
+    gpu_read = max(share * (weights + kv) / (min(1.0, eff(cls) * old_eff * quant_factor(m.quant, cls))
+                                             * m.bandwidth_gbs * 1e9), share * compute_s)
     cpu_read = (1 - share) * (weights + kv) / (min(1.0, eff(cpu) * quant_factor(m.quant, cpu)) * m.ram_gbs * 1e9)
     ms = fixed(cls) + old_ms + offload_ms  # the CPU layers sync inside the hand-off
     if m.moe_layers:
@@ -451,10 +466,11 @@ def row_seconds(m: Measurement, eff, fixed, quant_factor, moe, *, kv_factor: flo
 
 def predict_measurement(m: Measurement, fit: SpeedFit) -> float:
     old, old_eff = fit.era_cost(fit.for_class(m.device_class).device_class, m.era)
+    compute_s = fit.compute_seconds(m.device_class, m.active_params_b or m.params_b, device_tflops().get(m.device))
     seconds = row_seconds(
         m, lambda c: fit.for_class(c).efficiency, lambda c: fit.for_class(c).fixed_ms, fit.quant, fit.moe_ms,
         kv_factor=fit.kv_read_factor if m.flash_attention else fit.kv_read_factor_no_fa, old_ms=old, old_eff=old_eff,
-        offload_ms=fit.partial_offload_ms, socket_factor=fit.socket_factor)
+        offload_ms=fit.partial_offload_ms, socket_factor=fit.socket_factor, compute_s=compute_s)
     return 1.0 / (seconds + fit.wrapper_ms.get(m.wrapper, 0.0) / 1000 if m.wrapper else seconds)
 
 
@@ -529,8 +545,9 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         moe = dict(zip(domains, x[2 * n_c + n_f + n_o:2 * n_c + n_f + n_o + n_d], strict=True))
         wrap = dict(zip(wrappers, x[2 * n_c + n_f + n_o + n_d:2 * n_c + n_f + n_o + n_d + n_w], strict=True))
         old_eff = dict(zip(old_classes, x[len(x) - 4 - n_o:-4], strict=True))
+        per_param = dict(zip(compute_classes, x[len(x) - 4 - n_o - n_k:len(x) - 4 - n_o], strict=True))
         offload, sockets, kv_fa, kv_no_fa = x[-4:]
-        return eff, fixed, qf, old, old_eff, moe, wrap, offload, sockets, kv_fa, kv_no_fa
+        return eff, fixed, qf, old, old_eff, per_param, moe, wrap, offload, sockets, kv_fa, kv_no_fa
 
     # the same formula as row_seconds, on arrays (one element per row): the fit evaluates it
     # thousands of times, the leave-one-source-out check once per source
@@ -557,6 +574,15 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
     wi = {w: i for i, w in enumerate(wrappers)}  # index n_w: no wrapper
     w_idx = np.array([wi.get(r.wrapper, n_w) for r in rows])
     log_tg = np.log([r.tg for r in rows])
+    # a compute-bound class's rows with a known peak FP32 rate: active parameters ÷ FLOP/s
+    tflops = device_tflops()
+    compute_classes = sorted({r.device_class for r in rows if r.device_class in COMPUTE_BOUND_CLASSES
+                              and r.device in tflops})
+    n_k = len(compute_classes)
+    ki = {c: i for i, c in enumerate(compute_classes)}  # index n_k: no compute term
+    k_idx = np.array([ki.get(r.device_class, n_k) if r.device in tflops else n_k for r in rows])
+    params_per_flops = np.array([(r.active_params_b or r.params_b) * 1e9 / (tflops[r.device] * 1e12)
+                                 if r.device in tflops else 0.0 for r in rows])
 
     def residuals(x):
         eff, fixed = x[:n_c], x[n_c:2 * n_c]
@@ -565,21 +591,23 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         moe = np.append(x[2 * n_c + n_f + n_o:2 * n_c + n_f + n_o + n_d], 0.0)
         wrap = np.append(x[2 * n_c + n_f + n_o + n_d:2 * n_c + n_f + n_o + n_d + n_w], 0.0)
         old_eff = np.append(x[len(x) - 4 - n_o:-4], 1.0)
+        per_param = np.append(x[len(x) - 4 - n_o - n_k:len(x) - 4 - n_o], 0.0)
         offload, sockets, kv_fa, kv_no_fa = x[-4:]
         read = weights + np.where(fa, kv_fa, kv_no_fa) * kv_bytes
         gpu_bw = bandwidth * np.where(multi & ~partial, sockets, 1.0)
-        seconds = share * read / (np.minimum(1.0, eff[g_cls] * old_eff[old_idx] * qf[g_fam]) * gpu_bw)
+        seconds = share * np.maximum(read / (np.minimum(1.0, eff[g_cls] * old_eff[old_idx] * qf[g_fam]) * gpu_bw),
+                                     per_param[k_idx] * params_per_flops)
         seconds += np.where(partial, (1 - share) * read / (np.minimum(1.0, eff[c_cls] * qf[c_fam]) * ram), 0.0)
         ms = fixed[g_cls] + old[old_idx] + np.where(partial, offload, 0.0) + wrap[w_idx]
         ms += moe_layers * (share * moe[g_dom] + (1 - share) * moe[c_dom])
         return -np.log(seconds + ms / 1000) - log_tg
 
-    x0 = ([0.8] * n_c + [2.0] * n_c + [1.0] * n_f + [2.0] * n_o + [0.05] * n_d + [1.0] * n_w + [0.9] * n_o
-          + [1.0, 0.6, 1.0, 1.5])
-    lo = ([0.2] * n_c + [0.0] * n_c + [0.3] * n_f + [0.0] * n_o + [0.0] * n_d + [0.0] * n_w + [0.3] * n_o
-          + [0.0, 0.1, 0.3, 0.3])
-    hi = ([1.0] * n_c + [60.0] * n_c + [1.3] * n_f + [30.0] * n_o + [2.0] * n_d + [30.0] * n_w + [1.0] * n_o
-          + [OFFLOAD_MS_MAX, 2.0, 8.0, 8.0])
+    x0 = ([0.8] * n_c + [2.0] * n_c + [1.0] * n_f + [2.0] * n_o + [0.05] * n_d + [1.0] * n_w + [20.0] * n_k
+          + [0.9] * n_o + [1.0, 0.6, 1.0, 1.5])
+    lo = ([0.2] * n_c + [0.0] * n_c + [0.3] * n_f + [0.0] * n_o + [0.0] * n_d + [0.0] * n_w + [0.0] * n_k
+          + [0.3] * n_o + [0.0, 0.1, 0.3, 0.3])
+    hi = ([1.0] * n_c + [60.0] * n_c + [1.3] * n_f + [30.0] * n_o + [2.0] * n_d + [30.0] * n_w + [200.0] * n_k
+          + [1.0] * n_o + [OFFLOAD_MS_MAX, 2.0, 8.0, 8.0])
     if not has_partial:  # nothing to identify it: pin the hand-off cost at zero
         x0[-4], hi[-4] = 0.0, 1e-9
     if not has_sockets:
@@ -591,7 +619,7 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
 
     with threadpool_limits(limits=1):
         result = least_squares(residuals, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.15)
-    eff, fixed, qf, old, old_eff, moe, wrap, offload, sockets, kv_fa, kv_no_fa = unpack(result.x)
+    eff, fixed, qf, old, old_eff, per_param, moe, wrap, offload, sockets, kv_fa, kv_no_fa = unpack(result.x)
     res = residuals(result.x)
     all_low, all_high = _ratio_band(res)
 
@@ -637,6 +665,8 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         wrapper_ms={w: round(float(v), 3) for w, v in wrap.items()},
         era_ms=_with_pooled_eras({k: round(float(v), 3) for k, v in old.items()}),
         era_efficiency=_with_pooled_eras({k: round(float(v), 4) for k, v in old_eff.items()}),
+        flop_per_param={c: round(float(v), 3) for c, v in per_param.items()},
+        flop_per_param_rows={c: int(sum(k_idx == ki[c])) for c in compute_classes},
     )
     if held_out:
         fit = with_held_out_bands(fit, held_out_ratios(rows, hosts))
@@ -806,6 +836,12 @@ def write_fit(fit: SpeedFit, path: Path = FIT_FILE) -> None:
         "",
         "[wrapper_ms]",
         *[f'"{k}" = {v}' for k, v in fit.wrapper_ms.items()],
+        "",
+        "[flop_per_param]",
+        *[f'{k} = {v}' for k, v in fit.flop_per_param.items()],
+        "",
+        "[flop_per_param_rows]",
+        *[f'{k} = {v}' for k, v in fit.flop_per_param_rows.items()],
         "",
         "[era_ms]",
         *[f'"{k}" = {v}' for k, v in fit.era_ms.items()],

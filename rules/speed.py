@@ -116,19 +116,25 @@ class _Part:
     ideal: float
     expected: float
     compute_bound: bool = False
+    on_gpu: bool = False
 
 
-def _gpu_parts(rig: Rig, fraction: float, bytes_per_token: float, qf: float, fit: SpeedFit) -> list[_Part]:
+def _gpu_parts(rig: Rig, fraction: float, bytes_per_token: float, qf: float, fit: SpeedFit,
+               active_params_b: float) -> list[_Part]:
     """llama.cpp's default split gives each GPU layers in proportion to its memory
-    (tensor split); the cards work one after another, so their times add."""
+    (tensor split); the cards work one after another, so their times add. A class the fit
+    finds compute-bound (Pascal) takes the longer of reading and computing its share."""
     total_vram = sum(g.vram_gib * c for g, c in rig.gpus)
     parts = []
     for gpu, count in rig.gpus:
         share = fraction * gpu.vram_gib * count / total_vram
         cf = fit.for_class(gpu_class(gpu))
         read = share * bytes_per_token
-        parts.append(_Part(cf, read / (gpu.bandwidth_gbs * 1e9),
-                           decode_seconds(read, gpu.bandwidth_gbs, cf, qf) - cf.fixed_ms / 1000))
+        reading = decode_seconds(read, gpu.bandwidth_gbs, cf, qf) - cf.fixed_ms / 1000
+        computing = fit.compute_seconds(cf.device_class, share * active_params_b,
+                                        device_tflops().get(gpu.name) or gpu.fp32_tflops)
+        parts.append(_Part(cf, read / (gpu.bandwidth_gbs * 1e9), max(reading, computing),
+                           compute_bound=computing > reading, on_gpu=True))
     return parts
 
 
@@ -175,12 +181,12 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
         (fit.gpu_layers or 0) / fit.total_layers if rig.gpus else 0.0)
     if rig.gpus and experts_in_ram and model.is_moe:
         expert_share = _active_expert_share(model, quant) * cpu_expert_fraction
-        parts += _gpu_parts(rig, 1.0, per_token * (1 - expert_share), qf_gpu, params)
+        parts += _gpu_parts(rig, 1.0, per_token * (1 - expert_share), qf_gpu, params, active_b)
         parts.append(_cpu_part(rig, per_token * expert_share, flops * expert_share, qf_cpu, params, host))
     else:
         gpu_fraction = (fit.gpu_layers or 0) / fit.total_layers if rig.gpus else 0.0
         if gpu_fraction:
-            parts += _gpu_parts(rig, gpu_fraction, per_token, qf_gpu, params)
+            parts += _gpu_parts(rig, gpu_fraction, per_token, qf_gpu, params, active_b)
         if gpu_fraction < 1:
             cpu_fraction = 1 - gpu_fraction
             parts.append(_cpu_part(rig, per_token * cpu_fraction, flops * cpu_fraction, qf_cpu, params, host))
@@ -210,7 +216,7 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
     expected = 1 / expected_s
     on_cpu = dominant is parts[-1] and (not rig.gpus or parts[-1].cls.device_class.startswith("cpu"))
     if dominant.compute_bound:
-        bottleneck = "cpu_compute"
+        bottleneck = "gpu_compute" if dominant.on_gpu else "cpu_compute"
     else:
         bottleneck = "ram_bandwidth" if on_cpu else "gpu_memory_bandwidth"
     full_s = expected_s + _full_context_seconds(rig, fit.kv_cache_gib * 2**30, gpu_kv_fraction,

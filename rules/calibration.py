@@ -62,9 +62,10 @@ QUANT_FAMILIES = ("legacy", "k-quant", "k-quant-low", "i-quant", "float")
 
 
 def quant_key(quant: str, device_class: str) -> str:
-    """Quant factors are fitted separately for CPUs, Pascal GPUs and other GPUs: Pascal's
-    slow path for Q2_K/Q3_K says nothing about a newer card's or a CPU's."""
-    domain = "cpu" if device_class.startswith("cpu") else "pascal" if device_class == "cuda_pascal" else "gpu"
+    """Quant factors are fitted separately for CPUs and GPUs. Pascal GPUs share the GPUs'
+    factors: what once looked like Pascal's own slow k-quants is its compute limit
+    (COMPUTE_BOUND_CLASSES), which the fit now models directly."""
+    domain = "cpu" if device_class.startswith("cpu") else "gpu"
     return f"{domain}:{quant_family(quant)}"
 
 
@@ -115,6 +116,7 @@ class Measurement(_Strict):
     params_b: float = Field(gt=0)
     active_params_b: float | None = None
     moe_layers: int = 0  # layers with routed experts (0: a dense model)
+    experts_active: int | None = None  # routed experts per token (from the catalog model when not given)
     quant: str
     size_gb: float = Field(gt=0)
     # MoE: GB of weights read per token where RigBot's tensor sizing (rules/memory.py) knows
@@ -196,6 +198,12 @@ class Measurement(_Strict):
     def moe(self) -> str | None:
         """The MoE domain whose per-layer cost this row carries, None for a dense model."""
         return moe_domain(self.device_class) if self.moe_layers else None
+
+    @property
+    def moe_units(self) -> float:
+        """Expert matmuls per token: MoE layers × routed experts per token (each a separate
+        small matmul llama.cpp gathers and runs)."""
+        return self.moe_layers * (self.experts_active or 1)
 
 
 class HostMeasurement(_Strict):
@@ -378,7 +386,24 @@ def load_measurements(path: Path | None = None) -> list[Measurement]:
             if merged["device_class"] == "metal":  # the Apple GPU family from the chip's name
                 merged["device_class"] = apple_class(merged["device"])
             rows.append(Measurement(**merged))
-    return rows
+    return [_with_experts_active(r) for r in rows]
+
+
+def _with_experts_active(row: Measurement) -> Measurement:
+    """A MoE row's routed experts per token from RigBot's catalog model of that name."""
+    if not row.moe_layers or row.experts_active:
+        return row
+    from rules.catalog import load_catalog
+
+    catalog = load_catalog()
+    for name in (row.model, row.model.replace(" ", "-").lower(), row.model.replace("Coder ", "")):
+        try:
+            spec = catalog.model(name)
+        except KeyError:
+            continue
+        if spec.experts_active:
+            return row.model_copy(update={"experts_active": spec.experts_active})
+    raise ValueError(f"MoE row of {row.model!r} needs experts_active: no catalog model of that name")
 
 
 def load_offload_measurements(path: Path | None = None) -> list[OffloadMeasurement]:
@@ -452,7 +477,7 @@ def row_seconds(m: Measurement, eff, fixed, quant_factor, moe, *, kv_factor: flo
     if share is None:
         bandwidth = m.bandwidth_gbs * (socket_factor if m.sockets > 1 else 1.0)
         read = (weights + kv) / (min(1.0, eff(cls) * old_eff * quant_factor(m.quant, cls)) * bandwidth * 1e9)
-        ms = fixed(cls) + old_ms + (m.moe_layers * moe(cls) if m.moe_layers else 0.0)
+        ms = fixed(cls) + old_ms + (m.moe_units * moe(cls) if m.moe_layers else 0.0)
         return max(read, compute_s) + ms / 1000
     cpu = m.cpu_class
     gpu_read = max(share * (weights + kv) / (min(1.0, eff(cls) * old_eff * quant_factor(m.quant, cls))
@@ -460,7 +485,7 @@ def row_seconds(m: Measurement, eff, fixed, quant_factor, moe, *, kv_factor: flo
     cpu_read = (1 - share) * (weights + kv) / (min(1.0, eff(cpu) * quant_factor(m.quant, cpu)) * m.ram_gbs * 1e9)
     ms = fixed(cls) + old_ms + offload_ms  # the CPU layers sync inside the hand-off
     if m.moe_layers:
-        ms += m.moe_layers * (share * moe(cls) + (1 - share) * moe(cpu))
+        ms += m.moe_units * (share * moe(cls) + (1 - share) * moe(cpu))
     return gpu_read + cpu_read + ms / 1000
 
 
@@ -568,7 +593,7 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
     g_fam = np.array([fi.get(quant_key(r.quant, r.device_class), n_f) for r in rows])
     c_fam = np.array([fi.get(quant_key(r.quant, r.cpu_class), n_f) for r in rows])
     old_idx = np.array([oi.get(era_key(r), n_o) for r in rows])
-    moe_layers = np.array([r.moe_layers for r in rows], dtype=float)
+    moe_layers = np.array([r.moe_units for r in rows], dtype=float)
     g_dom = np.array([di.get(moe_domain(r.device_class), n_d) for r in rows])
     c_dom = np.array([di.get(moe_domain(r.cpu_class), n_d) for r in rows])
     wi = {w: i for i, w in enumerate(wrappers)}  # index n_w: no wrapper

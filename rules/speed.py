@@ -209,7 +209,8 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
                   else (fit.gpu_layers or 0) / fit.total_layers) if rig.gpus else 0.0
         gpu_ms = params.moe_ms(gpu_class(rig.gpus[0][0])) if rig.gpus else 0.0
         cpu_ms = params.moe_ms(host.cpu_class if host else DEFAULT_CPU_CLASS)
-        fixed += moe_layer_count(model) * (on_gpu * gpu_ms + (1 - on_gpu) * cpu_ms) / 1000
+        units = moe_layer_count(model) * (model.experts_active or 1)  # expert matmuls per token
+        fixed += units * (on_gpu * gpu_ms + (1 - on_gpu) * cpu_ms) / 1000
     ideal = sum(p.ideal for p in parts)
     expected_s = sum(p.expected for p in parts) + fixed
     dominant = max(parts, key=lambda p: p.expected)

@@ -101,7 +101,7 @@ FAMILIES = [
     (r"olmoe", "olmoe"), (r"olmo", "olmo"), (r"dolphin", "mistral-nemo"), (r"smollm", "smollm"), (r"stablelm|stablecode|stable-code|freewilly", "stablelm"),
     (r"pythia", "pythia"), (r"internlm", "internlm"), (r"aya", "command-r"), (r"command-r", "command-r"),
     (r"granite", "granite"), (r"^yi-", "yi"), (r"exaone", "exaone"), (r"glm", "glm"), (r"dbrx", "dbrx"),
-    (r"minicpm", "minicpm"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
+    (r"minicpm", "minicpm"), (r"baichuan", "baichuan"), (r"orion", "orion"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
     (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"mythomax", "llama2"),
     (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"stheno", "llama3"), (r"l3-70b-euryale", "llama3"), (r"euryale", "llama2"), (r"cydonia", "mistral-small"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"tulu-2", "llama2"), (r"deepscaler", "deepseek-r1-distill"), (r"micro", "llama"),
 ]
@@ -218,10 +218,11 @@ def from_litgpt(key: str, c: dict, defaults: dict) -> dict | None:
 
 
 # Config keys some model types spell their own way, mapped to the names read below: EXAONE 3.x
-# (num_layers) and ChatGLM 2/3 and GLM-4-9B's chatglm configs (ffn_hidden_size, the KV groups
+# (num_layers), Baichuan (model_max_length, its ALiBi context) and ChatGLM 2/3 and GLM-4-9B's chatglm configs (ffn_hidden_size, the KV groups
 # in multi_query_group_num, padded_vocab_size, seq_length, kv_channels as the head width)
 KEY_ALIASES = {
     "exaone": {"num_layers": "num_hidden_layers"},
+    "baichuan": {"model_max_length": "max_position_embeddings"},
     "chatglm": {"num_layers": "num_hidden_layers", "ffn_hidden_size": "intermediate_size",
                 "multi_query_group_num": "num_key_value_heads", "padded_vocab_size": "vocab_size",
                 "seq_length": "max_position_embeddings", "kv_channels": "head_dim"},
@@ -431,6 +432,12 @@ SPELLINGS = {
     "Yi-Coder-9B-Chat": ["yi coder 9b", "yi-coder 9b chat"],
     "granite-3.0-1b-a400m-instruct": ["granite 3.0 1b a400m", "granite 3 moe 1b", "granite3 moe 1b"],
     "SmolLM-360M-Instruct": ["smollm 360m instruct"],
+    "internlm2-7b": ["internlm2 7b base"], "internlm2-base-7b": ["internlm2 base 7b"], "internlm2-20b": ["internlm2 20b base"],
+    "internlm2-wqx-20b": ["internlm2 wqx 20b"], "Baichuan-13B-Chat": ["baichuan 13b", "baichuan 13b chat"],
+    "Baichuan2-13B-Chat": ["baichuan2 13b", "baichuan 2 13b", "baichuan2 13b chat"],
+    "Orion-14B-Chat": ["orion 14b", "orion 14b chat"], "Yi-1.5-34B-Chat": ["yi 1.5 34b", "yi-1.5 34b"],
+    "Yi-1.5-34B": ["yi 1.5 34b base"], "glm-edge-1.5b-chat": ["glm edge 1.5b", "glm-edge 1.5b"],
+    "glm-edge-v-5b": ["glm edge v 5b", "glm-edge-v 5b"],
 }
 
 

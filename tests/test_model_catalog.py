@@ -103,12 +103,13 @@ def test_hf_page_rows_match_their_pages():
     pages = json.loads((INPUTS / "hf_pages.json").read_text())["configs"]
     assert len(pages) >= 11
     for repo, c in pages.items():
-        # EXAONE 3.x and ChatGLM pages print their own key names; the generator reads them as these
+        # EXAONE 3.x, Baichuan and ChatGLM pages print their own key names; the generator reads them as these
         c = {**{ours: c[theirs] for theirs, ours in gen.KEY_ALIASES.get(c["model_type"], {}).items() if theirs in c}, **c}
         row = open_models().by_name[repo.split("/")[1]]
         assert row.hf_repo == repo and c["_url"] in row.source and c["_url"].startswith("https://")
         assert (row.layers, row.hidden_size, row.heads, row.kv_heads, row.vocab_size, row.native_context) == (
-            c["num_hidden_layers"], c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"],
+            c["num_hidden_layers"], c["hidden_size"], c["num_attention_heads"],
+            c.get("num_key_value_heads", c["num_attention_heads"]),  # Baichuan's configs: multi-head, no KV key
             c["vocab_size"], c["max_position_embeddings"])
     by_name = open_models().by_name
     assert by_name["c4ai-command-r-v01"].params_b == pytest.approx(34.981, abs=0.01)
@@ -217,6 +218,10 @@ def test_broken_rows_are_refused(tmp_path):
     ("yi-coder:9b on a 3060", "Yi-Coder-9B-Chat"),
     ("deepseek coder 33b on a 4090", "deepseek-coder-33b-base"),
     ("granite3-moe:1b on a laptop with 8gb ram", "granite-3.0-1b-a400m-instruct"),
+    ("baichuan2 13b on a 3090", "Baichuan2-13B-Chat"),
+    ("orion 14b on a 4090", "Orion-14B-Chat"),
+    ("yi 1.5 34b on 2x 3090", "Yi-1.5-34B-Chat"),
+    ("internlm2 20b base on a 4090", "internlm2-20b"),
 ])
 def test_issue_models_are_answered(catalog, question, model):
     q = parse(question, catalog)
@@ -226,7 +231,7 @@ def test_issue_models_are_answered(catalog, question, model):
 
 
 def test_vision_models_say_their_encoder(catalog):
-    for question in ("qwen2.5-vl 7b on a 3060", "gemma3:27b on a 4090", "Qwen3-VL-4B-Instruct on a 3060",
+    for question in ("qwen2.5-vl 7b on a 3060", "gemma3:27b on a 4090", "Qwen3-VL-4B-Instruct on a 3060", "glm-edge-v-5b on a 3060",
                      "llama 3.2 vision 11b on a 3060", "Phi-3.5-vision-instruct on a 3060"):
         answer = ask(catalog, question).answer
         assert "vision encoder" in answer and "GiB" in answer

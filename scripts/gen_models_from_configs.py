@@ -4,7 +4,8 @@ made by scripts/extract_model_configs.py). Runs offline:
 
     .venv/bin/python scripts/gen_models_from_configs.py
 
-Every row's `source` names the collection, its file and commit, and the config key. Figures
+Every row's `source` names the collection, its file and commit, and the config key (for the
+hand-transcribed pages, hf_pages.json and ollama_gguf.json, the page's address). Figures
 are the config's; params_b and active_params_b are computed from them with the sizing's own
 tensor model (rules.memory.modelled_params), so a row's size is what RigBot would size.
 The vision encoder's parameters (vision_params_b) are computed from the config's

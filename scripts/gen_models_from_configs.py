@@ -219,11 +219,14 @@ def from_litgpt(key: str, c: dict, defaults: dict) -> dict | None:
 
 
 # Config keys some model types spell their own way, mapped to the names read below: EXAONE 3.x
-# (num_layers), Baichuan (model_max_length, its ALiBi context) and ChatGLM 2/3 and GLM-4-9B's chatglm configs (ffn_hidden_size, the KV groups
+# (num_layers), Baichuan (model_max_length, its ALiBi context), the first Granite Code configs
+# (GPT-BigCode's n_* names) and ChatGLM 2/3 and GLM-4-9B's chatglm configs (ffn_hidden_size, the KV groups
 # in multi_query_group_num, padded_vocab_size, seq_length, kv_channels as the head width)
 KEY_ALIASES = {
     "exaone": {"num_layers": "num_hidden_layers"},
     "baichuan": {"model_max_length": "max_position_embeddings"},
+    "granite": {"n_layer": "num_hidden_layers", "n_embd": "hidden_size", "n_head": "num_attention_heads",
+                "n_inner": "intermediate_size", "n_positions": "max_position_embeddings"},  # the first Granite Code configs
     "chatglm": {"num_layers": "num_hidden_layers", "ffn_hidden_size": "intermediate_size",
                 "multi_query_group_num": "num_key_value_heads", "padded_vocab_size": "vocab_size",
                 "seq_length": "max_position_embeddings", "kv_channels": "head_dim"},
@@ -438,7 +441,8 @@ SPELLINGS = {
     "Baichuan2-13B-Chat": ["baichuan2 13b", "baichuan 2 13b", "baichuan2 13b chat"],
     "Orion-14B-Chat": ["orion 14b", "orion 14b chat"], "Yi-1.5-34B-Chat": ["yi 1.5 34b", "yi-1.5 34b"],
     "Yi-1.5-34B": ["yi 1.5 34b base"], "glm-edge-1.5b-chat": ["glm edge 1.5b", "glm-edge 1.5b"],
-    "glm-edge-v-5b": ["glm edge v 5b", "glm-edge-v 5b"],
+    "glm-edge-v-5b": ["glm edge v 5b", "glm-edge-v 5b"], "granite-7b-base": ["granite 7b base", "granite 7b"],
+    "granite-3b-code-base-2k": ["granite 3b code base"], "aya-23-35B": ["aya 23 35b", "aya 35b"],
 }
 
 

@@ -103,7 +103,7 @@ def test_hf_page_rows_match_their_pages():
     pages = json.loads((INPUTS / "hf_pages.json").read_text())["configs"]
     assert len(pages) >= 11
     for repo, c in pages.items():
-        # EXAONE 3.x, Baichuan and ChatGLM pages print their own key names; the generator reads them as these
+        # EXAONE 3.x, Baichuan, early Granite Code and ChatGLM pages print their own key names; the generator reads them as these
         c = {**{ours: c[theirs] for theirs, ours in gen.KEY_ALIASES.get(c["model_type"], {}).items() if theirs in c}, **c}
         row = open_models().by_name[repo.split("/")[1]]
         assert row.hf_repo == repo and c["_url"] in row.source and c["_url"].startswith("https://")
@@ -115,6 +115,7 @@ def test_hf_page_rows_match_their_pages():
     assert by_name["c4ai-command-r-v01"].params_b == pytest.approx(34.981, abs=0.01)
     assert by_name["c4ai-command-r-plus"].params_b == pytest.approx(103.811, abs=0.01)
     assert by_name["aya-expanse-32b"].params_b == pytest.approx(32.296, abs=0.01)
+    assert by_name["aya-23-35B"].params_b == pytest.approx(34.981, abs=0.01)  # the requests' count for aya-23-35B
     granite = by_name["granite-3.0-3b-a800m-instruct"]  # "3b-a800m": ~3.3B total, ~800M active
     assert 3.2 < granite.params_b < 3.4 and 0.8 < granite.active_params_b < 0.9
     r7b = by_name["c4ai-command-r7b-12-2024"]  # three windowed layers to one global (the transformers docs)

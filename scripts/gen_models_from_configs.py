@@ -4,7 +4,8 @@ made by scripts/extract_model_configs.py). Runs offline:
 
     .venv/bin/python scripts/gen_models_from_configs.py
 
-Every row's `source` names the collection, its file and commit, and the config key. Figures
+Every row's `source` names the collection, its file and commit, and the config key (for the
+hand-transcribed pages, hf_pages.json and ollama_gguf.json, the page's address). Figures
 are the config's; params_b and active_params_b are computed from them with the sizing's own
 tensor model (rules.memory.modelled_params), so a row's size is what RigBot would size.
 The vision encoder's parameters (vision_params_b) are computed from the config's
@@ -100,8 +101,8 @@ FAMILIES = [
     (r"phi-4", "phi4"), (r"phi", "phi"), (r"falcon3", "falcon3"), (r"falcon", "falcon"),
     (r"olmoe", "olmoe"), (r"olmo", "olmo"), (r"dolphin", "mistral-nemo"), (r"smollm", "smollm"), (r"stablelm|stablecode|stable-code|freewilly", "stablelm"),
     (r"pythia", "pythia"), (r"internlm", "internlm"), (r"aya", "command-r"), (r"command-r", "command-r"),
-    (r"granite", "granite"), (r"^yi-", "yi"), (r"glm", "glm"), (r"dbrx", "dbrx"),
-    (r"minicpm", "minicpm"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
+    (r"granite", "granite"), (r"^yi-", "yi"), (r"exaone", "exaone"), (r"glm", "glm"), (r"dbrx", "dbrx"),
+    (r"minicpm", "minicpm"), (r"baichuan", "baichuan"), (r"orion", "orion"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
     (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"mythomax", "llama2"),
     (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"stheno", "llama3"), (r"l3-70b-euryale", "llama3"), (r"euryale", "llama2"), (r"cydonia", "mistral-small"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"tulu-2", "llama2"), (r"deepscaler", "deepseek-r1-distill"), (r"micro", "llama"),
 ]
@@ -139,6 +140,8 @@ OLLAMA = [
     (r"^internlm2_5-20b-chat$", "internlm2:20b"), (r"^SOLAR-10\.7B-Instruct-v1\.0$", "solar:10.7b"), (r"^vicuna-13b-v1\.5$", "vicuna:13b"),
     (r"^OpenHermes-2\.5-Mistral-7B$", "openhermes:7b-mistral-v2.5"), (r"^Starling-LM-7B-alpha$", "starling-lm:7b-alpha"),
     (r"^Hermes-3-Llama-3\.1-(\d+B)$", "hermes3:{}"),
+    (r"^EXAONE-3\.5-([\d.]+B)-Instruct$", "exaone3.5:{}"), (r"^EXAONE-Deep-([\d.]+B)$", "exaone-deep:{}"),
+    (r"^Yi-Coder-(\d+B)-Chat$", "yi-coder:{}"), (r"^granite-3\.0-1b-a400m-instruct$", "granite3-moe:1b"),
 ]
 
 
@@ -215,10 +218,34 @@ def from_litgpt(key: str, c: dict, defaults: dict) -> dict | None:
     return shape
 
 
+# Config keys some model types spell their own way, mapped to the names read below: EXAONE 3.x
+# (num_layers), Baichuan (model_max_length, its ALiBi context), the first Granite Code configs
+# (GPT-BigCode's n_* names) and ChatGLM 2/3 and GLM-4-9B's chatglm configs (ffn_hidden_size, the KV groups
+# in multi_query_group_num, padded_vocab_size, seq_length, kv_channels as the head width)
+KEY_ALIASES = {
+    "exaone": {"num_layers": "num_hidden_layers"},
+    "baichuan": {"model_max_length": "max_position_embeddings"},
+    "granite": {"n_layer": "num_hidden_layers", "n_embd": "hidden_size", "n_head": "num_attention_heads",
+                "n_inner": "intermediate_size", "n_positions": "max_position_embeddings"},  # the first Granite Code configs
+    "chatglm": {"num_layers": "num_hidden_layers", "ffn_hidden_size": "intermediate_size",
+                "multi_query_group_num": "num_key_value_heads", "padded_vocab_size": "vocab_size",
+                "seq_length": "max_position_embeddings", "kv_channels": "head_dim"},
+}
+
+
+def _swa_string(pattern: str) -> int | None:
+    """EXAONE 4's sliding_window_pattern ("LLLG": three local layers, then a global one) as
+    the every-n-th-layer-global number, or None for any other spelling."""
+    return len(pattern) if re.fullmatch(r"L+G", pattern) else None
+
+
 def from_hf(key: str, c: dict, repo: str) -> dict | None:
     """A Hugging Face config.json (or its text_config, for vision-language models)."""
     t = dict(c.get("text_config") or {})
     t = {**{k: v for k, v in c.items() if k not in ("text_config", "vision_config")}, **t}
+    for theirs, ours in KEY_ALIASES.get(t.get("model_type", ""), {}).items():
+        if theirs in t and ours not in t:
+            t[ours] = t[theirs]
     if t.get("num_hidden_layers") is None or t.get("hidden_size") is None:
         return None
     heads = t["num_attention_heads"]
@@ -256,12 +283,37 @@ def from_hf(key: str, c: dict, repo: str) -> dict | None:
         shape["sliding_window"], shape["swa_pattern"] = _swa([int(x) for x in local], t["sliding_window"])
     elif t.get("sliding_window") and isinstance(t.get("sliding_window_pattern"), int):
         shape["sliding_window"], shape["swa_pattern"] = t["sliding_window"], t["sliding_window_pattern"]
+    elif t.get("sliding_window") and isinstance(t.get("sliding_window_pattern"), str):
+        if (every := _swa_string(t["sliding_window_pattern"])) is not None:
+            shape["sliding_window"], shape["swa_pattern"] = t["sliding_window"], every
     if c.get("vision_config"):
         shape["vision_params_b"] = round(_vision_params(c["vision_config"]), 3)
     if t.get("model_type", "").startswith("gemma"):
         shape["tied"] = True
     elif t.get("model_type") in ("cohere", "cohere2") and shape["tied"] is None:
         shape["tied"] = True  # transformers' CohereConfig and Cohere2Config default tie_word_embeddings to True
+    return shape
+
+
+def from_gguf(key: str, c: dict) -> dict | None:
+    """The GGUF metadata a model page prints (`<arch>.block_count` and so on), for the
+    repository the page's model was converted from. In MoE GGUFs (granitemoe) the
+    feed_forward_length is the expert's width. The page lists tensors after the metadata and
+    the excerpt stops before output.weight, so whether the embeddings are tied is not known."""
+    arch = c["general.architecture"]
+    get = lambda k: c.get(f"{arch}.{k}")  # noqa: E731
+    heads = get("attention.head_count")
+    shape = dict(repo=c["_repo"], layers=get("block_count"), hidden_size=get("embedding_length"), heads=heads,
+                 kv_heads=get("attention.head_count_kv") or heads, vocab_size=get("vocab_size"),
+                 native_context=get("context_length"), tied=None, gated_ffn=True)
+    head = get("attention.key_length")
+    shape["head_dim"] = head if head and head * heads != shape["hidden_size"] else None
+    if get("expert_count"):
+        shape.update(experts=get("expert_count"), experts_active=get("expert_used_count"),
+                     moe_intermediate_size=get("expert_feed_forward_length") or get("feed_forward_length"),
+                     shared_experts=0, dense_layers=0)
+    else:
+        shape["intermediate_size"] = get("feed_forward_length")
     return shape
 
 
@@ -378,6 +430,19 @@ SPELLINGS = {
     "L3-70B-Euryale-v2.1": ["euryale 2.1 70b", "euryale v2.1"], "Euryale-1.3-L2-70B": ["euryale 1.3 70b"],
     "Cydonia-22B-v1.2": ["cydonia 22b v1.2", "cydonia v1.2"], "Cydonia-22B-v1.1": ["cydonia 22b v1.1", "cydonia v1.1"],
     "Yi-34B": ["yi 34b"], "Yi-34B-200K": ["yi 34b 200k"], "Yi-34B-Chat": ["yi 34b chat"],
+    "internlm3-8b-instruct": ["internlm3 8b", "internlm 3 8b", "internlm3 8b instruct"],
+    "EXAONE-3.5-32B-Instruct": ["exaone 3.5 32b", "exaone3.5 32b"], "EXAONE-Deep-32B": ["exaone deep 32b"],
+    "deepseek-coder-33b-base": ["deepseek coder 33b base", "deepseek coder 33b"],
+    "Yi-Coder-9B-Chat": ["yi coder 9b", "yi-coder 9b chat"],
+    "granite-3.0-1b-a400m-instruct": ["granite 3.0 1b a400m", "granite 3 moe 1b", "granite3 moe 1b"],
+    "SmolLM-360M-Instruct": ["smollm 360m instruct"],
+    "internlm2-7b": ["internlm2 7b base"], "internlm2-base-7b": ["internlm2 base 7b"], "internlm2-20b": ["internlm2 20b base"],
+    "internlm2-wqx-20b": ["internlm2 wqx 20b"], "Baichuan-13B-Chat": ["baichuan 13b", "baichuan 13b chat"],
+    "Baichuan2-13B-Chat": ["baichuan2 13b", "baichuan 2 13b", "baichuan2 13b chat"],
+    "Orion-14B-Chat": ["orion 14b", "orion 14b chat"], "Yi-1.5-34B-Chat": ["yi 1.5 34b", "yi-1.5 34b"],
+    "Yi-1.5-34B": ["yi 1.5 34b base"], "glm-edge-1.5b-chat": ["glm edge 1.5b", "glm-edge 1.5b"],
+    "glm-edge-v-5b": ["glm edge v 5b", "glm-edge-v 5b"], "granite-7b-base": ["granite 7b base", "granite 7b"],
+    "granite-3b-code-base-2k": ["granite 3b code base"], "aya-23-35B": ["aya 23 35b", "aya 35b"],
 }
 
 
@@ -414,7 +479,7 @@ def _row(shape: dict, key: str, label: str, note: str) -> dict:
         expert = sum(g.params for g in tensor_groups(spec) if g.expert)
         row["active_params_b"] = round((total - expert + expert * spec.experts_active / spec.experts) / 1e9, 3)
     row["aliases"] = _aliases(repo, name)  # claims, resolved to one list in main()
-    of = "shape for" if label.startswith("RigBot") else "config of"
+    of = "shape for" if label.startswith("RigBot") else "converted config of" if label.startswith("GGUF") else "config of"
     row["source"] = (f"{label} [{key}] ({of} {repo}{note}): layers, hidden, heads, KV heads, FFN, vocab, context"
                      f"{', experts' if spec.is_moe else ''}{', vision_config' if row.get('vision_params_b') else ''}"
                      f"; params computed from that shape{tie_note}")
@@ -467,6 +532,10 @@ def collect() -> list[tuple[dict, str, str, str]]:
     for repo, c in pages["configs"].items():
         if (shape := from_hf(repo, c, repo)) is not None:
             out.append((shape, repo, f"config.json at {c['_url']}", f"; {c['_note']}"))
+    gguf = json.loads((INPUTS / "ollama_gguf.json").read_text())
+    for tag, c in gguf["configs"].items():
+        if (shape := from_gguf(tag, c)) is not None:
+            out.append((shape, tag, f"GGUF metadata at {c['_url']}", f"; {c['_note']}"))
     lit = json.loads((INPUTS / "litgpt.json").read_text())
     for key, c in lit["configs"].items():
         if (shape := from_litgpt(key, c, lit["defaults"])) is not None:

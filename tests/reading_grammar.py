@@ -40,14 +40,15 @@ EN_NUM = {1: "one", 2: "two", 3: "three", 4: "four", 6: "six", 8: "eight"}
 
 # names the catalog does not have (checked against its aliases below): never a neighbour
 # names the catalog does not have (checked against its aliases below): never a neighbour.
-# (Mistral Large 2, Phi-3.5 MoE/mini, Phi-4 mini, Falcon 180B, OLMo 2 13B are in the open catalog now.)
+# (Mistral Large 2, Phi-3.5 MoE/mini, Phi-4 mini, Falcon 180B, OLMo 2 13B, Yi-1.5 34B and InternLM3 8B
+# are in the open catalog now.)
 # (name, what the error must say at least: the words that tell it from a catalog model)
 UNKNOWN_MODELS = [("mistral large 3", "mistral large"), ("mistral medium 3", "mistral medium"),
                   ("phi 3.6 moe", "phi 3.6"), ("phi 4 nano", "phi 4 nano"), ("grok 3", "grok"),
                   ("deepseek v4", "deepseek v4"), ("gemma 3n", "gemma 3n"), ("llama 5 70b", "llama 5"),
-                  ("qwen4 14b", "qwen4"), ("command r plus", "command r"), ("yi 1.5 34b", "yi 1.5"),
+                  ("qwen4 14b", "qwen4"), ("command r plus", "command r"), ("yi 2 34b", "yi 2"),
                   ("falcon 190b", "falcon"), ("gemma 4 27b", "gemma 4"), ("kimi k3", "kimi k3"), ("glm 5", "glm 5"),
-                  ("granite 3.3 8b", "granite"), ("olmo 2 15b", "olmo"), ("internlm3 8b", "internlm3"),
+                  ("granite 3.3 8b", "granite"), ("olmo 2 15b", "olmo"), ("internlm4 8b", "internlm4"),
                   ("mistral large 124b", "mistral large"), ("codestral 22b", "codestral"), ("phi 3.6 mini", "phi 3.6"),
                   ("qwen2 vl 7b", "qwen2 vl"), ("llama 3.2 90b vision", "llama 3.2 90b"), ("nemotron 70b", "nemotron"),
                   ("deepseek coder v2 16b", "deepseek coder"), ("minimax m1", "minimax"), ("hunyuan a13b", "hunyuan"),

@@ -327,11 +327,11 @@ def test_laptop_in_a_model_name_is_not_a_laptop_card(catalog):
 
 
 def test_a_name_that_goes_on_past_an_alias_is_another_model(catalog):
-    """"mistral-foo 7b" was Mistral 7B and "deepseek coder 33b" DeepSeek's flagship (the open
-    catalog has DeepSeek Coder 6.7B only); their qualifiers ("mistral-7b-instruct-v0.3",
+    """"mistral-foo 7b" was Mistral 7B and "deepseek coder 12b" DeepSeek Coder 6.7B (no DeepSeek
+    Coder has 12B: the open catalog has 1.3B, 6.7B and 33B); their qualifiers ("mistral-7b-instruct-v0.3",
     "gemma-2-9b-it") still name the catalog model."""
     assert parse("can a 3090 run deepseek coder 6.7b?", catalog).model_name == "deepseek-coder-6.7b-instruct"
-    for name in ("mistral-foo 7b", "deepseek coder 33b"):
+    for name in ("mistral-foo 7b", "deepseek coder 12b"):
         q = parse(f"can a 3090 run {name}?", catalog)
         assert q.error == "unknown_model" and q.model_name is None, name
     # (Mistral 7B v0.3, vocab 32768, is its own row in the open catalog; the hand entry is v0.1)

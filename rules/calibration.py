@@ -44,6 +44,10 @@ HELD_OUT_PERCENTILES = (5, 95)
 # The partial-offload hand-off per token (hidden state GPU → CPU → GPU, stream and thread
 # sync) is fitted freely up to this bound: the -ngl rows put it between a few and ~20 ms.
 OFFLOAD_MS_MAX = 30.0
+# A CPU's fixed cost per token (thread barriers per layer, sampling) is well under a
+# millisecond in llama.cpp (tiny models decode at hundreds of tokens/s on a desktop); a few
+# rows taken through other tools must not buy a CPU class a cost of tens of ms
+CPU_FIXED_MS_MAX = 5.0
 MIN_ROWS_FOR_OWN_RANGE = 5
 # Pascal (and Maxwell) decode is bound by arithmetic as well as bytes: no tensor cores, and
 # the P100 (sm_60) lacks even the int8 dp4a the quantized dot products use; measured
@@ -320,8 +324,8 @@ class SpeedFit(_Strict):
     era_ms: dict[str, float] = {}
     era_efficiency: dict[str, float] = {}
     # classes whose decode is bound by arithmetic as much as by bytes (COMPUTE_BOUND_CLASSES):
-    # peak-FP32 FLOPs per active parameter per token; a token takes the longer of reading
-    # and computing
+    # peak-FP32 FLOPs per active parameter per token (÷ the quant family's factor: a slower
+    # family costs more arithmetic per weight); a token takes the longer of reading and computing
     flop_per_param: dict[str, float] = {}
     flop_per_param_rows: dict[str, int] = {}
 
@@ -491,7 +495,8 @@ def row_seconds(m: Measurement, eff, fixed, quant_factor, moe, *, kv_factor: flo
 
 def predict_measurement(m: Measurement, fit: SpeedFit) -> float:
     old, old_eff = fit.era_cost(fit.for_class(m.device_class).device_class, m.era)
-    compute_s = fit.compute_seconds(m.device_class, m.active_params_b or m.params_b, device_tflops().get(m.device))
+    compute_s = fit.compute_seconds(m.device_class, m.active_params_b or m.params_b,
+                                    device_tflops().get(m.device)) / fit.quant(m.quant, m.device_class)
     seconds = row_seconds(
         m, lambda c: fit.for_class(c).efficiency, lambda c: fit.for_class(c).fixed_ms, fit.quant, fit.moe_ms,
         kv_factor=fit.kv_read_factor if m.flash_attention else fit.kv_read_factor_no_fa, old_ms=old, old_eff=old_eff,
@@ -621,7 +626,7 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         read = weights + np.where(fa, kv_fa, kv_no_fa) * kv_bytes
         gpu_bw = bandwidth * np.where(multi & ~partial, sockets, 1.0)
         seconds = share * np.maximum(read / (np.minimum(1.0, eff[g_cls] * old_eff[old_idx] * qf[g_fam]) * gpu_bw),
-                                     per_param[k_idx] * params_per_flops)
+                                     per_param[k_idx] * params_per_flops / qf[g_fam])
         seconds += np.where(partial, (1 - share) * read / (np.minimum(1.0, eff[c_cls] * qf[c_fam]) * ram), 0.0)
         ms = fixed[g_cls] + old[old_idx] + np.where(partial, offload, 0.0) + wrap[w_idx]
         ms += moe_layers * (share * moe[g_dom] + (1 - share) * moe[c_dom])
@@ -631,7 +636,7 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
           + [0.9] * n_o + [1.0, 0.6, 1.0, 1.5])
     lo = ([0.2] * n_c + [0.0] * n_c + [0.3] * n_f + [0.0] * n_o + [0.0] * n_d + [0.0] * n_w + [0.0] * n_k
           + [0.3] * n_o + [0.0, 0.1, 0.3, 0.3])
-    hi = ([1.0] * n_c + [60.0] * n_c + [1.3] * n_f + [30.0] * n_o + [2.0] * n_d + [30.0] * n_w + [200.0] * n_k
+    hi = ([1.0] * n_c + [CPU_FIXED_MS_MAX if c.startswith("cpu") else 60.0 for c in classes] + [1.3] * n_f + [30.0] * n_o + [2.0] * n_d + [30.0] * n_w + [200.0] * n_k
           + [1.0] * n_o + [OFFLOAD_MS_MAX, 2.0, 8.0, 8.0])
     if not has_partial:  # nothing to identify it: pin the hand-off cost at zero
         x0[-4], hi[-4] = 0.0, 1e-9
@@ -681,7 +686,7 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         cpu_compute_efficiency=cpu_compute_efficiency,
         cpu_prefill_efficiency=cpu_prefill_efficiency,
         cpu_compute_source=cpu_compute_source,
-        moe_layer_ms={d: round(float(v), 4) for d, v in moe.items()},
+        moe_layer_ms={d: round(float(v), 6) for d, v in moe.items()},
         moe_rows={d: sum(r.moe == d for r in rows) for d in domains},
         partial_offload_ms=round(float(offload), 3) if has_partial else 0.0,
         partial_offload_rows=sum(r.is_partial for r in rows),
@@ -690,7 +695,7 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         wrapper_ms={w: round(float(v), 3) for w, v in wrap.items()},
         era_ms=_with_pooled_eras({k: round(float(v), 3) for k, v in old.items()}),
         era_efficiency=_with_pooled_eras({k: round(float(v), 4) for k, v in old_eff.items()}),
-        flop_per_param={c: round(float(v), 3) for c, v in per_param.items()},
+        flop_per_param={c: round(float(v), 5) for c, v in per_param.items()},
         flop_per_param_rows={c: int(sum(k_idx == ki[c])) for c in compute_classes},
     )
     if held_out:

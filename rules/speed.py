@@ -132,7 +132,7 @@ def _gpu_parts(rig: Rig, fraction: float, bytes_per_token: float, qf: float, fit
         read = share * bytes_per_token
         reading = decode_seconds(read, gpu.bandwidth_gbs, cf, qf) - cf.fixed_ms / 1000
         computing = fit.compute_seconds(cf.device_class, share * active_params_b,
-                                        device_tflops().get(gpu.name) or gpu.fp32_tflops)
+                                        device_tflops().get(gpu.name) or gpu.fp32_tflops) / qf
         parts.append(_Part(cf, read / (gpu.bandwidth_gbs * 1e9), max(reading, computing),
                            compute_bound=computing > reading, on_gpu=True))
     return parts

@@ -127,7 +127,7 @@ def test_gguf_page_rows_match_their_pages():
     ollama_gguf.json): the shape is the page's, and the size agrees with the parameter count the
     Open LLM Leaderboard requests publish for Yi-Coder-9B-Chat (8.829B)."""
     pages = json.loads((INPUTS / "ollama_gguf.json").read_text())["configs"]
-    for tag, c in pages.items():
+    for c in pages.values():
         row = open_models().by_name[c["_repo"].split("/")[1]]
         arch = c["general.architecture"]
         get = lambda k, c=c, arch=arch: c[f"{arch}.{k}"]  # noqa: E731

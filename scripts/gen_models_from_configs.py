@@ -528,14 +528,18 @@ def collect() -> list[tuple[dict, str, str, str]]:
     for key, c in hand["configs"].items():
         if (shape := from_hf(key, c, key)) is not None:
             out.append((shape, key, _source_label(hand["meta"]), f"; {c['_note']}"))
-    pages = json.loads((INPUTS / "hf_pages.json").read_text())
-    for repo, c in pages["configs"].items():
-        if (shape := from_hf(repo, c, repo)) is not None:
-            out.append((shape, repo, f"config.json at {c['_url']}", f"; {c['_note']}"))
-    gguf = json.loads((INPUTS / "ollama_gguf.json").read_text())
-    for tag, c in gguf["configs"].items():
-        if (shape := from_gguf(tag, c)) is not None:
-            out.append((shape, tag, f"GGUF metadata at {c['_url']}", f"; {c['_note']}"))
+    # hf_pages.json and further hf_pages_*.json / ollama_gguf_*.json transcriptions (one file
+    # per gathering, so separate gatherings never edit one file)
+    for path in sorted(INPUTS.glob("hf_pages*.json")):
+        pages = json.loads(path.read_text())
+        for repo, c in pages["configs"].items():
+            if (shape := from_hf(repo, c, repo)) is not None:
+                out.append((shape, repo, f"config.json at {c['_url']}", f"; {c['_note']}"))
+    for path in sorted(INPUTS.glob("ollama_gguf*.json")):
+        gguf = json.loads(path.read_text())
+        for tag, c in gguf["configs"].items():
+            if (shape := from_gguf(tag, c)) is not None:
+                out.append((shape, tag, f"GGUF metadata at {c['_url']}", f"; {c['_note']}"))
     lit = json.loads((INPUTS / "litgpt.json").read_text())
     for key, c in lit["configs"].items():
         if (shape := from_litgpt(key, c, lit["defaults"])) is not None:

@@ -4,6 +4,7 @@ figure explained in its Markdown answer."""
 from __future__ import annotations
 
 import math
+import re
 
 from rules.catalog import Catalog, DeviceClass, ModelSpec, QuantType, default_catalog
 from rules.command import llama_server, ollama
@@ -21,7 +22,13 @@ from rules.memory import (
 )
 from rules.parse import parse
 from rules.phrases import say, tps
-from rules.recommend import default_context, gpus_for_model, models_for_rig, smaller_variants
+from rules.recommend import (
+    default_context,
+    family_models,
+    gpus_for_model,
+    models_for_rig,
+    smaller_variants,
+)
 from rules.rig import Rig, rig_from_query
 from rules.runtime_speed_answer import with_runtime_speed
 from rules.schema import (
@@ -807,7 +814,7 @@ def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
     evidence = evidence_for(catalog)
     quality = None
     lead = []
-    if query.use:
+    if query.use and not query.model_family:  # a named family is the answer's scope ("qwen2.5-math")
         from rules.rank import rank_for_use, ranking_info
 
         ranking = rank_for_use(rig, catalog, query.use)
@@ -820,14 +827,23 @@ def _recommend_models(query: Query, catalog: Catalog) -> SizingResult:
                                 answer="\n".join(line for line in lines if line))
         lead = [say(lang, "rank_no_evidence", use=use_words(query.use, lang), where=where,
                     scored=scored_elsewhere(evidence, query.use, lang), covered=covered_words(evidence, lang))]
-    recs = models_for_rig(rig, catalog)
-    if recs:
+    recs = models_for_rig(rig, catalog, family=query.model_family)
+    if query.model_family:
+        members = family_models(catalog, query.model_family)
+        family = re.split(r"[\s\-]", members[0].name)[0]  # "Qwen3 32B" → "Qwen3", "Devstral-Small-2505" → "Devstral"
+        if query.model_family.isalpha():  # "qwen" names every Qwen generation: "Qwen", not "Qwen2.5"
+            family = family.rstrip("0123456789.")
+        lines = [say(lang, "best_family_models", family=family, where=where)] if recs else [
+            say(lang, "nothing_fits_family", family=family, where=where,
+                smallest=min(members, key=lambda m: m.params_b).name)]
+    else:
         lines = lead or [say(lang, "best_models", where=where)]
+    if recs:
         lines += [say(lang, "best_model_item", model=r.model, quant=r.quant, total=r.total_gib, **_rec_speed(r))
                   for r in recs]
-    else:
+    elif not query.model_family:
         lines = lead + [say(lang, "nothing_fits", where=where)]
-    if not query.use and recs:
+    if not query.use and recs and not query.model_family:
         lines.append(say(lang, "ask_use", covered=covered_words(evidence, lang)))
     lines.append(_assumptions(notes, lang))
     return SizingResult(

@@ -34,12 +34,13 @@ def _recommendation(model, quant, context, rig, catalog, hardware=None) -> Recom
     )
 
 
-def models_for_rig(rig: Rig, catalog: Catalog, limit: int = 5) -> list[Recommendation]:
+def models_for_rig(rig: Rig, catalog: Catalog, limit: int = 5, family: str | None = None) -> list[Recommendation]:
     """The largest popular models that fit on the GPU(s) (or in RAM without one), each at
-    the best quantization that fits."""
+    the best quantization that fits; with `family`, the largest of that family's models
+    (own and generated, "qwen" takes every Qwen family)."""
     by_size: dict[int, list[ModelSpec]] = {}
-    for model in catalog.models:
-        if model.popular:
+    for model in family_models(catalog, family) if family else catalog.models:
+        if model.popular or family:
             by_size.setdefault(round(model.params_b), []).append(model)
     out = []
     # biggest size first, stopping at `limit` sizes: a long catalog is not sized model by model.
@@ -51,11 +52,22 @@ def models_for_rig(rig: Rig, catalog: Catalog, limit: int = 5) -> list[Recommend
                 quant, need = found
                 picks.append((model.params_b, need, model, quant))
         if picks:
-            _, _, model, quant = max(picks, key=lambda p: (p[0], p[1]))
+            # a family's size is shown by its hand-checked model, else an instruct/chat model
+            # rather than a base one
+            _, _, model, quant = max(picks, key=lambda p: (p[2].origin != "generated", "base" not in p[2].name.lower(),
+                                                           p[0], p[1]))
             out.append(_recommendation(model, quant, default_context(model), rig, catalog))
             if len(out) == limit:
                 break
     return out
+
+
+def family_models(catalog: Catalog, family: str) -> list[ModelSpec]:
+    from rules.open_models import all_models
+
+    return [m for m in all_models(catalog)
+            if m.family.lower() == family or (m.family.lower().startswith(family)
+                                              and not m.family.lower()[len(family)].isalpha())]
 
 
 def best_fitting_quant(model: ModelSpec, rig: Rig, catalog: Catalog) -> tuple[QuantType, float] | None:

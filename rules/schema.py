@@ -365,6 +365,9 @@ class Query(_Model):
     group_size: int | None = None  # "group size 32" (MLX, GPTQ): one scale (and bias) per this many weights
     cache_bits: int | None = None  # ExLlama's cache: 4, 6 or 8 ("Q4 cache", "cache_mode: Q6"); None: FP16
     unknown_model: str | None = None  # a model name the catalog lacks, as written ("Zorblax-13B")
+    # a family named without a size or version ("devstral on a 4090", "qwen3 on my 3090"):
+    # the catalog's family key the recommendation is restricted to
+    model_family: str | None = None
     also_named: str | None = None  # a second catalog model in the question; the answer covers the first
     run_log: RunLog | None = None  # a pasted llama.cpp / Ollama / LM Studio log
     full_context: bool = False  # "at full context", "满上下文": the model's native context

@@ -6,6 +6,7 @@ which get "I don't know model X; did you mean …" instead of a silent stand-in.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from rules.catalog import Catalog
 from rules.parse.reading import LazyPattern, Patterns, Reading, cached_per_catalog
@@ -181,8 +182,12 @@ def read_quant(t: Text, r: Reading, catalog: Catalog) -> None:
 
 def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
     """A catalog model by one of its aliases; before GPUs, so "llama 3.1 8b" keeps its "8b"."""
+    named_family = _bare_family(t.text, catalog)
     for pattern, name, key_anchor in _model_candidates(catalog, t.text):
         if key_anchor in t.text and (m := t.find(pattern)):
+            if family := _family_over(named_family, m):
+                r.fields["model_family"] = family  # a family named whole, without a size
+                return
             # "mistral 13b": a family alias followed by a size the model does not have
             # names another model, not Mistral 7B
             after = re.match(r"[\s\-_:]*(\d+(?:\.\d+)?)\s*b(?![a-z0-9])", t.text[m.end():])
@@ -282,16 +287,19 @@ def _same_size(stated_b: float, params_b: float) -> bool:
 
 def read_size_or_unknown_name(t: Text, r: Reading, catalog: Catalog, original: str) -> None:
     """After catalog names are read: "Zorblax-13B" (an unknown name) or "a 13B model" (a bare size)."""
-    if r.fields.get("model_name") or r.fields.get("gguf_path"):
+    if r.fields.get("model_name") or r.fields.get("gguf_path") or r.fields.get("model_family"):
         return
     for m in _BARE_SIZE.finditer(t.text):
         start = _name_start(t.text, original, m.start())
         if start is not None:
             _unknown_model(r, catalog, _original_span(original, t.text, start, m.end()))
             return
-    if (m := _unknown_family_model(t.text)) is not None:
+    family = _bare_family(t.text, catalog)
+    if (m := _unknown_family_model(t.text)) is not None and not (
+            family and family[1] and family[0].start() <= m.start() and m.end() <= family[0].end()):
         # "grok 3", "deepseek v4", "kimi k3", "command-r-plus": a model of a family we know of,
-        # but not one the catalog has; said, never replaced by a size or a neighbour
+        # but not one the catalog has; said, never replaced by a size or a neighbour. (A
+        # catalog family written whole, "mistral large", is read as that family below.)
         _unknown_model(r, catalog, _original_span(original, t.text, m.start(), m.end()))
         return
     if size := t.find(_BARE_SIZE):
@@ -309,12 +317,77 @@ def read_size_or_unknown_name(t: Text, r: Reading, catalog: Catalog, original: s
             value *= float(size.group(2))
         r.fields["params_b"] = value
         return
+    if family is not None:
+        if family[1]:
+            r.fields["model_family"] = family[1]
+        else:  # "grok on a 4090": a family people name that the catalog has no model of
+            _unknown_model(r, catalog, _original_span(original, t.text, family[0].start(), family[0].end()))
+        return
     # "can my 3090 run zorblax?": a size-less name, only next to hardware (else it may be a how-to)
     if r.fields.get("gpu_names") or r.fields.get("cpu_name") or r.fields.get("ram_gib"):
         m = _RUN_WORD.search(t.text)
         word = m.group(1) if m else ""
         if word and word not in _NOT_MODEL_WORDS and not word.isdigit() and len(word) >= 3:
             _unknown_model(r, catalog, _original_span(original, t.text, m.start(1), m.end(1)))
+
+
+# family words that are also everyday words: never read as a family on their own
+_COMMON_FAMILY_WORDS = frozenset("command solar orca dolphin opt seed step arctic bloom nous hermes mimo".split())
+
+
+@cached_per_catalog
+def family_keys(catalog: Catalog) -> dict[str, str]:
+    """Words that name a family of catalog models → the family key the recommendation
+    filters on: each model's family ("qwen3", "devstral") and its letters alone ("qwen")."""
+    from rules.open_models import all_models
+
+    keys: dict[str, str] = {}
+    for m in all_models(catalog):
+        family = m.family.lower()
+        keys.setdefault(family, family)
+        letters = re.match(r"[a-z]+", family)
+        if letters and len(letters.group(0)) >= 2:
+            keys.setdefault(letters.group(0), letters.group(0))
+    return {k: v for k, v in keys.items() if k not in _COMMON_FAMILY_WORDS}
+
+
+@cached_per_catalog
+def _family_words(catalog: Catalog) -> tuple[str, ...]:
+    return tuple(sorted({*family_keys(catalog), *FAMILY_WORDS} - _COMMON_FAMILY_WORDS, key=len, reverse=True))
+
+
+@cache
+def _family_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    # "mistral-large" is also written "mistral large" and "mistral_large"
+    alternatives = [re.escape(w).replace(r"\-", r"[\s\-_]?") for w in words]
+    return re.compile(r"(?<![a-z0-9])(" + "|".join(alternatives) + r")(?![a-z0-9.\-])")
+
+
+def _bare_family(text: str, catalog: Catalog) -> tuple[re.Match[str], str | None] | None:
+    """"devstral on a 4090", "qwen3 on my 3090", "gemma 能跑吗": a family named alone (its
+    models and versions are read before this). The match and the family key, or None as
+    the key for a family people name that the catalog has no model of ("grok")."""
+    if _EXPLAINS.search(text):
+        return None
+    keys = family_keys(catalog)
+    for m in _family_pattern(_family_words(catalog)).finditer(text):
+        if re.match(r"[\s\-_:]*v?\d", text[m.end():]):
+            continue  # "mistral large 3", "qwen3 14b": a version or a size, not the family alone
+        written = re.sub(r"[\s_]", "-", m.group(1))
+        return m, keys.get(written) or keys.get(m.group(1))
+    return None
+
+
+def _family_over(family: tuple[re.Match[str], str | None] | None, alias: re.Match[str]) -> str | None:
+    """The catalog family a longer phrase names where a model's alias starts it
+    ("mistral-large", "phi3.5", "deepseek-r1-distill" past "mistral", "phi3", "deepseek-r1");
+    `family` is _bare_family of the text before the alias was read (reading blanks it)."""
+    written = alias.group(0)
+    start = alias.start() + len(written) - len(written.lstrip())  # alias patterns may take a space
+    end = alias.end() - len(written) + len(written.rstrip())
+    if family and family[1] and family[0].start() <= start and family[0].end() > end:
+        return family[1]
+    return None
 
 
 def _unknown_family_model(text: str) -> re.Match[str] | None:

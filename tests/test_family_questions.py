@@ -13,7 +13,7 @@ import pytest
 from rules.catalog import default_catalog
 from rules.engine import answer_question
 from rules.parse import parse
-from rules.parse.models import FAMILY_WORDS, _COMMON_FAMILY_WORDS, family_keys
+from rules.parse.models import _COMMON_FAMILY_WORDS, FAMILY_WORDS, family_keys
 from rules.recommend import family_models
 
 CATALOG = default_catalog()

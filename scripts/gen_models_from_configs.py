@@ -87,6 +87,8 @@ GENZ_SKIP = re.compile(r"Hypothetical|GPT-4|GPT3|palm|e5-|mamba|Jamba|grok|Nemot
 FAMILIES = [
     (r"deepseek-r1-distill-qwen", "deepseek-r1-distill"), (r"deepseek-r1-distill-llama", "deepseek-r1-distill"),
     (r"deepseek-v2", "deepseek-v2"), (r"deepseek-moe", "deepseek-moe"), (r"deepseek-coder", "deepseek-coder"),
+    (r"deepseek-math|deepseek-llm|numinamath", "deepseek-llm"), (r"llm4decompile|codefuse-deepseek", "deepseek-coder"),
+    (r"z1-coder|blenderllm", "qwen2.5-coder"), (r"sky-t1", "qwen2.5"), (r"dolphin.*-yi-", "yi"),
     (r"qwen3-vl", "qwen3-vl"), (r"qwen2\.5-vl", "qwen2.5-vl"), (r"qwen3-coder", "qwen3-coder"),
     (r"qwen3-.*-a\d+b", "qwen3-moe"), (r"qwen3", "qwen3"), (r"qwq", "qwq"),
     (r"qwen2\.5-coder", "qwen2.5-coder"), (r"qwen2\.5-math", "qwen2.5-math"), (r"qwen2\.5", "qwen2.5"),
@@ -126,7 +128,8 @@ OLLAMA = [
     (r"^Falcon3-(\d+B)-Instruct$", "falcon3:{}"), (r"^falcon-(\d+b)-instruct$", "falcon:{}"), (r"^falcon-180B-chat$", "falcon:180b"),
     (r"^OLMo-2-1124-(\d+B)-Instruct$", "olmo2:{}"), (r"^SmolLM2-([\d.]+[MB])-Instruct$", "smollm2:{}"),
     (r"^SmolLM-([\d.]+[MB])$", "smollm:{}"), (r"^tiny-llama|^TinyLlama-1\.1B-Chat", "tinyllama:1.1b"),
-    (r"^internlm2_5-7b-chat$", "internlm2:7b"), (r"^aya-23-8B$", "aya:8b"), (r"^glm-4-9b-chat$", "glm4:9b"),
+    (r"^internlm2_5-7b-chat$", "internlm2:7b"), (r"^internlm2_5-1_8b-chat$", "internlm2:1.8b"), (r"^deepseek-llm-(\d+b)-chat$", "deepseek-llm:{}"),
+    (r"^aya-23-8B$", "aya:8b"), (r"^glm-4-9b-chat$", "glm4:9b"),
     (r"^dbrx-instruct$", "dbrx:132b"), (r"^deepseek-moe-16b", None), (r"^DeepSeek-V2-Lite$", "deepseek-v2:16b"), (r"^DeepSeek-V2-Chat$", "deepseek-v2:236b"),
     (r"^starcoder2-(\d+b)$", "starcoder2:{}"), (r"^Ministral-8B-Instruct-2410$", None),
     (r"^stablelm-2-zephyr-1_6b$", "stablelm2:1.6b"), (r"^Mistral-NeMo-Minitron-8B-Base$", None),
@@ -141,7 +144,7 @@ OLLAMA = [
     (r"^OpenHermes-2\.5-Mistral-7B$", "openhermes:7b-mistral-v2.5"), (r"^Starling-LM-7B-alpha$", "starling-lm:7b-alpha"),
     (r"^Hermes-3-Llama-3\.1-(\d+B)$", "hermes3:{}"),
     (r"^EXAONE-3\.5-([\d.]+B)-Instruct$", "exaone3.5:{}"), (r"^EXAONE-Deep-([\d.]+B)$", "exaone-deep:{}"),
-    (r"^Yi-Coder-(\d+B)-Chat$", "yi-coder:{}"), (r"^granite-3\.0-1b-a400m-instruct$", "granite3-moe:1b"),
+    (r"^Yi-Coder-([\d.]+B)-Chat$", "yi-coder:{}"), (r"^granite-3\.0-1b-a400m-instruct$", "granite3-moe:1b"),
 ]
 
 
@@ -442,6 +445,18 @@ SPELLINGS = {
     "Orion-14B-Chat": ["orion 14b", "orion 14b chat"], "Yi-1.5-34B-Chat": ["yi 1.5 34b", "yi-1.5 34b"],
     "Yi-1.5-34B": ["yi 1.5 34b base"], "glm-edge-1.5b-chat": ["glm edge 1.5b", "glm-edge 1.5b"],
     "glm-edge-v-5b": ["glm edge v 5b", "glm-edge-v 5b"], "granite-7b-base": ["granite 7b base", "granite 7b"],
+    "chatglm3-6b": ["chatglm3", "chatglm 3 6b", "chatglm3 6b chat"], "chatglm3-6b-base": ["chatglm 3 6b base"],
+    "glm-4-9b-chat-1m": ["glm 4 9b chat 1m", "glm4 9b 1m", "glm-4 9b 1m"],
+    "Qwen2-57B-A14B": ["qwen2 57b", "qwen2 57b a14b", "qwen2 moe 57b"], "Sky-T1-32B-Preview": ["sky-t1", "sky t1 32b"],
+    "internlm2-chat-1_8b": ["internlm2 1.8b", "internlm2 chat 1.8b"], "internlm2_5-1_8b-chat": ["internlm2.5 1.8b", "internlm 2.5 1.8b"],
+    "internlm2-math-base-7b": ["internlm2 math 7b"], "internlm2-math-plus-1_8b": ["internlm2 math plus 1.8b"],
+    "internlm2-chat-7b-sft": ["internlm2 chat 7b sft"],
+    "deepseek-llm-7b-chat": ["deepseek llm 7b", "deepseek llm 7b chat"], "deepseek-llm-7b-base": ["deepseek llm 7b base"],
+    "deepseek-math-7b-instruct": ["deepseek math 7b instruct"], "deepseek-math-7b-rl": ["deepseek math 7b rl"],
+    "NuminaMath-7B-TIR": ["numinamath 7b", "numinamath 7b tir"], "NuminaMath-7B-CoT": ["numinamath 7b cot"],
+    "Baichuan2-7B-Chat": ["baichuan2 7b", "baichuan 2 7b", "baichuan2 7b chat"], "Baichuan2-7B-Base": ["baichuan2 7b base"],
+    "MiniCPM-2B-dpo-bf16": ["minicpm 2b dpo"], "BlenderLLM": ["blenderllm", "blender llm"],
+    "dolphin-2.9.1-yi-1.5-9b": ["dolphin 2.9.1 yi 1.5 9b", "dolphin yi 1.5 9b"], "Yi-1.5-9B": ["yi 1.5 9b base"],
     "granite-3b-code-base-2k": ["granite 3b code base"], "aya-23-35B": ["aya 23 35b", "aya 35b"],
 }
 

@@ -104,7 +104,7 @@ FAMILIES = [
     (r"olmoe", "olmoe"), (r"olmo", "olmo"), (r"dolphin", "mistral-nemo"), (r"smollm", "smollm"), (r"stablelm|stablecode|stable-code|freewilly", "stablelm"),
     (r"pythia", "pythia"), (r"internlm", "internlm"), (r"aya", "command-r"), (r"command-r", "command-r"),
     (r"granite", "granite"), (r"^yi-", "yi"), (r"exaone", "exaone"), (r"glm", "glm"), (r"dbrx", "dbrx"),
-    (r"minicpm", "minicpm"), (r"baichuan", "baichuan"), (r"orion", "orion"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
+    (r"minicpm", "minicpm"), (r"xverse", "xverse"), (r"baichuan", "baichuan"), (r"orion", "orion"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
     (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"mythomax", "llama2"),
     (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"stheno", "llama3"), (r"l3-70b-euryale", "llama3"), (r"euryale", "llama2"), (r"cydonia", "mistral-small"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"tulu-2", "llama2"), (r"deepscaler", "deepseek-r1-distill"), (r"micro", "llama"),
 ]
@@ -118,7 +118,7 @@ OLLAMA = [
     (r"^Qwen2-([\d.]+B)-Instruct$", "qwen2:{}"), (r"^Qwen1\.5-([\d.]+B)-Chat$", "qwen:{}"), (r"^WizardLM-70B-V1\.0$", "wizardlm:70b"), (r"^CodeQwen1\.5-7B-Chat$", "codeqwen:7b"), (r"^deepseek-coder-1\.3b-instruct$", "deepseek-coder:1.3b"),
     (r"^granite-3\.1-(\d+b)-instruct$", "granite3.1-dense:{}"), (r"^granite-3\.2-(\d+b)-instruct$", "granite3.2:{}"),
     (r"^granite-3\.0-(\d+b)-instruct$", "granite3-dense:{}"), (r"^Yi-1\.5-9B-Chat$", "yi:9b"), (r"^QwQ-32B$", "qwq:32b"), (r"^Llama-3\.1-Tulu-3-8B$", "tulu3:8b"), (r"^DeepScaleR-1\.5B-Preview$", "deepscaler:1.5b"),
-    (r"^Qwen2\.5-Math-([\d.]+B)-Instruct$", "qwen2-math:{}"),
+    (r"^Qwen2-Math-([\d.]+B)-Instruct$", "qwen2-math:{}"),  # the library's qwen2-math is Qwen2-Math, not Qwen2.5-Math
     (r"^gemma-2-(\d+b)-it$", "gemma2:{}"), (r"^gemma-(\d+b)-it$", "gemma:{}"), (r"^codegemma-(\d+b)-it$", "codegemma:{}"),
     (r"^CodeLlama-(\d+b)-Instruct-hf$", "codellama:{}"), (r"^Phi-3\.5-mini-instruct$", "phi3.5:3.8b"),
     (r"^Phi-3\.5-MoE-instruct$", "phi3.5-moe"), (r"^Phi-4-mini-instruct$", "phi4-mini:3.8b"),
@@ -223,13 +223,14 @@ def from_litgpt(key: str, c: dict, defaults: dict) -> dict | None:
 
 # Config keys some model types spell their own way, mapped to the names read below: EXAONE 3.x
 # (num_layers), Baichuan (model_max_length, its ALiBi context), the first Granite Code configs
-# (GPT-BigCode's n_* names) and ChatGLM 2/3 and GLM-4-9B's chatglm configs (ffn_hidden_size, the KV groups
+# (GPT-BigCode's n_* names), XVERSE-MoE (moe_top_k, num_shared_experts) and ChatGLM 2/3 and GLM-4-9B's chatglm configs (ffn_hidden_size, the KV groups
 # in multi_query_group_num, padded_vocab_size, seq_length, kv_channels as the head width)
 KEY_ALIASES = {
     "exaone": {"num_layers": "num_hidden_layers"},
     "baichuan": {"model_max_length": "max_position_embeddings"},
     "granite": {"n_layer": "num_hidden_layers", "n_embd": "hidden_size", "n_head": "num_attention_heads",
                 "n_inner": "intermediate_size", "n_positions": "max_position_embeddings"},  # the first Granite Code configs
+    "xverse": {"moe_top_k": "num_experts_per_tok", "num_shared_experts": "n_shared_experts"},  # XVERSE-MoE's names
     "chatglm": {"num_layers": "num_hidden_layers", "ffn_hidden_size": "intermediate_size",
                 "multi_query_group_num": "num_key_value_heads", "padded_vocab_size": "vocab_size",
                 "seq_length": "max_position_embeddings", "kv_channels": "head_dim"},
@@ -457,6 +458,9 @@ SPELLINGS = {
     "Baichuan2-7B-Chat": ["baichuan2 7b", "baichuan 2 7b", "baichuan2 7b chat"], "Baichuan2-7B-Base": ["baichuan2 7b base"],
     "MiniCPM-2B-dpo-bf16": ["minicpm 2b dpo"], "BlenderLLM": ["blenderllm", "blender llm"],
     "dolphin-2.9.1-yi-1.5-9b": ["dolphin 2.9.1 yi 1.5 9b", "dolphin yi 1.5 9b"], "Yi-1.5-9B": ["yi 1.5 9b base"],
+    "XVERSE-MoE-A36B": ["xverse moe", "xverse moe a36b"], "XVERSE-65B-Chat": ["xverse 65b chat"], "XVERSE-13B-Chat": ["xverse 13b chat"],
+    "Qwen2-Math-7B-Instruct": ["qwen2 math 7b", "qwen2-math 7b"], "Qwen1.5-110B-Chat": ["qwen1.5 110b", "qwen 1.5 110b"],
+    "Qwen2-1.5B": ["qwen2 1.5b base"], "Qwen2.5-Math-7B-CFT": ["qwen2.5 math 7b cft"],
     "granite-3b-code-base-2k": ["granite 3b code base"], "aya-23-35B": ["aya 23 35b", "aya 35b"],
 }
 

@@ -87,6 +87,8 @@ GENZ_SKIP = re.compile(r"Hypothetical|GPT-4|GPT3|palm|e5-|mamba|Jamba|grok|Nemot
 FAMILIES = [
     (r"deepseek-r1-distill-qwen", "deepseek-r1-distill"), (r"deepseek-r1-distill-llama", "deepseek-r1-distill"),
     (r"deepseek-v2", "deepseek-v2"), (r"deepseek-moe", "deepseek-moe"), (r"deepseek-coder", "deepseek-coder"),
+    (r"deepseek-math|deepseek-llm|numinamath", "deepseek-llm"), (r"llm4decompile|codefuse-deepseek", "deepseek-coder"),
+    (r"z1-coder|blenderllm", "qwen2.5-coder"), (r"sky-t1|light-r1", "qwen2.5"), (r"nxcode-cq", "qwen1.5"), (r"rys-", "qwen2"), (r"dolphin.*-yi-", "yi"),
     (r"qwen3-vl", "qwen3-vl"), (r"qwen2\.5-vl", "qwen2.5-vl"), (r"qwen3-coder", "qwen3-coder"),
     (r"qwen3-.*-a\d+b", "qwen3-moe"), (r"qwen3", "qwen3"), (r"qwq", "qwq"),
     (r"qwen2\.5-coder", "qwen2.5-coder"), (r"qwen2\.5-math", "qwen2.5-math"), (r"qwen2\.5", "qwen2.5"),
@@ -102,7 +104,7 @@ FAMILIES = [
     (r"olmoe", "olmoe"), (r"olmo", "olmo"), (r"dolphin", "mistral-nemo"), (r"smollm", "smollm"), (r"stablelm|stablecode|stable-code|freewilly", "stablelm"),
     (r"pythia", "pythia"), (r"internlm", "internlm"), (r"aya", "command-r"), (r"command-r", "command-r"),
     (r"granite", "granite"), (r"^yi-", "yi"), (r"exaone", "exaone"), (r"glm", "glm"), (r"dbrx", "dbrx"),
-    (r"minicpm", "minicpm"), (r"baichuan", "baichuan"), (r"orion", "orion"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
+    (r"minicpm", "minicpm"), (r"xverse", "xverse"), (r"skywork", "skywork"), (r"baichuan", "baichuan"), (r"orion", "orion"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
     (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"mythomax", "llama2"),
     (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"stheno", "llama3"), (r"l3-70b-euryale", "llama3"), (r"euryale", "llama2"), (r"cydonia", "mistral-small"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"tulu-2", "llama2"), (r"deepscaler", "deepseek-r1-distill"), (r"micro", "llama"),
 ]
@@ -116,7 +118,7 @@ OLLAMA = [
     (r"^Qwen2-([\d.]+B)-Instruct$", "qwen2:{}"), (r"^Qwen1\.5-([\d.]+B)-Chat$", "qwen:{}"), (r"^WizardLM-70B-V1\.0$", "wizardlm:70b"), (r"^CodeQwen1\.5-7B-Chat$", "codeqwen:7b"), (r"^deepseek-coder-1\.3b-instruct$", "deepseek-coder:1.3b"),
     (r"^granite-3\.1-(\d+b)-instruct$", "granite3.1-dense:{}"), (r"^granite-3\.2-(\d+b)-instruct$", "granite3.2:{}"),
     (r"^granite-3\.0-(\d+b)-instruct$", "granite3-dense:{}"), (r"^Yi-1\.5-9B-Chat$", "yi:9b"), (r"^QwQ-32B$", "qwq:32b"), (r"^Llama-3\.1-Tulu-3-8B$", "tulu3:8b"), (r"^DeepScaleR-1\.5B-Preview$", "deepscaler:1.5b"),
-    (r"^Qwen2\.5-Math-([\d.]+B)-Instruct$", "qwen2-math:{}"),
+    (r"^Qwen2-Math-([\d.]+B)-Instruct$", "qwen2-math:{}"),  # the library's qwen2-math is Qwen2-Math, not Qwen2.5-Math
     (r"^gemma-2-(\d+b)-it$", "gemma2:{}"), (r"^gemma-(\d+b)-it$", "gemma:{}"), (r"^codegemma-(\d+b)-it$", "codegemma:{}"),
     (r"^CodeLlama-(\d+b)-Instruct-hf$", "codellama:{}"), (r"^Phi-3\.5-mini-instruct$", "phi3.5:3.8b"),
     (r"^Phi-3\.5-MoE-instruct$", "phi3.5-moe"), (r"^Phi-4-mini-instruct$", "phi4-mini:3.8b"),
@@ -126,7 +128,8 @@ OLLAMA = [
     (r"^Falcon3-(\d+B)-Instruct$", "falcon3:{}"), (r"^falcon-(\d+b)-instruct$", "falcon:{}"), (r"^falcon-180B-chat$", "falcon:180b"),
     (r"^OLMo-2-1124-(\d+B)-Instruct$", "olmo2:{}"), (r"^SmolLM2-([\d.]+[MB])-Instruct$", "smollm2:{}"),
     (r"^SmolLM-([\d.]+[MB])$", "smollm:{}"), (r"^tiny-llama|^TinyLlama-1\.1B-Chat", "tinyllama:1.1b"),
-    (r"^internlm2_5-7b-chat$", "internlm2:7b"), (r"^aya-23-8B$", "aya:8b"), (r"^glm-4-9b-chat$", "glm4:9b"),
+    (r"^internlm2_5-7b-chat$", "internlm2:7b"), (r"^internlm2_5-1_8b-chat$", "internlm2:1.8b"), (r"^deepseek-llm-(\d+b)-chat$", "deepseek-llm:{}"),
+    (r"^aya-23-8B$", "aya:8b"), (r"^glm-4-9b-chat$", "glm4:9b"),
     (r"^dbrx-instruct$", "dbrx:132b"), (r"^deepseek-moe-16b", None), (r"^DeepSeek-V2-Lite$", "deepseek-v2:16b"), (r"^DeepSeek-V2-Chat$", "deepseek-v2:236b"),
     (r"^starcoder2-(\d+b)$", "starcoder2:{}"), (r"^Ministral-8B-Instruct-2410$", None),
     (r"^stablelm-2-zephyr-1_6b$", "stablelm2:1.6b"), (r"^Mistral-NeMo-Minitron-8B-Base$", None),
@@ -141,7 +144,7 @@ OLLAMA = [
     (r"^OpenHermes-2\.5-Mistral-7B$", "openhermes:7b-mistral-v2.5"), (r"^Starling-LM-7B-alpha$", "starling-lm:7b-alpha"),
     (r"^Hermes-3-Llama-3\.1-(\d+B)$", "hermes3:{}"),
     (r"^EXAONE-3\.5-([\d.]+B)-Instruct$", "exaone3.5:{}"), (r"^EXAONE-Deep-([\d.]+B)$", "exaone-deep:{}"),
-    (r"^Yi-Coder-(\d+B)-Chat$", "yi-coder:{}"), (r"^granite-3\.0-1b-a400m-instruct$", "granite3-moe:1b"),
+    (r"^Yi-Coder-([\d.]+B)-Chat$", "yi-coder:{}"), (r"^granite-3\.0-1b-a400m-instruct$", "granite3-moe:1b"),
 ]
 
 
@@ -220,13 +223,14 @@ def from_litgpt(key: str, c: dict, defaults: dict) -> dict | None:
 
 # Config keys some model types spell their own way, mapped to the names read below: EXAONE 3.x
 # (num_layers), Baichuan (model_max_length, its ALiBi context), the first Granite Code configs
-# (GPT-BigCode's n_* names) and ChatGLM 2/3 and GLM-4-9B's chatglm configs (ffn_hidden_size, the KV groups
+# (GPT-BigCode's n_* names), XVERSE-MoE (moe_top_k, num_shared_experts) and ChatGLM 2/3 and GLM-4-9B's chatglm configs (ffn_hidden_size, the KV groups
 # in multi_query_group_num, padded_vocab_size, seq_length, kv_channels as the head width)
 KEY_ALIASES = {
     "exaone": {"num_layers": "num_hidden_layers"},
     "baichuan": {"model_max_length": "max_position_embeddings"},
     "granite": {"n_layer": "num_hidden_layers", "n_embd": "hidden_size", "n_head": "num_attention_heads",
                 "n_inner": "intermediate_size", "n_positions": "max_position_embeddings"},  # the first Granite Code configs
+    "xverse": {"moe_top_k": "num_experts_per_tok", "num_shared_experts": "n_shared_experts"},  # XVERSE-MoE's names
     "chatglm": {"num_layers": "num_hidden_layers", "ffn_hidden_size": "intermediate_size",
                 "multi_query_group_num": "num_key_value_heads", "padded_vocab_size": "vocab_size",
                 "seq_length": "max_position_embeddings", "kv_channels": "head_dim"},
@@ -442,6 +446,23 @@ SPELLINGS = {
     "Orion-14B-Chat": ["orion 14b", "orion 14b chat"], "Yi-1.5-34B-Chat": ["yi 1.5 34b", "yi-1.5 34b"],
     "Yi-1.5-34B": ["yi 1.5 34b base"], "glm-edge-1.5b-chat": ["glm edge 1.5b", "glm-edge 1.5b"],
     "glm-edge-v-5b": ["glm edge v 5b", "glm-edge-v 5b"], "granite-7b-base": ["granite 7b base", "granite 7b"],
+    "chatglm3-6b": ["chatglm3", "chatglm 3 6b", "chatglm3 6b chat"], "chatglm3-6b-base": ["chatglm 3 6b base"],
+    "glm-4-9b-chat-1m": ["glm 4 9b chat 1m", "glm4 9b 1m", "glm-4 9b 1m"],
+    "Qwen2-57B-A14B": ["qwen2 57b", "qwen2 57b a14b", "qwen2 moe 57b"], "Sky-T1-32B-Preview": ["sky-t1", "sky t1 32b"],
+    "internlm2-chat-1_8b": ["internlm2 1.8b", "internlm2 chat 1.8b"], "internlm2_5-1_8b-chat": ["internlm2.5 1.8b", "internlm 2.5 1.8b"],
+    "internlm2-math-base-7b": ["internlm2 math 7b"], "internlm2-math-plus-1_8b": ["internlm2 math plus 1.8b"],
+    "internlm2-chat-7b-sft": ["internlm2 chat 7b sft"],
+    "deepseek-llm-7b-chat": ["deepseek llm 7b", "deepseek llm 7b chat"], "deepseek-llm-7b-base": ["deepseek llm 7b base"],
+    "deepseek-math-7b-instruct": ["deepseek math 7b instruct"], "deepseek-math-7b-rl": ["deepseek math 7b rl"],
+    "NuminaMath-7B-TIR": ["numinamath 7b", "numinamath 7b tir"], "NuminaMath-7B-CoT": ["numinamath 7b cot"],
+    "Baichuan2-7B-Chat": ["baichuan2 7b", "baichuan 2 7b", "baichuan2 7b chat"], "Baichuan2-7B-Base": ["baichuan2 7b base"],
+    "MiniCPM-2B-dpo-bf16": ["minicpm 2b dpo"], "BlenderLLM": ["blenderllm", "blender llm"],
+    "dolphin-2.9.1-yi-1.5-9b": ["dolphin 2.9.1 yi 1.5 9b", "dolphin yi 1.5 9b"], "Yi-1.5-9B": ["yi 1.5 9b base"],
+    "Skywork-13B-base": ["skywork 13b", "skywork 13b base"],
+    "Light-R1-32B": ["light r1 32b", "light-r1"], "Nxcode-CQ-7B-orpo": ["nxcode cq 7b", "nxcode-cq-7b"], "RYS-XLarge": ["rys xlarge", "rys-xlarge"],
+    "XVERSE-MoE-A36B": ["xverse moe", "xverse moe a36b"], "XVERSE-65B-Chat": ["xverse 65b chat"], "XVERSE-13B-Chat": ["xverse 13b chat"],
+    "Qwen2-Math-7B-Instruct": ["qwen2 math 7b", "qwen2-math 7b"], "Qwen1.5-110B-Chat": ["qwen1.5 110b", "qwen 1.5 110b"],
+    "Qwen2-1.5B": ["qwen2 1.5b base"], "Qwen2.5-Math-7B-CFT": ["qwen2.5 math 7b cft"],
     "granite-3b-code-base-2k": ["granite 3b code base"], "aya-23-35B": ["aya 23 35b", "aya 35b"],
 }
 

@@ -47,7 +47,7 @@ OFFLOAD_MS_MAX = 30.0
 # A CPU's fixed cost per token (thread barriers per layer, sampling) is well under a
 # millisecond in llama.cpp (tiny models decode at hundreds of tokens/s on a desktop); a few
 # rows taken through other tools must not buy a CPU class a cost of tens of ms
-CPU_FIXED_MS_MAX = 5.0
+CPU_FIXED_MS_MAX = 1.0
 MIN_ROWS_FOR_OWN_RANGE = 5
 # Pascal (and Maxwell) decode is bound by arithmetic as well as bytes: no tensor cores, and
 # the P100 (sm_60) lacks even the int8 dp4a the quantized dot products use; measured
@@ -632,7 +632,8 @@ def fit_measurements(rows: list[Measurement], hosts: list[HostMeasurement], *, h
         ms += moe_layers * (share * moe[g_dom] + (1 - share) * moe[c_dom])
         return -np.log(seconds + ms / 1000) - log_tg
 
-    x0 = ([0.8] * n_c + [2.0] * n_c + [1.0] * n_f + [2.0] * n_o + [0.05] * n_d + [1.0] * n_w + [20.0] * n_k
+    x0 = ([0.8] * n_c + [0.5 if c.startswith("cpu") else 2.0 for c in classes] + [1.0] * n_f + [2.0] * n_o
+          + [0.05] * n_d + [1.0] * n_w + [20.0] * n_k
           + [0.9] * n_o + [1.0, 0.6, 1.0, 1.5])
     lo = ([0.2] * n_c + [0.0] * n_c + [0.3] * n_f + [0.0] * n_o + [0.0] * n_d + [0.0] * n_w + [0.0] * n_k
           + [0.3] * n_o + [0.0, 0.1, 0.3, 0.3])

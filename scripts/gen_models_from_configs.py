@@ -106,7 +106,7 @@ FAMILIES = [
     (r"minicpm", "minicpm"), (r"baichuan", "baichuan"), (r"orion", "orion"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
     (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"mythomax", "llama2"),
     (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"stheno", "llama3"), (r"l3-70b-euryale", "llama3"), (r"euryale", "llama2"), (r"cydonia", "mistral-small"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"tulu-2", "llama2"), (r"deepscaler", "deepseek-r1-distill"), (r"micro", "llama"),
-    (r"^apollo-\d", "gemma"), (r"neural-chat|openchat", "mistral"), (r"capybara", "yi"), (r"judgelm", "llama"),
+    (r"^apollo-\d", "gemma"), (r"neural-chat|openchat", "mistral"), (r"capybara|hermes-2-yi", "yi"), (r"judgelm", "llama"),
 ]
 
 # Ollama library names (https://ollama.com/library/<name>/tags) for repos whose model the
@@ -465,7 +465,8 @@ SPELLINGS = {
     "gemma-7b-it": ["gemma 7b it", "gemma 7b instruct"], "gemma-1.1-7b-it": ["gemma 1.1 7b", "gemma 1.1 7b it"], "Mistral-7B-OpenOrca": ["mistral 7b openorca", "mistral openorca 7b"],
     "WizardLM-13B-V1.0": ["wizardlm 13b v1.0"], "WizardLM-13B-V1.2": ["wizardlm 13b v1.2", "wizardlm 13b"], "openchat_3.5": ["openchat 3.5", "openchat 3.5 7b"],
     "openchat-3.5-0106": ["openchat 3.5 0106"], "JudgeLM-33B-v1.0": ["judgelm 33b"], "Llama3-ChatQA-1.5-8B": ["chatqa 1.5 8b", "llama3 chatqa 1.5 8b"],
-    "AMD-OLMo-1B-SFT": ["amd olmo 1b sft", "amd olmo 1b"],
+    "AMD-OLMo-1B-SFT": ["amd olmo 1b sft", "amd olmo 1b"], "BioMistral-7B": ["biomistral 7b"], "WizardMath-7B-V1.1": ["wizardmath 7b", "wizardmath 7b v1.1"],
+    "Nous-Hermes-2-SOLAR-10.7B": ["nous hermes 2 solar", "nous hermes 2 solar 10.7b"], "Nous-Hermes-2-Yi-34B": ["nous hermes 2 yi 34b", "nous hermes 2 yi"],
 }
 
 

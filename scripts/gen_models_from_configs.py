@@ -94,6 +94,7 @@ FAMILIES = [
     (r"qwen2\.5-coder", "qwen2.5-coder"), (r"qwen2\.5-math", "qwen2.5-math"), (r"qwen2\.5", "qwen2.5"),
     (r"qwen1\.5-moe", "qwen1.5-moe"), (r"qwen1\.5", "qwen1.5"), (r"codeqwen", "qwen1.5"), (r"qwen2", "qwen2"),
     (r"devstral", "devstral"), (r"magistral", "magistral"), (r"codestral", "codestral"), (r"llama-guard", "llama-guard"),
+    (r"llamaguard", "llama-guard"), (r"wizardlm-2-8x22b|matter-.*8x22b", "mixtral"), (r"shieldgemma", "gemma2"), (r"pixtral", "pixtral"),
     (r"codellama", "codellama"), (r"llama-3\.2-\d+b-vision", "llama3.2-vision"), (r"nemotron", "llama3"), (r"llama-3|llama3", "llama3"), (r"llama-2|llama2", "llama2"), (r"hermes-2-mixtral", "mixtral"),
     (r"tinyllama", "tinyllama"), (r"open_llama", "openllama"),
     (r"codegemma", "codegemma"), (r"gemma-3-", "gemma3"), (r"gemma-2-", "gemma2"), (r"gemma", "gemma"),
@@ -107,6 +108,7 @@ FAMILIES = [
     (r"minicpm", "minicpm"), (r"xverse", "xverse"), (r"skywork", "skywork"), (r"baichuan", "baichuan"), (r"orion", "orion"), (r"starcoder|starchat", "starcoder"), (r"phind-codellama", "codellama"), (r"gpt2", "gpt2"), (r"opt-", "opt"),
     (r"salamandra", "salamandra"), (r"solar", "solar"), (r"vicuna", "llama2"), (r"mythomax", "llama2"),
     (r"openhermes|starling", "mistral"), (r"wizardlm", "llama2"), (r"stheno", "llama3"), (r"l3-70b-euryale", "llama3"), (r"euryale", "llama2"), (r"cydonia", "mistral-small"), (r"platypus", "llama2"), (r"zephyr", "mistral"), (r"tulu-2", "llama2"), (r"deepscaler", "deepseek-r1-distill"), (r"micro", "llama"),
+    (r"^apollo-\d", "gemma"), (r"neural-chat|openchat", "mistral"), (r"capybara|hermes-2-yi", "yi"), (r"judgelm", "llama"),
 ]
 
 # Ollama library names (https://ollama.com/library/<name>/tags) for repos whose model the
@@ -143,6 +145,9 @@ OLLAMA = [
     (r"^internlm2_5-20b-chat$", "internlm2:20b"), (r"^SOLAR-10\.7B-Instruct-v1\.0$", "solar:10.7b"), (r"^vicuna-13b-v1\.5$", "vicuna:13b"),
     (r"^OpenHermes-2\.5-Mistral-7B$", "openhermes:7b-mistral-v2.5"), (r"^Starling-LM-7B-alpha$", "starling-lm:7b-alpha"),
     (r"^Hermes-3-Llama-3\.1-(\d+B)$", "hermes3:{}"),
+    (r"^Llama-Guard-3-1B$", "llama-guard3:1b"), (r"^Dolphin3\.0-Llama3\.1-8B$", "dolphin3:8b"),
+    (r"^WizardLM-2-8x22B$", "wizardlm2:8x22b"), (r"^Mistral-7B-OpenOrca$", "mistral-openorca:7b"),
+    (r"^shieldgemma-(\d+b)$", "shieldgemma:{}"), (r"^codegemma-2b$", "codegemma:2b"), (r"^vicuna-33b-v1\.3$", "vicuna:33b"),
     (r"^EXAONE-3\.5-([\d.]+B)-Instruct$", "exaone3.5:{}"), (r"^EXAONE-Deep-([\d.]+B)$", "exaone-deep:{}"),
     (r"^Yi-Coder-([\d.]+B)-Chat$", "yi-coder:{}"), (r"^granite-3\.0-1b-a400m-instruct$", "granite3-moe:1b"),
 ]
@@ -464,6 +469,25 @@ SPELLINGS = {
     "Qwen2-Math-7B-Instruct": ["qwen2 math 7b", "qwen2-math 7b"], "Qwen1.5-110B-Chat": ["qwen1.5 110b", "qwen 1.5 110b"],
     "Qwen2-1.5B": ["qwen2 1.5b base"], "Qwen2.5-Math-7B-CFT": ["qwen2.5 math 7b cft"],
     "granite-3b-code-base-2k": ["granite 3b code base"], "aya-23-35B": ["aya 23 35b", "aya 35b"],
+    "Llama-Guard-3-1B": ["llama guard 3 1b"], "LlamaGuard-7b": ["llama guard 7b", "llama guard 1 7b"],
+    "Hermes-2-Pro-Llama-3-8B": ["hermes 2 pro 8b", "hermes 2 pro llama 3 8b"], "Hermes-2-Pro-Mistral-7B": ["hermes 2 pro mistral 7b"],
+    "Dolphin3.0-Llama3.1-8B": ["dolphin 3 8b", "dolphin 3.0 8b", "dolphin3 8b", "dolphin 3.0 llama 3.1 8b"],
+    "Dolphin3.0-Llama3.2-1B": ["dolphin 3 1b", "dolphin 3.0 1b", "dolphin3 1b"], "Dolphin3.0-R1-Mistral-24B": ["dolphin 3 r1 24b", "dolphin 3.0 r1 mistral 24b"],
+    "dolphin-2.9.1-llama-3-8b": ["dolphin 2.9.1 llama3 8b", "dolphin 2.9.1 8b"], "dolphin-2.6-mistral-7b": ["dolphin 2.6 mistral 7b", "dolphin 2.6 7b"],
+    "dolphin-2.0-mistral-7b": ["dolphin 2.0 mistral 7b"], "tulu-2-13b": ["tulu 2 13b", "tulu2 13b"], "tulu-v1-llama2-70b": ["tulu 1 70b", "tulu v1 70b"],
+    "llama-3-tulu-2-8b": ["tulu 2 llama 3 8b"], "Mistral-Small-24B-Base-2501": ["mistral small 3 base", "mistral small 24b base"],
+    "pixtral-12b": ["pixtral 12b"], "granite-7b-lab": ["granite 7b lab"], "codegemma-2b": ["codegemma 2b"], "shieldgemma-9b": ["shieldgemma 9b"],
+    "Apollo-2B": ["apollo 2b"], "neural-chat-7b-v3-1": ["neural chat 7b v3.1", "neuralchat 7b v3-1"], "neural-chat-7b-v3-2": ["neural chat 7b v3.2", "neuralchat 7b v3-2"],
+    "Nous-Capybara-limarpv3-34B": ["capybara limarp 34b"], "Nous-Hermes-Llama2-13b": ["nous hermes llama 2 13b", "nous hermes 13b"],
+    "starcoder2-3b": ["starcoder2 3b", "starcoder 2 3b"], "stablelm-2-1_6b": ["stablelm 2 1.6b", "stablelm2 1.6b base"],
+    "Mistral-NeMo-Minitron-8B-Instruct": ["minitron 8b instruct", "mistral nemo minitron 8b instruct"], "vicuna-7b-v1.5": ["vicuna 7b v1.5", "vicuna 7b"],
+    "vicuna-33b-v1.3": ["vicuna 33b", "vicuna 33b v1.3"], "zephyr-7b-alpha": ["zephyr 7b alpha", "zephyr alpha"],
+    "WizardLM-2-8x22B": ["wizardlm 2 8x22b", "wizardlm2 8x22b"], "Matter-0.2-8x22B": ["matter 0.2 8x22b"], "SmolLM-1.7B-Instruct": ["smollm 1.7b instruct"],
+    "gemma-7b-it": ["gemma 7b it", "gemma 7b instruct"], "gemma-1.1-7b-it": ["gemma 1.1 7b", "gemma 1.1 7b it"], "Mistral-7B-OpenOrca": ["mistral 7b openorca", "mistral openorca 7b"],
+    "WizardLM-13B-V1.0": ["wizardlm 13b v1.0"], "WizardLM-13B-V1.2": ["wizardlm 13b v1.2", "wizardlm 13b"], "openchat_3.5": ["openchat 3.5", "openchat 3.5 7b"],
+    "openchat-3.5-0106": ["openchat 3.5 0106"], "JudgeLM-33B-v1.0": ["judgelm 33b"], "Llama3-ChatQA-1.5-8B": ["chatqa 1.5 8b", "llama3 chatqa 1.5 8b"],
+    "AMD-OLMo-1B-SFT": ["amd olmo 1b sft", "amd olmo 1b"], "BioMistral-7B": ["biomistral 7b"], "WizardMath-7B-V1.1": ["wizardmath 7b", "wizardmath 7b v1.1"],
+    "Nous-Hermes-2-SOLAR-10.7B": ["nous hermes 2 solar", "nous hermes 2 solar 10.7b"], "Nous-Hermes-2-Yi-34B": ["nous hermes 2 yi 34b", "nous hermes 2 yi"],
 }
 
 

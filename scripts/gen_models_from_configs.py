@@ -563,7 +563,12 @@ def collect() -> list[tuple[dict, str, str, str]]:
     own = {m.name: m for m in load_catalog().models}
     for repo, v in variants["configs"].items():
         base = own[v["shape_of"]]
-        fields = ("layers", "hidden_size", "heads", "kv_heads", "head_dim", "intermediate_size", "vocab_size")
+        # the whole text network: attention (MLA, sliding window) and experts too, so a fine-tune
+        # of an MoE base (DeepSeek V3, GLM-4.5) is sized like it; vision is the base's, not copied
+        fields = ("layers", "hidden_size", "heads", "kv_heads", "head_dim", "intermediate_size", "vocab_size",
+                  "sliding_window", "swa_pattern", "q_lora_rank", "kv_lora_rank", "qk_rope_head_dim",
+                  "qk_nope_head_dim", "v_head_dim", "experts", "experts_active", "shared_experts",
+                  "moe_intermediate_size", "dense_layers", "moe_layer_step", "expert_type", "default_quant")
         shape = dict({f: getattr(base, f) for f in fields}, repo=repo, native_context=v["native_context"],
                      tied=base.tied_embeddings, gated_ffn=base.gated_ffn)
         SPELLINGS.setdefault(repo.split("/")[1], v.get("aliases", []))

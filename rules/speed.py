@@ -123,7 +123,7 @@ def _gpu_parts(rig: Rig, fraction: float, bytes_per_token: float, qf: float, fit
                active_params_b: float) -> list[_Part]:
     """llama.cpp's default split gives each GPU layers in proportion to its memory
     (tensor split); the cards work one after another, so their times add. A class the fit
-    finds compute-bound (Pascal) takes the longer of reading and computing its share."""
+    finds compute-bound (Pascal) reads its share and then computes it: the two do not overlap."""
     total_vram = sum(g.vram_gib * c for g, c in rig.gpus)
     parts = []
     for gpu, count in rig.gpus:
@@ -133,7 +133,7 @@ def _gpu_parts(rig: Rig, fraction: float, bytes_per_token: float, qf: float, fit
         reading = decode_seconds(read, gpu.bandwidth_gbs, cf, qf) - cf.fixed_ms / 1000
         computing = fit.compute_seconds(cf.device_class, share * active_params_b,
                                         device_tflops().get(gpu.name) or gpu.fp32_tflops) / qf
-        parts.append(_Part(cf, read / (gpu.bandwidth_gbs * 1e9), max(reading, computing),
+        parts.append(_Part(cf, read / (gpu.bandwidth_gbs * 1e9), reading + computing,
                            compute_bound=computing > reading, on_gpu=True))
     return parts
 

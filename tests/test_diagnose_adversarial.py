@@ -26,9 +26,9 @@ def test_a_distilled_model_is_not_diagnosed_as_its_teacher(catalog):
     assert result.model is None or result.model.name != "DeepSeek R1"
     assert "DeepSeek-R1-Q4_K_M.gguf" not in (result.diagnosis.command or "")
     assert "-ngl 2 " not in (result.diagnosis.command or "") + " "
-    # the distill's own name is not in the catalog (it is no longer read as its teacher's
-    # alias at all): said, and sized from the log
-    assert "“Deepseek-R1-0528-Qwen3-8B” is not in my catalog" in result.answer
+    # the distill is now in the catalog under its own name (variants.json: Qwen3 8B's shape),
+    # never as its teacher
+    assert result.model is not None and result.model.name == "DeepSeek-R1-0528-Qwen3-8B"
     # the log's own sizes decide the flags: every layer fits the 16 GB card
     assert "-ngl 99" in result.diagnosis.command
 

@@ -28,7 +28,10 @@ def measurement_files() -> list[Path]:
 
 def _measurement_tables(path: Path | None) -> list[dict]:
     paths = [path] if path is not None else measurement_files()
-    return [tomllib.loads(p.read_text(encoding="utf-8")) for p in paths]
+    tables = [tomllib.loads(p.read_text(encoding="utf-8")) for p in paths]
+    if any("device" in t for t in tables):
+        raise ValueError("[[device]] FLOP/s figures belong in device_tflops.toml, not in a measurements file")
+    return tables
 FIT_FILE = DATA_DIR / "speed_fit.toml"
 
 # Device classes the fit has parameters for, and where a class without enough
@@ -435,11 +438,14 @@ def load_host_measurements(path: Path | None = None) -> list[HostMeasurement]:
     return [HostMeasurement(**h) for data in _measurement_tables(path) for h in data.get("host", [])]
 
 
+DEVICE_FILE = DATA_DIR / "device_tflops.toml"
+
+
 @cache
-def device_tflops(path: Path | None = None) -> dict[str, float]:
-    """Peak FP32 TFLOPS by device name (for prefill)."""
-    return {name: d["fp32_tflops"] for data in _measurement_tables(path) for d in data.get("device", [])
-            for name in d["names"]}
+def device_tflops(path: Path = DEVICE_FILE) -> dict[str, float]:
+    """Peak FP32 TFLOPS by device name (prefill; the compute term of compute-bound classes)."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {name: d["fp32_tflops"] for d in data.get("device", []) for name in d["names"]}
 
 
 @cache

@@ -285,6 +285,11 @@ class ClassFit(_Strict):
     held_out_within: float | None = None  # their share within ±35%
     held_out_band_rows: int = 0  # rows the held-out band is taken from
     prefill_efficiency: float | None = None  # effective ÷ peak FP32 FLOP/s in prompt processing
+
+    @property
+    def pooled_own_rows(self) -> int | None:
+        """The class's own rows when its band is the spread of all rows (too few of its own)."""
+        return self.held_out_rows if self.held_out_band_rows and self.held_out_rows < self.held_out_band_rows else None
     prefill_rows: int = 0
     prefill_ratio_low: float | None = None
     prefill_ratio_high: float | None = None
@@ -335,9 +340,10 @@ class SpeedFit(_Strict):
     flop_per_param: dict[str, float] = {}
     flop_per_param_rows: dict[str, int] = {}
 
-    def compute_seconds(self, device_class: str, active_params_b: float, tflops: float | None) -> float:
+    def compute_seconds(self, device_class: str, active_params_b: float, tflops: float | None,
+                        quant_factor: float) -> float:
         per_param = self.flop_per_param.get(device_class)
-        return active_params_b * 1e9 * per_param / (tflops * 1e12) if per_param and tflops else 0.0
+        return active_params_b * 1e9 * per_param / (tflops * 1e12 * quant_factor) if per_param and tflops else 0.0
 
     def era_cost(self, device_class: str, era: str | None) -> tuple[float, float]:
         """A backend whose rows of that era were not fitted takes the median of the other
@@ -504,8 +510,8 @@ def row_seconds(m: Measurement, eff, fixed, quant_factor, moe, *, kv_factor: flo
 
 def predict_measurement(m: Measurement, fit: SpeedFit) -> float:
     old, old_eff = fit.era_cost(fit.for_class(m.device_class).device_class, m.era)
-    compute_s = fit.compute_seconds(m.device_class, m.active_params_b or m.params_b,
-                                    device_tflops().get(m.device)) / fit.quant(m.quant, m.device_class)
+    compute_s = fit.compute_seconds(m.device_class, m.active_params_b or m.params_b, device_tflops().get(m.device),
+                                    fit.quant(m.quant, m.device_class))
     seconds = row_seconds(
         m, lambda c: fit.for_class(c).efficiency, lambda c: fit.for_class(c).fixed_ms, fit.quant, fit.moe_ms,
         kv_factor=fit.kv_read_factor if m.flash_attention else fit.kv_read_factor_no_fa, old_ms=old, old_eff=old_eff,

@@ -132,7 +132,7 @@ def _gpu_parts(rig: Rig, fraction: float, bytes_per_token: float, qf: float, fit
         read = share * bytes_per_token
         reading = decode_seconds(read, gpu.bandwidth_gbs, cf, qf) - cf.fixed_ms / 1000
         computing = fit.compute_seconds(cf.device_class, share * active_params_b,
-                                        device_tflops().get(gpu.name) or gpu.fp32_tflops) / qf
+                                        device_tflops().get(gpu.name) or gpu.fp32_tflops, qf)
         parts.append(_Part(cf, read / (gpu.bandwidth_gbs * 1e9), reading + computing,
                            compute_bound=computing > reading, on_gpu=True))
     return parts
@@ -227,7 +227,7 @@ def speed(model: ModelSpec, quant: QuantType, fit: Fit, rig: Rig, catalog: Catal
     cf = dominant.cls
     low, high, count, cls = (cf.held_out_low or cf.ratio_low, cf.held_out_high or cf.ratio_high,
                              cf.held_out_band_rows or cf.range_rows, cf.device_class)
-    own = cf.held_out_rows if cf.held_out_band_rows and cf.held_out_rows < cf.held_out_band_rows else None
+    own = cf.pooled_own_rows
     if partial:
         low, high = min(low, params.partial_band[0]), max(high, params.partial_band[1])
         count, cls, own = params.partial_offload_rows, "partial_offload", None
@@ -355,8 +355,7 @@ def speed_from_bandwidth(bandwidth_gbs: float, model_gb: float, device_class: De
         expected_range=[expected * (cf.held_out_low or cf.ratio_low),
                         min(ceiling, expected * (cf.held_out_high or cf.ratio_high))],
         measurements=cf.held_out_band_rows or cf.range_rows,
-        class_measurements=cf.held_out_rows
-        if cf.held_out_band_rows and cf.held_out_rows < cf.held_out_band_rows else None,
+        class_measurements=cf.pooled_own_rows,
         device_class=cf.device_class,
         bottleneck="gpu_memory_bandwidth" if device_class != DeviceClass.CPU else "ram_bandwidth",
     )

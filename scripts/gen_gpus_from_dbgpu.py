@@ -45,18 +45,15 @@ def own_catalog() -> tuple[dict[str, str], set[str]]:
 
 
 def measured_devices() -> dict[str, str]:
-    """Measured device name (lower case) → its fit class, from measurements.toml and
-    measurements_*.toml."""
-    from rules.calibration import measurement_files
+    """Measured device name (lower case) → its fit class, from the calibration rows
+    (measurements.toml and measurements_*.toml, as rules.calibration reads them)."""
+    from rules.calibration import load_measurements
 
-    groups = [g for path in measurement_files()
-              for g in tomllib.loads(path.read_text(encoding="utf-8")).get("group", [])]
     out = {}
-    for group in groups:
-        for row in group.get("rows", []):
-            name = re.sub(r"\s*\(.*\)$", "", row["device"].lower())  # "radeon 8060s (ryzen ai max+ 395)"
-            name = re.sub(r"\s+\d+-core gpu$|\s+\d+\s*gb$", "", name)  # "a100 80gb", "m3 max 40-core gpu"
-            out[name] = group["device_class"]
+    for row in load_measurements():
+        name = re.sub(r"\s*\(.*\)$", "", row.device.lower())  # "radeon 8060s (ryzen ai max+ 395)"
+        name = re.sub(r"\s+\d+-core gpu$|\s+\d+\s*gb$", "", name)  # "a100 80gb", "m3 max 40-core gpu"
+        out[name] = row.device_class
     return out
 
 

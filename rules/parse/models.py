@@ -182,10 +182,10 @@ def read_quant(t: Text, r: Reading, catalog: Catalog) -> None:
 
 def read_model(t: Text, r: Reading, catalog: Catalog) -> None:
     """A catalog model by one of its aliases; before GPUs, so "llama 3.1 8b" keeps its "8b"."""
-    named_family = _bare_family(t.text, catalog)
+    before = t.text  # reading an alias blanks it; the family is looked for in the text as written
     for pattern, name, key_anchor in _model_candidates(catalog, t.text):
         if key_anchor in t.text and (m := t.find(pattern)):
-            if family := _family_over(named_family, m):
+            if family := _family_over(_bare_family(before, catalog), m):
                 r.fields["model_family"] = family  # a family named whole, without a size
                 return
             # "mistral 13b": a family alias followed by a size the model does not have
